@@ -1,0 +1,76 @@
+//! The overview page: what Catalyst is and the state of this console.
+
+use leptos::prelude::*;
+
+use crate::system::{CheckSystem, StatusReport, check_system};
+use crate::ui::ErrorView;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let initial = Resource::new_blocking(|| (), |_| check_system());
+    let check = ServerAction::<CheckSystem>::new();
+    view! {
+        <leptos_meta::Title text="Catalyst · Sovereign cloud control plane"/>
+        <section class="hero">
+            <p class="eyebrow">"Sovereign cloud control plane"</p>
+            <h1>"Launch your Sovereign"</h1>
+            <p class="lead">
+                "Design a Kubernetes platform on your own cloud account, launch it with OpenTofu and Flux, "
+                "watch every step come up live, and run it afterwards — from this console."
+            </p>
+        </section>
+        <section class="grid-cards" aria-label="Console status">
+            <article class="card" data-testid="system-card">
+                <h2 class="card-title">"This console"</h2>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match initial.await {
+                            Ok(report) => view! { <StatusFacts report/> }.into_any(),
+                            Err(error) => view! { <ErrorView error/> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <ActionForm action=check attr:class="mt-4 flex items-center gap-3 flex-wrap">
+                    <button type="submit" class="btn btn-secondary" data-testid="check-db" disabled=move || check.pending().get()>
+                        {move || if check.pending().get() { "Checking…" } else { "Check the database now" }}
+                    </button>
+                    <span data-testid="check-result" aria-live="polite" class="text-sm">
+                        {move || match check.value().get() {
+                            None => view! { <span class="muted">"Not checked yet in this session."</span> }.into_any(),
+                            Some(Ok(r)) => view! {
+                                <span class="text-ok">
+                                    {format!("{} answered in {:.2} ms", backend_label(&r.database), r.database_latency_us as f64 / 1000.0)}
+                                </span>
+                            }.into_any(),
+                            Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
+                        }}
+                    </span>
+                </ActionForm>
+            </article>
+        </section>
+    }
+}
+
+fn backend_label(db: &str) -> &'static str {
+    match db {
+        "postgres" => "PostgreSQL",
+        "sqlite" => "SQLite",
+        _ => "The database",
+    }
+}
+
+#[component]
+fn StatusFacts(report: StatusReport) -> impl IntoView {
+    view! {
+        <dl class="facts">
+            <dt>"Database"</dt>
+            <dd data-testid="db-backend">{format!("{} {}", backend_label(&report.database), report.database_version)}</dd>
+            <dt>"Schema"</dt>
+            <dd>{format!("migration {}", report.schema_version)}</dd>
+            <dt>"Version"</dt>
+            <dd>{report.version.clone()}</dd>
+            <dt>"Up for"</dt>
+            <dd>{crate::time::format_duration(report.uptime_secs as i64 * 1000)}</dd>
+        </dl>
+    }
+}

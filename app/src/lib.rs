@@ -1,0 +1,17 @@
+//! Catalyst's Leptos app. Compiled twice: with `ssr` into the server, with `hydrate` into the browser,
+//! so the domain types and validation in here are the same code on both sides.
+
+pub mod app;
+pub mod audit;
+pub mod error;
+pub mod home;
+pub mod paging;
+#[cfg(feature = "ssr")]
+pub mod ports;
+pub mod routes;
+pub mod system;
+pub mod theme;
+pub mod time;
+pub mod ui;
+
+pub use app::{App, shell};

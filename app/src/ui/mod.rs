@@ -1,0 +1,9 @@
+//! Shared UI: the page frame, status pages, and small building blocks.
+
+pub mod error_view;
+pub mod layout;
+pub mod not_found;
+
+pub use error_view::{ErrorList, ErrorView};
+pub use layout::Layout;
+pub use not_found::NotFound;

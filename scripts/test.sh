@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Command 2: install what is missing and run every test — cargo tests (store suite on SQLite and on a
+# throw-away Postgres), then the real server in a browser (Playwright in Chromium). Non-zero on any failure.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_apt chromium postgresql python3
+ensure_build_tools
+
+WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
+SERVER_PID=""
+cleanup() {
+  local code=$?
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
+  rm -rf "$WORK"
+  exit $code
+}
+trap cleanup EXIT INT TERM
+
+log "starting a throw-away Postgres"
+eval "$("$ROOT/scripts/pg-throwaway.sh" start)"
+
+log "checking formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+log "cargo tests (SQLite and Postgres)"
+cargo test --workspace --exclude frontend --no-fail-fast
+
+log "building the site for the browser tests"
+cargo leptos build
+
+PORT="$(free_port)"
+export CATALYST_URL="http://127.0.0.1:$PORT"
+log "starting Catalyst on $CATALYST_URL (SQLite in $WORK)"
+"$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
+  --log-level warn > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+if ! wait_ready "$CATALYST_URL/readyz" 60; then
+  cat "$WORK/server.log" >&2
+  die "Catalyst did not become ready"
+fi
+
+log "browser tests (Playwright, Chromium)"
+if ! npx playwright test --config end2end/playwright.config.ts; then
+  log "server log:"; tail -50 "$WORK/server.log" >&2
+  exit 1
+fi
+log "all tests passed"

@@ -1,0 +1,124 @@
+//! The HTTP surface: health probes at the root, the REST API, the Leptos pages and server functions, and
+//! static assets — everything but the probes under `/sovereign`.
+
+pub mod api;
+pub mod extract;
+pub mod health;
+
+use std::sync::Arc;
+
+use app::error::AppError;
+use app::ports::SystemPort;
+use app::routes::BASE;
+use axum::Router;
+use axum::body::Body;
+use axum::response::Redirect;
+use axum::routing::get;
+use http::{HeaderName, Request};
+use leptos::prelude::provide_context;
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::engine::system::System;
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The engine implementations server functions reach through Leptos context.
+#[derive(Clone)]
+pub struct Ports {
+    pub system: Arc<dyn SystemPort>,
+}
+
+impl Ports {
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            system: Arc::new(System {
+                db: state.db.clone(),
+                instance: state.instance.clone(),
+            }),
+        }
+    }
+
+    /// Called for every SSR render and every server function call.
+    pub fn provide(&self) {
+        provide_context(self.system.clone());
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let ports = Ports::new(&state);
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(app::App);
+
+    let render_ports = ports.clone();
+    let fallback_ports = ports;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/", get(|| async { Redirect::temporary(BASE) }))
+        .route("/sovereign/", get(|| async { Redirect::permanent(BASE) }))
+        .nest("/sovereign/api/v1", api::router())
+        .leptos_routes_with_context(&state, routes, move || render_ports.provide(), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || fallback_ports.provide(), app::shell))
+        .layer(axum::middleware::map_response(server_fn_status))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<Body>| {
+                            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            // The path only: query strings can carry codes and tokens.
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(CompressionLayer::new()),
+        )
+        .with_state(state)
+}
+
+/// server_fn answers every error with 500; give it the status of the `AppError` inside instead
+/// (422 for invalid input, 403 for a missing permission, …). The browser client treats any 4xx/5xx alike.
+async fn server_fn_status(res: axum::response::Response) -> axum::response::Response {
+    if res.status() != http::StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = error.status();
+        parts.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
+    axum::response::Response::from_parts(parts, Body::from(bytes))
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> http::Response<Body> {
+    tracing::error!("a request handler panicked");
+    let body = serde_json::json!({
+        "error": "internal",
+        "detail": "Something failed on our side. It has been logged; try again in a moment.",
+    });
+    http::Response::builder()
+        .status(http::StatusCode::INTERNAL_SERVER_ERROR)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_default()
+}

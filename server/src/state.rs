@@ -1,0 +1,46 @@
+//! Shared state of the HTTP layer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+use crate::config::Settings;
+use crate::db::Db;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Site paths and output names for SSR and static files.
+    pub leptos_options: LeptosOptions,
+    /// The database pool (SQLite or Postgres).
+    pub db: Db,
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// Facts about this process.
+    pub instance: Arc<Instance>,
+}
+
+/// This replica: its id (leases and logs carry it) and when it started.
+#[derive(Debug)]
+pub struct Instance {
+    pub id: String,
+    pub started: Instant,
+}
+
+impl Instance {
+    pub fn new() -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "catalyst".into());
+        let short = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            id: format!("{host}-{}", &short[..8]),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,206 @@
+//! Shared test support: fresh databases on both backends, and a router over them.
+//!
+//! Postgres: `CATALYST_TEST_PG_URL` (an admin URL, as `scripts/test.sh` exports) if set; otherwise the first
+//! test starts a throw-away cluster (initdb + pg_ctl on a free port in a temp dir) that a watchdog stops and
+//! removes when this test process exits. Every test gets its own database in it.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use server::config::{LogFormat, Settings};
+use server::db::{Db, DbUrl};
+
+pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        database,
+        data_dir,
+        log_format: LogFormat::Pretty,
+        log_level: "warn".into(),
+        site_root: PathBuf::from("target/site"),
+    }
+}
+
+/// A migrated SQLite database in a fresh temp file (the directory lives as long as the process).
+pub async fn sqlite() -> Db {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let db = Db::connect(&DbUrl::Sqlite {
+        path: dir.join("test.db"),
+    })
+    .await
+    .expect("sqlite opens");
+    db.migrate().await.expect("sqlite migrates");
+    db
+}
+
+/// A migrated, empty Postgres database of its own.
+pub async fn postgres() -> Db {
+    let admin = pg_admin_url();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin_db = Db::connect(&DbUrl::Postgres { url: admin.clone() })
+        .await
+        .expect("postgres admin connects");
+    if let Db::Postgres(pool) = &admin_db {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(pool)
+            .await
+            .expect("create database");
+    }
+    admin_db.close().await;
+    let url = replace_db_name(&admin, &name);
+    let db = Db::connect(&DbUrl::Postgres { url })
+        .await
+        .expect("postgres connects");
+    db.migrate().await.expect("postgres migrates");
+    db
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((url, None));
+    let base = base.rsplit_once('/').map(|(head, _)| head).unwrap_or(base);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+pub fn pg_admin_url() -> String {
+    if let Ok(url) = std::env::var("CATALYST_TEST_PG_URL") {
+        return url;
+    }
+    static CLUSTER: OnceLock<Result<String, String>> = OnceLock::new();
+    match CLUSTER.get_or_init(start_cluster) {
+        Ok(url) => url.clone(),
+        Err(e) => panic!(
+            "no Postgres for the store tests: {e}. Install Debian's `postgresql`, or set CATALYST_TEST_PG_URL."
+        ),
+    }
+}
+
+fn pg_bin_dir() -> Result<PathBuf, String> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|e| format!("/usr/lib/postgresql: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+        .ok_or_else(|| "no initdb under /usr/lib/postgresql/*/bin".to_string())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+/// Runs a Postgres tool, as the `postgres` user when we are root (initdb refuses to run as root).
+fn pg_tool(bin: &std::path::Path, tool: &str) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+fn start_cluster() -> Result<String, String> {
+    let bin = pg_bin_dir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("catalyst-pg-")
+        .tempdir()
+        .map_err(|e| e.to_string())?
+        .keep();
+    if is_root() {
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !ok.success() {
+            return Err("cannot chown the cluster directory to postgres".into());
+        }
+    }
+    let data = dir.join("data");
+    let out = pg_tool(&bin, "initdb")
+        .args(["-A", "trust", "-U", "catalyst", "-E", "UTF8", "--no-sync", "-D"])
+        .arg(&data)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        dir.display()
+    );
+    let out = pg_tool(&bin, "pg_ctl")
+        .arg("-D")
+        .arg(&data)
+        .args(["-o", &opts, "-l"])
+        .arg(dir.join("log"))
+        .args(["-w", "start"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // Watchdog: when this test process exits, stop the cluster and remove its directory.
+    let stop = if is_root() {
+        format!(
+            "runuser -u postgres -- {}/pg_ctl -D {} -m immediate stop",
+            bin.display(),
+            data.display()
+        )
+    } else {
+        format!("{}/pg_ctl -D {} -m immediate stop", bin.display(), data.display())
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the cluster watchdog: {e}"))?;
+    Ok(format!("postgres://catalyst@127.0.0.1:{port}/postgres"))
+}
+
+/// Generates `sqlite` and `postgres` tests for each listed `async fn name(db: Db)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(super::common::sqlite().await).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name(super::common::postgres().await).await
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,275 @@
+//! The HTTP surface driven in-process through the router (`oneshot`).
+
+mod common;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use http::{Method, Request, StatusCode};
+use leptos::server_fn::ServerFn;
+use server::db::DbUrl;
+use tower::ServiceExt;
+
+async fn router() -> Router {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    server::http::router(server::app_state(
+        common::settings_for(DbUrl::SqliteMemory, dir),
+        db,
+    ))
+}
+
+async fn send(router: &Router, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}
+
+fn json(method: Method, uri: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn probes_answer_json_at_the_root() {
+    let r = router().await;
+    let (s, h, body) = send(&r, get("/healthz")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(body, r#"{"status":"ok"}"#);
+    let (s, _, body) = send(&r, get("/readyz")).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["status"], "ready");
+    assert_eq!(v["database"], "sqlite");
+}
+
+#[tokio::test]
+async fn readyz_fails_when_the_database_is_gone() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let r = server::http::router(server::app_state(
+        common::settings_for(DbUrl::SqliteMemory, dir),
+        db.clone(),
+    ));
+    db.close().await;
+    let (s, _, body) = send(&r, get("/readyz")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains(r#""error":"not-ready""#), "{body}");
+}
+
+#[tokio::test]
+async fn home_is_server_rendered_under_the_base_path() {
+    let r = router().await;
+    let (s, h, body) = send(&r, get("/sovereign")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    assert!(
+        body.contains("<h1>Launch your Sovereign</h1>"),
+        "the heading is in the SSR HTML"
+    );
+    assert!(
+        body.contains("/sovereign/pkg/sovereign.js"),
+        "assets load from under the base path"
+    );
+    assert!(body.contains("/sovereign/pkg/sovereign.css"));
+    assert!(body.contains(r#"data-theme="dark""#), "dark is the default theme");
+    assert!(
+        body.contains("SQLite"),
+        "the status card is rendered, not left for the browser"
+    );
+    assert!(
+        h.contains_key("x-request-id"),
+        "every response carries a request id"
+    );
+}
+
+#[tokio::test]
+async fn theme_cookie_is_rendered_into_the_document() {
+    let r = router().await;
+    let req = Request::get("/sovereign")
+        .header("cookie", "catalyst_theme=light")
+        .body(Body::empty())
+        .expect("req");
+    let (_, _, body) = send(&r, req).await;
+    assert!(body.contains(r#"data-theme="light""#));
+}
+
+#[tokio::test]
+async fn trailing_slash_and_root_redirect_to_the_console() {
+    let r = router().await;
+    let (s, h, _) = send(&r, get("/sovereign/")).await;
+    assert_eq!(s, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(h["location"], "/sovereign");
+    let (s, h, _) = send(&r, get("/")).await;
+    assert_eq!(s, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(h["location"], "/sovereign");
+}
+
+#[tokio::test]
+async fn unknown_pages_are_a_real_404() {
+    let r = router().await;
+    let (s, _, body) = send(&r, get("/sovereign/no/such/page")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("Page not found"), "{body}");
+}
+
+#[tokio::test]
+async fn api_errors_are_json_with_the_right_status() {
+    let r = router().await;
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (get("/sovereign/api/v1/nope"), StatusCode::NOT_FOUND, "not-found"),
+        (
+            json(Method::PUT, "/sovereign/api/v1/settings/a.b", "{not json"),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            json(Method::PUT, "/sovereign/api/v1/settings/a.b", r#"{"valu": 1}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+        ),
+        (
+            json(Method::PUT, "/sovereign/api/v1/settings/a.b", r#""text""#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+        ),
+        (
+            json(Method::PUT, "/sovereign/api/v1/settings/a.b", "[1,2]"),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            json(
+                Method::PUT,
+                "/sovereign/api/v1/settings/Bad-Key",
+                r#"{"value": 1}"#,
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+        ),
+        (
+            Request::put("/sovereign/api/v1/settings/a.b")
+                .body(Body::from(r#"{"value":1}"#))
+                .expect("req"),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            json(Method::PATCH, "/sovereign/api/v1/status", "{}"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+        ),
+        (
+            get("/sovereign/api/v1/settings/missing.key"),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let label = format!("{} {}", req.method(), req.uri());
+        let (s, h, body) = send(&r, req).await;
+        assert_eq!(s, status, "{label}: {body}");
+        assert_eq!(h["content-type"], "application/json", "{label}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json body");
+        assert_eq!(v["error"], code, "{label}: {body}");
+        assert!(
+            v["detail"].as_str().is_some_and(|d| d.len() > 10),
+            "{label}: detail is a sentence: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_json() {
+    let r = router().await;
+    let big = format!(r#"{{"value": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let (s, _, body) = send(&r, json(Method::PUT, "/sovereign/api/v1/settings/a.b", &big)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body.contains(r#""error":"too-large""#));
+}
+
+#[tokio::test]
+async fn settings_round_trip_over_rest_and_are_audited() {
+    let r = router().await;
+    let (s, _, body) = send(
+        &r,
+        json(
+            Method::PUT,
+            "/sovereign/api/v1/settings/console.name",
+            r#"{"value":"Acme"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _, body) = send(&r, get("/sovereign/api/v1/settings/console.name")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body, r#"{"key":"console.name","value":"Acme"}"#);
+    let (s, _, _) = send(
+        &r,
+        Request::delete("/sovereign/api/v1/settings/console.name")
+            .body(Body::empty())
+            .expect("r"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn server_functions_live_under_the_base_path() {
+    let path = app::system::CheckSystem::PATH;
+    assert!(path.starts_with("/sovereign/api/fn/"), "{path}");
+    let r = router().await;
+    let req = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::empty())
+        .expect("req");
+    let (s, _, body) = send(&r, req).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["database"], "sqlite");
+    assert!(v["schemaVersion"].as_i64().is_some_and(|n| n > 0));
+}
+
+#[tokio::test]
+async fn malformed_server_function_input_is_a_4xx() {
+    let r = router().await;
+    let req = Request::post(app::theme::SetTheme::PATH)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::from("nonsense=%%%"))
+        .expect("req");
+    let (s, _, body) = send(&r, req).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let err: app::error::AppError = serde_json::from_str(&body).expect("the app's error type");
+    assert!(err.to_string().contains("theme"), "{err}");
+}
+
+#[tokio::test]
+async fn server_function_errors_carry_their_status() {
+    let r = router().await;
+    let req = Request::post(app::theme::SetTheme::PATH)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::from("theme=purple"))
+        .expect("req");
+    let (s, _, body) = send(&r, req).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let err: app::error::AppError = serde_json::from_str(&body).expect("the app's error type");
+    assert_eq!(err.field_message("theme"), Some("Choose “dark” or “light”."));
+}
