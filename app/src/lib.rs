@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod audit;
+pub mod cloud;
+pub mod deployments;
 pub mod error;
 pub mod home;
 pub mod paging;
