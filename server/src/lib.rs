@@ -5,9 +5,11 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod hetzner;
 pub mod http;
 pub mod state;
 pub mod telemetry;
+pub mod tofu;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
