@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod gitops;
 pub mod hetzner;
 pub mod http;
 pub mod state;
