@@ -79,6 +79,10 @@ pub struct Config {
         global = true
     )]
     pub site_root: PathBuf,
+
+    /// The GitOps repository (`--gitops-…`).
+    #[command(flatten)]
+    pub gitops: crate::gitops::config::GitopsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +117,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub site_root: PathBuf,
+    pub gitops: crate::gitops::config::GitopsSettings,
 }
 
 impl Config {
@@ -148,7 +153,9 @@ impl Config {
         {
             ensure_writable_dir(parent).map_err(|problem| ConfigError::new("--database-url", problem))?;
         }
+        let gitops = self.gitops.validate()?;
         Ok(Settings {
+            gitops,
             bind,
             database,
             data_dir: self.data_dir.clone(),

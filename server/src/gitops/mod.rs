@@ -13,6 +13,7 @@
 //! The engine calls: `let tree = render(&template_dir, &RenderInput { … })?;` then
 //! `publish(&remote, &tree, &message).await?`.
 
+pub mod config;
 mod kit;
 mod push;
 mod render;
