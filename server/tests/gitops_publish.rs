@@ -33,6 +33,7 @@ fn comp(id: &str, ns: &str, deps: &[&str]) -> ComponentRelease {
         },
         namespace: ns.into(),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        values: None,
     }
 }
 

@@ -200,7 +200,7 @@ fn component_file(c: &ComponentRelease) -> String {
     if !deps.is_empty() {
         spec.push(("dependsOn", Y::List(deps)));
     }
-    if let Some(values) = values_for(&c.id) {
+    if let Some(values) = merged_values(c) {
         spec.push(("values", values));
     }
     let release = Y::map([
@@ -225,9 +225,38 @@ fn component_file(c: &ComponentRelease) -> String {
     )
 }
 
+/// The catalog's values with, on top, what the component must have to agree with cloud-init.
+fn merged_values(c: &ComponentRelease) -> Option<Y> {
+    let catalog = c.values.as_ref().filter(|v| !v.is_null()).map(Y::from_json);
+    match (catalog, required_values(&c.id)) {
+        (None, None) => None,
+        (Some(v), None) | (None, Some(v)) => Some(v),
+        (Some(base), Some(top)) => Some(overlay(base, top)),
+    }
+}
+
+/// `top` over `base`: maps merge key by key, anything else is replaced.
+fn overlay(base: Y, top: Y) -> Y {
+    match (base, top) {
+        (Y::Map(mut b), Y::Map(t)) => {
+            for (k, tv) in t {
+                match b.iter().position(|(bk, _)| *bk == k) {
+                    Some(i) => {
+                        let bv = std::mem::replace(&mut b[i].1, Y::Null);
+                        b[i].1 = overlay(bv, tv);
+                    }
+                    None => b.push((k, tv)),
+                }
+            }
+            Y::Map(b)
+        }
+        (_, t) => t,
+    }
+}
+
 /// Values a component must have to agree with what cloud-init set up (infra/hetzner). `${…}` come from the
 /// ConfigMap `flux-system/sovereign-settings` that cloud-init writes per region.
-fn values_for(id: &str) -> Option<Y> {
+fn required_values(id: &str) -> Option<Y> {
     match id {
         // The same settings cloud-init's `helm install cilium` used: k3s runs without kube-proxy and flannel.
         "cilium" => Some(Y::map([
@@ -260,6 +289,7 @@ mod tests {
             },
             namespace: id.into(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            values: None,
         }
     }
 
@@ -315,5 +345,20 @@ mod tests {
         let c = &files["01-cilium.yaml"];
         assert!(c.contains("k8sServiceHost: \"${K8S_SERVICE_HOST}\""), "{c}");
         assert!(!c.contains("dependsOn"), "{c}");
+    }
+
+    #[test]
+    fn catalog_values_are_kept_and_cloud_init_settings_win() {
+        let mut c = comp("cilium", &[]);
+        c.values = Some(
+            serde_json::json!({ "hubble": { "enabled": false }, "ipam": { "mode": "cluster-pool", "x": 1 } }),
+        );
+        let files = bootstrap_kit(&[c]).expect("kit");
+        let f = &files["01-cilium.yaml"];
+        assert!(f.contains("    hubble:\n      enabled: false\n"), "{f}");
+        assert!(
+            f.contains("    ipam:\n      mode: kubernetes\n      x: 1\n"),
+            "{f}"
+        );
     }
 }

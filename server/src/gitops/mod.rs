@@ -35,6 +35,8 @@ pub struct ComponentRelease {
     pub namespace: String,
     /// Catalog ids this component needs first (become `spec.dependsOn`).
     pub depends_on: Vec<String>,
+    /// The catalog's Helm values for the chart (`chart.values` of the blueprint), if any.
+    pub values: Option<serde_json::Value>,
 }
 
 /// Where a chart comes from: an `https://` Helm repository or an `oci://` registry path.
