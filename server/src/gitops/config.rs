@@ -99,6 +99,17 @@ impl Default for GitopsSettings {
     }
 }
 
+impl GitopsSettings {
+    /// The configured repository, or the error provisioning shows when there is none.
+    pub fn require_remote(&self) -> Result<&GitRemote, super::GitopsError> {
+        self.remote.as_ref().ok_or_else(|| {
+            super::GitopsError::Invalid(
+                "no GitOps repository is configured: start Catalyst with --gitops-repo-url (and --gitops-token)".into(),
+            )
+        })
+    }
+}
+
 impl GitopsArgs {
     pub fn validate(&self) -> Result<GitopsSettings, ConfigError> {
         let branch = self.gitops_branch.trim().to_string();

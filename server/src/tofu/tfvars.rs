@@ -51,6 +51,32 @@ pub struct TfContext {
     pub ssh_allowed_cidrs: Vec<String>,
 }
 
+impl TfContext {
+    /// The context for one deployment from Catalyst's GitOps settings: the Sovereign pulls from the
+    /// configured repository and branch at `clusters/<fqdn>`, with the *pull* token (never the push token).
+    /// Fails when no repository is configured.
+    pub fn for_deployment(
+        gitops: &crate::gitops::config::GitopsSettings,
+        deployment_id: &str,
+        kubeconfig_bearer_token: Secret,
+        catalyst_api_url: &str,
+        fqdn: &str,
+    ) -> Result<TfContext, crate::gitops::GitopsError> {
+        let remote = gitops.require_remote()?;
+        Ok(TfContext {
+            deployment_id: deployment_id.to_string(),
+            kubeconfig_bearer_token,
+            catalyst_api_url: catalyst_api_url.trim_end_matches('/').to_string(),
+            gitops_repo_url: remote.url.clone(),
+            gitops_branch: remote.branch.clone(),
+            gitops_path: crate::gitops::cluster_path(fqdn),
+            gitops_pull_token: gitops.pull_token.clone(),
+            gitops_username: Some(gitops.username.clone()),
+            ssh_allowed_cidrs: gitops.node_ssh_cidrs.clone(),
+        })
+    }
+}
+
 /// One region of the module's `regions` variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TfRegion {
@@ -427,6 +453,42 @@ mod tests {
         assert_eq!(json["hcloud_token"], TOKEN);
         assert_eq!(json["gitops_token"], "pull-token-123");
         assert!(json.get("k3s_version").is_none(), "module default applies");
+    }
+
+    #[test]
+    fn context_from_settings_uses_the_pull_token() {
+        use crate::gitops::GitRemote;
+        use crate::gitops::config::GitopsSettings;
+        let mut settings = GitopsSettings::default();
+        let e = TfContext::for_deployment(
+            &settings,
+            "d1",
+            Secret::new(BEARER),
+            "https://c/sovereign",
+            "a.example.com",
+        )
+        .expect_err("no repository");
+        assert!(e.to_string().contains("--gitops-repo-url"), "{e}");
+        settings.remote = Some(GitRemote::new(
+            "https://git.example.com/f.git",
+            "prod",
+            Some(Secret::new("push")),
+        ));
+        settings.pull_token = Some(Secret::new("pull"));
+        settings.node_ssh_cidrs = vec!["198.51.100.0/24".into()];
+        let ctx = TfContext::for_deployment(
+            &settings,
+            "d1",
+            Secret::new(BEARER),
+            "https://c/sovereign/",
+            "A.Example.com",
+        )
+        .expect("context");
+        assert_eq!(ctx.gitops_path, "clusters/a.example.com");
+        assert_eq!(ctx.gitops_branch, "prod");
+        assert_eq!(ctx.catalyst_api_url, "https://c/sovereign");
+        assert_eq!(ctx.gitops_pull_token.as_ref().map(|t| t.expose()), Some("pull"));
+        assert_eq!(ctx.ssh_allowed_cidrs, ["198.51.100.0/24"]);
     }
 
     #[test]
