@@ -105,6 +105,9 @@ pub struct Config {
         global = true
     )]
     pub catalog_dir: PathBuf,
+    /// The GitOps repository (`--gitops-…`).
+    #[command(flatten)]
+    pub gitops: crate::gitops::config::GitopsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +144,7 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// The validated component catalog (from `--catalog-dir`).
     pub catalog: Arc<CatalogStore>,
+    pub gitops: crate::gitops::config::GitopsSettings,
 }
 
 impl Config {
@@ -177,7 +181,9 @@ impl Config {
             ensure_writable_dir(parent).map_err(|problem| ConfigError::new("--database-url", problem))?;
         }
         let catalog = load_catalog(&self.catalog_dir)?;
+        let gitops = self.gitops.validate()?;
         Ok(Settings {
+            gitops,
             bind,
             database,
             data_dir: self.data_dir.clone(),

@@ -6,9 +6,12 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod gitops;
+pub mod hetzner;
 pub mod http;
 pub mod state;
 pub mod telemetry;
+pub mod tofu;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -22,6 +22,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         log_level: "warn".into(),
         site_root: PathBuf::from("target/site"),
         catalog: repo_catalog(),
+        gitops: Default::default(),
     }
 }
 
