@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::catalog::CatalogStore;
 use crate::db::DbUrl;
 
 #[derive(Debug, Clone, Parser)]
@@ -27,6 +29,19 @@ pub struct Cli {
 pub enum Command {
     /// Run the console (what `catalyst` does without a command).
     Serve,
+    /// Work with the component catalog (`platform/`).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CatalogCommand {
+    /// Validate a catalog folder: exit 0 and a summary if it is valid, otherwise exit 1 and one line per
+    /// problem (file: field: problem).
+    Check {
+        /// The catalog folder [default: --catalog-dir]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -80,6 +95,16 @@ pub struct Config {
     )]
     pub site_root: PathBuf,
 
+    /// Folder with the component catalog: `families.yaml` and one `<id>/blueprint.yaml` per component. It is
+    /// validated at start; any problem stops the server.
+    #[arg(
+        long,
+        env = "CATALYST_CATALOG_DIR",
+        default_value = "platform",
+        value_name = "DIR",
+        global = true
+    )]
+    pub catalog_dir: PathBuf,
     /// The GitOps repository (`--gitops-…`).
     #[command(flatten)]
     pub gitops: crate::gitops::config::GitopsArgs,
@@ -117,6 +142,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub site_root: PathBuf,
+    /// The validated component catalog (from `--catalog-dir`).
+    pub catalog: Arc<CatalogStore>,
     pub gitops: crate::gitops::config::GitopsSettings,
 }
 
@@ -153,6 +180,7 @@ impl Config {
         {
             ensure_writable_dir(parent).map_err(|problem| ConfigError::new("--database-url", problem))?;
         }
+        let catalog = load_catalog(&self.catalog_dir)?;
         let gitops = self.gitops.validate()?;
         Ok(Settings {
             gitops,
@@ -162,8 +190,26 @@ impl Config {
             log_format: self.log_format,
             log_level: self.log_level.clone(),
             site_root: self.site_root.clone(),
+            catalog: Arc::new(catalog),
         })
     }
+}
+
+/// Loads and validates the catalog; every problem is one line of the error, naming file and field.
+pub fn load_catalog(dir: &Path) -> Result<CatalogStore, ConfigError> {
+    crate::catalog::load(dir).map_err(|problems| {
+        let n = problems.0.len();
+        let lines: Vec<String> = problems.0.iter().map(|p| format!("  {p}")).collect();
+        ConfigError::new(
+            "--catalog-dir",
+            format!(
+                "the catalog in {} has {n} problem{}:\n{}",
+                dir.display(),
+                if n == 1 { "" } else { "s" },
+                lines.join("\n")
+            ),
+        )
+    })
 }
 
 /// Creates `dir` if needed and proves it is writable by writing and removing a probe file.
@@ -192,7 +238,7 @@ mod tests {
     use super::*;
 
     fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["catalyst"];
+        let mut argv = vec!["catalyst", "--catalog-dir", concat!(env!("CARGO_MANIFEST_DIR"), "/../platform")];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("parses").config
     }
