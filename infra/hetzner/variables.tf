@@ -246,24 +246,24 @@ variable "pool_domain" {
 variable "k3s_version" {
   description = "k3s release installed on every node."
   type        = string
-  default     = "v1.32.7+k3s1"
+  default     = "v1.31.4+k3s1"
   nullable    = false
 
   validation {
     condition     = can(regex("^v\\d+\\.\\d+\\.\\d+\\+k3s\\d+$", var.k3s_version))
-    error_message = "k3s_version must look like v1.32.7+k3s1."
+    error_message = "k3s_version must look like v1.31.4+k3s1."
   }
 }
 
 variable "cilium_version" {
-  description = "Cilium chart version installed by cloud-init (the bootstrap kit's cilium HelmRelease adopts it)."
+  description = "Cilium chart version installed by cloud-init. Must equal the catalog's cilium chart version (platform/cilium/blueprint.yaml): the bootstrap kit's HelmRelease adopts this release."
   type        = string
-  default     = "1.17.6"
+  default     = "1.16.5"
   nullable    = false
 
   validation {
     condition     = can(regex("^\\d+\\.\\d+\\.\\d+$", var.cilium_version))
-    error_message = "cilium_version must look like 1.17.6."
+    error_message = "cilium_version must look like 1.16.5."
   }
 }
 

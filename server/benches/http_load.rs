@@ -126,6 +126,13 @@ fn main() {
             log_format: LogFormat::Pretty,
             log_level: "error".into(),
             site_root: "target/site".into(),
+            catalog: std::sync::Arc::new(
+                server::config::load_catalog(
+                    &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../platform"),
+                )
+                .expect("the repository's catalog"),
+            ),
+            gitops: Default::default(),
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

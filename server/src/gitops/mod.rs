@@ -10,9 +10,14 @@
 //! The cloud-init of `infra/hetzner` points Flux at `<gitops_path>` = [`cluster_path`]`(fqdn)` on the same
 //! repository and branch.
 //!
-//! The engine calls: `let tree = render(&template_dir, &RenderInput { … })?;` then
-//! `publish(&remote, &tree, &message).await?`.
+//! The engine calls:
+//! ```text
+//! let components = catalog::components_for(&settings.catalog.engine, &request.components)?;
+//! let tree = render(&settings.gitops.template_dir, &RenderInput { fqdn, deployment_id, components })?;
+//! publish(settings.gitops.require_remote()?, &tree, &message).await?;
+//! ```
 
+pub mod catalog;
 pub mod config;
 mod kit;
 mod push;
