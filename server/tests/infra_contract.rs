@@ -612,3 +612,177 @@ fn cloud_init_templates_get_exactly_what_they_use() {
     }
     assert_eq!(calls, 2, "control planes and workers");
 }
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn unb64(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let vals: Vec<u32> = s
+        .bytes()
+        .filter(|b| *b != b'=')
+        .map(|b| A.iter().position(|a| *a == b).expect("base64") as u32)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in vals.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, v)| acc | (v << (18 - 6 * i)));
+        for i in 0..chunk.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+fn base64encode(args: hcl::eval::FuncArgs) -> Result<hcl::Value, String> {
+    let s = args[0].as_str().ok_or("base64encode takes a string")?;
+    Ok(hcl::Value::String(b64(s.as_bytes())))
+}
+
+/// Renders a cloud-init template the way `templatefile` does (hcl-rs evaluates the template language) and
+/// checks the result: valid cloud-config YAML under Hetzner's 32 KiB user-data limit, secrets in 0600 files,
+/// a bootstrap script bash accepts, and settings that parse.
+fn render_cloud_init(file: &str, vars: &[(&str, hcl::Value)]) -> serde_norway::Value {
+    use hcl::eval::{Context, Evaluate, FuncDef, ParamType};
+    let text = std::fs::read_to_string(module_dir().join(file)).expect("template");
+    let template: Template = text.parse().expect("parses");
+    let mut ctx = Context::new();
+    ctx.declare_func(
+        "base64encode",
+        FuncDef::builder().param(ParamType::String).build(base64encode),
+    );
+    for (k, v) in vars {
+        ctx.declare_var(*k, v.clone());
+    }
+    let out = template.evaluate(&ctx).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(out.len() < 32 * 1024, "{file}: {} bytes of user data", out.len());
+    assert!(out.starts_with("#cloud-config\n"));
+    let doc: serde_norway::Value =
+        serde_norway::from_str(&out).unwrap_or_else(|e| panic!("{file}: {e}\n{out}"));
+    let files = doc["write_files"].as_sequence().expect("write_files");
+    for f in files {
+        let path = f["path"].as_str().expect("path");
+        let content = f["content"].as_str().expect("content");
+        let bytes = if f["encoding"].as_str() == Some("b64") {
+            unb64(content)
+        } else {
+            content.as_bytes().to_vec()
+        };
+        if path.starts_with("/etc/catalyst/secrets/") {
+            assert_eq!(f["permissions"].as_str(), Some("0600"), "{path}");
+        }
+        if path.ends_with(".json") {
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+        if path == "/usr/local/sbin/catalyst-bootstrap" {
+            let script = tempfile::NamedTempFile::new().expect("tmp");
+            std::fs::write(script.path(), &bytes).expect("write");
+            let check = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(script.path())
+                .output()
+                .expect("bash");
+            assert!(
+                check.status.success(),
+                "{file}: bash -n: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("$${") && !text.contains("%%{"),
+                "template escapes left in the script"
+            );
+        }
+    }
+    assert_eq!(
+        doc["runcmd"][0][1].as_str(),
+        Some("/usr/local/sbin/catalyst-bootstrap")
+    );
+    doc
+}
+
+#[test]
+fn cloud_init_renders_to_valid_cloud_config() {
+    use hcl::Value as V;
+    let settings =
+        serde_json::json!({ "node_name": "catalyst-acme-fsn1-cp1", "tls_sans": ["acme.omani.works"] })
+            .to_string();
+    for (first, fail2ban, upgrades) in [(true, true, true), (false, false, false), (true, false, true)] {
+        let doc = render_cloud_init(
+            "cloudinit-control-plane.tftpl",
+            &[
+                ("node_name", V::from("catalyst-acme-omani-works-fsn1-cp1")),
+                ("first_server", V::Bool(first)),
+                ("bootstrap_settings", V::from(settings.clone())),
+                ("k3s_token", V::from("k3s-token-value")),
+                ("kubeconfig_bearer", V::from(fixtures::BEARER)),
+                ("flux_bootstrap", V::from("apiVersion: v1\nkind: ConfigMap\n")),
+                ("cluster_secrets", V::from("apiVersion: v1\nkind: Secret\n")),
+                ("sovereign_record", V::from("{\"fqdn\":\"acme.omani.works\"}")),
+                ("enable_fail2ban", V::Bool(fail2ban)),
+                ("enable_upgrades", V::Bool(upgrades)),
+                ("reboot_time", V::from("02:30")),
+            ],
+        );
+        let paths: Vec<&str> = doc["write_files"]
+            .as_sequence()
+            .expect("files")
+            .iter()
+            .map(|f| f["path"].as_str().expect("path"))
+            .collect();
+        assert_eq!(
+            paths.contains(&"/etc/catalyst/secrets/kubeconfig-bearer"),
+            first,
+            "{paths:?}"
+        );
+        assert_eq!(
+            paths.contains(&"/etc/catalyst/secrets/cluster-secrets.yaml"),
+            first
+        );
+        assert_eq!(
+            paths.contains(&"/etc/fail2ban/jail.d/catalyst-sshd.conf"),
+            fail2ban
+        );
+        let packages: Vec<&str> = doc["packages"]
+            .as_sequence()
+            .expect("packages")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        assert_eq!(packages.contains(&"unattended-upgrades"), upgrades);
+        assert_eq!(
+            doc["hostname"].as_str(),
+            Some("catalyst-acme-omani-works-fsn1-cp1")
+        );
+    }
+    render_cloud_init(
+        "cloudinit-worker.tftpl",
+        &[
+            ("node_name", V::from("catalyst-acme-omani-works-fsn1-w1")),
+            ("bootstrap_settings", V::from(settings)),
+            ("k3s_token", V::from("k3s-token-value")),
+            ("sovereign_record", V::from("{}")),
+            ("enable_fail2ban", V::Bool(true)),
+            ("enable_upgrades", V::Bool(true)),
+            ("reboot_time", V::from("03:35")),
+        ],
+    );
+}
