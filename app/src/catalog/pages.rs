@@ -197,7 +197,14 @@ pub fn ProductPage() -> impl IntoView {
         let why = {
             let (catalog, id) = (catalog.clone(), b.id.clone());
             move || {
-                selection.with(|s| catalog.explain(s, &id).map(|e| catalog.explain_text(&e).join(" ")).unwrap_or_default())
+                // "Always installed." would repeat the pill; every other reason is worth saying.
+                selection.with(|s| {
+                    catalog
+                        .explain(s, &id)
+                        .map(|e| catalog.explain_text(&e).join(" "))
+                        .unwrap_or_default()
+                        .replace("Always installed.", "")
+                })
             }
         };
         let bid = b.id.clone();
