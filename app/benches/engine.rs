@@ -51,7 +51,13 @@ fn generated() -> Catalog {
                 1..=4 => Tier::Recommended,
                 _ => Tier::Optional,
             };
-            let mut deps: Vec<String> = if i == 0 { vec![] } else { (0..rng.below(5)).map(|_| format!("c{:04}", rng.below(i))).collect() };
+            let mut deps: Vec<String> = if i == 0 {
+                vec![]
+            } else {
+                (0..rng.below(5))
+                    .map(|_| format!("c{:04}", rng.below(i)))
+                    .collect()
+            };
             deps.sort();
             deps.dedup();
             Blueprint {
@@ -62,10 +68,18 @@ fn generated() -> Catalog {
                 visibility: Visibility::Listed,
                 summary: "Generated.".into(),
                 description: "Generated component.".into(),
-                upstream: Upstream { project: "Gen".into(), url: "https://example.org".into(), license: "Apache-2.0".into() },
+                upstream: Upstream {
+                    project: "Gen".into(),
+                    url: "https://example.org".into(),
+                    license: "Apache-2.0".into(),
+                },
                 chart: None,
                 dependencies: deps,
-                sovereignty: Sovereignty { steward: "Gen".into(), jurisdiction: "International".into(), license_kind: LicenseKind::Permissive },
+                sovereignty: Sovereignty {
+                    steward: "Gen".into(),
+                    jurisdiction: "International".into(),
+                    license_kind: LicenseKind::Permissive,
+                },
                 logo: None,
             }
         })
@@ -74,7 +88,11 @@ fn generated() -> Catalog {
 }
 
 fn non_mandatory(c: &Catalog) -> Vec<String> {
-    c.blueprints().iter().filter(|b| !c.is_mandatory(&b.id)).map(|b| b.id.clone()).collect()
+    c.blueprints()
+        .iter()
+        .filter(|b| !c.is_mandatory(&b.id))
+        .map(|b| b.id.clone())
+        .collect()
 }
 
 fn bench(cr: &mut Criterion) {
@@ -113,7 +131,9 @@ fn bench(cr: &mut Criterion) {
             black_box(c.explain(&full, &ids[k]).expect("known"));
         })
     });
-    cr.bench_function("baseline: selection → ids (2000 blueprints)", |b| b.iter(|| black_box(c.selection_ids(&full))));
+    cr.bench_function("baseline: selection → ids (2000 blueprints)", |b| {
+        b.iter(|| black_box(c.selection_ids(&full)))
+    });
     percentiles(&c, &base, &full);
 }
 
@@ -155,12 +175,24 @@ fn percentiles(c: &Catalog, base: &Selection, full: &Selection) {
     let b50 = pct(baseline.clone(), 0.5);
     let b99 = pct(baseline, 0.99);
     println!("\npercentiles over {RUNS} single operations on random components ({N} blueprints):");
-    println!("{:<28} {:>10} {:>10} {:>12}", "operation", "p50", "p99", "p99/baseline");
-    println!("{:<28} {:>10.1?} {:>10.1?} {:>12}", "baseline: selection → ids", b50, b99, "1.0");
+    println!(
+        "{:<28} {:>10} {:>10} {:>12}",
+        "operation", "p50", "p99", "p99/baseline"
+    );
+    println!(
+        "{:<28} {:>10.1?} {:>10.1?} {:>12}",
+        "baseline: selection → ids", b50, b99, "1.0"
+    );
     for (name, d) in [("add", add), ("remove (+ impact)", remove), ("explain", explain)] {
         let p50 = pct(d.clone(), 0.5);
         let p99 = pct(d, 0.99);
-        println!("{:<28} {:>10.1?} {:>10.1?} {:>12.2}", name, p50, p99, p99.as_secs_f64() / b99.as_secs_f64());
+        println!(
+            "{:<28} {:>10.1?} {:>10.1?} {:>12.2}",
+            name,
+            p50,
+            p99,
+            p99.as_secs_f64() / b99.as_secs_f64()
+        );
     }
 }
 

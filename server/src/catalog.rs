@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use app::catalog::check::check;
-use app::catalog::{Blueprint, BlueprintView, Catalog, CatalogData, CatalogDocument, FamiliesFile, Problem, Sources, Tier};
+use app::catalog::{
+    Blueprint, BlueprintView, Catalog, CatalogData, CatalogDocument, FamiliesFile, Problem, Sources, Tier,
+};
 use serde_norway::Value;
 
 /// The loaded, validated catalog and its REST representation.
@@ -37,7 +39,12 @@ impl CatalogStore {
     /// One line for logs and `catalyst catalog check`.
     pub fn summary(&self) -> String {
         let c = &self.engine;
-        let count = |t: Tier| c.blueprints().iter().filter(|b| c.effective_tier(&b.id) == Some(t)).count();
+        let count = |t: Tier| {
+            c.blueprints()
+                .iter()
+                .filter(|b| c.effective_tier(&b.id) == Some(t))
+                .count()
+        };
         format!(
             "{} components in {} families ({} mandatory, {} recommended, {} optional; default selection {})",
             c.len(),
@@ -76,7 +83,11 @@ pub fn load(dir: &Path) -> Result<CatalogStore, CatalogProblems> {
     let engine = Catalog::new(data).map_err(CatalogProblems)?;
     let document = document(&engine);
     let document_json = serde_json::to_string(&document).map_err(|e| {
-        CatalogProblems(vec![Problem::new(dir.display().to_string(), "", format!("cannot serialise the catalog: {e}"))])
+        CatalogProblems(vec![Problem::new(
+            dir.display().to_string(),
+            "",
+            format!("cannot serialise the catalog: {e}"),
+        )])
     })?;
     let etag = format!("\"{:016x}\"", fnv1a(document_json.as_bytes()));
     Ok(CatalogStore {
@@ -97,7 +108,11 @@ pub fn document(engine: &Catalog) -> CatalogDocument {
             .map(|b| BlueprintView {
                 blueprint: b.clone(),
                 effective_tier: engine.effective_tier(&b.id).unwrap_or(b.tier),
-                dependents: engine.dependents_of(&b.id).into_iter().map(|d| d.id.clone()).collect(),
+                dependents: engine
+                    .dependents_of(&b.id)
+                    .into_iter()
+                    .map(|d| d.id.clone())
+                    .collect(),
             })
             .collect(),
         default_selection: engine.selection_ids(&engine.default_selection()),
@@ -105,7 +120,9 @@ pub fn document(engine: &Catalog) -> CatalogDocument {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Parses the folder into catalog data, with the file each part came from. Structural problems (YAML
@@ -116,11 +133,19 @@ pub fn read(dir: &Path) -> Result<(CatalogData, Sources, Vec<Problem>), Vec<Prob
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            return Err(vec![Problem::new(shown, "", format!("cannot read the catalog folder: {e}"))]);
+            return Err(vec![Problem::new(
+                shown,
+                "",
+                format!("cannot read the catalog folder: {e}"),
+            )]);
         }
     };
     let mut problems = Vec::new();
-    let mut subdirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut subdirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     subdirs.sort();
 
     let families = match parse_file(dir, "families.yaml", &FAMILIES_FILE, &mut problems) {
@@ -146,7 +171,11 @@ pub fn read(dir: &Path) -> Result<(CatalogData, Sources, Vec<Problem>), Vec<Prob
         }
         let rel = format!("{folder}/blueprint.yaml");
         if !sub.join("blueprint.yaml").is_file() {
-            problems.push(Problem::new(rel, "", "missing: every folder in the catalog needs a blueprint.yaml"));
+            problems.push(Problem::new(
+                rel,
+                "",
+                "missing: every folder in the catalog needs a blueprint.yaml",
+            ));
             continue;
         }
         let Some(value) = parse_file(dir, &rel, &BLUEPRINT, &mut problems) else {
@@ -155,7 +184,14 @@ pub fn read(dir: &Path) -> Result<(CatalogData, Sources, Vec<Problem>), Vec<Prob
         match serde_norway::from_value::<Blueprint>(value) {
             Ok(b) => {
                 if b.id != folder {
-                    misnamed.push(Problem::new(&rel, "id", format!("“{}” differs from its folder name “{folder}”; they must be equal", b.id)));
+                    misnamed.push(Problem::new(
+                        &rel,
+                        "id",
+                        format!(
+                            "“{}” differs from its folder name “{folder}”; they must be equal",
+                            b.id
+                        ),
+                    ));
                 }
                 blueprints.push(b);
                 files.push(rel);
@@ -171,7 +207,12 @@ pub fn read(dir: &Path) -> Result<(CatalogData, Sources, Vec<Problem>), Vec<Prob
     // Sorted by id; for a duplicated id the file in the folder of that name comes first, so the duplicate
     // is reported against the other one.
     let misplaced = |(b, f): &(Blueprint, String)| f.split('/').next() != Some(b.id.as_str());
-    pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id).then_with(|| misplaced(a).cmp(&misplaced(b))).then_with(|| a.1.cmp(&b.1)));
+    pairs.sort_by(|a, b| {
+        a.0.id
+            .cmp(&b.0.id)
+            .then_with(|| misplaced(a).cmp(&misplaced(b)))
+            .then_with(|| a.1.cmp(&b.1))
+    });
     let (blueprints, files): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
     Ok((
         CatalogData { families, blueprints },
@@ -224,16 +265,30 @@ struct Field {
 }
 
 const fn req(name: &'static str, shape: Shape) -> Field {
-    Field { name, required: true, shape }
+    Field {
+        name,
+        required: true,
+        shape,
+    }
 }
 
 const fn opt(name: &'static str, shape: Shape) -> Field {
-    Field { name, required: false, shape }
+    Field {
+        name,
+        required: false,
+        shape,
+    }
 }
 
 const TIERS: &[&str] = &["mandatory", "recommended", "optional"];
 const VISIBILITIES: &[&str] = &["listed", "unlisted", "private"];
-const LICENSE_KINDS: &[&str] = &["permissive", "weak-copyleft", "copyleft", "network-copyleft", "source-available"];
+const LICENSE_KINDS: &[&str] = &[
+    "permissive",
+    "weak-copyleft",
+    "copyleft",
+    "network-copyleft",
+    "source-available",
+];
 
 static BLUEPRINT: Shape = Shape::Map(&[
     req("id", Shape::Text),
@@ -243,7 +298,14 @@ static BLUEPRINT: Shape = Shape::Map(&[
     req("visibility", Shape::Choice(VISIBILITIES)),
     req("summary", Shape::Text),
     req("description", Shape::Text),
-    req("upstream", Shape::Map(&[req("project", Shape::Text), req("url", Shape::Text), req("license", Shape::Text)])),
+    req(
+        "upstream",
+        Shape::Map(&[
+            req("project", Shape::Text),
+            req("url", Shape::Text),
+            req("license", Shape::Text),
+        ]),
+    ),
     opt(
         "chart",
         Shape::Map(&[
@@ -283,7 +345,11 @@ static FAMILIES_FILE: Shape = Shape::Map(&[req(
 )]);
 
 fn join(path: &str, name: &str) -> String {
-    if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -300,8 +366,16 @@ fn kind_of(v: &Value) -> &'static str {
 
 fn check_shape(v: &Value, shape: &Shape, path: &str, file: &str, problems: &mut Vec<Problem>) {
     let mut wrong = |expected: &str| {
-        let hint = if matches!(v, Value::Number(_)) && expected == "text" { " (quote it)" } else { "" };
-        problems.push(Problem::new(file, path, format!("must be {expected}, not {}{hint}", kind_of(v))));
+        let hint = if matches!(v, Value::Number(_)) && expected == "text" {
+            " (quote it)"
+        } else {
+            ""
+        };
+        problems.push(Problem::new(
+            file,
+            path,
+            format!("must be {expected}, not {}{hint}", kind_of(v)),
+        ));
     };
     match shape {
         Shape::Text => {
@@ -316,14 +390,22 @@ fn check_shape(v: &Value, shape: &Shape, path: &str, file: &str, problems: &mut 
         }
         Shape::Choice(choices) => match v {
             Value::String(s) if choices.contains(&s.as_str()) => {}
-            Value::String(s) => problems.push(Problem::new(file, path, format!("“{s}” is not one of: {}", choices.join(", ")))),
+            Value::String(s) => problems.push(Problem::new(
+                file,
+                path,
+                format!("“{s}” is not one of: {}", choices.join(", ")),
+            )),
             _ => wrong(&format!("one of: {}", choices.join(", "))),
         },
         Shape::TextList => match v {
             Value::Sequence(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if !matches!(item, Value::String(_)) {
-                        problems.push(Problem::new(file, format!("{path}[{i}]"), format!("must be text, not {}", kind_of(item))));
+                        problems.push(Problem::new(
+                            file,
+                            format!("{path}[{i}]"),
+                            format!("must be text, not {}", kind_of(item)),
+                        ));
                     }
                 }
             }
@@ -361,9 +443,17 @@ fn check_shape(v: &Value, shape: &Shape, path: &str, file: &str, problems: &mut 
                     Value::String(k) if fields.iter().any(|f| f.name == k) => {}
                     Value::String(k) => {
                         let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
-                        problems.push(Problem::new(file, join(path, k), format!("unknown field; known fields: {}", known.join(", "))));
+                        problems.push(Problem::new(
+                            file,
+                            join(path, k),
+                            format!("unknown field; known fields: {}", known.join(", ")),
+                        ));
                     }
-                    other => problems.push(Problem::new(file, path, format!("field names must be text, not {}", kind_of(other)))),
+                    other => problems.push(Problem::new(
+                        file,
+                        path,
+                        format!("field names must be text, not {}", kind_of(other)),
+                    )),
                 }
             }
         }

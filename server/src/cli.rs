@@ -67,7 +67,11 @@ fn check_catalog(dir: &std::path::Path) -> ExitCode {
                 eprintln!("{}/{p}", dir.display().to_string().trim_end_matches('/'));
             }
             let n = problems.0.len();
-            eprintln!("catalyst: the catalog in {} has {n} problem{}", dir.display(), if n == 1 { "" } else { "s" });
+            eprintln!(
+                "catalyst: the catalog in {} has {n} problem{}",
+                dir.display(),
+                if n == 1 { "" } else { "s" }
+            );
             ExitCode::FAILURE
         }
     }

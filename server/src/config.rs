@@ -232,7 +232,11 @@ mod tests {
     use super::*;
 
     fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["catalyst", "--catalog-dir", concat!(env!("CARGO_MANIFEST_DIR"), "/../platform")];
+        let mut argv = vec![
+            "catalyst",
+            "--catalog-dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"),
+        ];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("parses").config
     }

@@ -68,7 +68,9 @@ pub fn is_valid_id(id: &str) -> bool {
         && id.starts_with(|c: char| c.is_ascii_lowercase())
         && !id.ends_with('-')
         && !id.contains("--")
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A Kubernetes namespace name (RFC 1123 label).
@@ -77,7 +79,9 @@ pub fn is_valid_namespace(ns: &str) -> bool {
         && ns.len() <= 63
         && ns.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && ns.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A semantic version (`1.16.5`, `1.0.0-beta.213`, `2.0.0+build.1`), optionally with a leading `v`.
@@ -91,7 +95,8 @@ pub fn is_valid_chart_version(version: &str) -> bool {
         Some((c, p)) => (c, Some(p)),
         None => (v, None),
     };
-    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let numeric =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     let parts: Vec<&str> = core.split('.').collect();
     if parts.len() != 3 || !parts.iter().all(|p| numeric(p)) {
         return false;
@@ -121,7 +126,8 @@ fn is_hex_color(s: &str) -> bool {
 fn is_logo_file(s: &str) -> bool {
     (s.ends_with(".svg") || s.ends_with(".png"))
         && s.len() > 4
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.')
         && !s.starts_with('.')
 }
 
@@ -138,22 +144,38 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
             problems.push(Problem::new(ff, at("id"), format!("“{}” is not a valid id: use lowercase letters, digits and hyphens, starting with a letter", f.id)));
         }
         if let Some(first) = family_ids.insert(f.id.as_str(), i) {
-            problems.push(Problem::new(ff, at("id"), format!("duplicate family id “{}” (also families[{first}])", f.id)));
+            problems.push(Problem::new(
+                ff,
+                at("id"),
+                format!("duplicate family id “{}” (also families[{first}])", f.id),
+            ));
         }
-        for (field, value) in [("name", &f.name), ("subtitle", &f.subtitle), ("summary", &f.summary)] {
+        for (field, value) in [
+            ("name", &f.name),
+            ("subtitle", &f.subtitle),
+            ("summary", &f.summary),
+        ] {
             if value.trim().is_empty() {
                 problems.push(Problem::new(ff, at(field), "must not be empty"));
             }
         }
         if !is_hex_color(&f.color) {
-            problems.push(Problem::new(ff, at("color"), format!("“{}” is not a colour: use #RRGGBB", f.color)));
+            problems.push(Problem::new(
+                ff,
+                at("color"),
+                format!("“{}” is not a colour: use #RRGGBB", f.color),
+            ));
         }
     }
     for (i, f) in data.families.iter().enumerate() {
         for (j, dep) in f.dependencies.iter().enumerate() {
             let field = format!("families[{i}].dependencies[{j}]");
             if dep == &f.id {
-                problems.push(Problem::new(ff, field, format!("family “{dep}” depends on itself")));
+                problems.push(Problem::new(
+                    ff,
+                    field,
+                    format!("family “{dep}” depends on itself"),
+                ));
             } else if !family_ids.contains_key(dep.as_str()) {
                 problems.push(Problem::new(ff, field, format!("unknown family “{dep}”")));
             }
@@ -180,7 +202,13 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
     }
 
     // Blueprints.
-    let file = |i: usize| -> &str { sources.blueprints.get(i).map(String::as_str).unwrap_or("blueprint.yaml") };
+    let file = |i: usize| -> &str {
+        sources
+            .blueprints
+            .get(i)
+            .map(String::as_str)
+            .unwrap_or("blueprint.yaml")
+    };
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for (i, b) in data.blueprints.iter().enumerate() {
         let f = file(i);
@@ -188,14 +216,22 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
             problems.push(Problem::new(f, "id", format!("“{}” is not a valid id: use lowercase letters, digits and hyphens, starting with a letter", b.id)));
         }
         if let Some(first) = ids.insert(b.id.as_str(), i) {
-            problems.push(Problem::new(f, "id", format!("duplicate id “{}”: {} uses it too", b.id, file(first))));
+            problems.push(Problem::new(
+                f,
+                "id",
+                format!("duplicate id “{}”: {} uses it too", b.id, file(first)),
+            ));
         }
         if b.name.trim().is_empty() {
             problems.push(Problem::new(f, "name", "must not be empty"));
         }
         if !family_ids.contains_key(b.family.as_str()) {
             let known: Vec<&str> = data.families.iter().map(|f| f.id.as_str()).collect();
-            problems.push(Problem::new(f, "family", format!("unknown family “{}”; known: {}", b.family, known.join(", "))));
+            problems.push(Problem::new(
+                f,
+                "family",
+                format!("unknown family “{}”; known: {}", b.family, known.join(", ")),
+            ));
         }
         let summary = b.summary.trim();
         if summary.is_empty() {
@@ -203,7 +239,14 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
         } else if summary.contains('\n') {
             problems.push(Problem::new(f, "summary", "must be one line"));
         } else if summary.chars().count() > MAX_SUMMARY_CHARS {
-            problems.push(Problem::new(f, "summary", format!("is {} characters; keep it to {MAX_SUMMARY_CHARS}", summary.chars().count())));
+            problems.push(Problem::new(
+                f,
+                "summary",
+                format!(
+                    "is {} characters; keep it to {MAX_SUMMARY_CHARS}",
+                    summary.chars().count()
+                ),
+            ));
         }
         if b.description.trim().is_empty() {
             problems.push(Problem::new(f, "description", "must not be empty"));
@@ -212,17 +255,33 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
             problems.push(Problem::new(f, "upstream.project", "must not be empty"));
         }
         if !b.upstream.url.starts_with("https://") || b.upstream.url.len() <= "https://".len() {
-            problems.push(Problem::new(f, "upstream.url", format!("“{}” is not an https:// address", b.upstream.url)));
+            problems.push(Problem::new(
+                f,
+                "upstream.url",
+                format!("“{}” is not an https:// address", b.upstream.url),
+            ));
         }
         if b.upstream.license.trim().is_empty() || b.upstream.license.contains(char::is_whitespace) {
-            problems.push(Problem::new(f, "upstream.license", format!("“{}” is not an SPDX licence id (e.g. Apache-2.0)", b.upstream.license)));
+            problems.push(Problem::new(
+                f,
+                "upstream.license",
+                format!(
+                    "“{}” is not an SPDX licence id (e.g. Apache-2.0)",
+                    b.upstream.license
+                ),
+            ));
         } else if let Some(kind) = LicenseKind::of_spdx(&b.upstream.license)
             && kind != b.sovereignty.license_kind
         {
             problems.push(Problem::new(
                 f,
                 "sovereignty.licenseKind",
-                format!("{} is {}, not {}", b.upstream.license, kind.as_str(), b.sovereignty.license_kind.as_str()),
+                format!(
+                    "{} is {}, not {}",
+                    b.upstream.license,
+                    kind.as_str(),
+                    b.sovereignty.license_kind.as_str()
+                ),
             ));
         }
         if b.sovereignty.steward.trim().is_empty() {
@@ -233,24 +292,48 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
         }
         if let Some(chart) = &b.chart {
             let repo = &chart.repository;
-            let ok_repo = (repo.starts_with("https://") && repo.len() > 8) || (repo.starts_with("oci://") && repo.len() > 6);
+            let ok_repo = (repo.starts_with("https://") && repo.len() > 8)
+                || (repo.starts_with("oci://") && repo.len() > 6);
             if !ok_repo || repo.contains(char::is_whitespace) {
-                problems.push(Problem::new(f, "chart.repository", format!("“{repo}” is not a Helm repository: use https://… or oci://…")));
+                problems.push(Problem::new(
+                    f,
+                    "chart.repository",
+                    format!("“{repo}” is not a Helm repository: use https://… or oci://…"),
+                ));
             }
             if chart.name.trim().is_empty() || chart.name.contains(['/', ' ']) {
-                problems.push(Problem::new(f, "chart.name", format!("“{}” is not a chart name", chart.name)));
+                problems.push(Problem::new(
+                    f,
+                    "chart.name",
+                    format!("“{}” is not a chart name", chart.name),
+                ));
             }
             if !is_valid_chart_version(&chart.version) {
-                problems.push(Problem::new(f, "chart.version", format!("“{}” is not a pinned semantic version (e.g. 1.16.5)", chart.version)));
+                problems.push(Problem::new(
+                    f,
+                    "chart.version",
+                    format!(
+                        "“{}” is not a pinned semantic version (e.g. 1.16.5)",
+                        chart.version
+                    ),
+                ));
             }
             if !is_valid_namespace(&chart.namespace) {
-                problems.push(Problem::new(f, "chart.namespace", format!("“{}” is not a Kubernetes namespace name", chart.namespace)));
+                problems.push(Problem::new(
+                    f,
+                    "chart.namespace",
+                    format!("“{}” is not a Kubernetes namespace name", chart.namespace),
+                ));
             }
         }
         if let Some(logo) = &b.logo
             && !is_logo_file(logo)
         {
-            problems.push(Problem::new(f, "logo", format!("“{logo}” is not a logo file name (name.svg or name.png)")));
+            problems.push(Problem::new(
+                f,
+                "logo",
+                format!("“{logo}” is not a logo file name (name.svg or name.png)"),
+            ));
         }
     }
     for (i, b) in data.blueprints.iter().enumerate() {
@@ -260,7 +343,11 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
             if dep == &b.id {
                 problems.push(Problem::new(file(i), field, format!("“{dep}” depends on itself")));
             } else if !ids.contains_key(dep.as_str()) {
-                problems.push(Problem::new(file(i), field, format!("unknown dependency “{dep}”: no blueprint has this id")));
+                problems.push(Problem::new(
+                    file(i),
+                    field,
+                    format!("unknown dependency “{dep}”: no blueprint has this id"),
+                ));
             } else if !seen.insert(dep.as_str()) {
                 problems.push(Problem::new(file(i), field, format!("“{dep}” is listed twice")));
             }
@@ -283,8 +370,16 @@ pub fn check(data: &CatalogData, sources: &Sources) -> Vec<Problem> {
         })
         .collect();
     for cycle in find_cycles(&graph) {
-        let path: Vec<&str> = cycle.iter().chain(cycle.first()).map(|&i| data.blueprints[i].id.as_str()).collect();
-        problems.push(Problem::new(file(cycle[0]), "dependencies", format!("dependency cycle: {}", path.join(" → "))));
+        let path: Vec<&str> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&i| data.blueprints[i].id.as_str())
+            .collect();
+        problems.push(Problem::new(
+            file(cycle[0]),
+            "dependencies",
+            format!("dependency cycle: {}", path.join(" → ")),
+        ));
     }
     problems
 }
@@ -319,7 +414,12 @@ fn find_cycles(graph: &[Vec<usize>]) -> Vec<Vec<usize>> {
                     Mark::Active => {
                         if let Some(pos) = path.iter().position(|&n| n == next) {
                             let mut cycle = path[pos..].to_vec();
-                            let min = cycle.iter().enumerate().min_by_key(|(_, n)| **n).map(|(i, _)| i).unwrap_or(0);
+                            let min = cycle
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, n)| **n)
+                                .map(|(i, _)| i)
+                                .unwrap_or(0);
                             cycle.rotate_left(min);
                             found.insert(cycle);
                         }
@@ -342,10 +442,21 @@ mod tests {
 
     #[test]
     fn chart_versions() {
-        for ok in ["1.16.5", "v1.16.2", "0.1.572", "1.0.0-beta.213", "2.0.0+build.7", "v0.11.4", "1.0.0-rc.1+sha.5114f85"] {
+        for ok in [
+            "1.16.5",
+            "v1.16.2",
+            "0.1.572",
+            "1.0.0-beta.213",
+            "2.0.0+build.7",
+            "v0.11.4",
+            "1.0.0-rc.1+sha.5114f85",
+        ] {
             assert!(is_valid_chart_version(ok), "{ok}");
         }
-        for bad in ["", "1.16", "latest", "1.16.x", "01.2.3", "1.2.3-", "1.2.3-01", "v", "1.2.3.4", ">=1.0.0", "1.2.3 "] {
+        for bad in [
+            "", "1.16", "latest", "1.16.x", "01.2.3", "1.2.3-", "1.2.3-01", "v", "1.2.3.4", ">=1.0.0",
+            "1.2.3 ",
+        ] {
             assert!(!is_valid_chart_version(bad), "{bad}");
         }
     }

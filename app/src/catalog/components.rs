@@ -24,7 +24,9 @@ pub fn family_href(id: &str) -> String {
 }
 
 pub fn logo_src(b: &Blueprint) -> Option<String> {
-    b.logo.as_ref().map(|l| routes::page(&format!("component-logos/{l}")))
+    b.logo
+        .as_ref()
+        .map(|l| routes::page(&format!("component-logos/{l}")))
 }
 
 /// "a, b and c" with at most `TOAST_NAMES` names, then "and N more".
@@ -32,7 +34,11 @@ fn short_list(names: &[String]) -> String {
     if names.len() <= TOAST_NAMES {
         return join_names(names);
     }
-    format!("{}, and {} more", names[..TOAST_NAMES].join(", "), names.len() - TOAST_NAMES)
+    format!(
+        "{}, and {} more",
+        names[..TOAST_NAMES].join(", "),
+        names.len() - TOAST_NAMES
+    )
 }
 
 /// A message that disappears after a few seconds.
@@ -116,15 +122,27 @@ impl SelectionActions {
 
     pub fn add(&self, id: &str) {
         let c = self.catalog();
-        let name = c.blueprint(id).map(|b| b.name.clone()).unwrap_or_else(|| id.to_string());
+        let name = c
+            .blueprint(id)
+            .map(|b| b.name.clone())
+            .unwrap_or_else(|| id.to_string());
         let mut result = None;
         self.selection.update(|s| result = Some(c.add(s, id)));
         match result {
             Some(Ok(change)) => {
-                let others: Vec<String> = change.added.iter().filter(|a| a.as_str() != id).cloned().collect();
+                let others: Vec<String> = change
+                    .added
+                    .iter()
+                    .filter(|a| a.as_str() != id)
+                    .cloned()
+                    .collect();
                 let names = c.names(&others);
                 let text = if let Some(f) = change.cascaded_families.first().and_then(|f| c.family(f)) {
-                    format!("Added {name}. Also added the {} family: {}.", f.name, short_list(&names))
+                    format!(
+                        "Added {name}. Also added the {} family: {}.",
+                        f.name,
+                        short_list(&names)
+                    )
                 } else if !names.is_empty() {
                     format!("Added {name}. Also added: {}.", short_list(&names))
                 } else {
@@ -141,7 +159,10 @@ impl SelectionActions {
         let c = self.catalog();
         let Some(b) = c.blueprint(id) else { return };
         if c.is_mandatory(id) {
-            self.toast(format!("{} is always installed: the platform cannot run without it.", b.name));
+            self.toast(format!(
+                "{} is always installed: the platform cannot run without it.",
+                b.name
+            ));
             return;
         }
         match self.selection.with(|s| c.removal_impact(s, id)) {
@@ -163,8 +184,13 @@ impl SelectionActions {
         let mut result = None;
         self.selection.update(|s| result = Some(c.add_family(s, family)));
         match result {
-            Some(Ok(change)) if change.added.is_empty() => self.toast(format!("All of {name} is already in the stack.")),
-            Some(Ok(change)) => self.toast(format!("Added the {name} family: {}.", short_list(&c.names(&change.added)))),
+            Some(Ok(change)) if change.added.is_empty() => {
+                self.toast(format!("All of {name} is already in the stack."))
+            }
+            Some(Ok(change)) => self.toast(format!(
+                "Added the {name} family: {}.",
+                short_list(&c.names(&change.added))
+            )),
             Some(Err(e)) => self.toast(e.to_string()),
             None => {}
         }
@@ -174,7 +200,9 @@ impl SelectionActions {
         let c = self.catalog();
         let Some(f) = c.family(family) else { return };
         match self.selection.with(|s| c.family_removal_impact(s, family)) {
-            Ok(gone) if gone.is_empty() => self.toast(format!("No removable {} components are selected.", f.name)),
+            Ok(gone) if gone.is_empty() => {
+                self.toast(format!("No removable {} components are selected.", f.name))
+            }
             Ok(gone) => self.pending.set(Some(PendingRemoval {
                 id: family.to_string(),
                 family: true,
@@ -190,7 +218,11 @@ impl SelectionActions {
         let c = self.catalog();
         let mut result = None;
         self.selection.update(|s| {
-            result = Some(if family { c.remove_family(s, id) } else { c.remove(s, id) });
+            result = Some(if family {
+                c.remove_family(s, id)
+            } else {
+                c.remove(s, id)
+            });
         });
         match result {
             Some(Ok(change)) => {
@@ -199,7 +231,12 @@ impl SelectionActions {
                     format!("Removed from {name}: {}.", short_list(&c.names(&change.removed)))
                 } else {
                     let name = c.blueprint(id).map(|b| b.name.clone()).unwrap_or_default();
-                    let others: Vec<String> = change.removed.iter().filter(|r| r.as_str() != id).cloned().collect();
+                    let others: Vec<String> = change
+                        .removed
+                        .iter()
+                        .filter(|r| r.as_str() != id)
+                        .cloned()
+                        .collect();
                     if others.is_empty() {
                         format!("Removed {name}.")
                     } else {
@@ -305,7 +342,11 @@ pub fn RemovalDialog(actions: SelectionActions) -> impl IntoView {
     };
     let lead = move || {
         actions.pending.with(|p| match p {
-            Some(p) if p.family => format!("This removes {} selected component{}:", p.also.len(), if p.also.len() == 1 { "" } else { "s" }),
+            Some(p) if p.family => format!(
+                "This removes {} selected component{}:",
+                p.also.len(),
+                if p.also.len() == 1 { "" } else { "s" }
+            ),
             Some(p) => format!(
                 "{} is used by {} other component{}. Removing it will also remove:",
                 p.name,
@@ -354,16 +395,26 @@ fn trap_tab(dialog: &leptos::web_sys::HtmlDialogElement, ev: &leptos::ev::Keyboa
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
-        let Ok(nodes) = dialog.query_selector_all("button:not([disabled]), [href], input, [tabindex]:not([tabindex='-1'])") else {
+        let Ok(nodes) = dialog
+            .query_selector_all("button:not([disabled]), [href], input, [tabindex]:not([tabindex='-1'])")
+        else {
             return;
         };
         let items: Vec<web_sys::HtmlElement> = (0..nodes.length())
             .filter_map(|i| nodes.item(i))
             .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
             .collect();
-        let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
-        let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
-        let is = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+        let (Some(first), Some(last)) = (items.first(), items.last()) else {
+            return;
+        };
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        let is = |el: &web_sys::HtmlElement| {
+            active
+                .as_ref()
+                .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
+        };
         let inside = items.iter().any(|el| is(el));
         if ev.shift_key() && (is(first) || !inside) {
             ev.prevent_default();
@@ -395,7 +446,9 @@ pub fn TierChip(tier: Tier) -> impl IntoView {
 pub fn Logo(blueprint: Blueprint, color: String, #[prop(optional)] large: bool) -> impl IntoView {
     let class = if large { "logo logo-lg" } else { "logo" };
     match logo_src(&blueprint) {
-        Some(src) => view! { <img class=class src=src alt="" width="40" height="40" loading="lazy"/> }.into_any(),
+        Some(src) => {
+            view! { <img class=class src=src alt="" width="40" height="40" loading="lazy"/> }.into_any()
+        }
         None => {
             let letter: String = blueprint.name.chars().take(1).collect();
             view! { <span class=format!("{class} logo-tile") style=format!("--fam:{color}") aria-hidden="true">{letter}</span> }
@@ -407,12 +460,20 @@ pub fn Logo(blueprint: Blueprint, color: String, #[prop(optional)] large: bool) 
 /// One component card: name (links to the product page), family chip, add/remove toggle, summary, tier,
 /// dependencies and the selected state.
 #[component]
-pub fn ComponentCard(catalog: Arc<Catalog>, blueprint: Blueprint, actions: SelectionActions) -> impl IntoView {
+pub fn ComponentCard(
+    catalog: Arc<Catalog>,
+    blueprint: Blueprint,
+    actions: SelectionActions,
+) -> impl IntoView {
     let id = blueprint.id.clone();
     let family = catalog.family(&blueprint.family).cloned();
     let color = family.as_ref().map(|f| f.color.clone()).unwrap_or_default();
     let tier = catalog.effective_tier(&id).unwrap_or(blueprint.tier);
-    let deps: Vec<String> = catalog.dependencies_of(&id).into_iter().map(|d| d.name.clone()).collect();
+    let deps: Vec<String> = catalog
+        .dependencies_of(&id)
+        .into_iter()
+        .map(|d| d.name.clone())
+        .collect();
     let selected = {
         let id = id.clone();
         Memo::new(move |_| actions.is_selected(&id))
@@ -508,8 +569,16 @@ pub fn ComponentGrid(
         .filter(|b| b.visibility == Visibility::Listed)
         .cloned()
         .collect();
-    let choose: Vec<Blueprint> = listed.iter().filter(|b| !catalog.is_mandatory(&b.id)).cloned().collect();
-    let always_count = catalog.blueprints().iter().filter(|b| catalog.is_mandatory(&b.id)).count();
+    let choose: Vec<Blueprint> = listed
+        .iter()
+        .filter(|b| !catalog.is_mandatory(&b.id))
+        .cloned()
+        .collect();
+    let always_count = catalog
+        .blueprints()
+        .iter()
+        .filter(|b| catalog.is_mandatory(&b.id))
+        .count();
     let chip_families: Vec<Family> = catalog
         .families()
         .iter()
@@ -518,7 +587,12 @@ pub fn ComponentGrid(
         .collect();
 
     let words = Memo::new(move |_| {
-        query.with(|q| q.to_lowercase().split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        query.with(|q| {
+            q.to_lowercase()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
     });
     let visible = {
         let catalog = catalog.clone();
@@ -537,7 +611,15 @@ pub fn ComponentGrid(
     let selected_count = move || selection.with(Selection::len);
     let chosen_count = {
         let catalog = catalog.clone();
-        move || selection.with(|s| catalog.selection_ids(s).iter().filter(|id| !catalog.is_mandatory(id)).count())
+        move || {
+            selection.with(|s| {
+                catalog
+                    .selection_ids(s)
+                    .iter()
+                    .filter(|id| !catalog.is_mandatory(id))
+                    .count()
+            })
+        }
     };
 
     let cards = choose
@@ -557,7 +639,11 @@ pub fn ComponentGrid(
         .families()
         .iter()
         .filter_map(|f| {
-            let members: Vec<&Blueprint> = catalog.members(&f.id).into_iter().filter(|b| catalog.is_mandatory(&b.id)).collect();
+            let members: Vec<&Blueprint> = catalog
+                .members(&f.id)
+                .into_iter()
+                .filter(|b| catalog.is_mandatory(&b.id))
+                .collect();
             if members.is_empty() {
                 return None;
             }
@@ -594,13 +680,21 @@ pub fn ComponentGrid(
 
     let on_tab_key = move |ev: leptos::ev::KeyboardEvent| {
         let next = match ev.key().as_str() {
-            "ArrowRight" | "ArrowLeft" | "Home" | "End" => Some(if tab.get_untracked() == Tab::Choose { Tab::Always } else { Tab::Choose }),
+            "ArrowRight" | "ArrowLeft" | "Home" | "End" => Some(if tab.get_untracked() == Tab::Choose {
+                Tab::Always
+            } else {
+                Tab::Choose
+            }),
             _ => None,
         };
         if let Some(t) = next {
             ev.prevent_default();
             tab.set(t);
-            focus_by_id(if t == Tab::Choose { "tab-choose" } else { "tab-always" });
+            focus_by_id(if t == Tab::Choose {
+                "tab-choose"
+            } else {
+                "tab-always"
+            });
         }
     };
 

@@ -143,9 +143,18 @@ impl Catalog {
 
     fn build(data: CatalogData) -> Catalog {
         let n = data.blueprints.len();
-        let index: HashMap<String, usize> = data.blueprints.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
-        let family_index: HashMap<String, usize> =
-            data.families.iter().enumerate().map(|(i, f)| (f.id.clone(), i)).collect();
+        let index: HashMap<String, usize> = data
+            .blueprints
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id.clone(), i))
+            .collect();
+        let family_index: HashMap<String, usize> = data
+            .families
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), i))
+            .collect();
         let family_of: Vec<usize> = data.blueprints.iter().map(|b| family_index[&b.family]).collect();
         let deps: Vec<Vec<usize>> = data
             .blueprints
@@ -161,7 +170,10 @@ impl Catalog {
         let mut by_name: Vec<usize> = (0..n).collect();
         by_name.sort_by(|&a, &b| {
             let (x, y) = (&data.blueprints[a], &data.blueprints[b]);
-            x.name.to_lowercase().cmp(&y.name.to_lowercase()).then_with(|| x.id.cmp(&y.id))
+            x.name
+                .to_lowercase()
+                .cmp(&y.name.to_lowercase())
+                .then_with(|| x.id.cmp(&y.id))
         });
         let mut rank_by_name = vec![0; n];
         for (rank, &i) in by_name.iter().enumerate() {
@@ -240,20 +252,28 @@ impl Catalog {
 
     fn idx(&self, id: &str) -> Result<usize, AppError> {
         self.index.get(id).copied().ok_or_else(|| {
-            AppError::invalid("components", format!("There is no component “{id}” in the catalog; pick one from the marketplace."))
+            AppError::invalid(
+                "components",
+                format!("There is no component “{id}” in the catalog; pick one from the marketplace."),
+            )
         })
     }
 
     fn family_idx(&self, id: &str) -> Result<usize, AppError> {
         self.family_index.get(id).copied().ok_or_else(|| {
-            AppError::invalid("family", format!("There is no component family “{id}” in the catalog."))
+            AppError::invalid(
+                "family",
+                format!("There is no component family “{id}” in the catalog."),
+            )
         })
     }
 
     fn ids_by_name(&self, mut idx: Vec<usize>) -> Vec<String> {
         idx.sort_by_key(|&i| self.rank_by_name[i]);
         idx.dedup();
-        idx.into_iter().map(|i| self.data.blueprints[i].id.clone()).collect()
+        idx.into_iter()
+            .map(|i| self.data.blueprints[i].id.clone())
+            .collect()
     }
 
     // ---- Reading the catalog ---------------------------------------------------------------------------
@@ -296,7 +316,9 @@ impl Catalog {
 
     /// The family a blueprint belongs to.
     pub fn family_of(&self, id: &str) -> Option<&Family> {
-        self.index.get(id).map(|&i| &self.data.families[self.family_of[i]])
+        self.index
+            .get(id)
+            .map(|&i| &self.data.families[self.family_of[i]])
     }
 
     /// Tier after promotion: a dependency of a mandatory component is mandatory.
@@ -331,19 +353,29 @@ impl Catalog {
     pub fn members(&self, family: &str) -> Vec<&Blueprint> {
         self.family_index
             .get(family)
-            .map(|&f| self.members[f].iter().map(|&i| &self.data.blueprints[i]).collect())
+            .map(|&f| {
+                self.members[f]
+                    .iter()
+                    .map(|&i| &self.data.blueprints[i])
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// Blueprints shown in the marketplace grid (`visibility: listed`).
     pub fn is_listed(&self, id: &str) -> bool {
-        self.blueprint(id).is_some_and(|b| b.visibility == Visibility::Listed)
+        self.blueprint(id)
+            .is_some_and(|b| b.visibility == Visibility::Listed)
     }
 
     /// Display names for ids (unknown ids are shown as they are).
     pub fn names(&self, ids: &[String]) -> Vec<String> {
         ids.iter()
-            .map(|id| self.blueprint(id).map(|b| b.name.clone()).unwrap_or_else(|| id.clone()))
+            .map(|id| {
+                self.blueprint(id)
+                    .map(|b| b.name.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
             .collect()
     }
 
@@ -385,7 +417,11 @@ impl Catalog {
                 )),
             }
         }
-        if unknown.is_empty() { Ok(sel) } else { Err(AppError::Invalid(unknown)) }
+        if unknown.is_empty() {
+            Ok(sel)
+        } else {
+            Err(AppError::Invalid(unknown))
+        }
     }
 
     /// Adds a component with its dependencies, and its whole family where the family cascades.
@@ -442,7 +478,12 @@ impl Catalog {
         while let Some(x) = stack.pop() {
             if seen.set(x) {
                 out.push(x);
-                stack.extend(self.dependents[x].iter().copied().filter(|&d| sel.has(d) && !seen.has(d)));
+                stack.extend(
+                    self.dependents[x]
+                        .iter()
+                        .copied()
+                        .filter(|&d| sel.has(d) && !seen.has(d)),
+                );
             }
         }
         out
@@ -453,7 +494,10 @@ impl Catalog {
             let b = &self.data.blueprints[i];
             return Err(AppError::invalid(
                 "components",
-                format!("{} is always installed: the platform cannot run without it.", b.name),
+                format!(
+                    "{} is always installed: the platform cannot run without it.",
+                    b.name
+                ),
             ));
         }
         Ok(())
@@ -490,7 +534,11 @@ impl Catalog {
     /// depends on them), by name.
     pub fn family_removal_impact(&self, sel: &Selection, family: &str) -> Result<Vec<String>, AppError> {
         let f = self.family_idx(family)?;
-        let roots: Vec<usize> = self.members[f].iter().copied().filter(|&m| self.effective[m] != Tier::Mandatory).collect();
+        let roots: Vec<usize> = self.members[f]
+            .iter()
+            .copied()
+            .filter(|&m| self.effective[m] != Tier::Mandatory)
+            .collect();
         Ok(self.ids_by_name(self.selected_dependents(sel, &roots)))
     }
 
@@ -498,7 +546,11 @@ impl Catalog {
     pub fn remove_family(&self, sel: &mut Selection, family: &str) -> Result<Change, AppError> {
         let f = self.family_idx(family)?;
         self.ensure_base(sel);
-        let roots: Vec<usize> = self.members[f].iter().copied().filter(|&m| self.effective[m] != Tier::Mandatory).collect();
+        let roots: Vec<usize> = self.members[f]
+            .iter()
+            .copied()
+            .filter(|&m| self.effective[m] != Tier::Mandatory)
+            .collect();
         let gone = self.selected_dependents(sel, &roots);
         for &x in &gone {
             sel.clear(x);
@@ -515,22 +567,36 @@ impl Catalog {
             if self.data.blueprints[i].tier == Tier::Mandatory {
                 reasons.push(Reason::AlwaysInstalled);
             } else {
-                let by: Vec<usize> = self.dependents[i].iter().copied().filter(|&d| self.effective[d] == Tier::Mandatory).collect();
+                let by: Vec<usize> = self.dependents[i]
+                    .iter()
+                    .copied()
+                    .filter(|&d| self.effective[d] == Tier::Mandatory)
+                    .collect();
                 reasons.push(Reason::RequiredByAlwaysInstalled(self.ids_by_name(by)));
             }
         } else if selected {
-            let by: Vec<usize> = self.dependents[i].iter().copied().filter(|&d| sel.has(d)).collect();
+            let by: Vec<usize> = self.dependents[i]
+                .iter()
+                .copied()
+                .filter(|&d| sel.has(d))
+                .collect();
             if !by.is_empty() {
                 reasons.push(Reason::RequiredBy(self.ids_by_name(by)));
             }
             let f = self.family_of[i];
             if self.data.families[f].cascade_on_member_selection
-                && self.members[f].iter().any(|&m| m != i && sel.has(m) && self.effective[m] != Tier::Mandatory)
+                && self.members[f]
+                    .iter()
+                    .any(|&m| m != i && sel.has(m) && self.effective[m] != Tier::Mandatory)
             {
                 reasons.push(Reason::PartOfFamily(self.data.families[f].id.clone()));
             }
             if reasons.is_empty() {
-                reasons.push(if self.effective[i] == Tier::Recommended { Reason::Recommended } else { Reason::Chosen });
+                reasons.push(if self.effective[i] == Tier::Recommended {
+                    Reason::Recommended
+                } else {
+                    Reason::Chosen
+                });
             }
         } else {
             let mut probe = sel.clone();
@@ -538,7 +604,9 @@ impl Catalog {
             self.close_over_deps(&mut probe, i, &mut added);
             self.cascade(&mut probe, &mut added);
             added.retain(|&x| x != i);
-            reasons.push(Reason::NotSelected { would_add: self.ids_by_name(added) });
+            reasons.push(Reason::NotSelected {
+                would_add: self.ids_by_name(added),
+            });
         }
         Ok(Explanation {
             id: self.data.blueprints[i].id.clone(),
@@ -566,7 +634,9 @@ impl Catalog {
                 Reason::Recommended => "Recommended: part of the default selection.".to_string(),
                 Reason::Chosen => "Added to the stack.".to_string(),
                 Reason::NotSelected { would_add } if would_add.is_empty() => "Not selected.".to_string(),
-                Reason::NotSelected { would_add } => format!("Not selected. Adding it also adds {}.", names(would_add)),
+                Reason::NotSelected { would_add } => {
+                    format!("Not selected. Adding it also adds {}.", names(would_add))
+                }
             })
             .collect()
     }
@@ -591,7 +661,9 @@ impl Catalog {
                 }
             }
         }
-        let missing: Vec<usize> = (0..self.len()).filter(|&i| self.mandatory.has(i) && !sel.has(i)).collect();
+        let missing: Vec<usize> = (0..self.len())
+            .filter(|&i| self.mandatory.has(i) && !sel.has(i))
+            .collect();
         if !missing.is_empty() {
             let names = join_names(&self.names(&self.ids_by_name(missing.clone())));
             errors.push(FieldError::new(
@@ -608,7 +680,11 @@ impl Catalog {
                 continue;
             }
             // Missing mandatory components are reported once, above.
-            let lacking: Vec<usize> = self.deps[i].iter().copied().filter(|&d| !sel.has(d) && !self.mandatory.has(d)).collect();
+            let lacking: Vec<usize> = self.deps[i]
+                .iter()
+                .copied()
+                .filter(|&d| !sel.has(d) && !self.mandatory.has(d))
+                .collect();
             if !lacking.is_empty() {
                 errors.push(FieldError::new(
                     "components",
@@ -647,13 +723,19 @@ impl Catalog {
         Change {
             added: self.ids_by_name(added),
             removed: self.ids_by_name(removed),
-            cascaded_families: cascaded.into_iter().map(|f| self.data.families[f].id.clone()).collect(),
+            cascaded_families: cascaded
+                .into_iter()
+                .map(|f| self.data.families[f].id.clone())
+                .collect(),
         }
     }
 
     /// True if `sel` holds every mandatory component and every dependency of what it holds.
     pub fn is_consistent(&self, sel: &Selection) -> bool {
-        (0..self.len()).all(|i| (!self.mandatory.has(i) || sel.has(i)) && (!sel.has(i) || self.deps[i].iter().all(|&d| sel.has(d))))
+        (0..self.len()).all(|i| {
+            (!self.mandatory.has(i) || sel.has(i))
+                && (!sel.has(i) || self.deps[i].iter().all(|&d| sel.has(d)))
+        })
     }
 }
 

@@ -101,7 +101,9 @@ fn default_selection_is_mandatory_and_recommended_with_dependencies_without_casc
     let d = c.default_selection();
     assert_eq!(
         ids(&c, &d),
-        ["cdc", "flux", "gateway", "gitea", "grafana", "loki", "pg", "serve", "store", "stream"]
+        [
+            "cdc", "flux", "gateway", "gitea", "grafana", "loki", "pg", "serve", "store", "stream"
+        ]
     );
     // `gateway` is recommended in a cascading family; the defaults do not pull the rest of it.
     assert!(!c.is_selected(&d, "llm"));
@@ -183,7 +185,10 @@ fn unknown_ids_are_rejected_with_their_name() {
         c.explain(&s, "ghost").expect_err("unknown"),
         c.removal_impact(&s, "ghost").expect_err("unknown"),
     ] {
-        assert!(matches!(&e, AppError::Invalid(f) if f[0].field == "components"), "{e:?}");
+        assert!(
+            matches!(&e, AppError::Invalid(f) if f[0].field == "components"),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("“ghost”"), "{e}");
     }
     let e = c.add_family(&mut s, "nope").expect_err("unknown family");
@@ -199,7 +204,10 @@ fn families_add_and_remove_as_a_whole() {
     let change = c.add_family(&mut s, "data").expect("known");
     assert_eq!(change.added, ["cache", "cdc", "docdb", "stream"]);
     c.add(&mut s, "chat").expect("known");
-    assert_eq!(c.family_removal_impact(&s, "data").expect("known"), ["cache", "cdc", "chat", "docdb", "stream"]);
+    assert_eq!(
+        c.family_removal_impact(&s, "data").expect("known"),
+        ["cache", "cdc", "chat", "docdb", "stream"]
+    );
     let change = c.remove_family(&mut s, "data").expect("known");
     assert_eq!(change.removed, ["cache", "cdc", "chat", "docdb", "stream"]);
     assert!(c.is_selected(&s, "pg"), "mandatory members stay");
@@ -214,8 +222,14 @@ fn explain_says_why() {
     assert_eq!(text(&s, "flux"), ["Always installed."]);
     assert_eq!(text(&s, "pg"), ["Always installed: required by Gitea."]);
     assert_eq!(text(&s, "stream"), ["Required by Cdc."]);
-    assert_eq!(text(&s, "grafana"), ["Recommended: part of the default selection."]);
-    assert_eq!(text(&s, "chat"), ["Not selected. Adding it also adds Docdb, Llm and Vec."]);
+    assert_eq!(
+        text(&s, "grafana"),
+        ["Recommended: part of the default selection."]
+    );
+    assert_eq!(
+        text(&s, "chat"),
+        ["Not selected. Adding it also adds Docdb, Llm and Vec."]
+    );
     c.add(&mut s, "chat").expect("known");
     assert_eq!(text(&s, "docdb"), ["Required by Chat."]);
     assert_eq!(text(&s, "llm"), ["Part of family AI."]);
@@ -230,7 +244,10 @@ fn validate_selection_names_each_problem() {
     let ok = c.selection_ids(&c.default_selection());
     assert!(c.validate_selection(&ok).is_empty());
     let errors = c.validate_selection(&["flux", "ghost", "flux", "cdc", "serve", "store"]);
-    let messages: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
     assert_eq!(
         messages,
         [
@@ -246,7 +263,10 @@ fn validate_selection_names_each_problem() {
 fn selection_from_ids_completes_mandatory_and_dependencies() {
     let c = sample();
     let s = c.selection_from_ids(&["cdc"]).expect("known");
-    assert_eq!(ids(&c, &s), ["cdc", "flux", "gitea", "pg", "serve", "store", "stream"]);
+    assert_eq!(
+        ids(&c, &s),
+        ["cdc", "flux", "gitea", "pg", "serve", "store", "stream"]
+    );
     assert!(c.is_consistent(&s));
 }
 
@@ -302,7 +322,9 @@ fn arb_catalog() -> impl Strategy<Value = Catalog> {
         let cascades = prop::collection::vec(any::<bool>(), f);
         let deps = prop::collection::vec(prop::collection::vec(any::<prop::sample::Index>(), 0..4), n);
         (Just(n), Just(f), tiers, fams, cascades, deps).prop_map(|(n, f, tiers, fams, cascades, deps)| {
-            let families = (0..f).map(|k| family(&format!("f{k}"), cascades[k], &[])).collect();
+            let families = (0..f)
+                .map(|k| family(&format!("f{k}"), cascades[k], &[]))
+                .collect();
             let blueprints = (0..n)
                 .map(|i| {
                     let tier = [Tier::Mandatory, Tier::Recommended, Tier::Optional][tiers[i] as usize];

@@ -9,7 +9,7 @@ pub mod pages;
 pub mod types;
 
 pub use api::*;
-pub use components::ComponentGrid;
 pub use check::{Problem, Sources};
+pub use components::ComponentGrid;
 pub use engine::{Catalog, Change, Explanation, Reason, Selection, join_names};
 pub use types::*;

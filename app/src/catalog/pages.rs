@@ -10,7 +10,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::get_catalog;
 use super::components::{
-    ComponentGrid, FamilyChip, Logo, RemovalDialog, SelectionActions, TierChip, ToastRegion, family_href, product_href,
+    ComponentGrid, FamilyChip, Logo, RemovalDialog, SelectionActions, TierChip, ToastRegion, family_href,
+    product_href,
 };
 use super::engine::{Catalog, Selection};
 use super::types::Tier;
@@ -117,7 +118,10 @@ pub fn FamilyPage() -> impl IntoView {
         let has_deps = !family.dependencies.is_empty();
         let fid = family.id.clone();
         let fid2 = family.id.clone();
-        let mandatory_family = catalog.members(&family.id).iter().all(|b| catalog.is_mandatory(&b.id));
+        let mandatory_family = catalog
+            .members(&family.id)
+            .iter()
+            .all(|b| catalog.is_mandatory(&b.id));
         view! {
             <Title text=format!("{} · Marketplace · Catalyst", family.name)/>
             <nav class="crumbs" aria-label="Breadcrumb">

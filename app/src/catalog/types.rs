@@ -129,7 +129,9 @@ impl LicenseKind {
             }
             "MPL-2.0" | "LGPL-2.1-only" | "LGPL-2.1-or-later" | "LGPL-3.0-only" | "LGPL-3.0-or-later"
             | "EPL-2.0" => LicenseKind::WeakCopyleft,
-            "GPL-2.0-only" | "GPL-2.0-or-later" | "GPL-3.0-only" | "GPL-3.0-or-later" => LicenseKind::Copyleft,
+            "GPL-2.0-only" | "GPL-2.0-or-later" | "GPL-3.0-only" | "GPL-3.0-or-later" => {
+                LicenseKind::Copyleft
+            }
             "AGPL-3.0-only" | "AGPL-3.0-or-later" => LicenseKind::NetworkCopyleft,
             "BUSL-1.1" | "SSPL-1.0" | "Elastic-2.0" => LicenseKind::SourceAvailable,
             _ => return None,

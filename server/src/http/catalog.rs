@@ -12,7 +12,11 @@ pub async fn get_catalog(State(state): State<AppState>, headers: HeaderMap) -> R
     let etag = HeaderValue::from_str(&store.etag).unwrap_or_else(|_| HeaderValue::from_static("\"catalog\""));
     let cache = HeaderValue::from_static("no-cache");
     if matches_etag(&headers, &store.etag) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response();
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response();
     }
     (
         StatusCode::OK,

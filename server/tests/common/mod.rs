@@ -31,7 +31,10 @@ pub fn repo_catalog() -> std::sync::Arc<server::catalog::CatalogStore> {
     CATALOG
         .get_or_init(|| {
             let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"));
-            std::sync::Arc::new(server::catalog::load(&dir).unwrap_or_else(|p| panic!("the repository's catalog is invalid:\n{p}")))
+            std::sync::Arc::new(
+                server::catalog::load(&dir)
+                    .unwrap_or_else(|p| panic!("the repository's catalog is invalid:\n{p}")),
+            )
         })
         .clone()
 }
