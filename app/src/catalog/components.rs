@@ -415,7 +415,7 @@ fn trap_tab(dialog: &leptos::web_sys::HtmlDialogElement, ev: &leptos::ev::Keyboa
                 .as_ref()
                 .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
         };
-        let inside = items.iter().any(|el| is(el));
+        let inside = items.iter().any(&is);
         if ev.shift_key() && (is(first) || !inside) {
             ev.prevent_default();
             let _ = last.focus();
