@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -43,6 +44,11 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <ParentRoute path=path!("/marketplace") view=MarketplaceLayout ssr=SsrMode::Async>
+                            <Route path=path!("") view=MarketplacePage/>
+                            <Route path=path!("family/:id") view=FamilyPage/>
+                            <Route path=path!("product/:id") view=ProductPage/>
+                        </ParentRoute>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -7,12 +7,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use leptos::prelude::use_context;
 
+use crate::catalog::Catalog;
 use crate::error::AppError;
 use crate::system::StatusReport;
 
 #[async_trait]
 pub trait SystemPort: Send + Sync + 'static {
     async fn status(&self) -> Result<StatusReport, AppError>;
+}
+
+/// The validated component catalog and its dependency engine.
+pub trait CatalogPort: Send + Sync + 'static {
+    fn catalog(&self) -> Arc<Catalog>;
 }
 
 fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppError> {
@@ -24,4 +30,8 @@ fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppErro
 
 pub fn system() -> Result<Arc<dyn SystemPort>, AppError> {
     port::<dyn SystemPort>("SystemPort")
+}
+
+pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
+    port::<dyn CatalogPort>("CatalogPort")
 }

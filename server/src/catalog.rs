@@ -204,7 +204,15 @@ pub fn read(dir: &Path) -> Result<(CatalogData, Sources, Vec<Problem>), Vec<Prob
     }
     // Sorted by id, sources in step.
     let mut pairs: Vec<(Blueprint, String)> = blueprints.into_iter().zip(files).collect();
-    pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id).then_with(|| a.1.cmp(&b.1)));
+    // Sorted by id; for a duplicated id the file in the folder of that name comes first, so the duplicate
+    // is reported against the other one.
+    let misplaced = |(b, f): &(Blueprint, String)| f.split('/').next() != Some(b.id.as_str());
+    pairs.sort_by(|a, b| {
+        a.0.id
+            .cmp(&b.0.id)
+            .then_with(|| misplaced(a).cmp(&misplaced(b)))
+            .then_with(|| a.1.cmp(&b.1))
+    });
     let (blueprints, files): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
     Ok((
         CatalogData { families, blueprints },

@@ -79,6 +79,7 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     let listener = bind(settings.bind).await?;
     let db = open_database(&settings).await?;
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
+    tracing::info!(dir = %settings.catalog.dir.display(), "catalog: {}", settings.catalog.summary());
     let addr = listener.local_addr().unwrap_or(settings.bind);
     let state = app_state(settings, db.clone());
     let router = http::router(state);

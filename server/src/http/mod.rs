@@ -2,13 +2,14 @@
 //! static assets — everything but the probes under `/sovereign`.
 
 pub mod api;
+pub mod catalog;
 pub mod extract;
 pub mod health;
 
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::SystemPort;
+use app::ports::{CatalogPort, SystemPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -25,6 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::engine::catalog::CatalogService;
 use crate::engine::system::System;
 use crate::state::AppState;
 
@@ -34,6 +36,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
+    pub catalog: Arc<dyn CatalogPort>,
 }
 
 impl Ports {
@@ -43,12 +46,16 @@ impl Ports {
                 db: state.db.clone(),
                 instance: state.instance.clone(),
             }),
+            catalog: Arc::new(CatalogService {
+                store: state.settings.catalog.clone(),
+            }),
         }
     }
 
     /// Called for every SSR render and every server function call.
     pub fn provide(&self) {
         provide_context(self.system.clone());
+        provide_context(self.catalog.clone());
     }
 }
 
