@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::auth::pages::{AccountPage, AuditPage, LoginPage, SetupPage, SignupPage, TokensPage, UsersPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -43,6 +44,13 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                        <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

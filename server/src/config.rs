@@ -27,6 +27,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the console (what `catalyst` does without a command).
     Serve,
+    /// Manage accounts from the command line (first superadmin, …).
+    Admin {
+        #[command(subcommand)]
+        command: crate::auth::admin::AdminCommand,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -79,6 +84,10 @@ pub struct Config {
         global = true
     )]
     pub site_root: PathBuf,
+
+    /// Accounts, sessions and single sign-on.
+    #[command(flatten)]
+    pub auth: crate::auth::config::AuthConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +122,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub site_root: PathBuf,
+    pub auth: crate::auth::config::AuthSettings,
 }
 
 impl Config {
@@ -148,7 +158,9 @@ impl Config {
         {
             ensure_writable_dir(parent).map_err(|problem| ConfigError::new("--database-url", problem))?;
         }
+        let auth = self.auth.validate(bind)?;
         Ok(Settings {
+            auth,
             bind,
             database,
             data_dir: self.data_dir.clone(),

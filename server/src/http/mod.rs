@@ -8,7 +8,7 @@ pub mod health;
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::SystemPort;
+use app::ports::{AuthPort, SystemPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -34,6 +34,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
+    pub auth: Arc<dyn AuthPort>,
 }
 
 impl Ports {
@@ -43,12 +44,14 @@ impl Ports {
                 db: state.db.clone(),
                 instance: state.instance.clone(),
             }),
+            auth: state.auth.clone(),
         }
     }
 
     /// Called for every SSR render and every server function call.
     pub fn provide(&self) {
         provide_context(self.system.clone());
+        provide_context(self.auth.clone());
     }
 }
 
@@ -65,11 +68,15 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary(BASE) }))
         .route("/sovereign/", get(|| async { Redirect::permanent(BASE) }))
         .nest("/sovereign/api/v1", api::router())
+        .route(crate::auth::public::OIDC_START, get(crate::auth::oidc::start))
+        .route(crate::auth::public::OIDC_CALLBACK, get(crate::auth::oidc::callback))
         .leptos_routes_with_context(&state, routes, move || render_ports.provide(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || fallback_ports.provide(), app::shell))
+        // Who is calling, and may they: every route below passes through here (see auth::middleware).
+        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::middleware::authenticate))
         .layer(axum::middleware::map_response(server_fn_status))
         .layer(
             ServiceBuilder::new()
