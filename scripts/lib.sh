@@ -63,7 +63,9 @@ ensure_npm() {
   want="$(sha256sum package-lock.json | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   log "installing npm packages (package-lock.json)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm 11 with `omit-lockfile-registry-resolved` refuses `npm ci` over optional platform packages it left out
+  # of the lock; `npm install` then installs the same locked versions.
+  npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 }
 

@@ -215,7 +215,7 @@ async fn organisations_memberships_and_scoped_listing(db: Db) {
             .expect("count"),
         1
     );
-    let in_beta = db::users::list_in_orgs(&db, &[beta.id.clone()])
+    let in_beta = db::users::list_in_orgs(&db, std::slice::from_ref(&beta.id))
         .await
         .expect("list");
     assert_eq!(

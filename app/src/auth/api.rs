@@ -225,7 +225,37 @@ pub async fn create_token(name: String, expires_in_days: Option<String>) -> Resu
                 .ok_or_else(|| AppError::invalid("expiresInDays", "Choose 1–365 days, or never."))?,
         ),
     };
-    crate::ports::auth()?.create_token(&me, &name, days, &meta).await
+    let created = crate::ports::auth()?
+        .create_token(&me, &name, days, &meta)
+        .await?;
+    super::flash_set(
+        CREATED_TOKEN_COOKIE,
+        &crate::routes::page("settings/tokens"),
+        &created,
+    );
+    Ok(created)
+}
+
+#[cfg(feature = "ssr")]
+const CREATED_TOKEN_COOKIE: &str = "catalyst_created_token";
+#[cfg(feature = "ssr")]
+const INVITE_COOKIE: &str = "catalyst_invite_result";
+
+/// Without JavaScript, the token just created (its secret shown once) comes back through the redirect.
+#[server]
+pub async fn take_created_token() -> Result<Option<NewApiToken>, AppError> {
+    super::principal()?;
+    Ok(super::flash_take(
+        CREATED_TOKEN_COOKIE,
+        &crate::routes::page("settings/tokens"),
+    ))
+}
+
+/// Without JavaScript, the invitation just made (its link shown once) comes back through the redirect.
+#[server]
+pub async fn take_invite_result() -> Result<Option<InviteOutcome>, AppError> {
+    super::principal()?;
+    Ok(super::flash_take(INVITE_COOKIE, &crate::routes::page("users")))
 }
 
 /// Revokes one of the caller's API tokens.

@@ -78,6 +78,66 @@ pub fn set_cookie(value: &str) {
     }
 }
 
+/// For a plain form post only: keeps `value` for the next page load in a short-lived, path-scoped, HttpOnly
+/// cookie, so a page rendered without JavaScript can show a one-time result (a new API token's secret, an
+/// invitation link) after the redirect. [`flash_take`] reads and removes it.
+#[cfg(feature = "ssr")]
+pub fn flash_set(name: &str, path: &str, value: &impl serde::Serialize) {
+    let is_form_post = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if let (true, Ok(json)) = (is_form_post, serde_json::to_string(value)) {
+        set_cookie(&format!(
+            "{name}={}; Path={path}; Max-Age=120; HttpOnly; SameSite=Strict",
+            encode_component(&json)
+        ));
+    }
+}
+
+/// Takes the value [`flash_set`] left for this page, and removes it.
+#[cfg(feature = "ssr")]
+pub fn flash_take<T: serde::de::DeserializeOwned>(name: &str, path: &str) -> Option<T> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    let raw = parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())?;
+    set_cookie(&format!(
+        "{name}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Strict"
+    ));
+    serde_json::from_str(&decode_component(&raw)?).ok()
+}
+
+/// Reverses [`encode_component`].
+pub fn decode_component(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// A safe place to return to after signing in: a console path (`/sovereign…`), never another site.
 /// Anything else becomes the console's home.
 pub fn safe_next(next: &str) -> String {
@@ -152,6 +212,14 @@ mod tests {
         ] {
             assert_eq!(safe_next(bad), "/sovereign", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn components_round_trip() {
+        let s = r#"{"secret":"cat_a-b_c","name":"CI ✓; x=1"}"#;
+        assert_eq!(decode_component(&encode_component(s)).as_deref(), Some(s));
+        assert_eq!(decode_component("%zz"), None);
+        assert_eq!(decode_component("%4"), None);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_location;
 
 use crate::auth::Me;
 use crate::auth::api::{Logout, current_user};
@@ -25,7 +24,6 @@ fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let location = use_location();
     let me = Resource::new_blocking(|| (), |_| current_user());
     view! {
         <a href="#main" class="skip-link">"Skip to content"</a>
@@ -53,16 +51,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 {items
                                     .into_iter()
                                     .map(|(label, href)| {
-                                        let path = href.clone();
-                                        let current = move || {
-                                            let p = location.pathname.get();
-                                            p == path || (path != routes::home() && p.starts_with(&path))
-                                        };
-                                        view! {
-                                            <A href=href attr:class="nav-link" attr:aria-current=move || current().then_some("page")>
-                                                {label}
-                                            </A>
-                                        }
+                                        // The overview is current only on itself; other entries also on their sub-pages.
+                                        let exact = href == routes::home();
+                                        view! { <A href=href exact=exact attr:class="nav-link">{label}</A> }
                                     })
                                     .collect_view()}
                             </nav>

@@ -47,6 +47,11 @@ pub fn verify_blocking(password: &str, phc: &str) -> bool {
     }
 }
 
+/// [`verify_blocking`] with a given hasher (benchmarks compare parameter sets with it).
+pub fn verify_blocking_with(hasher: &Argon2<'_>, password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|parsed| hasher.verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
 /// Whether a stored hash uses other parameters than today's.
 pub fn needs_rehash(phc: &str) -> bool {
     match PasswordHash::new(phc) {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::{Field, field_error, form_error};
 use crate::auth::ApiTokenInfo;
-use crate::auth::api::{CreateToken, RevokeToken, list_tokens};
+use crate::auth::api::{CreateToken, RevokeToken, list_tokens, take_created_token};
 use crate::routes;
 use crate::time::format_utc;
 use crate::ui::ErrorView;
@@ -20,6 +20,14 @@ pub fn TokensPage() -> impl IntoView {
     );
     let value = create.value();
     let other = form_error(value, &["name", "expiresInDays"]);
+    // Without JavaScript the form posts and comes back; the new token then arrives this way, once.
+    let flashed = Resource::new_blocking(|| (), |_| take_created_token());
+    let created = move || {
+        value
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| flashed.get().and_then(Result::ok).flatten())
+    };
     view! {
         <leptos_meta::Title text="API tokens · Catalyst"/>
         <header class="page-header">
@@ -53,12 +61,12 @@ pub fn TokensPage() -> impl IntoView {
                         {move || if create.pending().get() { "Creating…" } else { "Create token" }}
                     </button>
                 </ActionForm>
-                {move || value.get().and_then(Result::ok).map(|t| view! {
+                <Suspense>{move || created().map(|t| view! {
                     <div class="alert alert-ok mt-4" role="status" data-testid="token-secret-box">
                         <p class="font-semibold">{format!("Token “{}” created. Copy it now: it is not shown again.", t.info.name)}</p>
                         <code class="secret" data-testid="token-secret">{t.secret}</code>
                     </div>
-                })}
+                })}</Suspense>
             </article>
         </div>
         <section class="mt-6" aria-labelledby="tokens-heading">

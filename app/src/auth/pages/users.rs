@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::{Field, field_error, form_error};
 use crate::auth::api::{
     CreateOrg, InviteUser, RevokeInvitation, SetMemberRole, SetPlatformRole, SetUserDisabled, list_users,
+    take_invite_result,
 };
 use crate::auth::{InviteOutcome, OrgRole, PlatformRole, UserSummary, UsersView};
 use crate::time::format_utc;
@@ -84,6 +85,14 @@ fn InviteCard(data: UsersView, invite: ServerAction<InviteUser>) -> impl IntoVie
     let value = invite.value();
     let other = form_error(value, &["email", "role"]);
     let orgs = data.orgs;
+    // Without JavaScript the form posts and comes back; the result (a link shown once) arrives this way.
+    let flashed = Resource::new_blocking(|| (), |_| take_invite_result());
+    let outcome = move || {
+        value
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| flashed.get().and_then(Result::ok).flatten())
+    };
     view! {
         <article class="card">
             <h2 class="card-title">"Invite someone"</h2>
@@ -115,7 +124,7 @@ fn InviteCard(data: UsersView, invite: ServerAction<InviteUser>) -> impl IntoVie
                             {move || if invite.pending().get() { "Inviting…" } else { "Invite" }}
                         </button>
                     </ActionForm>
-                    {move || value.get().and_then(Result::ok).map(|outcome| match outcome {
+                    <Suspense>{move || outcome().map(|outcome| match outcome {
                         InviteOutcome::Added { email } => view! {
                             <div class="alert alert-ok mt-4" role="status">{format!("{email} already had an account and is now a member.")}</div>
                         }.into_any(),
@@ -125,7 +134,7 @@ fn InviteCard(data: UsersView, invite: ServerAction<InviteUser>) -> impl IntoVie
                                 <code class="secret" data-testid="invite-link">{url}</code>
                             </div>
                         }.into_any(),
-                    })}
+                    })}</Suspense>
                 }.into_any()
             }}
         </article>
