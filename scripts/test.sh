@@ -40,14 +40,14 @@ export CATALYST_URL="http://127.0.0.1:$PORT"
 
 # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
 OIDC_PORT="$(free_port)"
-export CATALYST_OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
+export E2E_OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
 OIDC_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-log "starting the test OpenID Connect provider on $CATALYST_OIDC_ISSUER"
+log "starting the test OpenID Connect provider on $E2E_OIDC_ISSUER"
 OIDC_PORT="$OIDC_PORT" OIDC_CLIENT_ID=catalyst OIDC_CLIENT_SECRET="$OIDC_SECRET" \
   OIDC_REDIRECT_URIS="$CATALYST_URL/sovereign/auth/oidc/callback" \
   node "$ROOT/tests/oidc/provider.mjs" > "$WORK/oidc.log" 2>&1 &
 OIDC_PID=$!
-if ! wait_ready "$CATALYST_OIDC_ISSUER/.well-known/openid-configuration" 30; then
+if ! wait_ready "$E2E_OIDC_ISSUER/.well-known/openid-configuration" 30; then
   cat "$WORK/oidc.log" >&2
   die "the test OpenID Connect provider did not start"
 fi
@@ -59,10 +59,10 @@ export CATALYST_ADMIN_PASSWORD
 printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | "$TARGET_DIR/debug/catalyst" --data-dir "$WORK/data" --log-level warn \
   admin create --email "$CATALYST_ADMIN_EMAIL" --password-stdin > /dev/null
 
-log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $CATALYST_OIDC_ISSUER)"
+log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2E_OIDC_ISSUER)"
 CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   --site-root "$ROOT/target/site" --log-level warn \
-  --oidc-issuer "$CATALYST_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
+  --oidc-issuer "$E2E_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
   --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 if ! wait_ready "$CATALYST_URL/readyz" 60; then

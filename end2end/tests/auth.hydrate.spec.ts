@@ -56,8 +56,8 @@ test.describe('signed out', () => {
   });
 
   test('single sign-on against the real OpenID Connect provider', async ({ page }) => {
-    const issuer = process.env.CATALYST_OIDC_ISSUER;
-    test.skip(!issuer, 'needs the OIDC provider scripts/test.sh starts (CATALYST_OIDC_ISSUER)');
+    const issuer = process.env.E2E_OIDC_ISSUER;
+    test.skip(!issuer, 'needs the OIDC provider scripts/test.sh starts (E2E_OIDC_ISSUER)');
     await page.goto('/sovereign/login?next=%2Fsovereign%2Fusers');
     await hydrated(page);
     await page.getByTestId('sso-login').click();

@@ -5,7 +5,7 @@ import * as path from 'path';
 const IGNORED: RegExp[] = [];
 
 /** The test OpenID Connect provider's own pages (its development login form) are not ours to fix either. */
-const FOREIGN_ORIGINS = [process.env.CATALYST_OIDC_ISSUER].filter((o): o is string => !!o);
+const FOREIGN_ORIGINS = [process.env.E2E_OIDC_ISSUER].filter((o): o is string => !!o);
 
 /**
  * Every test fails if the page logs a console error or warning, or throws: hydration mismatches and

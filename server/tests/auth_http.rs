@@ -709,10 +709,11 @@ async fn an_expired_session_redirects_pages_and_is_a_401_for_the_api() {
 async fn an_active_session_survives_its_idle_timeout_but_not_its_max_age() {
     let mut s = settings();
     s.auth.idle_timeout = Duration::from_secs(2);
-    s.auth.max_age = Duration::from_secs(3);
+    s.auth.max_age = Duration::from_secs(4);
     let h = harness_with(s).await;
     let (_, cookie) = h.user("ada@example.com", None, Some(OrgRole::Viewer)).await;
-    // A request every 0.7 s keeps it alive past the 2 s idle timeout …
+    let signed_in = std::time::Instant::now();
+    // A request every 0.7 s keeps it alive well past the 2 s idle timeout …
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(700)).await;
         assert_eq!(
@@ -720,8 +721,9 @@ async fn an_active_session_survives_its_idle_timeout_but_not_its_max_age() {
             StatusCode::OK
         );
     }
-    // … until the absolute limit of 3 s.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(signed_in.elapsed() > Duration::from_secs(2));
+    // … until the absolute limit of 4 s.
+    tokio::time::sleep(Duration::from_millis(4_300).saturating_sub(signed_in.elapsed())).await;
     assert_eq!(
         h.send(with_cookie(get("/sovereign"), &cookie)).await.status,
         StatusCode::SEE_OTHER
@@ -799,7 +801,7 @@ async fn one_address_is_limited_across_accounts() {
     let h = harness().await;
     let from = |ip: [u8; 4]| ConnectInfo(SocketAddr::from((ip, 5000)));
     let mut limited = None;
-    for i in 0..25 {
+    for i in 0..40 {
         let email = format!("user{i}@example.com");
         let mut req = Request::post(app::auth::api::Login::PATH)
             .header("content-type", "application/x-www-form-urlencoded")
@@ -817,7 +819,8 @@ async fn one_address_is_limited_across_accounts() {
         }
     }
     let (i, res) = limited.expect("the address is limited");
-    assert_eq!(i, 20, "a burst of 20, then the limit");
+    // A burst of 20, then one every 3 s: exactly 20 on a quick machine, a refill or two more on a slow one.
+    assert!((20..30).contains(&i), "limited after {i} attempts");
     assert!(
         res.headers.contains_key("retry-after") || res.body.contains("Try again in"),
         "{}",

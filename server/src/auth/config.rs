@@ -50,7 +50,7 @@ pub struct AuthConfig {
     pub session_max_age: String,
 
     /// Take the client address for rate limits and the audit log from the last `X-Forwarded-For` entry
-    /// (set this only behind a proxy that writes that header).
+    /// (set this only behind a proxy that writes that header). [default: off]
     #[arg(
         long,
         env = "CATALYST_TRUST_FORWARDED_FOR",
@@ -64,11 +64,11 @@ pub struct AuthConfig {
     #[arg(long, env = "CATALYST_OIDC_ISSUER", value_name = "URL", global = true)]
     pub oidc_issuer: Option<String>,
 
-    /// Single sign-on: the client id registered at the provider.
+    /// Single sign-on: the client id registered at the provider. [default: none]
     #[arg(long, env = "CATALYST_OIDC_CLIENT_ID", value_name = "ID", global = true)]
     pub oidc_client_id: Option<String>,
 
-    /// Single sign-on: the client secret (prefer the environment variable).
+    /// Single sign-on: the client secret (prefer the environment variable). [default: none]
     #[arg(
         long,
         env = "CATALYST_OIDC_CLIENT_SECRET",

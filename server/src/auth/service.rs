@@ -64,6 +64,10 @@ impl AuthService {
 
     /// At start: if there is no account yet, make a setup token and return it (to print in the log).
     pub async fn prepare(&self) -> Result<Option<String>, Error> {
+        // Compute the dummy hash now, so the first sign-in for an unknown e-mail is not slower than others.
+        tokio::task::spawn_blocking(|| {
+            super::password::dummy_hash();
+        });
         if db::users::count(&self.db).await? > 0 {
             db::users::clear_setup_tokens(&self.db).await?;
             self.needs_setup.store(false, Ordering::Relaxed);
