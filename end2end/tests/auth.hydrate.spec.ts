@@ -4,6 +4,7 @@ test.describe('signed out', () => {
   test.use({ storageState: SIGNED_OUT });
 
   test('sign in, see who is signed in, sign out', async ({ page }) => {
+    test.slow(); // several page loads and hydrations, a busy CI machine
     await page.goto('/sovereign/audit');
     await expect(page).toHaveURL('/sovereign/login?next=%2Fsovereign%2Faudit');
     await hydrated(page);
@@ -41,6 +42,7 @@ test.describe('signed out', () => {
   });
 
   test('an expired session redirects to the login page and returns to the page after', async ({ page }) => {
+    test.slow(); // several page loads and hydrations, a busy CI machine
     const short = process.env.CATALYST_SHORT_URL;
     test.skip(!short, 'needs the short-session server scripts/test.sh starts (CATALYST_SHORT_URL)');
     await page.goto(`${short}/sovereign/login`);
@@ -56,6 +58,7 @@ test.describe('signed out', () => {
   });
 
   test('single sign-on against the real OpenID Connect provider', async ({ page }) => {
+    test.slow(); // several page loads and hydrations, a busy CI machine
     const issuer = process.env.E2E_OIDC_ISSUER;
     test.skip(!issuer, 'needs the OIDC provider scripts/test.sh starts (E2E_OIDC_ISSUER)');
     await page.goto('/sovereign/login?next=%2Fsovereign%2Fusers');
@@ -97,6 +100,7 @@ test.describe('as a viewer', () => {
 });
 
 test('a superadmin changes a role and it shows in the audit log', async ({ page }) => {
+  test.slow(); // an invitation, a sign-up in a second browser, two pages
   const email = `member-${Date.now()}@example.com`;
   const member = await invitedAccount(page, email, 'viewer', 'member-password-long-enough');
   await member.context().close();

@@ -6,6 +6,8 @@ import { test as setup, expect } from '@playwright/test';
 import { ADMIN, STATE, invitedAccount, signIn } from './fixtures';
 
 setup('sign in as the superadmin and as a viewer', async ({ page }) => {
+  // Two sign-ins, an invitation and a sign-up, each page hydrating a debug build: give it room on a busy machine.
+  setup.setTimeout(120_000);
   fs.mkdirSync(path.dirname(STATE.admin), { recursive: true });
   await page.goto('/sovereign');
   await expect(page).toHaveURL(/\/sovereign\/login/);
