@@ -1277,3 +1277,24 @@ async fn changing_the_password_signs_out_other_sessions() {
         .await;
     assert_eq!(new.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_change_made_by_another_replica_applies_within_the_cache_lifetime() {
+    let h = harness().await;
+    let (id, cookie) = h.user("ada@example.com", None, Some(OrgRole::Editor)).await;
+    assert_eq!(
+        h.send(with_cookie(get("/sovereign"), &cookie)).await.status,
+        StatusCode::OK
+    );
+    // Another replica disables the account: it writes the database, this replica's cache does not hear of it.
+    server::db::users::set_disabled(&h.state.db, &id, true)
+        .await
+        .expect("disable");
+    tokio::time::sleep(server::auth::service::PRINCIPAL_CACHE_TTL + Duration::from_millis(200)).await;
+    let res = h.send(with_cookie(get("/sovereign"), &cookie)).await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "refused once the cached caller is older than the TTL"
+    );
+}

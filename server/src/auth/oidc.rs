@@ -525,6 +525,7 @@ async fn sign_in(
     apply_role_map(auth, oidc, &user, &identity.roles, meta)
         .await
         .map_err(fail)?;
+    auth.forget_callers();
     let cookie = auth.start_session(&user, meta, "oidc").await.map_err(|e| {
         tracing::error!(error = %e, "single sign-on: cannot start a session");
         SsoFailure::Failed

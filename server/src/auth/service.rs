@@ -40,6 +40,23 @@ pub const AUDIT_CATEGORIES: &[&str] = &["auth", "users", "orgs", "tokens", "sett
 /// The same answer for a wrong password and an unknown e-mail.
 pub const BAD_CREDENTIALS: &str = "The e-mail address or password is not right. Check both and try again.";
 
+/// How long this replica reuses a resolved caller before asking the database again. Changes made through
+/// this replica (sign-out, role changes, disabling, revoking) apply at once; those made through another
+/// replica apply within this time.
+pub const PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Entries kept at most (then the cache starts over).
+const PRINCIPAL_CACHE_MAX: usize = 10_000;
+
+/// A resolved caller, by the SHA-256 of their session or token secret.
+struct Cached {
+    principal: Principal,
+    fetched: std::time::Instant,
+    /// Sessions only: absolute expiry (ms since epoch).
+    expires_at: Option<i64>,
+    /// Last recorded activity (ms since epoch).
+    last_seen_at: i64,
+}
+
 pub struct AuthService {
     pub db: Db,
     pub settings: AuthSettings,
@@ -47,6 +64,7 @@ pub struct AuthService {
     pub hasher: Hasher,
     pub ip_limits: IpLimits,
     needs_setup: AtomicBool,
+    cache: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
 }
 
 impl AuthService {
@@ -59,6 +77,55 @@ impl AuthService {
             ip_limits: IpLimits::new(),
             // Until `prepare` has looked, assume accounts exist (the safe direction: no setup page).
             needs_setup: AtomicBool::new(false),
+            cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Drops every cached caller: called after anything that changes who may do what.
+    pub fn forget_callers(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.clear();
+        }
+    }
+
+    /// A fresh cached caller for `key`, honouring session expiry; records activity when due.
+    fn cached(&self, key: &str) -> Option<Principal> {
+        let now = now_ms();
+        let mut cache = self.cache.lock().ok()?;
+        let entry = cache.get_mut(key)?;
+        let expired = entry
+            .expires_at
+            .is_some_and(|at| now >= at || now - entry.last_seen_at >= self.idle_ms());
+        if expired || entry.fetched.elapsed() >= PRINCIPAL_CACHE_TTL {
+            cache.remove(key);
+            return None;
+        }
+        if entry.expires_at.is_some() && now - entry.last_seen_at >= self.touch_every_ms() {
+            entry.last_seen_at = now;
+            if let Credential::Session { id } = &entry.principal.credential {
+                let (db, id) = (self.db.clone(), id.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = db::sessions::touch(&db, &id, now).await {
+                        tracing::warn!(error = %e, "cannot record session activity");
+                    }
+                });
+            }
+        }
+        Some(entry.principal.clone())
+    }
+
+    fn remember(&self, key: String, principal: &Principal, expires_at: Option<i64>, last_seen_at: i64) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= PRINCIPAL_CACHE_MAX {
+                cache.clear();
+            }
+            let entry = Cached {
+                principal: principal.clone(),
+                fetched: std::time::Instant::now(),
+                expires_at,
+                last_seen_at,
+            };
+            cache.insert(key, entry);
         }
     }
 
@@ -112,14 +179,20 @@ impl AuthService {
 
     /// The principal of a session cookie's secret; `None` if unknown, expired, or its account is disabled.
     pub async fn resolve_session(&self, secret: &str) -> Result<Option<Principal>, Error> {
-        let Some(s) = db::sessions::lookup(&self.db, &sha256_hex(secret)).await? else {
+        let key = format!("s:{}", sha256_hex(secret));
+        if let Some(p) = self.cached(&key) {
+            return Ok(Some(p));
+        }
+        let Some(s) = db::sessions::lookup(&self.db, &key[2..]).await? else {
             return Ok(None);
         };
         let now = now_ms();
         if s.disabled || now >= s.expires_at || now - s.last_seen_at >= self.idle_ms() {
             return Ok(None);
         }
+        let mut last_seen_at = s.last_seen_at;
         if now - s.last_seen_at >= self.touch_every_ms() {
+            last_seen_at = now;
             let db = self.db.clone();
             let id = s.session_id.clone();
             tokio::spawn(async move {
@@ -129,7 +202,7 @@ impl AuthService {
             });
         }
         let memberships = db::orgs::memberships_of(&self.db, &s.user_id).await?;
-        Ok(Some(Principal {
+        let principal = Principal {
             platform_role: s.platform_role.as_deref().and_then(PlatformRole::parse),
             user_id: s.user_id,
             email: s.email,
@@ -137,7 +210,9 @@ impl AuthService {
             memberships,
             credential: Credential::Session { id: s.session_id },
             has_password: s.has_password,
-        }))
+        };
+        self.remember(key, &principal, Some(s.expires_at), last_seen_at);
+        Ok(Some(principal))
     }
 
     /// The principal of an API token (`Authorization: Bearer cat_…`); `None` if unknown, revoked, expired,
@@ -146,7 +221,11 @@ impl AuthService {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
             return Ok(None);
         }
-        let Some(t) = db::tokens::lookup(&self.db, &sha256_hex(secret)).await? else {
+        let key = format!("t:{}", sha256_hex(secret));
+        if let Some(p) = self.cached(&key) {
+            return Ok(Some(p));
+        }
+        let Some(t) = db::tokens::lookup(&self.db, &key[2..]).await? else {
             return Ok(None);
         };
         if t.disabled {
@@ -163,7 +242,7 @@ impl AuthService {
             });
         }
         let memberships = db::orgs::memberships_of(&self.db, &t.user_id).await?;
-        Ok(Some(Principal {
+        let principal = Principal {
             platform_role: t.platform_role.as_deref().and_then(PlatformRole::parse),
             user_id: t.user_id,
             email: t.email,
@@ -171,7 +250,9 @@ impl AuthService {
             memberships,
             credential: Credential::Token { id: t.token_id },
             has_password: t.has_password,
-        }))
+        };
+        self.remember(key, &principal, None, now);
+        Ok(Some(principal))
     }
 
     /// Creates a session for `user` and returns the `Set-Cookie` value.
@@ -511,6 +592,7 @@ impl AuthPort for AuthService {
             ));
         };
         db::sessions::delete(&self.db, id).await.map_err(Error::from)?;
+        self.forget_callers();
         self.record(
             Actor::of(me),
             "auth.logout",
@@ -747,6 +829,7 @@ impl AuthPort for AuthService {
         let ended = db::sessions::delete_for_user(&self.db, &user.id, Some(session_id))
             .await
             .map_err(Error::from)?;
+        self.forget_callers();
         let detail = format!("Password changed; {ended} other session(s) signed out.");
         self.record(
             Actor::of(me),
@@ -863,6 +946,7 @@ impl AuthPort for AuthService {
             db::orgs::set_member(&self.db, org_id, &user.id, role)
                 .await
                 .map_err(Error::from)?;
+            self.forget_callers();
             let detail = format!("Added {email} to {} as {}.", org.name, role.as_str());
             self.record(
                 Actor::of(me),
@@ -962,6 +1046,7 @@ impl AuthPort for AuthService {
             )));
         }
         let label = |r: Option<OrgRole>| r.map_or("no role", OrgRole::as_str);
+        self.forget_callers();
         match role {
             Some(role) => db::orgs::set_member(&self.db, org_id, user_id, role)
                 .await
@@ -1037,6 +1122,7 @@ impl AuthPort for AuthService {
         db::users::set_platform_role(&self.db, user_id, role)
             .await
             .map_err(Error::from)?;
+        self.forget_callers();
         let label = |r: Option<PlatformRole>| r.map_or("none", PlatformRole::as_str);
         let detail = format!(
             "Changed {}'s platform role from {} to {}.",
@@ -1076,6 +1162,7 @@ impl AuthPort for AuthService {
         db::users::set_disabled(&self.db, user_id, disabled)
             .await
             .map_err(Error::from)?;
+        self.forget_callers();
         let (action, detail) = if disabled {
             let ended = db::sessions::delete_for_user(&self.db, user_id, None)
                 .await
@@ -1191,6 +1278,7 @@ impl AuthPort for AuthService {
             .await
             .map_err(Error::from)?
             .ok_or_else(|| AppError::NotFound("You have no live API token with this id.".into()))?;
+        self.forget_callers();
         let detail = format!("Revoked API token “{name}”.");
         self.record(
             Actor::of(me),
