@@ -32,6 +32,11 @@ pub enum Command {
     /// Work with the component catalog (`platform/`).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Manage accounts from the command line (first superadmin, …).
+    Admin {
+        #[command(subcommand)]
+        command: crate::auth::admin::AdminCommand,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -108,6 +113,9 @@ pub struct Config {
     /// The GitOps repository (`--gitops-…`).
     #[command(flatten)]
     pub gitops: crate::gitops::config::GitopsArgs,
+    /// Accounts, sessions and single sign-on.
+    #[command(flatten)]
+    pub auth: crate::auth::config::AuthConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,6 +153,7 @@ pub struct Settings {
     /// The validated component catalog (from `--catalog-dir`).
     pub catalog: Arc<CatalogStore>,
     pub gitops: crate::gitops::config::GitopsSettings,
+    pub auth: crate::auth::config::AuthSettings,
 }
 
 impl Config {
@@ -182,8 +191,10 @@ impl Config {
         }
         let catalog = load_catalog(&self.catalog_dir)?;
         let gitops = self.gitops.validate()?;
+        let auth = self.auth.validate(bind)?;
         Ok(Settings {
             gitops,
+            auth,
             bind,
             database,
             data_dir: self.data_dir.clone(),

@@ -8,7 +8,11 @@
 //! unchanged against both backends and is what keeps them equal.
 
 pub mod audit;
+pub mod orgs;
+pub mod sessions;
 pub mod settings;
+pub mod tokens;
+pub mod users;
 
 use std::path::PathBuf;
 use std::str::FromStr;
