@@ -1,6 +1,10 @@
 //! Catalyst's Leptos app. Compiled twice: with `ssr` into the server, with `hydrate` into the browser,
 //! so the domain types and validation in here are the same code on both sides.
 
+// Release builds keep every view's full type (debug builds erase them); the marketplace grid's nests deeper
+// than the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod audit;
 pub mod auth;
