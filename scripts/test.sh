@@ -33,7 +33,7 @@ log "cargo tests (SQLite and Postgres)"
 cargo test --workspace --exclude frontend --no-fail-fast
 
 log "building the site for the browser tests"
-cargo leptos build
+cargo leptos build --split
 
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"

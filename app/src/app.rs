@@ -3,10 +3,12 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
-use crate::auth::pages::{AccountPage, AuditPage, LoginPage, SetupPage, SignupPage, TokensPage, UsersPage};
-use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
+use crate::auth::pages::routes::{
+    AccountRoute, AuditRoute, LoginRoute, SetupRoute, SignupRoute, TokensRoute, UsersRoute,
+};
+use crate::catalog::routes::{FamilyRoute, MarketplaceLayoutRoute, MarketplaceRoute, ProductRoute};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -45,18 +47,20 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                        <ParentRoute path=path!("/marketplace") view=MarketplaceLayout ssr=SsrMode::Async>
-                            <Route path=path!("") view=MarketplacePage/>
-                            <Route path=path!("family/:id") view=FamilyPage/>
-                            <Route path=path!("product/:id") view=ProductPage/>
+                        // Every page but the overview is a lazy route: its code is a separate wasm chunk
+                        // (DEVELOPERS.md → "How we keep the bundle small").
+                        <ParentRoute path=path!("/marketplace") view={Lazy::<MarketplaceLayoutRoute>::new()} ssr=SsrMode::Async>
+                            <Route path=path!("") view={Lazy::<MarketplaceRoute>::new()}/>
+                            <Route path=path!("family/:id") view={Lazy::<FamilyRoute>::new()}/>
+                            <Route path=path!("product/:id") view={Lazy::<ProductRoute>::new()}/>
                         </ParentRoute>
-                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                        <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
-                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
-                        <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
-                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
-                        <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
-                        <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

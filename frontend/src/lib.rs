@@ -5,12 +5,19 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker tests and benchmarks wait for: inputs are live from here on.
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
+    // Asynchronous hydration: a lazily loaded route (its own wasm chunk) is fetched before the page
+    // under it hydrates.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // A marker tests and benchmarks wait for: inputs are live from here on.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

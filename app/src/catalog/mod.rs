@@ -6,6 +6,7 @@ pub mod check;
 pub mod components;
 pub mod engine;
 pub mod pages;
+pub mod routes;
 pub mod types;
 
 pub use api::*;

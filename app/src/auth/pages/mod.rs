@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod login;
+pub mod routes;
 mod setup;
 mod signup;
 mod tokens;
