@@ -8,9 +8,11 @@ ensure_build_tools
 
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
 SERVER_PID=""
+HETZNER_PID=""
 cleanup() {
   local code=$?
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$HETZNER_PID" ] && kill "$HETZNER_PID" 2>/dev/null && wait "$HETZNER_PID" 2>/dev/null
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
   rm -rf "$WORK"
   exit $code
@@ -31,10 +33,18 @@ cargo test --workspace --exclude frontend --no-fail-fast
 log "building the site for the browser tests"
 cargo leptos build
 
+log "starting the Hetzner API stand-in"
+python3 "$ROOT/tests/standins/hetzner_tokens.py" --port 0 > "$WORK/hetzner.out" 2>&1 &
+HETZNER_PID=$!
+for _ in $(seq 50); do grep -q "listening on" "$WORK/hetzner.out" 2>/dev/null && break; sleep 0.1; done
+HETZNER_PORT="$(sed -n 's/^listening on //p' "$WORK/hetzner.out")"
+[ -n "$HETZNER_PORT" ] || die "the Hetzner stand-in did not start"
+
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"
 log "starting Catalyst on $CATALYST_URL (SQLite in $WORK)"
 "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
+  --pool-domains omani.works --hetzner-api-url "http://127.0.0.1:$HETZNER_PORT/v1" \
   --log-level warn > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 if ! wait_ready "$CATALYST_URL/readyz" 60; then

@@ -15,5 +15,6 @@ pub mod system;
 pub mod theme;
 pub mod time;
 pub mod ui;
+pub mod wizard;
 
 pub use app::{App, shell};

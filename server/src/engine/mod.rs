@@ -2,3 +2,4 @@
 //! implementations to server functions as `Arc<dyn …Port>`.
 
 pub mod system;
+pub mod wizard;

@@ -8,7 +8,7 @@ pub mod health;
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::SystemPort;
+use app::ports::{CloudCredentialsPort, SubdomainCheckPort, SystemPort, WizardPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -26,6 +26,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::engine::system::System;
+use crate::engine::wizard;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,21 +35,43 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
+    pub wizard: Arc<dyn WizardPort>,
+    pub subdomains: Arc<dyn SubdomainCheckPort>,
+    pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
 }
 
 impl Ports {
     pub fn new(state: &AppState) -> Self {
+        let wizard_settings = Arc::new(wizard::WizardSettings {
+            pool_domains: state.settings.pool_domains.clone(),
+            nameservers: state.settings.nameservers.clone(),
+        });
         Self {
             system: Arc::new(System {
                 db: state.db.clone(),
                 instance: state.instance.clone(),
             }),
+            wizard: Arc::new(wizard::Wizard {
+                db: state.db.clone(),
+                settings: wizard_settings.clone(),
+            }),
+            subdomains: Arc::new(wizard::PoolSubdomains {
+                settings: wizard_settings,
+                taken: None,
+            }),
+            cloud_credentials: Arc::new(
+                wizard::HetznerTokens::new(&state.settings.hetzner_api_url, std::time::Duration::from_secs(10))
+                    .expect("an HTTP client with default TLS settings builds"),
+            ),
         }
     }
 
     /// Called for every SSR render and every server function call.
     pub fn provide(&self) {
         provide_context(self.system.clone());
+        provide_context(self.wizard.clone());
+        provide_context(self.subdomains.clone());
+        provide_context(self.cloud_credentials.clone());
     }
 }
 
