@@ -154,7 +154,8 @@ fn SshKey() -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
     let secrets = state.secrets;
-    let origin = move || d.with(|d| d.ssh_key.clone());
+    let origin_memo = Memo::new(move |_| d.with(|d| d.ssh_key.clone()));
+    let origin = move || origin_memo.get();
     // Tab: generate unless the key in the draft was pasted.
     let paste_tab = RwSignal::new(d.with_untracked(|d| d.ssh_key == SshKeyOrigin::Pasted));
     let generating = RwSignal::new(false);

@@ -89,10 +89,10 @@ pub fn DomainStep() -> impl IntoView {
     let checker = Checker::new(state);
     let pools = state.config.with_value(|c| c.validation.pool_domains.clone());
     let nameservers = state.config.with_value(|c| c.nameservers.clone());
-    let mode = move || d.with(|d| d.request.domain.mode);
+    let mode = Memo::new(move |_| d.with(|d| d.request.domain.mode));
     // Coming back to the step (or after a reload): check the saved subdomain again.
     Effect::new(move |first: Option<()>| {
-        if first.is_none() && mode() == DomainMode::Pool {
+        if first.is_none() && mode.get_untracked() == DomainMode::Pool {
             checker.schedule();
         }
     });
@@ -132,7 +132,7 @@ pub fn DomainStep() -> impl IntoView {
                     view! {
                         <button type="button" role="radio" class="option-card" disabled=disabled
                             data-testid=format!("domain-mode-{}", m.id())
-                            aria-checked=move || (mode() == m).to_string()
+                            aria-checked=move || (mode.get() == m).to_string()
                             on:click=move |_| set_mode(m)>
                             <span class="option-name">{m.label()}</span>
                             <span class="field-hint">{sub}</span>
@@ -141,7 +141,7 @@ pub fn DomainStep() -> impl IntoView {
                 }).collect_view()}
             </div>
             <FieldMessage field="domain.mode"/>
-            {move || match mode() {
+            {move || match mode.get() {
                 DomainMode::Pool => view! { <PoolDomain pools=pools.clone() checker/> }.into_any(),
                 _ => view! { <ByoDomain nameservers=nameservers.clone()/> }.into_any(),
             }}

@@ -14,13 +14,13 @@ use crate::deployments::MAX_WORKERS;
 pub fn ProviderStep() -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
-    let count = move || d.with(|d| d.request.regions.len());
+    let count = Memo::new(move |_| d.with(|d| d.request.regions.len()));
     let note = move || d.with(|d| (!d.regions_customised).then(|| region_hint(&d.request.org.headquarters).note).flatten());
     view! {
         <p class="hint-banner" data-testid="hq-hint" hidden=move || note().is_none()>{note}</p>
         <FieldMessage field="regions"/>
-        <div class="region-grid" style=move || format!("--cols:{}", count().clamp(1, 3))>
-            {move || (0..count()).map(|i| view! { <RegionCard i/> }).collect_view()}
+        <div class="region-grid" style=move || format!("--cols:{}", count.get().clamp(1, 3))>
+            {move || (0..count.get()).map(|i| view! { <RegionCard i/> }).collect_view()}
         </div>
         <p class="cost-total" data-testid="cost-total">
             {move || d.with(|d| format!(
@@ -29,6 +29,14 @@ pub fn ProviderStep() -> impl IntoView {
                 cost_label(total_cost_hour(&d.request))
             ))}
         </p>
+        <SkuTable/>
+    }
+}
+
+/// The Hetzner price list (€ per hour and per month).
+#[component]
+fn SkuTable() -> impl IntoView {
+    view! {
         <details class="sku-table">
             <summary>"Hetzner Cloud node sizes and prices"</summary>
             <div class="table-wrap">
@@ -64,6 +72,8 @@ fn RegionCard(i: usize) -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
+    let provider = Memo::new(move |_| d.with(|d| d.request.regions.get(i).map(|r| r.provider)));
+    let has_workers = Memo::new(move |_| d.with(|d| d.request.regions.get(i).is_some_and(|r| r.worker_count > 0)));
     let ha = move || d.with(|d| d.request.ha_enabled);
     let f = move |name: &str| format!("regions[{i}].{name}");
     let label = move || {
@@ -152,9 +162,13 @@ fn RegionCard(i: usize) -> impl IntoView {
                         }
                     }
                 >
-                    {move || region().map(|r| r.provider.regions().iter().map(|reg| {
-                        let selected = reg.id == r.cloud_region;
-                        view! { <option value=reg.id selected=selected>{format!("{} · {}, {}", reg.id, reg.city, reg.country)}</option> }
+                    {move || provider.get().map(|p| p.regions().iter().map(|reg| {
+                        let id = reg.id;
+                        view! {
+                            <option value=id selected=move || region().is_some_and(|r| r.cloud_region == id)>
+                                {format!("{} · {}, {}", reg.id, reg.city, reg.country)}
+                            </option>
+                        }
                     }).collect_view())}
                 </select>
                 <FieldMessage field=f_region.clone()/>
@@ -220,7 +234,7 @@ fn RegionCard(i: usize) -> impl IntoView {
                 <FieldMessage field=f_wc.clone()/>
             </div>
             {move || {
-                if region().is_some_and(|r| r.worker_count > 0) {
+                if has_workers.get() {
                     view! { <SizeSelect i id=ids[4].clone() field=f_ws.clone() label="Worker size" worker=true/> }.into_any()
                 } else {
                     view! {
@@ -244,6 +258,7 @@ fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: 
     let state = use_wizard();
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
+    let provider = Memo::new(move |_| d.with(|d| d.request.regions.get(i).map(|r| r.provider)));
     let current = move || region().map(|r| if worker { r.worker_size } else { r.control_plane_size }).unwrap_or_default();
     let f2 = field.clone();
     view! {
@@ -264,13 +279,10 @@ fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: 
                     })
                 }
             >
-                {move || {
-                    let cur = current();
-                    region().map(|r| r.provider.sizes().iter().map(|s| {
-                        let selected = s.id == cur;
-                        view! { <option value=s.id selected=selected>{format!("{} — {}", s.id, s.sublabel())}</option> }
-                    }).collect_view())
-                }}
+                {move || provider.get().map(|p| p.sizes().iter().map(|s| {
+                    let id = s.id;
+                    view! { <option value=id selected=move || current() == id>{format!("{} — {}", s.id, s.sublabel())}</option> }
+                }).collect_view())}
             </select>
             <FieldMessage field=field.clone()/>
         </div>

@@ -26,8 +26,8 @@ fn Section(step: Step, title: &'static str, children: Children) -> impl IntoView
 pub fn ReviewStep() -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
-    let r = move || d.with(|d| d.request.clone());
-    let req = r();
+    // The page shows the request as it is when the step opens (edits happen on the other steps).
+    let req = d.with_untracked(|d| d.request.clone());
     let origin = d.with_untracked(|d| d.ssh_key.clone());
     let compliance = if req.org.compliance.is_empty() {
         "None selected".to_string()

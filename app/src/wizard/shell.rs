@@ -36,16 +36,27 @@ pub fn WizardPage() -> impl IntoView {
 #[component]
 fn WizardBody(slug: Memo<Option<String>>) -> impl IntoView {
     let state = use_wizard();
+    // Only a change of progress re-renders the frame, not every keystroke.
+    let first = Memo::new(move |_| state.draft.with(|d| d.first_incomplete()));
     move || {
-        let first = state.draft.with(|d| d.first_incomplete());
+        let first = first.get();
         let Some(raw) = slug.get() else {
-            return view! { <Redirect path=step_url(first)/> }.into_any();
+            return view! { <Redirect path=step_url(first) options=full_path()/> }.into_any();
         };
         match Step::from_slug(&raw) {
             None => view! { <NotFound/> }.into_any(),
-            Some(step) if step > first => view! { <Redirect path=step_url(first)/> }.into_any(),
+            Some(step) if step > first => view! { <Redirect path=step_url(first) options=full_path()/> }.into_any(),
             Some(step) => view! { <StepFrame step/> }.into_any(),
         }
+    }
+}
+
+/// Redirects use full paths: the router must not prefix its base again.
+fn full_path() -> leptos_router::NavigateOptions {
+    leptos_router::NavigateOptions {
+        resolve: false,
+        replace: true,
+        ..Default::default()
     }
 }
 

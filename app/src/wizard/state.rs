@@ -90,7 +90,8 @@ impl WizardState {
             autosave: StoredValue::new(None),
             navigate: {
                 let nav = leptos_router::hooks::use_navigate();
-                Callback::new(move |url: String| nav(&url, Default::default()))
+                // Full paths: the router must not prefix its base again.
+                Callback::new(move |url: String| nav(&url, leptos_router::NavigateOptions { resolve: false, ..Default::default() }))
             },
         }
     }
