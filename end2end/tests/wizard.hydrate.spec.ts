@@ -1,7 +1,7 @@
 import { test, expect, snap } from './fixtures';
 import { BAD_TOKEN, ED25519, GOOD_TOKEN, next, open, saved } from './wizard';
 
-test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page }) => {
+test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page, consoleProblems }) => {
   await open(page);
   await expect(page).toHaveURL(/\/sovereign\/wizard\/organisation$/);
   await expect(page.getByTestId('wizard-progress')).toHaveText('Step 1 of 7 · Organisation · 14%');
@@ -103,6 +103,26 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await expect(page.getByRole('link', { name: 'Edit Provider' })).toHaveAttribute('href', '/sovereign/wizard/provider');
   await expect(page.getByTestId('wizard-progress')).toHaveText('Step 7 of 7 · Review · 100%');
   await snap(page, 'wizard-7-review-desktop');
+
+  // A submit the server rejects (here: a request altered on the wire, skipping the browser's checks) shows
+  // the server's message beside its field, on the step it belongs to.
+  await page.route('**/api/fn/launch*', async (route) => {
+    const body = JSON.parse(route.request().postData() ?? '{}');
+    body.create.request.hetznerProjectId = 'has space';
+    await route.continue({ postData: JSON.stringify(body) });
+  });
+  await page.getByTestId('wizard-continue').click();
+  await expect(page).toHaveURL(/credentials$/);
+  await expect(page.getByTestId('error-hetznerProjectId')).toContainText('Use only letters, digits');
+  await expect(page.locator('#f-hetznerProjectId')).toBeFocused();
+  await page.unroute('**/api/fn/launch*');
+  // Chromium logs the 422 it was meant to get; that one message is expected.
+  const i = consoleProblems.findIndex((p) => p.includes('status of 422'));
+  expect(i).toBeGreaterThanOrEqual(0);
+  consoleProblems.splice(i, 1);
+  await page.getByTestId('stepper-review').getByRole('link').click();
+  await expect(page).toHaveURL(/review$/);
+
   // The stepper lets the user go back to a completed step.
   await page.getByTestId('stepper-organisation').getByRole('link').click();
   await expect(page).toHaveURL(/organisation$/);
@@ -154,4 +174,12 @@ test('a future step URL lands on the first incomplete step', async ({ page }) =>
   await expect(page).toHaveURL(/\/sovereign\/wizard\/organisation$/);
   await expect(page.getByTestId('stepper-review')).toHaveAttribute('class', /is-future/);
   await expect(page.getByTestId('stepper-review').getByRole('link')).toHaveCount(0);
+});
+
+// Launch hands the request to the provisioning engine and lands on its deployment page. The engine's create
+// path is another branch: this runs once it is merged (see the report).
+test.fixme('Launch lands on /sovereign/provision/<id>', async ({ page }) => {
+  await page.goto('/sovereign/wizard/review');
+  await page.getByTestId('wizard-continue').click();
+  await expect(page).toHaveURL(/\/sovereign\/provision\/[0-9a-f-]+$/);
 });

@@ -33,21 +33,31 @@ pub fn WizardPage() -> impl IntoView {
     }
 }
 
+/// What the URL shows: the step, a redirect to the first incomplete step, or not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Show(Step),
+    Redirect(Step),
+    NotFound,
+}
+
 #[component]
 fn WizardBody(slug: Memo<Option<String>>) -> impl IntoView {
     let state = use_wizard();
-    // Only a change of progress re-renders the frame, not every keystroke.
-    let first = Memo::new(move |_| state.draft.with(|d| d.first_incomplete()));
-    move || {
-        let first = first.get();
-        let Some(raw) = slug.get() else {
-            return view! { <Redirect path=step_url(first) options=full_path()/> }.into_any();
-        };
-        match Step::from_slug(&raw) {
-            None => view! { <NotFound/> }.into_any(),
-            Some(step) if step > first => view! { <Redirect path=step_url(first) options=full_path()/> }.into_any(),
-            Some(step) => view! { <StepFrame step/> }.into_any(),
+    // Re-render only when the outcome changes, not on every keystroke or when progress moves on.
+    let outcome = Memo::new(move |_| {
+        let first = state.draft.with(|d| d.first_incomplete());
+        match slug.get().as_deref().map(Step::from_slug) {
+            None => Outcome::Redirect(first),
+            Some(None) => Outcome::NotFound,
+            Some(Some(step)) if step > first => Outcome::Redirect(first),
+            Some(Some(step)) => Outcome::Show(step),
         }
+    });
+    move || match outcome.get() {
+        Outcome::Redirect(first) => view! { <Redirect path=step_url(first) options=full_path()/> }.into_any(),
+        Outcome::NotFound => view! { <NotFound/> }.into_any(),
+        Outcome::Show(step) => view! { <StepFrame step/> }.into_any(),
     }
 }
 

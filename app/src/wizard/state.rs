@@ -266,8 +266,13 @@ impl WizardState {
         };
         // Everything the browser can check, with the same rules the server runs next.
         let mut errors = Vec::new();
+        let ctx = self.ctx();
         for s in Step::ALL.into_iter().filter(|s| *s != Step::Review) {
-            errors.extend(self.step_errors(s));
+            // The subdomain's availability is checked again by the server at launch.
+            errors.extend(match s {
+                Step::Domain => validate_step(s, &create.request, &ctx),
+                _ => self.step_errors(s),
+            });
         }
         let secret_errors: Vec<FieldError> = validate_secrets(&create.request, &create.secrets)
             .into_iter()
