@@ -42,7 +42,11 @@ pub trait WizardPort: Send + Sync + 'static {
 /// configured pools and existing deployments; later the PowerDNS pool manager.
 #[async_trait]
 pub trait SubdomainCheckPort: Send + Sync + 'static {
-    async fn check(&self, pool_domain: &str, subdomain: &str) -> Result<crate::wizard::SubdomainCheck, AppError>;
+    async fn check(
+        &self,
+        pool_domain: &str,
+        subdomain: &str,
+    ) -> Result<crate::wizard::SubdomainCheck, AppError>;
 }
 
 /// Asks the cloud whether a token works. Never logs or returns the token.

@@ -150,7 +150,10 @@ pub struct Settings {
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
 fn domain_list(raw: &str, what: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
-    for d in raw.split(',').map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()) {
+    for d in raw
+        .split(',')
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+    {
         if d.is_empty() {
             continue;
         }
@@ -276,13 +279,25 @@ mod tests {
         );
         assert!(data.is_dir(), "data dir is created on first run");
         assert_eq!(s.pool_domains, vec!["omani.works"]);
-        assert_eq!(s.nameservers, vec!["ns1.omani.works", "ns2.omani.works", "ns3.omani.works"]);
-        let s = config(&["--data-dir", data.to_str().expect("utf8"), "--pool-domains", " A.example, b.example.,a.example", "--nameservers", "ns.x.example"])
-            .validate()
-            .expect("valid");
+        assert_eq!(
+            s.nameservers,
+            vec!["ns1.omani.works", "ns2.omani.works", "ns3.omani.works"]
+        );
+        let s = config(&[
+            "--data-dir",
+            data.to_str().expect("utf8"),
+            "--pool-domains",
+            " A.example, b.example.,a.example",
+            "--nameservers",
+            "ns.x.example",
+        ])
+        .validate()
+        .expect("valid");
         assert_eq!(s.pool_domains, vec!["a.example", "b.example"]);
         assert_eq!(s.nameservers, vec!["ns.x.example"]);
-        let s = config(&["--data-dir", data.to_str().expect("utf8"), "--pool-domains", ""]).validate().expect("valid");
+        let s = config(&["--data-dir", data.to_str().expect("utf8"), "--pool-domains", ""])
+            .validate()
+            .expect("valid");
         assert!(s.pool_domains.is_empty() && s.nameservers.is_empty());
     }
 

@@ -16,21 +16,29 @@ async fn drafts_round_trip(db: Db) {
     assert_eq!(db::drafts::get(&db, "u1").await.expect("get"), None);
     db::drafts::put(&db, "u1", r#"{"a":1}"#, 0).await.expect("put");
     db::drafts::put(&db, "u2", r#"{"b":2}"#, 3).await.expect("put");
-    db::drafts::put(&db, "u1", r#"{"a":2}"#, 1).await.expect("overwrite");
+    db::drafts::put(&db, "u1", r#"{"a":2}"#, 1)
+        .await
+        .expect("overwrite");
     let row = db::drafts::get(&db, "u1").await.expect("get").expect("exists");
     assert_eq!(row.draft, r#"{"a":2}"#);
     assert_eq!(row.completed, 1);
     assert!(row.updated_at >= row.created_at);
     assert!(db::drafts::delete(&db, "u1").await.expect("delete"));
     assert!(!db::drafts::delete(&db, "u1").await.expect("delete again"));
-    assert_eq!(db::drafts::delete_older_than(&db, i64::MAX).await.expect("sweep"), 1);
+    assert_eq!(
+        db::drafts::delete_older_than(&db, i64::MAX).await.expect("sweep"),
+        1
+    );
     assert_eq!(db::drafts::get(&db, "u2").await.expect("get"), None);
 }
 
 async fn router() -> Router {
     let db = common::sqlite().await;
     let dir = tempfile::tempdir().expect("tempdir").keep();
-    server::http::router(server::app_state(common::settings_for(DbUrl::SqliteMemory, dir), db))
+    server::http::router(server::app_state(
+        common::settings_for(DbUrl::SqliteMemory, dir),
+        db,
+    ))
 }
 
 struct Client {
@@ -71,12 +79,18 @@ impl Client {
     }
 
     async fn draft(&mut self) -> serde_json::Value {
-        let (s, v) = self.call(app::wizard::api::GetWizard::PATH, serde_json::json!({})).await;
+        let (s, v) = self
+            .call(app::wizard::api::GetWizard::PATH, serde_json::json!({}))
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v["draft"].clone()
     }
 
-    async fn save(&mut self, draft: &serde_json::Value, confirm: Option<&str>) -> (StatusCode, serde_json::Value) {
+    async fn save(
+        &mut self,
+        draft: &serde_json::Value,
+        confirm: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
         self.call(
             app::wizard::api::SaveDraft::PATH,
             serde_json::json!({"draft": draft, "confirm": confirm}),
@@ -88,7 +102,11 @@ impl Client {
 fn fields(v: &serde_json::Value) -> Vec<String> {
     v["Invalid"]
         .as_array()
-        .map(|a| a.iter().map(|f| f["field"].as_str().unwrap_or_default().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -135,7 +153,14 @@ async fn the_server_rejects_what_the_browser_would_have() {
     d["request"]["regions"][0]["workerCount"] = 51.into();
     let (s, v) = c.save(&d, Some("provider")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(fields(&v), vec!["regions[0].workerCount", "regions[0].workerSize", "regions[1].provider"]);
+    assert_eq!(
+        fields(&v),
+        vec![
+            "regions[0].workerCount",
+            "regions[0].workerSize",
+            "regions[1].provider"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -156,19 +181,31 @@ async fn future_step_urls_redirect_to_the_first_incomplete_step() {
     let r = router().await;
     let res = r
         .clone()
-        .oneshot(Request::get("/sovereign/wizard/domain").header("accept", "text/html").body(Body::empty()).expect("req"))
+        .oneshot(
+            Request::get("/sovereign/wizard/domain")
+                .header("accept", "text/html")
+                .body(Body::empty())
+                .expect("req"),
+        )
         .await
         .expect("infallible");
     assert!(res.status().is_redirection(), "{}", res.status());
     assert_eq!(res.headers()["location"], "/sovereign/wizard/organisation");
     let res = r
-        .oneshot(Request::get("/sovereign/wizard/organisation").body(Body::empty()).expect("req"))
+        .oneshot(
+            Request::get("/sovereign/wizard/organisation")
+                .body(Body::empty())
+                .expect("req"),
+        )
         .await
         .expect("infallible");
     assert_eq!(res.status(), StatusCode::OK);
     let body = to_bytes(res.into_body(), 1 << 22).await.expect("body");
     let html = String::from_utf8_lossy(&body);
-    assert!(html.contains("Tell us about your organisation"), "step 1 is server-rendered");
+    assert!(
+        html.contains("Tell us about your organisation"),
+        "step 1 is server-rendered"
+    );
     assert!(html.contains(r#"id="f-org-name""#));
     assert!(html.contains("Step 1 of 7 · Organisation · 14%"));
 }
@@ -177,23 +214,47 @@ async fn future_step_urls_redirect_to_the_first_incomplete_step() {
 async fn subdomain_check_and_key_generation() {
     let mut c = Client::new().await;
     let check = |sub: &str| serde_json::json!({"pool_domain": "omani.works", "subdomain": sub});
-    let (s, v) = c.call(app::wizard::api::CheckSubdomain::PATH, check("acme")).await;
+    let (s, v) = c
+        .call(app::wizard::api::CheckSubdomain::PATH, check("acme"))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "available");
     assert_eq!(v["fqdn"], "acme.omani.works");
-    assert_eq!(c.call(app::wizard::api::CheckSubdomain::PATH, check("console")).await.1["status"], "reserved");
-    assert_eq!(c.call(app::wizard::api::CheckSubdomain::PATH, check("-x")).await.1["status"], "invalid");
+    assert_eq!(
+        c.call(app::wizard::api::CheckSubdomain::PATH, check("console"))
+            .await
+            .1["status"],
+        "reserved"
+    );
+    assert_eq!(
+        c.call(app::wizard::api::CheckSubdomain::PATH, check("-x"))
+            .await
+            .1["status"],
+        "invalid"
+    );
     let (_, v) = c
-        .call(app::wizard::api::CheckSubdomain::PATH, serde_json::json!({"pool_domain": "evil.example", "subdomain": "acme"}))
+        .call(
+            app::wizard::api::CheckSubdomain::PATH,
+            serde_json::json!({"pool_domain": "evil.example", "subdomain": "acme"}),
+        )
         .await;
     assert_eq!(v["status"], "unsupported-pool");
 
-    let (s, v) = c.call(app::wizard::api::GenerateSshKey::PATH, serde_json::json!({"fqdn": "acme.omani.works"})).await;
+    let (s, v) = c
+        .call(
+            app::wizard::api::GenerateSshKey::PATH,
+            serde_json::json!({"fqdn": "acme.omani.works"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let public = v["publicKey"].as_str().expect("public key");
     assert!(public.ends_with("catalyst@acme.omani.works"));
     assert_eq!(app::deployments::validate::ssh_public_key(public), None);
-    assert!(v["privateKey"].as_str().is_some_and(|k| k.contains("OPENSSH PRIVATE KEY")));
+    assert!(
+        v["privateKey"]
+            .as_str()
+            .is_some_and(|k| k.contains("OPENSSH PRIVATE KEY"))
+    );
     // The private key is not kept: the draft has no trace of it.
     let d = c.draft().await;
     assert!(!d.to_string().contains("PRIVATE"));
@@ -215,7 +276,12 @@ async fn launch_validates_the_whole_request_again() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(
         fields(&v),
-        vec!["hetznerProjectId", "sshPublicKey", "domain.subdomain", "secrets.hetznerToken"]
+        vec![
+            "hetznerProjectId",
+            "sshPublicKey",
+            "domain.subdomain",
+            "secrets.hetznerToken"
+        ]
     );
 }
 
@@ -236,7 +302,11 @@ impl StandIn {
         std::io::BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("the stand-in prints its port");
-        let port = line.trim().trim_start_matches("listening on ").parse().expect("a port");
+        let port = line
+            .trim()
+            .trim_start_matches("listening on ")
+            .parse()
+            .expect("a port");
         StandIn(child, port)
     }
 }
@@ -268,8 +338,14 @@ async fn token_check_against_the_hetzner_api() {
     assert_eq!(v["valid"], false);
     assert_eq!(v["failure"], "rejected");
     assert_eq!(v["status"], 401);
-    assert!(v["message"].as_str().is_some_and(|m| m.contains("Read & Write")), "{v}");
-    assert!(!v.to_string().contains(&"w".repeat(64)), "the token is never echoed");
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("Read & Write")),
+        "{v}"
+    );
+    assert!(
+        !v.to_string().contains(&"w".repeat(64)),
+        "the token is never echoed"
+    );
     let (_, v) = c.call(path, serde_json::json!({"token": "short"})).await;
     assert_eq!(v["failure"], "too-short");
 

@@ -14,8 +14,8 @@ use crate::cloud::{Provider, Topology};
 use crate::error::FieldError;
 
 use super::request::{
-    CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, MAX_WORKERS,
-    RESERVED_SUBDOMAINS, RegionSpec,
+    CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, MAX_WORKERS, RESERVED_SUBDOMAINS,
+    RegionSpec,
 };
 
 /// Facts only the server knows, handed to the browser so both run the same rules.
@@ -173,7 +173,9 @@ pub fn org_name(value: &str) -> Option<String> {
 pub fn headquarters(value: &str) -> Option<String> {
     let v = value.trim();
     if v.chars().count() > HQ_MAX {
-        Some(format!("Shorten the headquarters to {HQ_MAX} characters or fewer."))
+        Some(format!(
+            "Shorten the headquarters to {HQ_MAX} characters or fewer."
+        ))
     } else if has_control(v) {
         Some("Remove the line breaks and control characters from the headquarters.".into())
     } else {
@@ -182,8 +184,7 @@ pub fn headquarters(value: &str) -> Option<String> {
 }
 
 pub fn worker_count(count: u32) -> Option<String> {
-    (count > MAX_WORKERS)
-        .then(|| format!("Choose between 0 and {MAX_WORKERS} worker nodes per region."))
+    (count > MAX_WORKERS).then(|| format!("Choose between 0 and {MAX_WORKERS} worker nodes per region."))
 }
 
 /// A Hetzner project id: what the console shows in the project URL (digits), or a name-like id.
@@ -192,8 +193,13 @@ pub fn hetzner_project_id(value: &str) -> Option<String> {
     if v.is_empty() {
         Some("Enter your Hetzner project ID (the number in the console URL, e.g. 1234567).".into())
     } else if v.len() > PROJECT_ID_MAX {
-        Some(format!("A Hetzner project ID is at most {PROJECT_ID_MAX} characters; check what you pasted."))
-    } else if !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        Some(format!(
+            "A Hetzner project ID is at most {PROJECT_ID_MAX} characters; check what you pasted."
+        ))
+    } else if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         Some("Use only letters, digits, hyphens and underscores in the project ID.".into())
     } else {
         None
@@ -210,7 +216,10 @@ pub fn hetzner_token(value: &str) -> Option<String> {
             "Token too short — Hetzner API tokens are at least {HETZNER_TOKEN_MIN} characters; copy the whole token."
         ))
     } else if v.len() > HETZNER_TOKEN_MAX || !v.chars().all(|c| c.is_ascii_graphic()) {
-        Some("That is not a Hetzner API token: it has spaces or unusual characters. Paste only the token.".into())
+        Some(
+            "That is not a Hetzner API token: it has spaces or unusual characters. Paste only the token."
+                .into(),
+        )
     } else {
         None
     }
@@ -232,17 +241,21 @@ pub fn ssh_public_key(value: &str) -> Option<String> {
         return Some(format!("The key must be one line. {SSH_KEY_HELP}"));
     }
     if v.contains("PRIVATE KEY") {
-        return Some("That is a private key — never paste it anywhere. Paste the public key (.pub) instead.".into());
+        return Some(
+            "That is a private key — never paste it anywhere. Paste the public key (.pub) instead.".into(),
+        );
     }
     let mut parts = v.split_whitespace();
     let kind = parts.next().unwrap_or_default();
     let blob = parts.next().unwrap_or_default();
     if !SSH_KEY_TYPES.contains(&kind) {
-        return Some(if kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-") {
-            format!("Key type “{kind}” is not supported by the provisioner. {SSH_KEY_HELP}")
-        } else {
-            format!("Public key did not parse. {SSH_KEY_HELP}")
-        });
+        return Some(
+            if kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-") {
+                format!("Key type “{kind}” is not supported by the provisioner. {SSH_KEY_HELP}")
+            } else {
+                format!("Public key did not parse. {SSH_KEY_HELP}")
+            },
+        );
     }
     let Some(bytes) = base64_decode(blob) else {
         return Some(format!("The key's base64 part is damaged. {SSH_KEY_HELP}"));
@@ -253,7 +266,9 @@ pub fn ssh_public_key(value: &str) -> Option<String> {
         .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
         .and_then(|n| bytes.get(4..4 + n));
     if inner != Some(kind.as_bytes()) {
-        return Some(format!("The key's base64 part does not hold a “{kind}” key. {SSH_KEY_HELP}"));
+        return Some(format!(
+            "The key's base64 part does not hold a “{kind}” key. {SSH_KEY_HELP}"
+        ));
     }
     let min_len = match kind {
         "ssh-ed25519" => 51,          // 4+11 type, 4+32 key
@@ -261,7 +276,9 @@ pub fn ssh_public_key(value: &str) -> Option<String> {
         _ => 200,                     // RSA: 1024 bits at the very least
     };
     if bytes.len() < min_len {
-        return Some(format!("The key is truncated — copy the whole line. {SSH_KEY_HELP}"));
+        return Some(format!(
+            "The key is truncated — copy the whole line. {SSH_KEY_HELP}"
+        ));
     }
     None
 }
@@ -279,7 +296,7 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
         } as u32)
     }
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return None;
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
@@ -311,7 +328,8 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 /// One DNS label as a Sovereign subdomain: `^[a-z]([a-z0-9-]*[a-z0-9])?$`, at most 63 characters.
 pub fn subdomain_format(value: &str) -> Option<String> {
-    const RULE: &str = "Use a-z, 0-9 and hyphens, start with a letter, end with a letter or digit, at most 63 characters.";
+    const RULE: &str =
+        "Use a-z, 0-9 and hyphens, start with a letter, end with a letter or digit, at most 63 characters.";
     let v = value;
     if v.is_empty() {
         return Some("Choose a subdomain for your Sovereign.".into());
@@ -323,8 +341,7 @@ pub fn subdomain_format(value: &str) -> Option<String> {
     let ok_chars = bytes
         .iter()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
-    let ok_ends = bytes[0].is_ascii_lowercase()
-        && bytes[bytes.len() - 1] != b'-';
+    let ok_ends = bytes[0].is_ascii_lowercase() && bytes[bytes.len() - 1] != b'-';
     if !ok_chars {
         let upper = bytes.iter().any(|c| c.is_ascii_uppercase());
         return Some(if upper {
@@ -334,7 +351,9 @@ pub fn subdomain_format(value: &str) -> Option<String> {
         });
     }
     if !ok_ends {
-        return Some(format!("The subdomain must start with a letter and not end with a hyphen. {RULE}"));
+        return Some(format!(
+            "The subdomain must start with a letter and not end with a hyphen. {RULE}"
+        ));
     }
     None
 }
@@ -426,7 +445,10 @@ fn validate_org(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     seen.sort();
     seen.dedup();
     if seen.len() != req.org.compliance.len() {
-        e.push(FieldError::new("org.compliance", "Select each compliance framework once."));
+        e.push(FieldError::new(
+            "org.compliance",
+            "Select each compliance framework once.",
+        ));
     }
 }
 
@@ -514,7 +536,10 @@ fn validate_components(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     ids.sort();
     ids.dedup();
     if ids.len() != req.components.len() {
-        e.push(FieldError::new("components", "Each component can be selected once."));
+        e.push(FieldError::new(
+            "components",
+            "Each component can be selected once.",
+        ));
     }
 }
 
@@ -591,11 +616,17 @@ pub fn validate_request(req: &DeploymentRequest, ctx: &ValidationContext) -> Vec
 /// The secrets that travel with a create call.
 pub fn validate_secrets(req: &DeploymentRequest, secrets: &DeploymentSecrets) -> Vec<FieldError> {
     let mut e = Vec::new();
-    push(&mut e, "secrets.hetznerToken", hetzner_token(secrets.hetzner_token.expose()));
-    if req.domain.mode == DomainMode::ByoApi
-        && secrets.registrar_token.as_ref().is_none_or(|t| t.is_empty())
+    push(
+        &mut e,
+        "secrets.hetznerToken",
+        hetzner_token(secrets.hetzner_token.expose()),
+    );
+    if req.domain.mode == DomainMode::ByoApi && secrets.registrar_token.as_ref().is_none_or(|t| t.is_empty())
     {
-        e.push(FieldError::new("secrets.registrarToken", "Paste your registrar's API token."));
+        e.push(FieldError::new(
+            "secrets.registrarToken",
+            "Paste your registrar's API token.",
+        ));
     }
     e
 }
@@ -617,7 +648,8 @@ mod tests {
     use super::*;
     use crate::deployments::request::*;
 
-    const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir catalyst@acme";
+    const ED25519: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir catalyst@acme";
     const NISTP256: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBFOdRDJChQ3y1pYWhvYgoR6AcXO954KcPly1Twpx9S+joLGzFc/gDBWhduvCq/eK3HDNTlS69scDViV7hJ+wzF8= u@h";
     const POOL: &str = "omani.works";
 
@@ -721,19 +753,28 @@ mod tests {
     fn compliance_once_each() {
         let mut r = valid();
         r.org.compliance = vec![Compliance::Gdpr, Compliance::Gdpr];
-        assert_eq!(fields(&validate_step(Step::Org, &r, &ctx())), vec!["org.compliance"]);
+        assert_eq!(
+            fields(&validate_step(Step::Org, &r, &ctx())),
+            vec!["org.compliance"]
+        );
     }
 
     #[test]
     fn region_count_follows_topology_and_airgap() {
         let mut r = valid();
         r.topology = Topology::Citadel;
-        assert_eq!(fields(&validate_step(Step::Provider, &r, &ctx())), vec!["regions"]);
+        assert_eq!(
+            fields(&validate_step(Step::Provider, &r, &ctx())),
+            vec!["regions"]
+        );
         r.topology = Topology::Solo;
         r.regions = vec![region(false)];
         assert_eq!(validate_step(Step::Provider, &r, &ctx()), vec![]);
         r.airgap = true;
-        assert_eq!(fields(&validate_step(Step::Provider, &r, &ctx())), vec!["regions"]);
+        assert_eq!(
+            fields(&validate_step(Step::Provider, &r, &ctx())),
+            vec!["regions"]
+        );
         r.regions.push(region(true));
         assert_eq!(validate_step(Step::Provider, &r, &ctx()), vec![]);
         // The air-gap flag sits on the last slot only.
@@ -775,11 +816,17 @@ mod tests {
         assert!(worker_count(51).is_some());
         let mut r = valid();
         r.regions[0].worker_count = 3;
-        assert_eq!(fields(&validate_step(Step::Provider, &r, &ctx())), vec!["regions[0].workerSize"]);
+        assert_eq!(
+            fields(&validate_step(Step::Provider, &r, &ctx())),
+            vec!["regions[0].workerSize"]
+        );
         r.regions[0].worker_size = "cx33".into();
         assert_eq!(validate_step(Step::Provider, &r, &ctx()), vec![]);
         r.regions[1].worker_count = 51;
-        assert_eq!(fields(&validate_step(Step::Provider, &r, &ctx())), vec!["regions[1].workerCount", "regions[1].workerSize"]);
+        assert_eq!(
+            fields(&validate_step(Step::Provider, &r, &ctx())),
+            vec!["regions[1].workerCount", "regions[1].workerSize"]
+        );
     }
 
     #[test]
@@ -791,7 +838,10 @@ mod tests {
         assert!(hetzner_project_id(&"1".repeat(65)).is_some());
         let mut r = valid();
         r.hetzner_project_id = "  ".into();
-        assert_eq!(fields(&validate_step(Step::Credentials, &r, &ctx())), vec!["hetznerProjectId"]);
+        assert_eq!(
+            fields(&validate_step(Step::Credentials, &r, &ctx())),
+            vec!["hetznerProjectId"]
+        );
     }
 
     #[test]
@@ -812,7 +862,11 @@ mod tests {
         let bare: String = ED25519.split(' ').take(2).collect::<Vec<_>>().join(" ");
         assert_eq!(ssh_public_key(&format!("  {bare}\n")), None);
         assert!(ssh_public_key("").is_some());
-        assert!(ssh_public_key("hello world").expect("rejected").contains("did not parse"));
+        assert!(
+            ssh_public_key("hello world")
+                .expect("rejected")
+                .contains("did not parse")
+        );
         // Types the OpenTofu module does not accept.
         let p384 = ssh_public_key("ecdsa-sha2-nistp384 AAAAE2VjZHNh").expect("rejected");
         assert!(p384.contains("not supported"), "{p384}");
@@ -820,9 +874,17 @@ mod tests {
         // Damaged base64, wrong type inside, truncated.
         assert!(ssh_public_key("ssh-ed25519 AAAA$$$").is_some());
         let swapped = ED25519.replacen("ssh-ed25519", "ssh-rsa", 1);
-        assert!(ssh_public_key(&swapped).expect("rejected").contains("does not hold"));
+        assert!(
+            ssh_public_key(&swapped)
+                .expect("rejected")
+                .contains("does not hold")
+        );
         assert!(ssh_public_key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq").is_some());
-        assert!(ssh_public_key("-----BEGIN OPENSSH PRIVATE KEY-----").expect("rejected").contains("private key"));
+        assert!(
+            ssh_public_key("-----BEGIN OPENSSH PRIVATE KEY-----")
+                .expect("rejected")
+                .contains("private key")
+        );
         assert!(ssh_public_key(&format!("{ED25519}\n{ED25519}")).is_some());
     }
 
@@ -841,33 +903,64 @@ mod tests {
         for ok in ["acme", "a", "acme-bank", "a1", &"a".repeat(63)] {
             assert_eq!(subdomain(ok), None, "{ok}");
         }
-        for bad in ["", "1acme", "-acme", "acme-", "ac_me", "Acme", "acme.bank", "acme bank", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "1acme",
+            "-acme",
+            "acme-",
+            "ac_me",
+            "Acme",
+            "acme.bank",
+            "acme bank",
+            &"a".repeat(64),
+        ] {
             assert!(subdomain_format(bad).is_some(), "{bad}");
         }
         assert!(subdomain_format("Acme").expect("rejected").contains("lowercase"));
         for reserved in RESERVED_SUBDOMAINS {
             assert_eq!(subdomain_format(reserved), None);
-            assert!(subdomain(reserved).expect("reserved").contains("reserved"), "{reserved}");
+            assert!(
+                subdomain(reserved).expect("reserved").contains("reserved"),
+                "{reserved}"
+            );
         }
         let mut r = valid();
         r.domain.subdomain = "console".into();
-        assert_eq!(fields(&validate_step(Step::Domain, &r, &ctx())), vec!["domain.subdomain"]);
+        assert_eq!(
+            fields(&validate_step(Step::Domain, &r, &ctx())),
+            vec!["domain.subdomain"]
+        );
     }
 
     #[test]
     fn pool_domain_must_be_configured() {
         let mut r = valid();
         r.domain.pool_domain = "evil.example".into();
-        assert_eq!(fields(&validate_step(Step::Domain, &r, &ctx())), vec!["domain.poolDomain"]);
+        assert_eq!(
+            fields(&validate_step(Step::Domain, &r, &ctx())),
+            vec!["domain.poolDomain"]
+        );
         let none = ValidationContext::default();
-        assert!(validate_step(Step::Domain, &valid(), &none)[0].message.contains("no pool domains"));
+        assert!(
+            validate_step(Step::Domain, &valid(), &none)[0]
+                .message
+                .contains("no pool domains")
+        );
     }
 
     #[test]
     fn byo_domain_rules() {
         assert_eq!(domain_name("sovereign.example.com"), None);
         assert_eq!(domain_name("example.com."), None);
-        for bad in ["", "example", "-x.com", "x..com", "1x.com", "ex ample.com", &format!("{}.com", "a.".repeat(130))] {
+        for bad in [
+            "",
+            "example",
+            "-x.com",
+            "x..com",
+            "1x.com",
+            "ex ample.com",
+            &format!("{}.com", "a.".repeat(130)),
+        ] {
             assert!(domain_name(bad).is_some(), "{bad}");
         }
         let mut r = valid();
@@ -875,9 +968,15 @@ mod tests {
         r.domain.byo_domain = "sovereign.example.com".into();
         assert_eq!(validate_step(Step::Domain, &r, &ctx()), vec![]);
         r.domain.byo_domain = "x.omani.works".into();
-        assert_eq!(fields(&validate_step(Step::Domain, &r, &ctx())), vec!["domain.byoDomain"]);
+        assert_eq!(
+            fields(&validate_step(Step::Domain, &r, &ctx())),
+            vec!["domain.byoDomain"]
+        );
         r.domain.byo_domain = "nope".into();
-        assert_eq!(fields(&validate_step(Step::Domain, &r, &ctx())), vec!["domain.byoDomain"]);
+        assert_eq!(
+            fields(&validate_step(Step::Domain, &r, &ctx())),
+            vec!["domain.byoDomain"]
+        );
     }
 
     #[test]
@@ -885,7 +984,10 @@ mod tests {
         let mut r = valid();
         r.domain.mode = DomainMode::ByoApi;
         r.domain.byo_domain = "sovereign.example.com".into();
-        assert_eq!(fields(&validate_step(Step::Domain, &r, &ctx())), vec!["domain.mode"]);
+        assert_eq!(
+            fields(&validate_step(Step::Domain, &r, &ctx())),
+            vec!["domain.mode"]
+        );
     }
 
     #[test]
@@ -893,12 +995,24 @@ mod tests {
         for ok in ["platform@acme.io", "a.b+c@x.y.z"] {
             assert_eq!(email(ok), None, "{ok}");
         }
-        for bad in ["", "acme.io", "@acme.io", "a@acme", "a@@acme.io", "a b@acme.io", "a@acme..io", "a@.io"] {
+        for bad in [
+            "",
+            "acme.io",
+            "@acme.io",
+            "a@acme",
+            "a@@acme.io",
+            "a b@acme.io",
+            "a@acme..io",
+            "a@.io",
+        ] {
             assert!(email(bad).is_some(), "{bad}");
         }
         let mut r = valid();
         r.admin_email = "nope".into();
-        assert_eq!(fields(&validate_step(Step::Domain, &r, &ctx())), vec!["adminEmail"]);
+        assert_eq!(
+            fields(&validate_step(Step::Domain, &r, &ctx())),
+            vec!["adminEmail"]
+        );
     }
 
     #[test]
@@ -908,9 +1022,15 @@ mod tests {
         assert!(!component_id(""));
         let mut r = valid();
         r.components = vec!["flux".into(), "flux".into()];
-        assert_eq!(fields(&validate_step(Step::Components, &r, &ctx())), vec!["components"]);
+        assert_eq!(
+            fields(&validate_step(Step::Components, &r, &ctx())),
+            vec!["components"]
+        );
         r.components = vec!["../etc".into()];
-        assert_eq!(fields(&validate_step(Step::Components, &r, &ctx())), vec!["components"]);
+        assert_eq!(
+            fields(&validate_step(Step::Components, &r, &ctx())),
+            vec!["components"]
+        );
     }
 
     #[test]
@@ -939,6 +1059,9 @@ mod tests {
         let mut r = valid();
         r.org.name.clear();
         r.admin_email.clear();
-        assert_eq!(fields(&validate_step(Step::Review, &r, &ctx())), vec!["org.name", "adminEmail"]);
+        assert_eq!(
+            fields(&validate_step(Step::Review, &r, &ctx())),
+            vec!["org.name", "adminEmail"]
+        );
     }
 }

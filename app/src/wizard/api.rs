@@ -82,7 +82,9 @@ pub async fn check_hetzner_token(token: String) -> Result<TokenCheck, AppError> 
     if let Some(message) = crate::deployments::validate::hetzner_token(token.expose()) {
         return Ok(TokenCheck::failed(TokenFailure::TooShort, None, message));
     }
-    Ok(crate::ports::cloud_credentials()?.check_hetzner_token(&token).await)
+    Ok(crate::ports::cloud_credentials()?
+        .check_hetzner_token(&token)
+        .await)
 }
 
 /// A new Ed25519 key pair for break-glass SSH. The private key is in this answer only.
@@ -101,7 +103,9 @@ pub async fn generate_ssh_key(fqdn: String) -> Result<GeneratedKey, AppError> {
 #[server(input = Json)]
 pub async fn check_subdomain(pool_domain: String, subdomain: String) -> Result<SubdomainCheck, AppError> {
     let sub = subdomain.trim().to_ascii_lowercase();
-    crate::ports::subdomain_check()?.check(pool_domain.trim(), &sub).await
+    crate::ports::subdomain_check()?
+        .check(pool_domain.trim(), &sub)
+        .await
 }
 
 /// Launch: validates the whole request and its secrets again, checks the token with Hetzner, hands the
@@ -117,7 +121,9 @@ pub async fn launch(create: CreateDeployment) -> Result<String, AppError> {
     // The subdomain must still be free: the check is the same one the Domain step runs.
     if errors.is_empty() && create.request.domain.mode == crate::deployments::DomainMode::Pool {
         let d = &create.request.domain;
-        let check = crate::ports::subdomain_check()?.check(&d.pool_domain, &d.subdomain).await?;
+        let check = crate::ports::subdomain_check()?
+            .check(&d.pool_domain, &d.subdomain)
+            .await?;
         if check.status != super::types::Availability::Available {
             errors.push(FieldError::new("domain.subdomain", check.detail));
         }

@@ -136,7 +136,7 @@ fn HetznerToken() -> impl IntoView {
                     id="f-hetznerProjectId"
                     class="input mono"
                     placeholder="1234567"
-                    value=project.clone()
+                    value=project
                     prop:value=project
                     aria-invalid=aria_invalid("hetznerProjectId")
                     aria-describedby=error_id("hetznerProjectId")
@@ -160,11 +160,21 @@ fn SshKey() -> impl IntoView {
     let paste_tab = RwSignal::new(d.with_untracked(|d| d.ssh_key == SshKeyOrigin::Pasted));
     let generating = RwSignal::new(false);
     let gen_error = RwSignal::new(None::<String>);
-    let pasted = RwSignal::new(d.with_untracked(|d| if d.ssh_key == SshKeyOrigin::Pasted { d.request.ssh_public_key.clone() } else { String::new() }));
+    let pasted = RwSignal::new(d.with_untracked(|d| {
+        if d.ssh_key == SshKeyOrigin::Pasted {
+            d.request.ssh_public_key.clone()
+        } else {
+            String::new()
+        }
+    }));
     let fqdn = move || d.with(|d| d.request.fqdn());
     let file_name = move || {
         let f = fqdn();
-        if f.starts_with('.') || f.ends_with('.') || f.is_empty() { "catalyst.pem".to_string() } else { format!("{f}.pem") }
+        if f.starts_with('.') || f.ends_with('.') || f.is_empty() {
+            "catalyst.pem".to_string()
+        } else {
+            format!("{f}.pem")
+        }
     };
     let generate = move |_| {
         generating.set(true);
@@ -181,10 +191,15 @@ fn SshKey() -> impl IntoView {
                     });
                     state.edit("sshPublicKey", |d| {
                         d.request.ssh_public_key = key.public_key.clone();
-                        d.ssh_key = SshKeyOrigin::Generated { fingerprint: key.fingerprint.clone() };
+                        d.ssh_key = SshKeyOrigin::Generated {
+                            fingerprint: key.fingerprint.clone(),
+                        };
                     });
                     // Offer the private key at once.
-                    set_timeout(move || browser::click("ssh-private-download"), std::time::Duration::from_millis(30));
+                    set_timeout(
+                        move || browser::click("ssh-private-download"),
+                        std::time::Duration::from_millis(30),
+                    );
                 }
                 Err(e) => gen_error.set(Some(format!("Could not generate the key pair: {e}"))),
             }

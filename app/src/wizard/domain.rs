@@ -44,7 +44,12 @@ impl Checker {
 
     fn schedule(&self) {
         self.cancel();
-        let (sub, pool) = self.state.draft.with_untracked(|d| (d.request.domain.subdomain.clone(), d.request.domain.pool_domain.clone()));
+        let (sub, pool) = self.state.draft.with_untracked(|d| {
+            (
+                d.request.domain.subdomain.clone(),
+                d.request.domain.pool_domain.clone(),
+            )
+        });
         let s = self.state.subdomain;
         if sub.is_empty() {
             s.set(SubdomainState::Idle);
@@ -70,7 +75,9 @@ impl Checker {
                 spawn_local(async move {
                     match fut.await {
                         Ok(Ok(answer)) => s.set(SubdomainState::Answer(answer)),
-                        Ok(Err(e)) => s.set(SubdomainState::Failed(format!("The availability check failed: {e}"))),
+                        Ok(Err(e)) => s.set(SubdomainState::Failed(format!(
+                            "The availability check failed: {e}"
+                        ))),
                         Err(_aborted) => {}
                     }
                 });
@@ -151,7 +158,7 @@ pub fn DomainStep() -> impl IntoView {
             <div class="field">
                 <label class="label" for="f-adminEmail">"Admin contact e-mail " <span class="req">"required"</span></label>
                 <input id="f-adminEmail" class="input" type="email" autocomplete="email"
-                    value=email.clone() prop:value=email
+                    value=email prop:value=email
                     aria-invalid=aria_invalid("adminEmail") aria-describedby=error_id("adminEmail")
                     on:input=move |ev| state.edit("adminEmail", |d| d.request.admin_email = event_target_value(&ev))/>
                 <p class="field-hint">"Used as the Let's Encrypt account e-mail for TLS certificates, and for the deployment-completion notice."</p>
@@ -173,7 +180,7 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
             <div class="input-row">
                 <input id="f-domain-subdomain" class="input mono" autocomplete="off" spellcheck="false"
                     placeholder="acme" maxlength="63"
-                    value=sub.clone() prop:value=sub
+                    value=sub prop:value=sub
                     aria-invalid=aria_invalid("domain.subdomain") aria-describedby="subdomain-status f-domain-subdomain-error"
                     on:input=move |ev| {
                         let v: String = event_target_value(&ev).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
@@ -241,7 +248,7 @@ fn ByoDomain(nameservers: Vec<String>) -> impl IntoView {
             <label class="label" for="f-domain-byoDomain">"Your domain"</label>
             <input id="f-domain-byoDomain" class="input mono" autocomplete="off" spellcheck="false"
                 placeholder="sovereign.example.com"
-                value=domain.clone() prop:value=domain
+                value=domain prop:value=domain
                 aria-invalid=aria_invalid("domain.byoDomain") aria-describedby=error_id("domain.byoDomain")
                 on:input=move |ev| {
                     let v = event_target_value(&ev).trim().to_lowercase();

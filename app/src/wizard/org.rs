@@ -26,7 +26,7 @@ pub fn OrgStep() -> impl IntoView {
                     name="org.name"
                     autocomplete="organization"
                     maxlength="200"
-                    value=name.clone()
+                    value=name
                     prop:value=name
                     aria-invalid=aria_invalid("org.name")
                     aria-describedby=error_id("org.name")
@@ -45,7 +45,7 @@ pub fn OrgStep() -> impl IntoView {
                     class="input"
                     name="org.headquarters"
                     autocomplete="address-level2"
-                    value=hq.clone()
+                    value=hq
                     prop:value=hq
                     aria-invalid=aria_invalid("org.headquarters")
                     aria-describedby=error_id("org.headquarters")

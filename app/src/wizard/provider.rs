@@ -6,7 +6,9 @@ use leptos::prelude::*;
 
 use super::fields::{FieldMessage, aria_invalid_dyn};
 use super::state::{error_id, use_wizard};
-use super::types::{control_plane_nodes, cost_label, region_cost_hour, region_for_provider, region_hint, total_cost_hour};
+use super::types::{
+    control_plane_nodes, cost_label, region_cost_hour, region_for_provider, region_hint, total_cost_hour,
+};
 use crate::cloud::{AIRGAP_SLOT_LABEL, HETZNER_SIZES, Provider};
 use crate::deployments::MAX_WORKERS;
 
@@ -15,7 +17,13 @@ pub fn ProviderStep() -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
     let count = Memo::new(move |_| d.with(|d| d.request.regions.len()));
-    let note = move || d.with(|d| (!d.regions_customised).then(|| region_hint(&d.request.org.headquarters).note).flatten());
+    let note = move || {
+        d.with(|d| {
+            (!d.regions_customised)
+                .then(|| region_hint(&d.request.org.headquarters).note)
+                .flatten()
+        })
+    };
     view! {
         <p class="hint-banner" data-testid="hq-hint" hidden=move || note().is_none()>{note}</p>
         <FieldMessage field="regions"/>
@@ -73,7 +81,8 @@ fn RegionCard(i: usize) -> impl IntoView {
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
     let provider = Memo::new(move |_| d.with(|d| d.request.regions.get(i).map(|r| r.provider)));
-    let has_workers = Memo::new(move |_| d.with(|d| d.request.regions.get(i).is_some_and(|r| r.worker_count > 0)));
+    let has_workers =
+        Memo::new(move |_| d.with(|d| d.request.regions.get(i).is_some_and(|r| r.worker_count > 0)));
     let ha = move || d.with(|d| d.request.ha_enabled);
     let f = move |name: &str| format!("regions[{i}].{name}");
     let label = move || {
@@ -82,7 +91,13 @@ fn RegionCard(i: usize) -> impl IntoView {
             if r.is_some_and(|r| r.airgap) {
                 AIRGAP_SLOT_LABEL.to_string()
             } else {
-                d.request.topology.slot_labels().get(i).copied().unwrap_or("Region").to_string()
+                d.request
+                    .topology
+                    .slot_labels()
+                    .get(i)
+                    .copied()
+                    .unwrap_or("Region")
+                    .to_string()
             }
         })
     };
@@ -102,7 +117,13 @@ fn RegionCard(i: usize) -> impl IntoView {
                 && r.provider.is_provisionable()
         })
     };
-    let (f_provider, f_region, f_cp, f_wc, f_ws) = (f("provider"), f("cloudRegion"), f("controlPlaneSize"), f("workerCount"), f("workerSize"));
+    let (f_provider, f_region, f_cp, f_wc, f_ws) = (
+        f("provider"),
+        f("cloudRegion"),
+        f("controlPlaneSize"),
+        f("workerCount"),
+        f("workerSize"),
+    );
     let ids = [&f_provider, &f_region, &f_cp, &f_wc, &f_ws].map(|x| super::state::field_id(x));
     let is_airgap = move || region().is_some_and(|r| r.airgap);
     view! {
@@ -259,7 +280,17 @@ fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: 
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
     let provider = Memo::new(move |_| d.with(|d| d.request.regions.get(i).map(|r| r.provider)));
-    let current = move || region().map(|r| if worker { r.worker_size } else { r.control_plane_size }).unwrap_or_default();
+    let current = move || {
+        region()
+            .map(|r| {
+                if worker {
+                    r.worker_size
+                } else {
+                    r.control_plane_size
+                }
+            })
+            .unwrap_or_default()
+    };
     let f2 = field.clone();
     view! {
         <div class="field">

@@ -32,13 +32,24 @@ pub fn ReviewStep() -> impl IntoView {
     let compliance = if req.org.compliance.is_empty() {
         "None selected".to_string()
     } else {
-        req.org.compliance.iter().map(|c| c.label()).collect::<Vec<_>>().join(", ")
+        req.org
+            .compliance
+            .iter()
+            .map(|c| c.label())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let slots = req.topology.region_count();
     let ha = req.ha_enabled;
     let total = total_cost_hour(&req);
-    let (r_org, r_topo, r_prov, r_cred, r_comp, r_dom) =
-        (req.clone(), req.clone(), req.clone(), req.clone(), req.clone(), req);
+    let (r_org, r_topo, r_prov, r_cred, r_comp, r_dom) = (
+        req.clone(),
+        req.clone(),
+        req.clone(),
+        req.clone(),
+        req.clone(),
+        req,
+    );
     let fingerprint = match &origin {
         SshKeyOrigin::Generated { fingerprint } if fingerprint.len() > 24 => {
             format!("{}…{}", &fingerprint[..12], &fingerprint[fingerprint.len() - 8..])

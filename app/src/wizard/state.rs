@@ -91,7 +91,15 @@ impl WizardState {
             navigate: {
                 let nav = leptos_router::hooks::use_navigate();
                 // Full paths: the router must not prefix its base again.
-                Callback::new(move |url: String| nav(&url, leptos_router::NavigateOptions { resolve: false, ..Default::default() }))
+                Callback::new(move |url: String| {
+                    nav(
+                        &url,
+                        leptos_router::NavigateOptions {
+                            resolve: false,
+                            ..Default::default()
+                        },
+                    )
+                })
             },
         }
     }
@@ -113,7 +121,10 @@ impl WizardState {
                 } else if !s.token_check.as_ref().is_some_and(|c| c.valid) {
                     errors.insert(
                         0,
-                        FieldError::new("secrets.hetznerToken", "Validate the token with Hetzner before you continue."),
+                        FieldError::new(
+                            "secrets.hetznerToken",
+                            "Validate the token with Hetzner before you continue.",
+                        ),
                     );
                 }
             }
@@ -141,7 +152,10 @@ impl WizardState {
 
     /// The message to show beside `field`, if any (reactive).
     pub fn error(&self, field: &str) -> Option<String> {
-        if let Some(e) = self.server_errors.with(|errs| errs.iter().find(|e| e.field == field).cloned()) {
+        if let Some(e) = self
+            .server_errors
+            .with(|errs| errs.iter().find(|e| e.field == field).cloned())
+        {
             return Some(e.message);
         }
         let step = Step::of_field(field);
@@ -149,7 +163,10 @@ impl WizardState {
         if !shown {
             return None;
         }
-        self.step_errors(step).into_iter().find(|e| e.field == field).map(|e| e.message)
+        self.step_errors(step)
+            .into_iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
     }
 
     /// Applies an edit of `field`: marks it touched, drops the server's old message for it, and schedules
@@ -164,7 +181,10 @@ impl WizardState {
         if !self.touched.with_untracked(|t| t.iter().any(|x| x == field)) {
             self.touched.update(|t| t.push(field.to_string()));
         }
-        if self.server_errors.with_untracked(|e| e.iter().any(|x| x.field == field)) {
+        if self
+            .server_errors
+            .with_untracked(|e| e.iter().any(|x| x.field == field))
+        {
             self.server_errors.update(|e| e.retain(|x| x.field != field));
         }
     }
@@ -231,7 +251,11 @@ impl WizardState {
     fn show_server_error(&self, e: AppError, current: Step) {
         match e {
             AppError::Invalid(fields) if !fields.is_empty() => {
-                let target = fields.iter().map(|f| Step::of_field(&f.field)).min().unwrap_or(current);
+                let target = fields
+                    .iter()
+                    .map(|f| Step::of_field(&f.field))
+                    .min()
+                    .unwrap_or(current);
                 let first = fields
                     .iter()
                     .find(|f| Step::of_field(&f.field) == target)
@@ -255,7 +279,8 @@ impl WizardState {
     fn launch(&self) {
         let (request, token) = (
             self.draft.with_untracked(|d| d.request.clone()),
-            self.secrets.with_untracked(|s| s.hetzner_token.trim().to_string()),
+            self.secrets
+                .with_untracked(|s| s.hetzner_token.trim().to_string()),
         );
         let create = CreateDeployment {
             request,

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::cloud::{HOURS_PER_MONTH, Provider, Topology, hq_hint};
 use crate::deployments::validate::{Step, ValidationContext, expected_regions};
 use crate::deployments::{
-    Compliance, DeploymentRequest, DomainMode, DomainSpec, Industry, OrgProfile, OrgSize, RegionSpec,
-    Secret,
+    Compliance, DeploymentRequest, DomainMode, DomainSpec, Industry, OrgProfile, OrgSize, RegionSpec, Secret,
 };
 
 pub const DEFAULT_ORG_NAME: &str = "Acme Financial";
@@ -61,7 +60,12 @@ impl WizardDraft {
             components: config.default_components.clone(),
             domain: DomainSpec {
                 mode: DomainMode::Pool,
-                pool_domain: config.validation.pool_domains.first().cloned().unwrap_or_default(),
+                pool_domain: config
+                    .validation
+                    .pool_domains
+                    .first()
+                    .cloned()
+                    .unwrap_or_default(),
                 subdomain: String::new(),
                 byo_domain: String::new(),
                 registrar: None,
@@ -88,8 +92,11 @@ impl WizardDraft {
 
     /// Topology or air-gap changed: the region cards start again from the HQ hint.
     pub fn reset_regions(&mut self) {
-        self.request.regions =
-            default_regions(self.request.topology, self.request.airgap, &self.request.org.headquarters);
+        self.request.regions = default_regions(
+            self.request.topology,
+            self.request.airgap,
+            &self.request.org.headquarters,
+        );
         self.regions_customised = false;
     }
 
@@ -129,7 +136,13 @@ pub struct RegionHint {
 }
 
 pub fn region_hint(hq: &str) -> RegionHint {
-    let fallback = || Provider::Hetzner.regions().iter().map(|r| r.id).collect::<Vec<_>>();
+    let fallback = || {
+        Provider::Hetzner
+            .regions()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
     match hq_hint(hq) {
         Some(h) if h.provider.is_provisionable() => RegionHint {
             provider: h.provider,
@@ -202,7 +215,10 @@ pub fn region_cost_hour(r: &RegionSpec, ha: bool) -> f64 {
 
 /// EUR per hour of the whole request.
 pub fn total_cost_hour(req: &DeploymentRequest) -> f64 {
-    req.regions.iter().map(|r| region_cost_hour(r, req.ha_enabled)).sum()
+    req.regions
+        .iter()
+        .map(|r| region_cost_hour(r, req.ha_enabled))
+        .sum()
 }
 
 /// `€0.046/hr · €34/mo`
@@ -275,9 +291,15 @@ impl TokenFailure {
             TokenFailure::Unreachable => {
                 "The console could not connect to the Hetzner API in time. Check the server's outbound network and retry."
             }
-            TokenFailure::Http => "Hetzner may be having trouble. Retry in a minute; if it persists, copy the diagnostic for support.",
-            TokenFailure::Network => "Your browser could not reach this console. Check your connection and retry.",
-            TokenFailure::Parse => "The console sent an answer the wizard could not read. Reload the page and retry.",
+            TokenFailure::Http => {
+                "Hetzner may be having trouble. Retry in a minute; if it persists, copy the diagnostic for support."
+            }
+            TokenFailure::Network => {
+                "Your browser could not reach this console. Check your connection and retry."
+            }
+            TokenFailure::Parse => {
+                "The console sent an answer the wizard could not read. Reload the page and retry."
+            }
         }
     }
 }
@@ -392,7 +414,11 @@ mod tests {
         assert!(d.reachable(Step::Org));
         assert!(!d.reachable(Step::Topology));
         for step in [Step::Org, Step::Topology, Step::Provider] {
-            assert_eq!(validate_step(step, &d.request, &config().validation), vec![], "{step:?}");
+            assert_eq!(
+                validate_step(step, &d.request, &config().validation),
+                vec![],
+                "{step:?}"
+            );
         }
         assert_eq!(d.request.regions.len(), 2);
         assert_eq!(d.request.regions[0].cloud_region, "fsn1");

@@ -130,13 +130,17 @@ impl SubdomainCheckPort for PoolSubdomains {
         if !self.settings.pool_domains.iter().any(|p| p == pool_domain) {
             return Ok(answer(
                 Availability::UnsupportedPool,
-                format!("{pool_domain} is not a pool domain of this console — pick one of the offered pools or use your own domain."),
+                format!(
+                    "{pool_domain} is not a pool domain of this console — pick one of the offered pools or use your own domain."
+                ),
             ));
         }
         if is_reserved_subdomain(subdomain) {
             return Ok(answer(
                 Availability::Reserved,
-                format!("“{subdomain}” is reserved for the Sovereign control plane — choose another subdomain."),
+                format!(
+                    "“{subdomain}” is reserved for the Sovereign control plane — choose another subdomain."
+                ),
             ));
         }
         if let Some(taken) = &self.taken {
@@ -259,7 +263,10 @@ mod tests {
         assert_eq!(status("acme", "omani.works").await, Availability::Taken);
         assert_eq!(status("console", "omani.works").await, Availability::Reserved);
         assert_eq!(status("1bad", "omani.works").await, Availability::Invalid);
-        assert_eq!(status("bank", "other.example").await, Availability::UnsupportedPool);
+        assert_eq!(
+            status("bank", "other.example").await,
+            Availability::UnsupportedPool
+        );
         assert_eq!(status("broken", "omani.works").await, Availability::CheckFailed);
         let c = p.check("omani.works", "bank").await.expect("answers");
         assert_eq!(c.fqdn, "bank.omani.works");
@@ -271,7 +278,11 @@ mod tests {
         assert!(k.public_key.starts_with("ssh-ed25519 "));
         assert!(k.public_key.ends_with(" catalyst@acme.omani.works"));
         assert_eq!(app::deployments::validate::ssh_public_key(&k.public_key), None);
-        assert!(k.private_key.expose().starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+        assert!(
+            k.private_key
+                .expose()
+                .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")
+        );
         assert!(k.fingerprint.starts_with("SHA256:"));
         let other = generate_ed25519("catalyst").expect("generates");
         assert_ne!(other.public_key, k.public_key, "every pair is new");

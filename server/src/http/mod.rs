@@ -60,8 +60,11 @@ impl Ports {
                 taken: None,
             }),
             cloud_credentials: Arc::new(
-                wizard::HetznerTokens::new(&state.settings.hetzner_api_url, std::time::Duration::from_secs(10))
-                    .expect("an HTTP client with default TLS settings builds"),
+                wizard::HetznerTokens::new(
+                    &state.settings.hetzner_api_url,
+                    std::time::Duration::from_secs(10),
+                )
+                .expect("an HTTP client with default TLS settings builds"),
             ),
         }
     }
