@@ -2,9 +2,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::auth::pages::{AccountPage, AuditPage, LoginPage, SetupPage, SignupPage, TokensPage, UsersPage};
+use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -46,6 +48,18 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/wizard") view=WizardPage ssr=SsrMode::Async/>
                         <Route path=path!("/wizard/:step") view=WizardPage ssr=SsrMode::Async/>
+                        <ParentRoute path=path!("/marketplace") view=MarketplaceLayout ssr=SsrMode::Async>
+                            <Route path=path!("") view=MarketplacePage/>
+                            <Route path=path!("family/:id") view=FamilyPage/>
+                            <Route path=path!("product/:id") view=ProductPage/>
+                        </ParentRoute>
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                        <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -6,6 +6,8 @@
 
 pub mod app;
 pub mod audit;
+pub mod auth;
+pub mod catalog;
 pub mod cloud;
 pub mod deployments;
 pub mod error;

@@ -7,12 +7,119 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use leptos::prelude::use_context;
 
+use crate::audit::AuditEntry;
+use crate::auth::{
+    ApiTokenInfo, AuthInfo, InviteOutcome, InvitePreview, NewApiToken, OrgRole, Organisation, PlatformRole,
+    Principal, RequestMeta, UsersView,
+};
+use crate::catalog::Catalog;
 use crate::error::AppError;
+use crate::paging::{Page, PageRequest};
 use crate::system::StatusReport;
 
 #[async_trait]
 pub trait SystemPort: Send + Sync + 'static {
     async fn status(&self) -> Result<StatusReport, AppError>;
+}
+
+/// The validated component catalog and its dependency engine.
+pub trait CatalogPort: Send + Sync + 'static {
+    fn catalog(&self) -> Arc<Catalog>;
+}
+
+/// A new account from the sign-up page.
+#[derive(Debug, Clone)]
+pub struct SignupInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// The invitation link's secret; required when sign-up is invite-only.
+    pub invite: Option<String>,
+}
+
+/// The first account, from the setup page.
+#[derive(Debug, Clone)]
+pub struct SetupInput {
+    /// The setup token printed in the server log.
+    pub token: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// The first organisation's name (default "Default").
+    pub org_name: String,
+}
+
+/// Accounts, sessions, organisations, roles, API tokens and the audit log. Every method that acts for a
+/// caller takes their [`Principal`] and checks the policy itself. Methods that start a session return the
+/// `Set-Cookie` header value to send.
+#[async_trait]
+pub trait AuthPort: Send + Sync + 'static {
+    async fn info(&self) -> Result<AuthInfo, AppError>;
+    async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn logout(&self, me: &Principal, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn signup(&self, input: SignupInput, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn setup(&self, input: SetupInput, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn change_password(
+        &self,
+        me: &Principal,
+        current: &str,
+        new: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn invite_preview(&self, token: &str) -> Result<InvitePreview, AppError>;
+    async fn users(&self, me: &Principal) -> Result<UsersView, AppError>;
+    async fn invite(
+        &self,
+        me: &Principal,
+        email: &str,
+        org_id: &str,
+        role: OrgRole,
+        meta: &RequestMeta,
+    ) -> Result<InviteOutcome, AppError>;
+    async fn revoke_invitation(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    async fn set_member_role(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        org_id: &str,
+        role: Option<OrgRole>,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn set_platform_role(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        role: Option<PlatformRole>,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn set_disabled(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        disabled: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn create_org(
+        &self,
+        me: &Principal,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<Organisation, AppError>;
+    async fn tokens(&self, me: &Principal) -> Result<Vec<ApiTokenInfo>, AppError>;
+    async fn create_token(
+        &self,
+        me: &Principal,
+        name: &str,
+        expires_in_days: Option<u32>,
+        meta: &RequestMeta,
+    ) -> Result<NewApiToken, AppError>;
+    async fn revoke_token(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    async fn audit(
+        &self,
+        me: &Principal,
+        category: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, AppError>;
 }
 
 fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppError> {
@@ -65,4 +172,12 @@ pub fn subdomain_check() -> Result<Arc<dyn SubdomainCheckPort>, AppError> {
 
 pub fn cloud_credentials() -> Result<Arc<dyn CloudCredentialsPort>, AppError> {
     port::<dyn CloudCredentialsPort>("CloudCredentialsPort")
+}
+
+pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
+    port::<dyn CatalogPort>("CatalogPort")
+}
+
+pub fn auth() -> Result<Arc<dyn AuthPort>, AppError> {
+    port::<dyn AuthPort>("AuthPort")
 }

@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::catalog::CatalogStore;
 use crate::db::DbUrl;
 
 #[derive(Debug, Clone, Parser)]
@@ -27,6 +29,24 @@ pub struct Cli {
 pub enum Command {
     /// Run the console (what `catalyst` does without a command).
     Serve,
+    /// Work with the component catalog (`platform/`).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Manage accounts from the command line (first superadmin, …).
+    Admin {
+        #[command(subcommand)]
+        command: crate::auth::admin::AdminCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CatalogCommand {
+    /// Validate a catalog folder: exit 0 and a summary if it is valid, otherwise exit 1 and one line per
+    /// problem (file: field: problem).
+    Check {
+        /// The catalog folder [default: --catalog-dir]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -105,6 +125,23 @@ pub struct Config {
         global = true
     )]
     pub hetzner_api_url: String,
+
+    /// Folder with the component catalog: `families.yaml` and one `<id>/blueprint.yaml` per component. It is
+    /// validated at start; any problem stops the server.
+    #[arg(
+        long,
+        env = "CATALYST_CATALOG_DIR",
+        default_value = "platform",
+        value_name = "DIR",
+        global = true
+    )]
+    pub catalog_dir: PathBuf,
+    /// The GitOps repository (`--gitops-…`).
+    #[command(flatten)]
+    pub gitops: crate::gitops::config::GitopsArgs,
+    /// Accounts, sessions and single sign-on.
+    #[command(flatten)]
+    pub auth: crate::auth::config::AuthConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,6 +182,10 @@ pub struct Settings {
     pub nameservers: Vec<String>,
     /// Hetzner Cloud API base URL, without a trailing slash.
     pub hetzner_api_url: String,
+    /// The validated component catalog (from `--catalog-dir`).
+    pub catalog: Arc<CatalogStore>,
+    pub gitops: crate::gitops::config::GitopsSettings,
+    pub auth: crate::auth::config::AuthSettings,
 }
 
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
@@ -217,18 +258,41 @@ impl Config {
                 format!("“{hetzner_api_url}” is not an http(s) URL; use e.g. https://api.hetzner.cloud/v1"),
             ));
         }
+        let catalog = load_catalog(&self.catalog_dir)?;
+        let gitops = self.gitops.validate()?;
+        let auth = self.auth.validate(bind)?;
         Ok(Settings {
             hetzner_api_url,
             pool_domains,
             nameservers,
+            gitops,
+            auth,
             bind,
             database,
             data_dir: self.data_dir.clone(),
             log_format: self.log_format,
             log_level: self.log_level.clone(),
             site_root: self.site_root.clone(),
+            catalog: Arc::new(catalog),
         })
     }
+}
+
+/// Loads and validates the catalog; every problem is one line of the error, naming file and field.
+pub fn load_catalog(dir: &Path) -> Result<CatalogStore, ConfigError> {
+    crate::catalog::load(dir).map_err(|problems| {
+        let n = problems.0.len();
+        let lines: Vec<String> = problems.0.iter().map(|p| format!("  {p}")).collect();
+        ConfigError::new(
+            "--catalog-dir",
+            format!(
+                "the catalog in {} has {n} problem{}:\n{}",
+                dir.display(),
+                if n == 1 { "" } else { "s" },
+                lines.join("\n")
+            ),
+        )
+    })
 }
 
 /// Creates `dir` if needed and proves it is writable by writing and removing a probe file.
@@ -257,7 +321,11 @@ mod tests {
     use super::*;
 
     fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["catalyst"];
+        let mut argv = vec![
+            "catalyst",
+            "--catalog-dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"),
+        ];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("parses").config
     }

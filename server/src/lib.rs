@@ -1,13 +1,18 @@
 //! Catalyst's server: configuration, storage, the engine behind the app's ports, and the HTTP surface.
 
+pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod gitops;
+pub mod hetzner;
 pub mod http;
 pub mod state;
 pub mod telemetry;
+pub mod tofu;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,12 +51,58 @@ pub async fn open_database(settings: &Settings) -> Result<Db, ConfigError> {
 }
 
 pub fn app_state(settings: Settings, db: Db) -> AppState {
+    let instance = Arc::new(Instance::new());
+    let auth = Arc::new(auth::AuthService::new(
+        db.clone(),
+        settings.auth.clone(),
+        instance.id.clone(),
+    ));
+    let oidc = settings.auth.oidc.clone().and_then(|o| {
+        auth::oidc::Oidc::new(o, &settings.auth.console_url())
+            .map_err(|e| tracing::error!(error = %e, "single sign-on is configured but cannot start"))
+            .ok()
+            .map(Arc::new)
+    });
     AppState {
         leptos_options: leptos_options(&settings),
         db,
         settings: Arc::new(settings),
-        instance: Arc::new(Instance::new()),
+        instance,
+        auth,
+        oidc,
     }
+}
+
+/// First-run and housekeeping of accounts: prints the setup link if there is no account yet, and sweeps
+/// expired sessions every ten minutes.
+pub async fn start_auth(state: &AppState) -> Result<(), ConfigError> {
+    match state.auth.prepare().await {
+        Ok(Some(token)) => tracing::warn!(
+            "No account exists yet. To create the first superadmin, open {}/setup?token={token} \
+             (this link works once, and only until an account exists; `catalyst admin create` works too)",
+            state.auth.settings.console_url()
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            return Err(ConfigError::new(
+                "--database-url",
+                format!("cannot read accounts: {e}"),
+            ));
+        }
+    }
+    let auth = state.auth.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match auth.sweep().await {
+                Ok(n) if n > 0 => tracing::debug!(sessions = n, "removed expired sessions"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Binds the listener; a busy port is reported against `--bind`.
@@ -75,8 +126,10 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     let listener = bind(settings.bind).await?;
     let db = open_database(&settings).await?;
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
+    tracing::info!(dir = %settings.catalog.dir.display(), "catalog: {}", settings.catalog.summary());
     let addr = listener.local_addr().unwrap_or(settings.bind);
     let state = app_state(settings, db.clone());
+    start_auth(&state).await?;
     let router = http::router(state);
     tracing::info!("Catalyst is listening on http://{addr}/sovereign");
     let served = axum::serve(

@@ -19,6 +19,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Facts about this process.
     pub instance: Arc<Instance>,
+    /// Accounts and sessions: resolves callers, implements `AuthPort`.
+    pub auth: crate::auth::Auth,
+    /// Single sign-on, when `--oidc-issuer` is set.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
 }
 
 /// This replica: its id (leases and logs carry it) and when it started.

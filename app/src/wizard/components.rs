@@ -28,7 +28,7 @@ pub fn ComponentsStep() -> impl IntoView {
                 } else {
                     view! {
                         <ul class="chips" data-testid="components-selected">
-                            {ids.into_iter().map(|id| view! { <li class="chip">{id}</li> }).collect_view()}
+                            {ids.into_iter().map(|id| view! { <li class="wz-chip">{id}</li> }).collect_view()}
                         </ul>
                     }.into_any()
                 }

@@ -102,7 +102,7 @@ fn HetznerToken() -> impl IntoView {
                         <div class="error-card" role="alert" data-testid="token-error" data-kind=kind.id()>
                             <p class="error-card-title">
                                 {kind.summary()}
-                                {c.status.map(|s| view! { <span class="chip chip-err">{format!("HTTP {s}")}</span> })}
+                                {c.status.map(|s| view! { <span class="wz-chip wz-chip-err">{format!("HTTP {s}")}</span> })}
                             </p>
                             <p>{kind.hint()}</p>
                             <pre class="raw">{c.message.clone()}</pre>

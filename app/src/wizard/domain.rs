@@ -152,7 +152,7 @@ pub fn DomainStep() -> impl IntoView {
                 DomainMode::Pool => view! { <PoolDomain pools=pools.clone() checker/> }.into_any(),
                 _ => view! { <ByoDomain nameservers=nameservers.clone()/> }.into_any(),
             }}
-            <p class="chip chip-accent" data-testid="sovereign-url" hidden=move || fqdn().is_none()>
+            <p class="wz-chip wz-chip-accent" data-testid="sovereign-url" hidden=move || fqdn().is_none()>
                 {move || fqdn().map(|f| format!("Sovereign URL: console.{f}"))}
             </p>
             <div class="field">
@@ -220,7 +220,7 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
             {move || match status.get() {
                 SubdomainState::Answer(c) if c.status != Availability::Available => Some(view! {
                     <div class="error-card" data-testid="subdomain-error">
-                        <p class="error-card-title">{c.status.title()} " " <span class="chip">{c.fqdn.clone()}</span></p>
+                        <p class="error-card-title">{c.status.title()} " " <span class="wz-chip">{c.fqdn.clone()}</span></p>
                         <p>{c.detail.clone()}</p>
                     </div>
                 }.into_any()),
@@ -258,7 +258,7 @@ fn ByoDomain(nameservers: Vec<String>) -> impl IntoView {
         </div>
         <div class="card">
             <h2 class="card-title">"Set these NS records at your registrar"</h2>
-            <div class="table-wrap">
+            <div class="sku-wrap">
                 <table data-testid="ns-table">
                     <thead><tr><th scope="col">"Type"</th><th scope="col">"Name"</th><th scope="col">"Value"</th><th scope="col"><span class="sr-only">"Copy"</span></th></tr></thead>
                     <tbody>

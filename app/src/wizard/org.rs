@@ -18,7 +18,7 @@ pub fn OrgStep() -> impl IntoView {
             <div class="field">
                 <label class="label" for="f-org-name">
                     "Organisation name " <span class="req">"required"</span>
-                    <span class="badge" hidden=move || name() != DEFAULT_ORG_NAME>"default"</span>
+                    <span class="wz-badge" hidden=move || name() != DEFAULT_ORG_NAME>"default"</span>
                 </label>
                 <input
                     id="f-org-name"
@@ -38,7 +38,7 @@ pub fn OrgStep() -> impl IntoView {
             <div class="field">
                 <label class="label" for="f-org-headquarters">
                     "Headquarters " <span class="muted">"optional"</span>
-                    <span class="badge" hidden=move || hq() != DEFAULT_HQ>"default"</span>
+                    <span class="wz-badge" hidden=move || hq() != DEFAULT_HQ>"default"</span>
                 </label>
                 <input
                     id="f-org-headquarters"
@@ -116,7 +116,7 @@ pub fn OrgStep() -> impl IntoView {
                             view! {
                                 <button
                                     type="button"
-                                    class="chip"
+                                    class="wz-chip"
                                     aria-pressed=move || on().to_string()
                                     on:click=move |_| state.edit("org.compliance", |d| {
                                         let list = &mut d.request.org.compliance;

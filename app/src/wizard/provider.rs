@@ -47,7 +47,7 @@ fn SkuTable() -> impl IntoView {
     view! {
         <details class="sku-table">
             <summary>"Hetzner Cloud node sizes and prices"</summary>
-            <div class="table-wrap">
+            <div class="sku-wrap">
                 <table>
                     <thead>
                         <tr><th scope="col">"Size"</th><th scope="col">"vCPU"</th><th scope="col">"RAM"</th><th scope="col">"Disk"</th><th scope="col">"Type"</th><th scope="col">"€/hour"</th><th scope="col">"€/month"</th></tr>

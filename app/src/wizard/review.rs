@@ -123,7 +123,7 @@ pub fn ReviewStep() -> impl IntoView {
             <Section step=Step::Components title="Components">
                 <p data-testid="review-components-count">{format!("{} selected", r_comp.components.len())}</p>
                 {(!r_comp.components.is_empty()).then(|| view! {
-                    <ul class="chips">{r_comp.components.iter().map(|c| view! { <li class="chip">{c.clone()}</li> }).collect_view()}</ul>
+                    <ul class="chips">{r_comp.components.iter().map(|c| view! { <li class="wz-chip">{c.clone()}</li> }).collect_view()}</ul>
                 })}
             </Section>
             <Section step=Step::Domain title="Domain">

@@ -9,7 +9,11 @@
 
 pub mod audit;
 pub mod drafts;
+pub mod orgs;
+pub mod sessions;
 pub mod settings;
+pub mod tokens;
+pub mod users;
 
 use std::path::PathBuf;
 use std::str::FromStr;

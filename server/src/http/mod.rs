@@ -2,13 +2,14 @@
 //! static assets — everything but the probes under `/sovereign`.
 
 pub mod api;
+pub mod catalog;
 pub mod extract;
 pub mod health;
 
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::{CloudCredentialsPort, SubdomainCheckPort, SystemPort, WizardPort};
+use app::ports::{AuthPort, CatalogPort, CloudCredentialsPort, SubdomainCheckPort, SystemPort, WizardPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -25,6 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::engine::catalog::CatalogService;
 use crate::engine::system::System;
 use crate::engine::wizard;
 use crate::state::AppState;
@@ -38,6 +40,8 @@ pub struct Ports {
     pub wizard: Arc<dyn WizardPort>,
     pub subdomains: Arc<dyn SubdomainCheckPort>,
     pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
+    pub catalog: Arc<dyn CatalogPort>,
+    pub auth: Arc<dyn AuthPort>,
 }
 
 impl Ports {
@@ -66,6 +70,10 @@ impl Ports {
                 )
                 .expect("an HTTP client with default TLS settings builds"),
             ),
+            catalog: Arc::new(CatalogService {
+                store: state.settings.catalog.clone(),
+            }),
+            auth: state.auth.clone(),
         }
     }
 
@@ -75,6 +83,8 @@ impl Ports {
         provide_context(self.wizard.clone());
         provide_context(self.subdomains.clone());
         provide_context(self.cloud_credentials.clone());
+        provide_context(self.catalog.clone());
+        provide_context(self.auth.clone());
     }
 }
 
@@ -91,11 +101,15 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary(BASE) }))
         .route("/sovereign/", get(|| async { Redirect::permanent(BASE) }))
         .nest("/sovereign/api/v1", api::router())
+        .route(crate::auth::public::OIDC_START, get(crate::auth::oidc::start))
+        .route(crate::auth::public::OIDC_CALLBACK, get(crate::auth::oidc::callback))
         .leptos_routes_with_context(&state, routes, move || render_ports.provide(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || fallback_ports.provide(), app::shell))
+        // Who is calling, and may they: every route below passes through here (see auth::middleware).
+        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::middleware::authenticate))
         .layer(axum::middleware::map_response(server_fn_status))
         .layer(
             ServiceBuilder::new()

@@ -12,10 +12,13 @@ use std::sync::OnceLock;
 
 use server::config::{LogFormat, Settings};
 use server::db::{Db, DbUrl};
+use server::state::AppState;
 
 pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
+    let bind = "127.0.0.1:0".parse().expect("addr");
     Settings {
-        bind: "127.0.0.1:0".parse().expect("addr"),
+        auth: server::auth::config::AuthSettings::defaults_for(bind),
+        bind,
         database,
         data_dir,
         log_format: LogFormat::Pretty,
@@ -25,7 +28,64 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         nameservers: vec!["ns1.omani.works".into(), "ns2.omani.works".into()],
         // Nothing listens there: token checks answer "unreachable" unless a test starts a stand-in.
         hetzner_api_url: "http://127.0.0.1:9".into(),
+        catalog: repo_catalog(),
+        gitops: Default::default(),
     }
+}
+
+/// The repository's own catalog (`platform/`), loaded once per test process.
+pub fn repo_catalog() -> std::sync::Arc<server::catalog::CatalogStore> {
+    static CATALOG: OnceLock<std::sync::Arc<server::catalog::CatalogStore>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| {
+            let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"));
+            std::sync::Arc::new(
+                server::catalog::load(&dir)
+                    .unwrap_or_else(|p| panic!("the repository's catalog is invalid:\n{p}")),
+            )
+        })
+        .clone()
+}
+
+/// The origin every in-process test request claims (what `settings_for` derives from its bind address).
+pub const ORIGIN: &str = "http://127.0.0.1:0";
+
+/// Creates an account (`platform` role, member of the first organisation as `org_role`) and a session for
+/// it; returns the user id and the `Cookie` header value (`catalyst_session=…`).
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    platform: Option<app::auth::PlatformRole>,
+    org_role: Option<app::auth::OrgRole>,
+) -> (String, String) {
+    let password = "correct horse battery staple";
+    let user = state
+        .auth
+        .create_superadmin(email, password, "")
+        .await
+        .expect("account created");
+    server::db::users::set_platform_role(&state.db, &user.id, platform)
+        .await
+        .expect("platform role");
+    let orgs = server::db::orgs::list(&state.db).await.expect("orgs");
+    let org = &orgs[0];
+    match org_role {
+        Some(role) => server::db::orgs::set_member(&state.db, &org.id, &user.id, role)
+            .await
+            .expect("member"),
+        None => {
+            server::db::orgs::remove_member(&state.db, &org.id, &user.id)
+                .await
+                .expect("not a member");
+        }
+    }
+    let set_cookie = state
+        .auth
+        .start_session(&user, &app::auth::RequestMeta::default(), "test")
+        .await
+        .expect("session");
+    let cookie = set_cookie.split(';').next().expect("name=value").to_string();
+    (user.id, cookie)
 }
 
 /// A migrated SQLite database in a fresh temp file (the directory lives as long as the process).
