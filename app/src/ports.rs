@@ -133,14 +133,19 @@ pub fn system() -> Result<Arc<dyn SystemPort>, AppError> {
     port::<dyn SystemPort>("SystemPort")
 }
 
-/// The wizard's server side: drafts per user (never secrets), console facts, SSH key generation.
+/// The wizard's server side: drafts per user (never secrets), console facts, the organisations a user may
+/// design a Sovereign for, SSH key generation.
 #[async_trait]
 pub trait WizardPort: Send + Sync + 'static {
-    /// Pool domains, nameservers and the default component selection.
+    /// Pool domains and nameservers (the default component selection comes from the catalog).
     fn config(&self) -> crate::wizard::WizardConfig;
-    async fn load_draft(&self, owner: &str) -> Result<Option<crate::wizard::WizardDraft>, AppError>;
-    async fn save_draft(&self, owner: &str, draft: &crate::wizard::WizardDraft) -> Result<(), AppError>;
-    async fn delete_draft(&self, owner: &str) -> Result<(), AppError>;
+    /// The organisations `me` may create deployments in (`Action::DeploymentCreate`), by name: every
+    /// organisation for a superadmin, else those where they are an editor or above.
+    async fn organisations(&self, me: &Principal) -> Result<Vec<crate::wizard::OrgChoice>, AppError>;
+    async fn load_draft(&self, user_id: &str) -> Result<Option<crate::wizard::WizardDraft>, AppError>;
+    /// Saves the user's draft; it belongs to `draft.org_id`, which the caller has checked.
+    async fn save_draft(&self, user_id: &str, draft: &crate::wizard::WizardDraft) -> Result<(), AppError>;
+    async fn delete_draft(&self, user_id: &str) -> Result<(), AppError>;
     /// A fresh Ed25519 pair; the private key is returned once and kept nowhere.
     async fn generate_ssh_key(&self, comment: &str) -> Result<crate::wizard::GeneratedKey, AppError>;
 }

@@ -6,6 +6,8 @@
 //! - [`validate_request`]: the whole request (what the engine calls before it creates a deployment);
 //! - [`validate_create`]: the request plus its secrets (the create call);
 //! - [`validate_step`]: the fields of one wizard step;
+//! - [`validate_step_with_catalog`]: the same plus the component selection against the catalog
+//!   (`Catalog::validate_selection`: unknown ids, mandatory components, dependencies);
 //! - the field helpers (`org_name`, `subdomain`, `ssh_public_key`, …) the browser calls per keystroke.
 //!
 //! No regex crate (the browser bundle stays small): the checks are written out by hand.
@@ -130,7 +132,7 @@ impl Step {
     pub fn of_field(field: &str) -> Step {
         let root = field.split(['.', '[']).next().unwrap_or_default();
         match root {
-            "org" => Step::Org,
+            "org" | "orgId" => Step::Org,
             "topology" | "haEnabled" | "airgap" => Step::Topology,
             "regions" => Step::Provider,
             "hetznerProjectId" | "sshPublicKey" | "secrets" => Step::Credentials,
@@ -155,6 +157,21 @@ pub const DOMAIN_MAX: usize = 253;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
+}
+
+/// The organisation a wizard draft belongs to: one of `allowed` (the caller's organisations where they may
+/// create deployments). Checked on step 1 and at launch; the server decides `allowed` from the session.
+pub fn owner_org(value: &str, allowed: &[String]) -> Option<String> {
+    if value.is_empty() {
+        Some("Choose the organisation this Sovereign belongs to.".into())
+    } else if !allowed.iter().any(|a| a == value) {
+        Some(
+            "You cannot create Sovereigns in this organisation; choose one where you are an editor or above."
+                .into(),
+        )
+    } else {
+        None
+    }
 }
 
 pub fn org_name(value: &str) -> Option<String> {
@@ -600,6 +617,21 @@ pub fn validate_step(step: Step, req: &DeploymentRequest, ctx: &ValidationContex
     e
 }
 
+/// [`validate_step`], plus — on the Components and Review steps — the selection checked against the
+/// catalog by the marketplace's own dependency engine. What the wizard runs in the browser and on the server.
+pub fn validate_step_with_catalog(
+    step: Step,
+    req: &DeploymentRequest,
+    ctx: &ValidationContext,
+    catalog: &crate::catalog::Catalog,
+) -> Vec<FieldError> {
+    let mut e = validate_step(step, req, ctx);
+    if matches!(step, Step::Components | Step::Review) && e.iter().all(|f| f.field != "components") {
+        e.extend(catalog.validate_selection(&req.components));
+    }
+    e
+}
+
 /// Every problem with the request (empty when it is valid). Component ids are checked against the catalog
 /// separately (`catalog` module), because only the catalog knows them.
 pub fn validate_request(req: &DeploymentRequest, ctx: &ValidationContext) -> Vec<FieldError> {
@@ -727,6 +759,91 @@ mod tests {
         assert_eq!(Step::of_field("domain.subdomain"), Step::Domain);
         assert_eq!(Step::of_field("adminEmail"), Step::Domain);
         assert_eq!(Step::of_field("org.name"), Step::Org);
+        assert_eq!(Step::of_field("orgId"), Step::Org);
+        assert_eq!(Step::of_field("components[3]"), Step::Components);
+    }
+
+    #[test]
+    fn owner_org_rule() {
+        let allowed = vec!["o1".to_string(), "o2".to_string()];
+        assert_eq!(owner_org("o2", &allowed), None);
+        assert!(owner_org("", &allowed).is_some_and(|m| m.contains("Choose")));
+        assert!(owner_org("o3", &allowed).is_some_and(|m| m.contains("editor or above")));
+        assert!(owner_org("o1", &[]).is_some());
+    }
+
+    #[test]
+    fn components_are_checked_against_the_catalog() {
+        use crate::catalog::types::{LicenseKind, Sovereignty, Upstream};
+        use crate::catalog::{Blueprint, Catalog, CatalogData, Family, Tier, Visibility};
+        let bp = |id: &str, name: &str, tier: Tier, deps: &[&str]| Blueprint {
+            id: id.into(),
+            name: name.into(),
+            family: "core".into(),
+            tier,
+            visibility: Visibility::Listed,
+            summary: String::new(),
+            description: String::new(),
+            upstream: Upstream {
+                project: id.into(),
+                url: format!("https://example.org/{id}"),
+                license: "Apache-2.0".into(),
+            },
+            chart: None,
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            sovereignty: Sovereignty {
+                steward: "Someone".into(),
+                jurisdiction: "International".into(),
+                license_kind: LicenseKind::Permissive,
+            },
+            logo: None,
+        };
+        let data = CatalogData {
+            families: vec![Family {
+                id: "core".into(),
+                name: "Core".into(),
+                subtitle: String::new(),
+                tier: Tier::Optional,
+                cascade_on_member_selection: false,
+                dependencies: vec![],
+                color: "#38BDF8".into(),
+                summary: String::new(),
+                overview: vec![],
+                capabilities: vec![],
+            }],
+            blueprints: vec![
+                bp("cilium", "Cilium", Tier::Mandatory, &[]),
+                bp("flux", "Flux", Tier::Optional, &["cilium"]),
+                bp("grafana", "Grafana", Tier::Optional, &["flux"]),
+            ],
+        };
+        let catalog = Catalog::new(data).expect("consistent");
+        let mut r = valid();
+        assert_eq!(
+            validate_step_with_catalog(Step::Components, &r, &ctx(), &catalog),
+            vec![]
+        );
+        // A dependency left out, an unknown id, a mandatory one missing: the engine's messages.
+        r.components = vec!["grafana".into(), "nope".into()];
+        let e = validate_step_with_catalog(Step::Components, &r, &ctx(), &catalog);
+        assert_eq!(
+            fields(&e),
+            vec!["components[1]", "components", "components"],
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|f| f.message.contains("Grafana needs Flux")),
+            "{e:?}"
+        );
+        // Review runs it too; other steps do not.
+        assert_eq!(
+            validate_step_with_catalog(Step::Review, &r, &ctx(), &catalog).len(),
+            3
+        );
+        assert_eq!(
+            validate_step_with_catalog(Step::Org, &r, &ctx(), &catalog),
+            vec![]
+        );
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Server functions of the wizard. Thin: find the draft's owner, call a port, run the shared validation.
+//! Server functions of the wizard. Thin: check the caller with the one policy, call a port, run the shared
+//! validation. Drafts belong to the signed-in user and to one of their organisations where they may create
+//! deployments (`Action::WizardUse` / `Action::DeploymentCreate`: editors and above; viewers may not).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -8,13 +10,21 @@ use crate::deployments::CreateDeployment;
 use crate::deployments::validate::Step;
 use crate::error::AppError;
 
-/// The user's draft (a new one with the defaults if there is none) and the console facts.
-#[server(input = Json)]
+/// The user's draft (a new one with the defaults if there is none), the console facts, and the
+/// organisations the draft may belong to.
+#[server(input = Json, endpoint = "wizard/get")]
 pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
+    use crate::auth::Action;
+    let me = crate::auth::require(Action::WizardUse, None)?;
     let port = crate::ports::wizard()?;
-    let owner = ssr::draft_owner();
-    let config = port.config();
-    let draft = match port.load_draft(&owner).await? {
+    let orgs = port.organisations(&me).await?;
+    let Some(first_org) = orgs.first() else {
+        return Err(AppError::Forbidden(Action::DeploymentCreate.name().into()));
+    };
+    let mut config = port.config();
+    let catalog = crate::ports::catalog()?.catalog();
+    config.default_components = catalog.selection_ids(&catalog.default_selection());
+    let mut draft = match port.load_draft(&me.user_id).await? {
         Some(mut d) => {
             // A pool domain that is no longer offered falls back to the first configured one.
             let pools = &config.validation.pool_domains;
@@ -27,22 +37,38 @@ pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
         }
         None => WizardDraft::new(&config),
     };
-    Ok(WizardBootstrap { draft, config })
+    // New drafts, and drafts of an organisation the user has since lost access to, start with the first
+    // organisation they may use (their only one, usually).
+    if !orgs.iter().any(|o| o.id == draft.org_id) {
+        draft.org_id = first_org.id.clone();
+    }
+    Ok(WizardBootstrap { draft, config, orgs })
 }
 
 /// Saves the draft. With `confirm`, also confirms that step: every step up to it is validated with the
 /// shared rules, and the step counts as completed only if they pass (otherwise the field errors come back
 /// as `AppError::Invalid`, and the data is still saved so nothing typed is lost).
-#[server(input = Json)]
+#[server(input = Json, endpoint = "wizard/save_draft")]
 pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<WizardDraft, AppError> {
-    use crate::deployments::validate::validate_step;
+    use crate::auth::Action;
+    use crate::deployments::validate::{owner_org, validate_step_with_catalog};
+    use crate::error::FieldError;
+    let me = crate::auth::require(Action::WizardUse, None)?;
     let port = crate::ports::wizard()?;
-    let owner = ssr::draft_owner();
+    let allowed: Vec<String> = port.organisations(&me).await?.into_iter().map(|o| o.id).collect();
     let config = port.config();
     let mut draft = draft;
     draft.normalise();
+    // A draft can only be kept for an organisation the user may create Sovereigns in.
+    if let Some(message) = owner_org(&draft.org_id, &allowed) {
+        return Err(AppError::Invalid(vec![FieldError::new("orgId", message)]));
+    }
     // How far the user got is the server's fact, not the browser's.
-    draft.completed = port.load_draft(&owner).await?.map(|d| d.completed).unwrap_or(0);
+    draft.completed = port
+        .load_draft(&me.user_id)
+        .await?
+        .map(|d| d.completed)
+        .unwrap_or(0);
     let mut errors = Vec::new();
     if let Some(step) = confirm {
         if !draft.reachable(step) {
@@ -51,14 +77,20 @@ pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<Wiz
                 draft.first_incomplete().label()
             )));
         }
+        let catalog = crate::ports::catalog()?.catalog();
         for s in Step::ALL.into_iter().filter(|s| *s <= step && *s != Step::Review) {
-            errors.extend(validate_step(s, &draft.request, &config.validation));
+            errors.extend(validate_step_with_catalog(
+                s,
+                &draft.request,
+                &config.validation,
+                &catalog,
+            ));
         }
         if errors.is_empty() && step != Step::Review {
             draft.completed = draft.completed.max(step.number());
         }
     }
-    port.save_draft(&owner, &draft).await?;
+    port.save_draft(&me.user_id, &draft).await?;
     if errors.is_empty() {
         Ok(draft)
     } else {
@@ -66,18 +98,20 @@ pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<Wiz
     }
 }
 
-/// Throws the draft away (the "Start over" link).
-#[server(input = Json)]
+/// Throws the user's draft away ("Start over").
+#[server(input = Json, endpoint = "wizard/discard_draft")]
 pub async fn discard_draft() -> Result<(), AppError> {
-    let port = crate::ports::wizard()?;
-    port.delete_draft(&ssr::draft_owner()).await
+    let me = crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    crate::ports::wizard()?.delete_draft(&me.user_id).await
 }
 
-/// Asks Hetzner whether the token works. The token is used for this call only.
-#[server(input = Json)]
+/// Asks Hetzner whether the token works (and may write). The token is used for this call only: it is not
+/// stored, logged or sent back.
+#[server(input = Json, endpoint = "wizard/check_hetzner_token")]
 pub async fn check_hetzner_token(token: String) -> Result<TokenCheck, AppError> {
     use super::types::TokenFailure;
     use crate::deployments::Secret;
+    crate::auth::require(crate::auth::Action::WizardUse, None)?;
     let token = Secret::new(token.trim());
     if let Some(message) = crate::deployments::validate::hetzner_token(token.expose()) {
         return Ok(TokenCheck::failed(TokenFailure::TooShort, None, message));
@@ -88,8 +122,9 @@ pub async fn check_hetzner_token(token: String) -> Result<TokenCheck, AppError> 
 }
 
 /// A new Ed25519 key pair for break-glass SSH. The private key is in this answer only.
-#[server(input = Json)]
+#[server(input = Json, endpoint = "wizard/generate_ssh_key")]
 pub async fn generate_ssh_key(fqdn: String) -> Result<GeneratedKey, AppError> {
+    crate::auth::require(crate::auth::Action::WizardUse, None)?;
     let fqdn = fqdn.trim().to_ascii_lowercase();
     let comment = if fqdn.is_empty() || crate::deployments::validate::domain_name(&fqdn).is_some() {
         "catalyst".to_string()
@@ -100,24 +135,35 @@ pub async fn generate_ssh_key(fqdn: String) -> Result<GeneratedKey, AppError> {
 }
 
 /// Whether `<subdomain>.<pool_domain>` is free.
-#[server(input = Json)]
+#[server(input = Json, endpoint = "wizard/check_subdomain")]
 pub async fn check_subdomain(pool_domain: String, subdomain: String) -> Result<SubdomainCheck, AppError> {
+    crate::auth::require(crate::auth::Action::WizardUse, None)?;
     let sub = subdomain.trim().to_ascii_lowercase();
     crate::ports::subdomain_check()?
         .check(pool_domain.trim(), &sub)
         .await
 }
 
-/// Launch: validates the whole request and its secrets again, checks the token with Hetzner, hands the
-/// request to the engine and returns the new deployment's id.
-#[server(input = Json)]
-pub async fn launch(create: CreateDeployment) -> Result<String, AppError> {
+/// Launch: the caller must be allowed to create deployments in `org_id`; the whole request and its secrets
+/// are validated again (the component selection by the catalog's engine), the subdomain must still be free
+/// and the token must still work; then the engine creates the deployment. Returns its id. The draft is
+/// cleared on success and kept on failure.
+#[server(input = Json, endpoint = "wizard/launch")]
+pub async fn launch(org_id: String, create: CreateDeployment) -> Result<String, AppError> {
+    use crate::auth::Action;
     use crate::deployments::validate::validate_create;
     use crate::error::FieldError;
+    let me = crate::auth::require(Action::DeploymentCreate, Some(&org_id))?;
     let port = crate::ports::wizard()?;
-    let owner = ssr::draft_owner();
     let config = port.config();
     let mut errors = validate_create(&create, &config.validation);
+    if errors.iter().all(|e| e.field != "components") {
+        errors.extend(
+            crate::ports::catalog()?
+                .catalog()
+                .validate_selection(&create.request.components),
+        );
+    }
     // The subdomain must still be free: the check is the same one the Domain step runs.
     if errors.is_empty() && create.request.domain.mode == crate::deployments::DomainMode::Pool {
         let d = &create.request.domain;
@@ -142,65 +188,25 @@ pub async fn launch(create: CreateDeployment) -> Result<String, AppError> {
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let id = ssr::create_deployment(&owner, create).await?;
+    let id = ssr::create_deployment(&me, &org_id, create).await?;
     // The run is over: the next visit starts a new draft.
-    port.delete_draft(&owner).await?;
+    port.delete_draft(&me.user_id).await?;
     Ok(id)
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use leptos::prelude::*;
-
+    use crate::auth::Principal;
     use crate::deployments::CreateDeployment;
     use crate::error::AppError;
 
-    /// Until sign-in exists, a draft belongs to the browser that started it (an opaque random id in an
-    /// HttpOnly cookie). When the auth module lands, this is the one place that becomes the principal's id.
-    pub const DRAFT_COOKIE: &str = "catalyst_wizard";
-
-    #[derive(Clone)]
-    struct DraftOwner(String);
-
-    pub fn draft_owner() -> String {
-        if let Some(DraftOwner(id)) = use_context::<DraftOwner>() {
-            return id;
-        }
-        let from_cookie = use_context::<http::request::Parts>().and_then(|p| {
-            p.headers
-                .get_all(http::header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|h| h.split(';'))
-                .filter_map(|kv| kv.trim().split_once('='))
-                .find(|(k, _)| *k == DRAFT_COOKIE)
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()))
-        });
-        let id = match from_cookie {
-            Some(id) => id,
-            None => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-                    let cookie = format!(
-                        "{DRAFT_COOKIE}={id}; Path={}; Max-Age=31536000; HttpOnly; SameSite=Lax",
-                        crate::routes::BASE
-                    );
-                    if let Ok(v) = http::HeaderValue::from_str(&cookie) {
-                        res.append_header(http::header::SET_COOKIE, v);
-                    }
-                }
-                id
-            }
-        };
-        let owner = format!("browser:{id}");
-        provide_context(DraftOwner(owner.clone()));
-        owner
-    }
-
     /// The single place Launch hands over to the provisioning engine.
-    pub async fn create_deployment(owner: &str, create: CreateDeployment) -> Result<String, AppError> {
-        let _ = (owner, create);
+    pub async fn create_deployment(
+        me: &Principal,
+        org_id: &str,
+        create: CreateDeployment,
+    ) -> Result<String, AppError> {
+        let _ = (me, org_id, create);
         Err(AppError::Unavailable(
             "The provisioning engine is not part of this build yet; your draft is saved — launch again once it is installed."
                 .into(),

@@ -61,3 +61,13 @@ pub fn data_url(mime: &str, text: &str) -> String {
     }
     out
 }
+
+/// A full page load of `url` (after "Start over": every in-memory value of the run goes away).
+pub fn load(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}

@@ -1,4 +1,5 @@
-//! Step 1 — Organisation: name, headquarters (drives the provider hint), industry, size, compliance.
+//! Step 1 — Organisation: which of the user's organisations the Sovereign belongs to, then the company profile:
+//! name, headquarters (drives the provider hint), industry, size, compliance.
 
 use leptos::prelude::*;
 
@@ -15,6 +16,7 @@ pub fn OrgStep() -> impl IntoView {
     let hq = move || d.with(|d| d.request.org.headquarters.clone());
     view! {
         <div class="form-grid">
+            <OwnerOrg/>
             <div class="field">
                 <label class="label" for="f-org-name">
                     "Organisation name " <span class="req">"required"</span>
@@ -138,6 +140,57 @@ pub fn OrgStep() -> impl IntoView {
             </fieldset>
         </div>
     }
+}
+
+/// The organisation (of this console) the Sovereign will belong to: a choice when the user may create
+/// Sovereigns in several, a plain statement when in one.
+#[component]
+fn OwnerOrg() -> impl IntoView {
+    let state = use_wizard();
+    let orgs = state.orgs.get_value();
+    let current = move || state.draft.with(|d| d.org_id.clone());
+    if orgs.len() == 1 {
+        let name = orgs[0].name.clone();
+        return view! {
+            <div class="field span-2">
+                <p class="owner-org" id="f-orgId" tabindex="-1" data-testid="owner-org">
+                    <span class="muted">"Created in organisation "</span>
+                    <strong>{name}</strong>
+                </p>
+                <FieldMessage field="orgId"/>
+            </div>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="field span-2">
+            <label class="label" for="f-orgId">"Create in organisation " <span class="req">"required"</span></label>
+            <select
+                id="f-orgId"
+                class="input"
+                data-testid="owner-org"
+                aria-invalid=aria_invalid("orgId")
+                aria-describedby=error_id("orgId")
+                on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    state.edit("orgId", |d| d.org_id = v);
+                }
+            >
+                {orgs
+                    .into_iter()
+                    .map(|o| {
+                        let id = o.id.clone();
+                        view! {
+                            <option value=o.id.clone() selected=move || current() == id>{o.name}</option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <p class="field-hint">"The organisation that owns the Sovereign: its members see and manage it."</p>
+            <FieldMessage field="orgId"/>
+        </div>
+    }
+    .into_any()
 }
 
 /// On focus, select the whole value so a default can be typed over.

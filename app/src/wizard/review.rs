@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::components::WithCatalog;
 use super::state::{step_url, use_wizard};
 use super::types::{SshKeyOrigin, control_plane_nodes, cost_label, region_cost_hour, total_cost_hour};
 use crate::cloud::AIRGAP_SLOT_LABEL;
@@ -29,6 +30,13 @@ pub fn ReviewStep() -> impl IntoView {
     // The page shows the request as it is when the step opens (edits happen on the other steps).
     let req = d.with_untracked(|d| d.request.clone());
     let origin = d.with_untracked(|d| d.ssh_key.clone());
+    let org_id = d.with_untracked(|d| d.org_id.clone());
+    let owner = state.orgs.with_value(|orgs| {
+        orgs.iter()
+            .find(|o| o.id == org_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| "—".into())
+    });
     let compliance = if req.org.compliance.is_empty() {
         "None selected".to_string()
     } else {
@@ -61,6 +69,7 @@ pub fn ReviewStep() -> impl IntoView {
         <div class="review-grid">
             <Section step=Step::Org title="Organisation">
                 <dl class="facts">
+                    <dt>"Belongs to"</dt><dd data-testid="review-owner-org">{owner}</dd>
                     <dt>"Name"</dt><dd data-testid="review-org-name">{r_org.org.name.clone()}</dd>
                     <dt>"Industry"</dt><dd>{r_org.org.industry.label()}</dd>
                     <dt>"Size"</dt><dd>{r_org.org.size.label()}</dd>
@@ -121,10 +130,22 @@ pub fn ReviewStep() -> impl IntoView {
                 </dl>
             </Section>
             <Section step=Step::Components title="Components">
-                <p data-testid="review-components-count">{format!("{} selected", r_comp.components.len())}</p>
-                {(!r_comp.components.is_empty()).then(|| view! {
-                    <ul class="chips">{r_comp.components.iter().map(|c| view! { <li class="wz-chip">{c.clone()}</li> }).collect_view()}</ul>
-                })}
+                <WithCatalog children=move |catalog| {
+                    let ids = r_comp.components.clone();
+                    let chosen: Vec<String> = ids.iter().filter(|id| !catalog.is_mandatory(id)).cloned().collect();
+                    let always = ids.len() - chosen.len();
+                    let names = catalog.names(&chosen);
+                    view! {
+                        <p data-testid="review-components-count">
+                            {format!("{} selected — {} chosen, {} always included", ids.len(), chosen.len(), always)}
+                        </p>
+                        {(!names.is_empty()).then(|| view! {
+                            <ul class="chips" data-testid="review-component-list">
+                                {names.into_iter().map(|n| view! { <li class="wz-chip">{n}</li> }).collect_view()}
+                            </ul>
+                        })}
+                    }
+                }/>
             </Section>
             <Section step=Step::Domain title="Domain">
                 <dl class="facts">

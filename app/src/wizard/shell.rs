@@ -82,9 +82,30 @@ fn StepFrame(step: Step) -> impl IntoView {
         Step::Domain => view! { <domain::DomainStep/> }.into_any(),
         Step::Review => view! { <review::ReviewStep/> }.into_any(),
     };
-    view! {
-        <div class="wizard" data-step=step.slug()>
-            <Stepper current=step/>
+    let body = move || {
+        view! {
+            <header class="wizard-head">
+                <p class="eyebrow">{format!("Step {} · {}", step.number(), step.label())}</p>
+                <h1>{step.title()}</h1>
+            </header>
+            <div class="wizard-content">{content}</div>
+            <p class="alert alert-error wizard-notice" role="alert" data-testid="wizard-notice" hidden=move || state.notice.with(|n| n.is_none())>
+                {move || state.notice.get()}
+            </p>
+        }
+    };
+    // The Components step hosts the marketplace grid, which has its own search form: forms cannot nest, so
+    // that step's frame is a plain element and Continue a plain button.
+    let frame = if step == Step::Components {
+        view! {
+            <div class="wizard-form">
+                {body()}
+                <Footer step submits=false/>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
             <form
                 class="wizard-form"
                 novalidate=true
@@ -93,16 +114,16 @@ fn StepFrame(step: Step) -> impl IntoView {
                     state.continue_from(step);
                 }
             >
-                <header class="wizard-head">
-                    <p class="eyebrow">{format!("Step {} · {}", step.number(), step.label())}</p>
-                    <h1>{step.title()}</h1>
-                </header>
-                <div class="wizard-content">{content}</div>
-                <p class="alert alert-error wizard-notice" role="alert" data-testid="wizard-notice" hidden=move || state.notice.with(|n| n.is_none())>
-                    {move || state.notice.get()}
-                </p>
-                <Footer step/>
+                {body()}
+                <Footer step submits=true/>
             </form>
+        }
+        .into_any()
+    };
+    view! {
+        <div class="wizard" data-step=step.slug()>
+            <Stepper current=step/>
+            {frame}
         </div>
     }
 }
@@ -154,12 +175,45 @@ fn Stepper(current: Step) -> impl IntoView {
                     })
                     .collect_view()}
             </ol>
+            <StartOver/>
         </nav>
     }
 }
 
+/// Throws the draft away and begins again at step 1. The first press asks, the second discards.
 #[component]
-fn Footer(step: Step) -> impl IntoView {
+fn StartOver() -> impl IntoView {
+    let armed = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let discard = move |_| {
+        if !armed.get_untracked() {
+            armed.set(true);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match super::api::discard_draft().await {
+                Ok(()) => super::browser::load(&step_url(Step::Org)),
+                Err(e) => {
+                    armed.set(false);
+                    failed.set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <div class="start-over">
+            <button type="button" class="btn btn-ghost btn-sm" data-testid="start-over" on:click=discard
+                on:blur=move |_| armed.set(false)>
+                {move || if armed.get() { "Discard this draft? Press again" } else { "Start over" }}
+            </button>
+            <p class="field-error" role="alert">{move || failed.get()}</p>
+        </div>
+    }
+}
+
+/// Back and Continue. `submits`: Continue submits the step's form; otherwise it continues on click.
+#[component]
+fn Footer(step: Step, submits: bool) -> impl IntoView {
     let state = use_wizard();
     let label = move || {
         if state.busy.get() {
@@ -181,7 +235,13 @@ fn Footer(step: Step) -> impl IntoView {
                         Some(prev) => view! { <a class="btn btn-secondary" href=step_url(prev) data-testid="wizard-back">"← Back"</a> }.into_any(),
                         None => view! { <span class="btn btn-secondary" aria-disabled="true" data-testid="wizard-back">"← Back"</span> }.into_any(),
                     }}
-                    <button type="submit" class="btn btn-primary" data-testid="wizard-continue" aria-busy=move || state.busy.get().to_string()>
+                    <button
+                        type=if submits { "submit" } else { "button" }
+                        class="btn btn-primary"
+                        data-testid="wizard-continue"
+                        aria-busy=move || state.busy.get().to_string()
+                        on:click=move |_| if !submits { state.continue_from(step) }
+                    >
                         {label}
                     </button>
                 </div>

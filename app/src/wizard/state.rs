@@ -2,6 +2,7 @@
 //! (saved on the server as the user types), the secrets (browser memory only), and the field errors — the
 //! live ones from the shared validation and the ones a server answer brought back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -9,8 +10,13 @@ use leptos::task::spawn_local;
 
 use super::api::{launch, save_draft};
 use super::browser;
-use super::types::{Availability, SubdomainCheck, TokenCheck, WizardBootstrap, WizardConfig, WizardDraft};
-use crate::deployments::validate::{Step, validate_secrets, validate_step};
+use super::types::{
+    Availability, OrgChoice, SubdomainCheck, TokenCheck, WizardBootstrap, WizardConfig, WizardDraft,
+};
+use crate::catalog::Catalog;
+use crate::deployments::validate::{
+    Step, owner_org, validate_secrets, validate_step, validate_step_with_catalog,
+};
 use crate::deployments::{CreateDeployment, DeploymentSecrets, DomainMode, Secret};
 use crate::error::{AppError, FieldError};
 use crate::routes;
@@ -53,6 +59,10 @@ impl SubdomainState {
 pub struct WizardState {
     pub draft: RwSignal<WizardDraft>,
     pub config: StoredValue<WizardConfig>,
+    /// The organisations the draft may belong to (the server's list for this user).
+    pub orgs: StoredValue<Vec<OrgChoice>>,
+    /// The component catalog, once a step that needs it (Components, Review) has loaded it.
+    pub catalog: StoredValue<Option<Arc<Catalog>>>,
     pub secrets: RwSignal<Secrets>,
     /// Messages the server sent back, by field; cleared as the field is edited.
     pub server_errors: RwSignal<Vec<FieldError>>,
@@ -79,6 +89,8 @@ impl WizardState {
         Self {
             draft: RwSignal::new(draft),
             config: StoredValue::new(boot.config),
+            orgs: StoredValue::new(boot.orgs),
+            catalog: StoredValue::new(None),
             secrets: RwSignal::new(Secrets::default()),
             server_errors: RwSignal::new(Vec::new()),
             touched: RwSignal::new(Vec::new()),
@@ -112,8 +124,18 @@ impl WizardState {
     /// session (the token was checked with Hetzner; the subdomain was found free).
     pub fn step_errors(&self, step: Step) -> Vec<FieldError> {
         let ctx = self.ctx();
-        let mut errors = self.draft.with(|d| validate_step(step, &d.request, &ctx));
+        let catalog = self.catalog.get_value();
+        let mut errors = self.draft.with(|d| match &catalog {
+            Some(c) => validate_step_with_catalog(step, &d.request, &ctx, c),
+            None => validate_step(step, &d.request, &ctx),
+        });
         match step {
+            Step::Org => {
+                let allowed: Vec<String> = self.orgs.with_value(|o| o.iter().map(|o| o.id.clone()).collect());
+                if let Some(m) = self.draft.with(|d| owner_org(&d.org_id, &allowed)) {
+                    errors.insert(0, FieldError::new("orgId", m));
+                }
+            }
             Step::Credentials => {
                 let s = self.secrets.get();
                 if let Some(m) = crate::deployments::validate::hetzner_token(&s.hetzner_token) {
@@ -277,7 +299,8 @@ impl WizardState {
     }
 
     fn launch(&self) {
-        let (request, token) = (
+        let (org_id, request, token) = (
+            self.draft.with_untracked(|d| d.org_id.clone()),
             self.draft.with_untracked(|d| d.request.clone()),
             self.secrets
                 .with_untracked(|s| s.hetzner_token.trim().to_string()),
@@ -311,7 +334,7 @@ impl WizardState {
         let this = *self;
         self.busy.set(true);
         spawn_local(async move {
-            let result = launch(create).await;
+            let result = launch(org_id, create).await;
             this.busy.set(false);
             match result {
                 Ok(id) => this.go(&routes::page(&format!("provision/{id}"))),

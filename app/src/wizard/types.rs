@@ -29,6 +29,10 @@ pub enum SshKeyOrigin {
 /// token and SSH private key live only in the browser's memory until the create call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WizardDraft {
+    /// The organisation (tenant of this console) the Sovereign will belong to. The server sets and checks it:
+    /// one of the caller's organisations where they may create deployments.
+    #[serde(rename = "orgId", default)]
+    pub org_id: String,
     pub request: DeploymentRequest,
     /// How many steps are done: step `completed + 1` is the first one not yet confirmed.
     pub completed: u8,
@@ -73,6 +77,7 @@ impl WizardDraft {
             admin_email: DEFAULT_EMAIL.into(),
         };
         WizardDraft {
+            org_id: String::new(),
             request,
             completed: 0,
             ssh_key: SshKeyOrigin::None,
@@ -237,11 +242,20 @@ pub struct WizardConfig {
     pub default_components: Vec<String>,
 }
 
-/// What the wizard pages load first: the user's draft and the console facts.
+/// An organisation the signed-in user may create a Sovereign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgChoice {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the wizard pages load first: the user's draft, the console facts, and the organisations the draft
+/// may belong to (never empty: a caller with none is refused before).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WizardBootstrap {
     pub draft: WizardDraft,
     pub config: WizardConfig,
+    pub orgs: Vec<OrgChoice>,
 }
 
 /// Why a Hetzner token was not accepted (§A.4). The browser adds `Network` and `Parse` for calls that failed

@@ -1,4 +1,5 @@
-//! The `wizard_drafts` table: one provisioning-wizard draft (JSON, no secrets) per user.
+//! The `wizard_drafts` table: one provisioning-wizard draft (JSON, no secrets) per user, for one of their
+//! organisations.
 
 use super::{Db, DbError, now_ms};
 use crate::on_db;
@@ -6,6 +7,7 @@ use crate::on_db;
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DraftRow {
     pub user_id: String,
+    pub org_id: String,
     pub draft: String,
     pub completed: i64,
     pub created_at: i64,
@@ -15,7 +17,7 @@ pub struct DraftRow {
 pub async fn get(db: &Db, user_id: &str) -> Result<Option<DraftRow>, DbError> {
     Ok(on_db!(db, pool => {
         sqlx::query_as::<_, DraftRow>(
-            "SELECT user_id, draft, completed, created_at, updated_at FROM wizard_drafts WHERE user_id = $1",
+            "SELECT user_id, org_id, draft, completed, created_at, updated_at FROM wizard_drafts WHERE user_id = $1",
         )
         .bind(user_id)
         .fetch_optional(pool)
@@ -23,16 +25,24 @@ pub async fn get(db: &Db, user_id: &str) -> Result<Option<DraftRow>, DbError> {
     }))
 }
 
-/// Inserts or replaces the user's draft.
-pub async fn put(db: &Db, user_id: &str, draft_json: &str, completed: i64) -> Result<(), DbError> {
+/// Inserts or replaces the user's draft (for organisation `org_id`).
+pub async fn put(
+    db: &Db,
+    user_id: &str,
+    org_id: &str,
+    draft_json: &str,
+    completed: i64,
+) -> Result<(), DbError> {
     let now = now_ms();
     on_db!(db, pool => {
         sqlx::query(
-            "INSERT INTO wizard_drafts (user_id, draft, completed, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (user_id) DO UPDATE SET draft = excluded.draft, completed = excluded.completed,
-             updated_at = excluded.updated_at",
+            "INSERT INTO wizard_drafts (user_id, org_id, draft, completed, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, draft = excluded.draft,
+             completed = excluded.completed, updated_at = excluded.updated_at",
         )
         .bind(user_id)
+        .bind(org_id)
         .bind(draft_json)
         .bind(completed)
         .bind(now)

@@ -1,12 +1,15 @@
 //! The wizard's server side: drafts in the database (never secrets), the console facts the browser needs,
-//! Ed25519 key generation, and the pool subdomain check.
+//! the organisations a user may design a Sovereign for, Ed25519 key generation, the pool subdomain check and
+//! the Hetzner token check (through `server::hetzner`).
 
 use std::sync::Arc;
 
+use app::auth::Principal;
+use app::auth::policy::{self, Action};
 use app::deployments::validate::{ValidationContext, is_reserved_subdomain, subdomain_format};
 use app::error::AppError;
 use app::ports::{SubdomainCheckPort, WizardPort};
-use app::wizard::{Availability, GeneratedKey, SubdomainCheck, WizardConfig, WizardDraft};
+use app::wizard::{Availability, GeneratedKey, OrgChoice, SubdomainCheck, WizardConfig, WizardDraft};
 use async_trait::async_trait;
 
 use crate::db::{self, Db};
@@ -37,12 +40,15 @@ pub struct Wizard {
 }
 
 impl Wizard {
-    async fn load(&self, owner: &str) -> Result<Option<WizardDraft>, Error> {
-        let Some(row) = db::drafts::get(&self.db, owner).await? else {
+    async fn load(&self, user_id: &str) -> Result<Option<WizardDraft>, Error> {
+        let Some(row) = db::drafts::get(&self.db, user_id).await? else {
             return Ok(None);
         };
         match serde_json::from_str::<WizardDraft>(&row.draft) {
-            Ok(d) => Ok(Some(d)),
+            Ok(mut d) => {
+                d.org_id = row.org_id;
+                Ok(Some(d))
+            }
             Err(e) => {
                 // A draft from an older shape: start over rather than fail the page.
                 tracing::warn!(error = %e, "discarding a wizard draft that no longer parses");
@@ -51,11 +57,48 @@ impl Wizard {
         }
     }
 
-    async fn save(&self, owner: &str, draft: &WizardDraft) -> Result<(), Error> {
+    async fn save(&self, user_id: &str, draft: &WizardDraft) -> Result<(), Error> {
         let json = serde_json::to_string(draft)
             .map_err(|_| AppError::Internal("The draft could not be encoded.".into()))?;
-        db::drafts::put(&self.db, owner, &json, i64::from(draft.completed)).await?;
+        db::drafts::put(
+            &self.db,
+            user_id,
+            &draft.org_id,
+            &json,
+            i64::from(draft.completed),
+        )
+        .await?;
         Ok(())
+    }
+
+    async fn orgs_for(&self, me: &Principal) -> Result<Vec<OrgChoice>, Error> {
+        let mut orgs: Vec<OrgChoice> = if policy::allowed_everywhere(me, Action::DeploymentCreate) {
+            db::orgs::list(&self.db)
+                .await?
+                .into_iter()
+                .map(|o| OrgChoice {
+                    id: o.id,
+                    name: o.name,
+                })
+                .collect()
+        } else {
+            let ids = policy::org_ids_allowing(me, Action::DeploymentCreate);
+            me.memberships
+                .iter()
+                .filter(|m| ids.contains(&m.org_id))
+                .map(|m| OrgChoice {
+                    id: m.org_id.clone(),
+                    name: m.org_name.clone(),
+                })
+                .collect()
+        };
+        orgs.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(orgs)
     }
 }
 
@@ -65,16 +108,20 @@ impl WizardPort for Wizard {
         self.settings.config()
     }
 
-    async fn load_draft(&self, owner: &str) -> Result<Option<WizardDraft>, AppError> {
-        Ok(self.load(owner).await?)
+    async fn organisations(&self, me: &Principal) -> Result<Vec<OrgChoice>, AppError> {
+        Ok(self.orgs_for(me).await?)
     }
 
-    async fn save_draft(&self, owner: &str, draft: &WizardDraft) -> Result<(), AppError> {
-        Ok(self.save(owner, draft).await?)
+    async fn load_draft(&self, user_id: &str) -> Result<Option<WizardDraft>, AppError> {
+        Ok(self.load(user_id).await?)
     }
 
-    async fn delete_draft(&self, owner: &str) -> Result<(), AppError> {
-        db::drafts::delete(&self.db, owner).await.map_err(Error::from)?;
+    async fn save_draft(&self, user_id: &str, draft: &WizardDraft) -> Result<(), AppError> {
+        Ok(self.save(user_id, draft).await?)
+    }
+
+    async fn delete_draft(&self, user_id: &str) -> Result<(), AppError> {
+        db::drafts::delete(&self.db, user_id).await.map_err(Error::from)?;
         Ok(())
     }
 
@@ -165,62 +212,79 @@ impl SubdomainCheckPort for PoolSubdomains {
     }
 }
 
-/// Checks a Hetzner Cloud token with one read (`GET /servers?per_page=1`): 200 → valid, 401/403 →
-/// rejected, another status → HTTP error, no answer in time → unreachable. The token goes in the
-/// `Authorization` header only and is never logged.
+/// Checks a Hetzner Cloud token with infra's client (`HetznerClient::validate_token`: a read of the
+/// project, then a write Hetzner refuses to read-only tokens before it looks at the body; nothing is
+/// created). The token goes in the `Authorization` header only; it is never logged or returned.
 pub struct HetznerTokens {
-    pub client: reqwest::Client,
     /// e.g. `https://api.hetzner.cloud/v1` (`--hetzner-api-url`).
     pub base_url: String,
+    pub connect_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
 }
 
 impl HetznerTokens {
-    pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HetznerTokens, reqwest::Error> {
-        Ok(HetznerTokens {
-            client: reqwest::Client::builder().timeout(timeout).build()?,
+    pub fn new(base_url: &str) -> HetznerTokens {
+        HetznerTokens {
             base_url: base_url.trim_end_matches('/').to_string(),
-        })
+            connect_timeout: std::time::Duration::from_secs(5),
+            request_timeout: std::time::Duration::from_secs(10),
+        }
     }
 }
 
 #[async_trait]
 impl app::ports::CloudCredentialsPort for HetznerTokens {
     async fn check_hetzner_token(&self, token: &app::deployments::Secret) -> app::wizard::TokenCheck {
+        use crate::hetzner::{HetznerClient, TokenProblem};
         use app::wizard::{TokenCheck, TokenFailure};
-        let url = format!("{}/servers?per_page=1", self.base_url);
-        let res = self.client.get(&url).bearer_auth(token.expose()).send().await;
-        let res = match res {
-            Ok(r) => r,
+        let client = match HetznerClient::with_timeouts(
+            &self.base_url,
+            token.clone(),
+            self.connect_timeout,
+            self.request_timeout,
+        ) {
+            Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e.without_url(), "Hetzner API unreachable");
+                tracing::error!(error = %e, "cannot build the Hetzner API client");
                 return TokenCheck::failed(
                     TokenFailure::Unreachable,
                     None,
-                    "could not reach the Hetzner API — check network connectivity",
+                    "the console could not set up a connection to the Hetzner API",
                 );
             }
         };
-        let status = res.status();
-        // Hetzner's error body: {"error": {"code": "...", "message": "..."}}
-        let detail = res
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_string));
-        match status.as_u16() {
-            200..=299 => TokenCheck::ok(),
-            401 | 403 => TokenCheck::failed(
-                TokenFailure::Rejected,
-                Some(status.as_u16()),
-                format!(
-                    "token rejected — ensure it has Read & Write permissions{}",
-                    detail.map(|d| format!(" (Hetzner: {d})")).unwrap_or_default()
-                ),
-            ),
-            s => TokenCheck::failed(
+        match client.validate_token().await {
+            Ok(()) => TokenCheck::ok(),
+            Err(TokenProblem::Rejected(detail)) => {
+                // Hetzner's error codes: `unauthorized` (401) for an unknown or revoked token,
+                // `token_readonly` / `forbidden` (403) for one that may not write.
+                let read_only = detail.starts_with("token_readonly") || detail.starts_with("forbidden");
+                TokenCheck::failed(
+                    TokenFailure::Rejected,
+                    Some(if read_only { 403 } else { 401 }),
+                    if read_only {
+                        format!(
+                            "this token is read-only — create a Read & Write token in the project (Hetzner: {detail})"
+                        )
+                    } else {
+                        format!(
+                            "token rejected — ensure it is a Read & Write API token of the project (Hetzner: {detail})"
+                        )
+                    },
+                )
+            }
+            Err(TokenProblem::Unreachable(detail)) => {
+                tracing::warn!(api = %self.base_url, problem = %detail, "Hetzner API unreachable");
+                TokenCheck::failed(
+                    TokenFailure::Unreachable,
+                    None,
+                    "could not reach the Hetzner API — check network connectivity",
+                )
+            }
+            Err(TokenProblem::Http { status, message }) => TokenCheck::failed(
                 TokenFailure::Http,
-                Some(s),
-                detail.unwrap_or_else(|| format!("the Hetzner API answered HTTP {s}")),
+                Some(status),
+                format!("the Hetzner API answered HTTP {status}: {message}"),
             ),
         }
     }

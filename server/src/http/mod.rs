@@ -63,13 +63,7 @@ impl Ports {
                 settings: wizard_settings,
                 taken: None,
             }),
-            cloud_credentials: Arc::new(
-                wizard::HetznerTokens::new(
-                    &state.settings.hetzner_api_url,
-                    std::time::Duration::from_secs(10),
-                )
-                .expect("an HTTP client with default TLS settings builds"),
-            ),
+            cloud_credentials: Arc::new(wizard::HetznerTokens::new(&state.settings.hetzner_api_url)),
             catalog: Arc::new(CatalogService {
                 store: state.settings.catalog.clone(),
             }),
