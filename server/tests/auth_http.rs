@@ -693,6 +693,14 @@ async fn an_expired_session_redirects_pages_and_is_a_401_for_the_api() {
         "/sovereign/login?next=%2Fsovereign%2Faudit%3Fpage%3D2",
         "returns to the page after"
     );
+    assert!(
+        page.body.contains("<h1>Catalyst</h1>")
+            && page
+                .body
+                .contains("href=\"/sovereign/login?next=%2Fsovereign%2Faudit%3Fpage%3D2\""),
+        "a client that does not follow redirects still sees where to go: {}",
+        page.body
+    );
     let api = h
         .send(with_cookie(get("/sovereign/api/v1/status"), &cookie))
         .await;

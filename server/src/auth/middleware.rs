@@ -170,12 +170,36 @@ fn forbidden_cross_site(path: &str, problem: String) -> Response {
         .into_response()
 }
 
+/// `303` to `location`, with a small page naming where it goes for clients that do not follow redirects
+/// (`curl` without `-L`, text browsers).
 fn see_other(location: &str) -> Response {
-    let mut res = StatusCode::SEE_OTHER.into_response();
+    let href = html_escape(location);
+    let what = if location.starts_with("/sovereign/setup") {
+        "Set up the first account"
+    } else {
+        "Sign in"
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Catalyst</title></head>\
+         <body><h1>Catalyst</h1><p>{what} to continue: <a href=\"{href}\">{href}</a></p></body></html>"
+    );
+    let mut res = (
+        StatusCode::SEE_OTHER,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     res
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn append_cookie(res: &mut Response, cookie: &str) {
