@@ -4,6 +4,9 @@
 // script then types into the input and checks the app reacted), and the bytes transferred (gzip).
 //
 // Usage: node end2end/bench/step1.mjs [--url http://127.0.0.1:3600] [--runs 7] [--throttle 1,4]
+//        [--email admin@example.com --password …]   (default: $CATALYST_ADMIN_EMAIL / $CATALYST_ADMIN_PASSWORD)
+// The wizard needs sign-in: the script signs in once through the login page and starts every measured
+// browser with that session cookie (a fresh browser and an empty HTTP cache each run).
 // The server must be a release build (`cargo leptos build --release`) with nothing loaded from outside
 // 127.0.0.1; the script fails if any request leaves the loopback address.
 import { chromium } from 'playwright-core';
@@ -16,18 +19,38 @@ const base = arg('url', process.env.CATALYST_URL ?? 'http://127.0.0.1:3000');
 const runs = Number(arg('runs', '7'));
 const rates = arg('throttle', '1,4').split(',').map(Number);
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const email = arg('email', process.env.CATALYST_ADMIN_EMAIL ?? 'admin@example.com');
+const password = arg('password', process.env.CATALYST_ADMIN_PASSWORD ?? '');
+const launchArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'];
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function once(rate) {
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-  });
+/** Signs in through the login page; returns the session (cookies) for the measured runs. */
+async function signIn() {
+  if (!password) throw new Error('give --password (or set CATALYST_ADMIN_PASSWORD) for an account that may use the wizard');
+  const browser = await chromium.launch({ executablePath, args: launchArgs });
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage();
+    await page.goto(`${base}/sovereign/login`);
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await Promise.all([
+      page.waitForURL((u) => !u.pathname.startsWith('/sovereign/login'), { timeout: 60_000 }),
+      page.getByTestId('login-submit').click(),
+    ]);
+    return await page.context().storageState();
+  } finally {
+    await browser.close();
+  }
+}
+
+async function once(rate, storageState) {
+  const browser = await chromium.launch({ executablePath, args: launchArgs });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
@@ -73,10 +96,11 @@ async function once(rate) {
   }
 }
 
+const session = await signIn();
 const results = {};
 for (const rate of rates) {
   const samples = [];
-  for (let i = 0; i < runs; i++) samples.push(await once(rate));
+  for (let i = 0; i < runs; i++) samples.push(await once(rate, session));
   results[rate] = {
     fcp_ms: Math.round(median(samples.map((s) => s.fcp))),
     input_ready_ms: Math.round(median(samples.map((s) => s.ready))),
