@@ -13,10 +13,11 @@ SHORT_PID=""
 OIDC_PID=""
 cleanup() {
   local code=$?
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "$HETZNER_PID" ] && kill "$HETZNER_PID" 2>/dev/null && wait "$HETZNER_PID" 2>/dev/null
-  [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null
-  [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null
+  # `wait` on a killed child returns 143: under `set -e` that would become the script's exit status.
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$HETZNER_PID" ] && kill "$HETZNER_PID" 2>/dev/null && wait "$HETZNER_PID" 2>/dev/null || true
+  [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null || true
+  [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null || true
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
   rm -rf "$WORK"
   exit $code
