@@ -26,6 +26,17 @@ pub fn WizardPage() -> impl IntoView {
                         provide_context(WizardState::new(boot));
                         view! { <WizardBody slug/> }.into_any()
                     }
+                    Err(error @ crate::error::AppError::Forbidden(_)) => view! {
+                        <section class="card wizard-refused" data-testid="wizard-refused">
+                            <h1>"New Sovereign"</h1>
+                            <p class="muted">
+                                "Sovereigns are designed and launched by editors, admins and owners of an organisation. "
+                                "Ask an admin or owner of your organisation to give you the editor role."
+                            </p>
+                            <ErrorView error/>
+                        </section>
+                    }
+                    .into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),
                 }
             })}
