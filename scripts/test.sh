@@ -8,11 +8,13 @@ ensure_build_tools
 
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
 SERVER_PID=""
+HETZNER_PID=""
 SHORT_PID=""
 OIDC_PID=""
 cleanup() {
   local code=$?
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$HETZNER_PID" ] && kill "$HETZNER_PID" 2>/dev/null && wait "$HETZNER_PID" 2>/dev/null
   [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null
   [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
@@ -34,6 +36,16 @@ cargo test --workspace --exclude frontend --no-fail-fast
 
 log "building the site for the browser tests"
 cargo leptos build
+
+# The Hetzner Cloud API stand-in: the wizard checks the browser tests' token against it.
+log "starting the Hetzner API stand-in"
+E2E_HETZNER_TOKEN="$(head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 64)"
+export E2E_HETZNER_TOKEN
+python3 "$ROOT/tests/standins/hetzner.py" --port 0 --token "$E2E_HETZNER_TOKEN" > "$WORK/hetzner.out" 2>&1 &
+HETZNER_PID=$!
+for _ in $(seq 50); do grep -q "^listening on " "$WORK/hetzner.out" 2>/dev/null && break; sleep 0.1; done
+HETZNER_URL="$(sed -n 's/^listening on //p' "$WORK/hetzner.out" | head -1)"
+[ -n "$HETZNER_URL" ] || die "the Hetzner stand-in did not start: $(cat "$WORK/hetzner.out")"
 
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"
@@ -62,6 +74,7 @@ printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | "$TARGET_DIR/debug/catalyst" --data-d
 log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2E_OIDC_ISSUER)"
 CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   --site-root "$ROOT/target/site" --log-level warn \
+  --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" \
   --oidc-issuer "$E2E_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
   --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!

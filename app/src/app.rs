@@ -11,6 +11,7 @@ use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
 use crate::ui::{ErrorList, Layout, NotFound};
+use crate::wizard::WizardPage;
 
 /// The whole HTML document, rendered on the server for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,6 +46,8 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/wizard") view=WizardPage ssr=SsrMode::Async/>
+                        <Route path=path!("/wizard/:step") view=WizardPage ssr=SsrMode::Async/>
                         <ParentRoute path=path!("/marketplace") view=MarketplaceLayout ssr=SsrMode::Async>
                             <Route path=path!("") view=MarketplacePage/>
                             <Route path=path!("family/:id") view=FamilyPage/>

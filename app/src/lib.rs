@@ -1,6 +1,9 @@
 //! Catalyst's Leptos app. Compiled twice: with `ssr` into the server, with `hydrate` into the browser,
 //! so the domain types and validation in here are the same code on both sides.
 
+// The wizard's views are deeply nested types; the default limit (128) is too low for their layout.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -17,5 +20,6 @@ pub mod system;
 pub mod theme;
 pub mod time;
 pub mod ui;
+pub mod wizard;
 
 pub use app::{App, shell};

@@ -133,6 +133,52 @@ pub fn system() -> Result<Arc<dyn SystemPort>, AppError> {
     port::<dyn SystemPort>("SystemPort")
 }
 
+/// The wizard's server side: drafts per user (never secrets), console facts, the organisations a user may
+/// design a Sovereign for, SSH key generation.
+#[async_trait]
+pub trait WizardPort: Send + Sync + 'static {
+    /// Pool domains and nameservers (the default component selection comes from the catalog).
+    fn config(&self) -> crate::wizard::WizardConfig;
+    /// The organisations `me` may create deployments in (`Action::DeploymentCreate`), by name: every
+    /// organisation for a superadmin, else those where they are an editor or above.
+    async fn organisations(&self, me: &Principal) -> Result<Vec<crate::wizard::OrgChoice>, AppError>;
+    async fn load_draft(&self, user_id: &str) -> Result<Option<crate::wizard::WizardDraft>, AppError>;
+    /// Saves the user's draft; it belongs to `draft.org_id`, which the caller has checked.
+    async fn save_draft(&self, user_id: &str, draft: &crate::wizard::WizardDraft) -> Result<(), AppError>;
+    async fn delete_draft(&self, user_id: &str) -> Result<(), AppError>;
+    /// A fresh Ed25519 pair; the private key is returned once and kept nowhere.
+    async fn generate_ssh_key(&self, comment: &str) -> Result<crate::wizard::GeneratedKey, AppError>;
+}
+
+/// Whether `<subdomain>.<pool>` can be given to a new Sovereign. Swappable: today format, reserved names,
+/// configured pools and existing deployments; later the PowerDNS pool manager.
+#[async_trait]
+pub trait SubdomainCheckPort: Send + Sync + 'static {
+    async fn check(
+        &self,
+        pool_domain: &str,
+        subdomain: &str,
+    ) -> Result<crate::wizard::SubdomainCheck, AppError>;
+}
+
+/// Asks the cloud whether a token works. Never logs or returns the token.
+#[async_trait]
+pub trait CloudCredentialsPort: Send + Sync + 'static {
+    async fn check_hetzner_token(&self, token: &crate::deployments::Secret) -> crate::wizard::TokenCheck;
+}
+
+pub fn wizard() -> Result<Arc<dyn WizardPort>, AppError> {
+    port::<dyn WizardPort>("WizardPort")
+}
+
+pub fn subdomain_check() -> Result<Arc<dyn SubdomainCheckPort>, AppError> {
+    port::<dyn SubdomainCheckPort>("SubdomainCheckPort")
+}
+
+pub fn cloud_credentials() -> Result<Arc<dyn CloudCredentialsPort>, AppError> {
+    port::<dyn CloudCredentialsPort>("CloudCredentialsPort")
+}
+
 pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
     port::<dyn CatalogPort>("CatalogPort")
 }

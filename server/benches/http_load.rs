@@ -135,6 +135,9 @@ fn main() {
                 .expect("the repository's catalog"),
             ),
             gitops: Default::default(),
+            pool_domains: vec!["omani.works".into()],
+            nameservers: vec!["ns1.omani.works".into()],
+            hetzner_api_url: server::hetzner::DEFAULT_API_URL.into(),
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

@@ -100,6 +100,32 @@ pub struct Config {
     )]
     pub site_root: PathBuf,
 
+    /// Pool domains new Sovereigns can get a subdomain of (comma-separated), e.g. `omani.works,omani.homes`.
+    /// Empty (`--pool-domains ""`) offers bring-your-own domains only.
+    #[arg(
+        long,
+        env = "CATALYST_POOL_DOMAINS",
+        default_value = "omani.works",
+        value_name = "DOMAINS",
+        global = true
+    )]
+    pub pool_domains: String,
+
+    /// Nameservers a bring-your-own domain is delegated to (comma-separated).
+    /// [default: ns1, ns2 and ns3 of the first pool domain]
+    #[arg(long, env = "CATALYST_NAMESERVERS", value_name = "HOSTS", global = true)]
+    pub nameservers: Option<String>,
+
+    /// Base URL of the Hetzner Cloud API (tests point it at a local stand-in).
+    #[arg(
+        long,
+        env = "CATALYST_HETZNER_API_URL",
+        default_value = "https://api.hetzner.cloud/v1",
+        value_name = "URL",
+        global = true
+    )]
+    pub hetzner_api_url: String,
+
     /// Folder with the component catalog: `families.yaml` and one `<id>/blueprint.yaml` per component. It is
     /// validated at start; any problem stops the server.
     #[arg(
@@ -150,10 +176,36 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub site_root: PathBuf,
+    /// Pool domains, lowercased, validated, without duplicates.
+    pub pool_domains: Vec<String>,
+    /// Nameservers for BYO domains.
+    pub nameservers: Vec<String>,
+    /// Hetzner Cloud API base URL, without a trailing slash.
+    pub hetzner_api_url: String,
     /// The validated component catalog (from `--catalog-dir`).
     pub catalog: Arc<CatalogStore>,
     pub gitops: crate::gitops::config::GitopsSettings,
     pub auth: crate::auth::config::AuthSettings,
+}
+
+/// A comma-separated list of domain names, each checked with the wizard's domain rule.
+fn domain_list(raw: &str, what: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in raw
+        .split(',')
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+    {
+        if d.is_empty() {
+            continue;
+        }
+        if let Some(problem) = app::deployments::validate::domain_name(&d) {
+            return Err(format!("“{d}” is not a {what}: {problem}"));
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 impl Config {
@@ -189,10 +241,30 @@ impl Config {
         {
             ensure_writable_dir(parent).map_err(|problem| ConfigError::new("--database-url", problem))?;
         }
+        let pool_domains = domain_list(&self.pool_domains, "domain name")
+            .map_err(|problem| ConfigError::new("--pool-domains", problem))?;
+        let nameservers = match &self.nameservers {
+            Some(raw) => domain_list(raw, "nameserver host name")
+                .map_err(|problem| ConfigError::new("--nameservers", problem))?,
+            None => pool_domains
+                .first()
+                .map(|p| (1..=3).map(|i| format!("ns{i}.{p}")).collect())
+                .unwrap_or_default(),
+        };
+        let hetzner_api_url = self.hetzner_api_url.trim().trim_end_matches('/').to_string();
+        if !(hetzner_api_url.starts_with("https://") || hetzner_api_url.starts_with("http://")) {
+            return Err(ConfigError::new(
+                "--hetzner-api-url",
+                format!("“{hetzner_api_url}” is not an http(s) URL; use e.g. https://api.hetzner.cloud/v1"),
+            ));
+        }
         let catalog = load_catalog(&self.catalog_dir)?;
         let gitops = self.gitops.validate()?;
         let auth = self.auth.validate(bind)?;
         Ok(Settings {
+            hetzner_api_url,
+            pool_domains,
+            nameservers,
             gitops,
             auth,
             bind,
@@ -274,6 +346,27 @@ mod tests {
             }
         );
         assert!(data.is_dir(), "data dir is created on first run");
+        assert_eq!(s.pool_domains, vec!["omani.works"]);
+        assert_eq!(
+            s.nameservers,
+            vec!["ns1.omani.works", "ns2.omani.works", "ns3.omani.works"]
+        );
+        let s = config(&[
+            "--data-dir",
+            data.to_str().expect("utf8"),
+            "--pool-domains",
+            " A.example, b.example.,a.example",
+            "--nameservers",
+            "ns.x.example",
+        ])
+        .validate()
+        .expect("valid");
+        assert_eq!(s.pool_domains, vec!["a.example", "b.example"]);
+        assert_eq!(s.nameservers, vec!["ns.x.example"]);
+        let s = config(&["--data-dir", data.to_str().expect("utf8"), "--pool-domains", ""])
+            .validate()
+            .expect("valid");
+        assert!(s.pool_domains.is_empty() && s.nameservers.is_empty());
     }
 
     #[test]
@@ -290,6 +383,15 @@ mod tests {
             .validate()
             .expect_err("rejected");
         assert_eq!(e.option, "--bind");
+
+        let e = config(&["--data-dir", d, "--pool-domains", "omani.works,not a domain"])
+            .validate()
+            .expect_err("rejected");
+        assert_eq!(e.option, "--pool-domains");
+        let e = config(&["--data-dir", d, "--nameservers", "ns1"])
+            .validate()
+            .expect_err("rejected");
+        assert_eq!(e.option, "--nameservers");
 
         let e = config(&["--data-dir", d, "--log-level", "info,=[=="])
             .validate()

@@ -16,6 +16,9 @@ fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
         ("Overview", routes::home()),
         ("Marketplace", routes::page("marketplace")),
     ];
+    if crate::auth::policy::allowed(&me.principal, crate::auth::policy::Action::WizardUse, None) {
+        items.push(("New Sovereign", routes::page("wizard")));
+    }
     if me.can_manage_users {
         items.push(("Users", routes::page("users")));
     }

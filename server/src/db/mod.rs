@@ -8,6 +8,7 @@
 //! unchanged against both backends and is what keeps them equal.
 
 pub mod audit;
+pub mod drafts;
 pub mod orgs;
 pub mod sessions;
 pub mod settings;
