@@ -18,6 +18,12 @@ pub fn HomePage() -> impl IntoView {
                 "Design a Kubernetes platform on your own cloud account, launch it with OpenTofu and Flux, "
                 "watch every step come up live, and run it afterwards — from this console."
             </p>
+            <div class="hero-actions">
+                <a class="btn btn-primary" href=crate::routes::page("wizard") data-testid="cta-wizard">
+                    "Design a new Sovereign →"
+                </a>
+                <a class="btn btn-secondary" href=crate::routes::page("marketplace")>"Browse components"</a>
+            </div>
         </section>
         <section class="grid-cards" aria-label="Console status">
             <article class="card" data-testid="system-card">
