@@ -8,6 +8,10 @@
 //! unchanged against both backends and is what keeps them equal.
 
 pub mod audit;
+pub mod deployment_events;
+pub mod deployments;
+pub mod leases;
+pub mod secrets;
 pub mod settings;
 
 use std::path::PathBuf;

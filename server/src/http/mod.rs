@@ -2,13 +2,14 @@
 //! static assets — everything but the probes under `/sovereign`.
 
 pub mod api;
+pub mod deployments;
 pub mod extract;
 pub mod health;
 
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::SystemPort;
+use app::ports::{DeploymentsPort, SystemPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -34,6 +35,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
+    pub deployments: Arc<dyn DeploymentsPort>,
 }
 
 impl Ports {
@@ -43,12 +45,14 @@ impl Ports {
                 db: state.db.clone(),
                 instance: state.instance.clone(),
             }),
+            deployments: Arc::new(state.engine.clone()),
         }
     }
 
     /// Called for every SSR render and every server function call.
     pub fn provide(&self) {
         provide_context(self.system.clone());
+        provide_context(self.deployments.clone());
     }
 }
 

@@ -21,6 +21,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         log_format: LogFormat::Pretty,
         log_level: "warn".into(),
         site_root: PathBuf::from("target/site"),
+        engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
     }
 }
 

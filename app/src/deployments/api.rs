@@ -1,0 +1,78 @@
+//! Server functions of deployments: thin — who is calling, which port, the port's answer.
+
+use leptos::prelude::*;
+
+use super::request::CreateDeployment;
+use super::types::{Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest, WipeRequest};
+use crate::error::AppError;
+use crate::paging::Page;
+
+/// The caller. Until sign-in exists every call acts as the console's local operator; the auth module
+/// replaces this one function with its principal accessor.
+#[cfg(feature = "ssr")]
+pub fn current_actor() -> Result<super::types::Actor, AppError> {
+    Ok(super::types::Actor::local())
+}
+
+/// Creates a deployment from a validated request; the wizard's Review step calls this and navigates to
+/// `/sovereign/provision/<id>`.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn launch_deployment(body: CreateDeployment) -> Result<Created, AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?.create(&actor, body).await
+}
+
+#[server]
+pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?.get(&actor, &id).await
+}
+
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn list_deployments(query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?.list(&actor, query).await
+}
+
+#[server]
+pub async fn list_events(id: String, after: i64, limit: Option<i64>) -> Result<EventPage, AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?
+        .events(&actor, &id, after, limit)
+        .await
+}
+
+/// Retries the failed phase (empty `phase`: the one that failed).
+#[server]
+pub async fn retry_deployment(id: String, phase: Option<String>) -> Result<Deployment, AppError> {
+    let actor = current_actor()?;
+    let phase = phase.filter(|p| !p.trim().is_empty());
+    crate::ports::deployments()?
+        .retry(
+            &actor,
+            &id,
+            RetryRequest {
+                phase,
+                component: None,
+            },
+        )
+        .await
+}
+
+#[server]
+pub async fn cancel_deployment(id: String) -> Result<Deployment, AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?.cancel(&actor, &id).await
+}
+
+#[server]
+pub async fn delete_deployment(id: String) -> Result<(), AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?.delete(&actor, &id).await
+}
+
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn wipe_deployment(id: String, body: WipeRequest) -> Result<Deployment, AppError> {
+    let actor = current_actor()?;
+    crate::ports::deployments()?.wipe(&actor, &id, body).await
+}

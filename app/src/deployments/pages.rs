@@ -1,0 +1,1 @@
+//! Deployment pages (filled in below).
