@@ -81,6 +81,33 @@ pub fn default_message(state: ComponentPhase) -> &'static str {
     }
 }
 
+/// The condition the watcher acts on: the `Ready` condition, except while a reconcile requested through
+/// `reconcile.fluxcd.io/requestedAt` has not been handled yet (`status.lastHandledReconcileAt` differs) —
+/// then the release is being retried, whatever its last condition said.
+pub fn effective_condition(obj: &DynamicObject) -> Option<ReadyCondition> {
+    let requested = obj
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("reconcile.fluxcd.io/requestedAt"))
+        .filter(|v| !v.is_empty());
+    if let Some(requested) = requested {
+        let handled = obj
+            .data
+            .get("status")
+            .and_then(|s| s.get("lastHandledReconcileAt"))
+            .and_then(|v| v.as_str());
+        if handled != Some(requested.as_str()) {
+            return Some(ReadyCondition {
+                status: "Unknown".into(),
+                reason: "ReconcileRequested".into(),
+                message: "A new reconcile was requested; waiting for Flux to handle it.".into(),
+            });
+        }
+    }
+    ready_condition(obj)
+}
+
 /// Reads the `Ready` condition out of a HelmRelease object.
 pub fn ready_condition(obj: &DynamicObject) -> Option<ReadyCondition> {
     let conditions = obj.data.get("status")?.get("conditions")?.as_array()?;
@@ -240,6 +267,8 @@ pub enum Change {
     Deleted {
         component: String,
     },
+    /// The initial list is complete: every existing HelmRelease has been reported.
+    Synced,
     /// The watch could not reach the API (it retries with a back-off).
     Error(String),
 }
@@ -256,7 +285,7 @@ pub fn watch(client: Client) -> impl Stream<Item = Change> + Send {
                     component_of(&name)
                         .map(|c| Change::Applied {
                             component: c.to_string(),
-                            ready: ready_condition(&obj),
+                            ready: effective_condition(&obj),
                         })
                         .into_iter()
                         .collect()
@@ -270,7 +299,8 @@ pub fn watch(client: Client) -> impl Stream<Item = Change> + Send {
                         .into_iter()
                         .collect()
                 }
-                Ok(watcher::Event::Init) | Ok(watcher::Event::InitDone) => Vec::new(),
+                Ok(watcher::Event::InitDone) => vec![Change::Synced],
+                Ok(watcher::Event::Init) => Vec::new(),
                 Err(e) => vec![Change::Error(e.to_string())],
             };
             futures_util::stream::iter(changes)

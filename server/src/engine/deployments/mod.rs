@@ -214,6 +214,28 @@ impl Engine {
         }
     }
 
+    /// Stops local runs as if this process had died: OpenTofu is stopped, but nothing is written and the
+    /// leases are kept, so another replica takes the runs over once they expire. (Crash drills, tests.)
+    pub async fn abandon_runs(&self) {
+        let runs: Vec<Arc<RunCtx>> = self
+            .0
+            .runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for run in &runs {
+            run.stop(StopReason::LeaseLost);
+        }
+        for _ in 0..300 {
+            if self.0.runs.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Cancelled when the console shuts down (live streams end so connections drain).
     pub fn shutdown_token(&self) -> CancellationToken {
         self.0.shutdown.clone()

@@ -128,9 +128,9 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
     let mut warned_none = false;
     let mut last_error_event: Option<std::time::Instant> = None;
 
-    if let Some(outcome) = tracker.outcome() {
-        return finish(engine, id, outcome, expected.len()).await;
-    }
+    // States recorded earlier decide nothing: only what the cluster says after the initial list does (a
+    // retried component is failed in the database until Flux has handled the reconcile request).
+    let mut synced = false;
     let client = helmwatch::client(&yaml).await.map_err(|e| {
         StepError::failed(
             Phase::Components,
@@ -152,6 +152,10 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
                         tracker.observe(&component, ready.as_ref()).map(|o| (component, o))
                     }
                     Change::Deleted { component } => tracker.deleted(&component).map(|o| (component, o)),
+                    Change::Synced => {
+                        synced = true;
+                        None
+                    }
                     Change::Error(e) => {
                         if last_error_event.is_none_or(|t| t.elapsed() >= ERROR_EVENT_EVERY) {
                             last_error_event = Some(std::time::Instant::now());
@@ -165,7 +169,7 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
                 if let Some((component, observed)) = update {
                     record(engine, id, &component, &observed).await;
                 }
-                if let Some(outcome) = tracker.outcome() {
+                if synced && let Some(outcome) = tracker.outcome() {
                     break Ok(outcome);
                 }
             }
