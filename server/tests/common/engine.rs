@@ -2,10 +2,10 @@
 //! (`tests/standins/kube.py`), and a valid provisioning request.
 //!
 //! The fake `tofu` reads the work directory's `tofu.auto.tfvars.json` like the real module would and
-//! decides by the domain's first label:
-//! - `fail-once-*`: the first `apply` fails with a provider diagnostic, later ones succeed;
-//! - `fail-apply-*`: every `apply` fails;
-//! - `slow-*`: `apply` takes about 4 s, printing progress every 100 ms;
+//! decides by what the domain's first label contains:
+//! - `fail-once`: the first `apply` fails with a provider diagnostic, later ones succeed;
+//! - `fail-apply`: every `apply` fails;
+//! - `slow`: `apply` takes about 4 s, printing progress every 100 ms;
 //! - every `plan` prints the Hetzner token on stderr, as a misbehaving provider might (it must be redacted).
 
 use std::io::BufRead;
@@ -39,6 +39,7 @@ vars = {}
 if os.path.exists("tofu.auto.tfvars.json"):
     vars = json.load(open("tofu.auto.tfvars.json"))
 fqdn = vars.get("sovereign_fqdn", "")
+label = fqdn.split(".")[0]
 if cmd == "version":
     print(json.dumps({"terraform_version": "1.8.2", "platform": "linux_amd64", "provider_selections": {}}))
 elif cmd == "init":
@@ -59,7 +60,7 @@ elif cmd == "apply":
     if os.path.exists(".apply-attempts"):
         n = int(open(".apply-attempts").read()) + 1
     open(".apply-attempts", "w").write(str(n))
-    slow = fqdn.startswith("slow")
+    slow = "slow" in label
     ui("version", "OpenTofu 1.8.2", tofu="1.8.2", ui="1.2")
     for i, r in enumerate(RESOURCES):
         ui("apply_start", r + ": Creating...", hook={"resource": res(r), "action": "create"})
@@ -68,7 +69,7 @@ elif cmd == "apply":
                 time.sleep(0.1)
                 ui("apply_progress", r + ": Still creating... [%ds elapsed]" % (k + 1),
                    hook={"resource": res(r), "action": "create", "elapsed_seconds": k + 1})
-        fail = fqdn.startswith("fail-apply") or (fqdn.startswith("fail-once") and n == 1)
+        fail = "fail-apply" in label or ("fail-once" in label and n == 1)
         if fail and r.startswith("hcloud_load_balancer."):
             ui("apply_errored", r + ": Creation errored after 1s", hook={"resource": res(r), "action": "create", "elapsed_seconds": 1})
             ui("diagnostic", "Error: error creating load balancer", level="error",

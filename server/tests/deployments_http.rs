@@ -1,0 +1,536 @@
+//! The deployments REST API through the router: create/validation, the kubeconfig PUT-back rules, delete,
+//! the SSE stream's reconnect, and a scan of every event, API response and log line for secrets.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use common::engine::{KubeStandin, TOKEN, eventually, fake_tofu, request};
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use server::db::DbUrl;
+use tower::ServiceExt;
+
+/// Everything the server logs in this test binary (the secret scan reads it).
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,sqlx=warn,hyper=warn,kube=info,tower=info,h2=warn,rustls=warn")
+            .with_writer(move || Capture(writer.clone()))
+            .try_init();
+        buf
+    })
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Api {
+    router: Router,
+    work_root: std::path::PathBuf,
+}
+
+async fn api() -> Api {
+    logs();
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let mut settings = common::settings_for(DbUrl::SqliteMemory, dir.clone());
+    settings.engine.tofu_bin = fake_tofu(&dir);
+    settings.engine.tofu_module_dir = dir.join("no-module");
+    let state = server::app_state(settings, db);
+    Api {
+        router: server::http::router(state),
+        work_root: dir.join("deployments"),
+    }
+}
+
+impl Api {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn json(&self, method: Method, uri: &str, body: &str) -> (StatusCode, serde_json::Value, String) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let (s, _, text) = self.send(req).await;
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            text,
+        )
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, serde_json::Value, String) {
+        let (s, _, text) = self
+            .send(Request::get(uri).body(Body::empty()).expect("request"))
+            .await;
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            text,
+        )
+    }
+
+    async fn create(&self, fqdn: &str) -> String {
+        let body = serde_json::to_string(&request(fqdn)).expect("json");
+        let (s, v, text) = self
+            .json(Method::POST, "/sovereign/api/v1/deployments", &body)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{text}");
+        v["id"].as_str().expect("id").to_string()
+    }
+
+    async fn status(&self, id: &str) -> String {
+        let (_, v, _) = self.get(&format!("/sovereign/api/v1/deployments/{id}")).await;
+        v["status"].as_str().unwrap_or_default().to_string()
+    }
+
+    async fn wait_for(&self, id: &str, want: &str, secs: u64) {
+        eventually(secs, want, || async {
+            (self.status(id).await == want).then_some(())
+        })
+        .await
+    }
+
+    fn bearer(&self, id: &str) -> String {
+        let vars: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(self.work_root.join(id).join("tofu.auto.tfvars.json")).expect("tfvars"),
+        )
+        .expect("json");
+        vars["kubeconfig_bearer_token"]
+            .as_str()
+            .expect("bearer")
+            .to_string()
+    }
+
+    async fn put_kubeconfig(
+        &self,
+        id: &str,
+        auth: Option<&str>,
+        query: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::put(format!("/sovereign/api/v1/deployments/{id}/kubeconfig{query}"))
+            .header("content-type", "application/x-yaml");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let (s, _, text) = self.send(req.body(Body::from(body)).expect("request")).await;
+        (s, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn create_answers_201_and_names_every_invalid_field() {
+    let api = api().await;
+    let body = serde_json::to_string(&request("created.example.com")).expect("json");
+    let req = Request::post("/sovereign/api/v1/deployments")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let (s, headers, text) = api.send(req).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let id = v["id"].as_str().expect("id");
+    assert_eq!(id.len(), 20);
+    assert_eq!(v["status"], "pending");
+    assert_eq!(
+        v["streamUrl"],
+        format!("/sovereign/api/v1/deployments/{id}/stream")
+    );
+    assert_eq!(headers["location"], format!("/sovereign/api/v1/deployments/{id}"));
+
+    let mut bad = request("bad.example.com");
+    bad.request.org.name = " ".into();
+    bad.secrets.hetzner_token = app::deployments::Secret::new("");
+    let (s, v, _) = api
+        .json(
+            Method::POST,
+            "/sovereign/api/v1/deployments",
+            &serde_json::to_string(&bad).expect("json"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = v["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"org.name") && fields.contains(&"secrets.hetznerToken"),
+        "{fields:?}"
+    );
+
+    // The same domain cannot be deployed twice while the first deployment lives.
+    let (s, v, _) = api
+        .json(
+            Method::POST,
+            "/sovereign/api/v1/deployments",
+            &serde_json::to_string(&request("created.example.com")).expect("json"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(v["detail"].as_str().expect("detail").contains(id), "{v}");
+
+    let (s, v, _) = api.get("/sovereign/api/v1/deployments?status=nonsense").await;
+    assert_eq!(
+        (s, v["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
+    );
+    let (s, v, _) = api.get("/sovereign/api/v1/deployments?sort=fqdn&dir=asc").await;
+    assert_eq!((s, v["total"].as_i64()), (StatusCode::OK, Some(1)));
+    let (s, _, _) = api.get("/sovereign/api/v1/deployments/doesnotexist").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn kubeconfig_put_follows_the_bearer_rules() {
+    let api = api().await;
+    let kube = KubeStandin::start();
+    let id = api.create("kubeconfig.example.com").await;
+    api.wait_for(&id, "waiting-for-cluster", 30).await;
+    let bearer = api.bearer(&id);
+    let good = kube.kubeconfig().into_bytes();
+    let auth = format!("Bearer {bearer}");
+
+    let (s, v) = api
+        .put_kubeconfig("nosuchdeployment", Some(&auth), "", good.clone())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found"))
+    );
+    let (s, v) = api.put_kubeconfig(&id, None, "", good.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("missing-bearer"))
+    );
+    let (s, v) = api
+        .put_kubeconfig(&id, Some(&format!("Basic {bearer}")), "", good.clone())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("missing-bearer"))
+    );
+    let (s, v) = api
+        .put_kubeconfig(&id, Some("Bearer not-the-right-one"), "", good.clone())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid-bearer"))
+    );
+    let (s, v) = api.put_kubeconfig(&id, Some(&auth), "", Vec::new()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty-body"))
+    );
+    let (s, v) = api
+        .put_kubeconfig(&id, Some(&auth), "", vec![b'a'; 1024 * 1024 + 1])
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("body-too-large"))
+    );
+    let (s, v) = api
+        .put_kubeconfig(&id, Some(&auth), "", b"hello: world\n".to_vec())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not-a-kubeconfig"))
+    );
+    let (s, v) = api
+        .put_kubeconfig(&id, Some(&auth), "?region=mars1", good.clone())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown-region"))
+    );
+    // The bearer of another deployment is not this one's.
+    let other = api.create("kubeconfig-other.example.com").await;
+    api.wait_for(&other, "waiting-for-cluster", 30).await;
+    let (s, _) = api
+        .put_kubeconfig(
+            &id,
+            Some(&format!("Bearer {}", api.bearer(&other))),
+            "",
+            good.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let (s, _) = api
+        .put_kubeconfig(&id, Some(&auth), "?region=fsn1", good.clone())
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api.put_kubeconfig(&id, Some(&auth), "", good.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already-set")),
+        "single use"
+    );
+
+    let (s, headers, yaml) = api
+        .send(
+            Request::get(format!("/sovereign/api/v1/deployments/{id}/kubeconfig"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/yaml");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"kubeconfig.example.com-kubeconfig.yaml\""
+    );
+    assert_eq!(yaml.as_bytes(), good.as_slice());
+    let (s, _, _) = api
+        .get(&format!("/sovereign/api/v1/deployments/{other}/kubeconfig"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "not delivered yet");
+}
+
+#[tokio::test]
+async fn delete_is_refused_in_flight_and_removes_a_settled_record() {
+    let api = api().await;
+    let id = api.create("slow-delete.example.com").await;
+    eventually(30, "provisioning", || async {
+        (api.status(&id).await == "provisioning").then_some(())
+    })
+    .await;
+    let req = |id: &str| {
+        Request::delete(format!("/sovereign/api/v1/deployments/{id}"))
+            .body(Body::empty())
+            .expect("req")
+    };
+    let (s, _, text) = api.send(req(&id)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains("cancel"), "{text}");
+    let (s, v, _) = api
+        .json(
+            Method::POST,
+            &format!("/sovereign/api/v1/deployments/{id}/cancel"),
+            "",
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("failed")));
+    let (s, _, _) = api.send(req(&id)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = api.send(req(&id)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a second delete is not found");
+    assert!(!api.work_root.join(&id).exists());
+}
+
+/// Reads SSE messages from a streaming body until `stop` says so.
+async fn read_sse(
+    body: &mut Body,
+    mut stop: impl FnMut(&[(Option<String>, Option<String>, String)]) -> bool,
+) -> Vec<(Option<String>, Option<String>, String)> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), body.frame())
+            .await
+            .expect("SSE frame in time");
+        let Some(frame) = frame else { break };
+        let frame = frame.expect("frame");
+        if let Some(data) = frame.data_ref() {
+            buf.push_str(&String::from_utf8_lossy(data));
+        }
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut id, mut event, mut data) = (None, None, String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_string());
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    event = Some(v.trim().to_string());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if id.is_some() || event.is_some() || !data.is_empty() {
+                out.push((id, event, data));
+            }
+        }
+        if stop(&out) {
+            break;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
+    let api = api().await;
+    let id = api.create("slow-fail-apply-sse.example.com").await;
+    let uri = format!("/sovereign/api/v1/deployments/{id}/stream");
+    let res = api
+        .router
+        .clone()
+        .oneshot(Request::get(&uri).body(Body::empty()).expect("req"))
+        .await
+        .expect("ok");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    let first = read_sse(&mut body, |msgs| {
+        msgs.iter().filter(|m| m.0.is_some()).count() >= 25
+    })
+    .await;
+    drop(body);
+    let last_id = first.iter().rev().find_map(|m| m.0.clone()).expect("an id");
+
+    let res = api
+        .router
+        .clone()
+        .oneshot(
+            Request::get(&uri)
+                .header("last-event-id", &last_id)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("ok");
+    let mut body = res.into_body();
+    let second = read_sse(&mut body, |msgs| {
+        msgs.iter().any(|m| m.1.as_deref() == Some("done"))
+    })
+    .await;
+    let done = second
+        .iter()
+        .find(|m| m.1.as_deref() == Some("done"))
+        .expect("done event");
+    let state: serde_json::Value = serde_json::from_str(&done.2).expect("done data is the deployment");
+    assert_eq!(state["status"], "failed");
+    assert_eq!(state["error"]["phase"], "tofu-apply");
+
+    let seqs: Vec<i64> = first
+        .iter()
+        .chain(second.iter())
+        .filter_map(|m| m.0.as_deref().and_then(|i| i.parse().ok()))
+        .collect();
+    let last_seq = state["lastSeq"].as_i64().expect("lastSeq");
+    assert_eq!(
+        seqs,
+        (1..=last_seq).collect::<Vec<_>>(),
+        "every event exactly once, in order"
+    );
+    for m in first.iter().chain(second.iter()).filter(|m| m.0.is_some()) {
+        let e: serde_json::Value = serde_json::from_str(&m.2).expect("event json");
+        assert_eq!(e["seq"].to_string(), *m.0.as_ref().expect("id"), "id: is the seq");
+    }
+    // `?after=` works the same for clients that cannot set headers; a settled stream ends at once.
+    let res = api
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!("{uri}?after={last_seq}"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("ok");
+    let mut body = res.into_body();
+    let tail = read_sse(&mut body, |msgs| {
+        msgs.iter().any(|m| m.1.as_deref() == Some("done"))
+    })
+    .await;
+    assert_eq!(tail.len(), 1, "only the done event: {tail:?}");
+}
+
+#[tokio::test]
+async fn no_secret_appears_in_events_api_responses_or_logs() {
+    let api = api().await;
+    let kube = KubeStandin::start();
+    let id = api.create("fail-once-secrets.example.com").await;
+    api.wait_for(&id, "failed", 30).await;
+    let (s, _, _) = api
+        .json(
+            Method::POST,
+            &format!("/sovereign/api/v1/deployments/{id}/retry"),
+            "",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    api.wait_for(&id, "waiting-for-cluster", 30).await;
+    let bearer = api.bearer(&id);
+    let kubeconfig = kube.kubeconfig();
+    let (s, _) = api
+        .put_kubeconfig(
+            &id,
+            Some(&format!("Bearer {bearer}")),
+            "",
+            kubeconfig.into_bytes(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    kube.set("bp-cilium", Some(("True", "InstallSucceeded", "ok")))
+        .await;
+    kube.set("bp-cert-manager", Some(("True", "InstallSucceeded", "ok")))
+        .await;
+    api.wait_for(&id, "ready", 20).await;
+
+    let mut seen = Vec::new();
+    for uri in [
+        format!("/sovereign/api/v1/deployments/{id}"),
+        "/sovereign/api/v1/deployments".to_string(),
+        format!("/sovereign/api/v1/deployments/{id}/events?limit=1000"),
+        format!("/sovereign/api/v1/deployments/{id}/stream"),
+    ] {
+        let (s, _, text) = api
+            .send(Request::get(&uri).body(Body::empty()).expect("req"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        seen.push((uri, text));
+    }
+    let events = &seen[2].1;
+    assert!(
+        events.contains("provider debug: authenticating with token [redacted]"),
+        "the echoed token was masked"
+    );
+    seen.push((
+        "logs".into(),
+        String::from_utf8_lossy(&logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned(),
+    ));
+    assert!(
+        seen.last().is_some_and(|(_, l)| l.contains("deployment created")),
+        "logs were captured"
+    );
+    for (what, text) in &seen {
+        for secret in [TOKEN, bearer.as_str(), "kube-admin-token-123456"] {
+            assert!(
+                !text.contains(secret),
+                "{what} contains a secret ({}…)",
+                &secret[..8]
+            );
+        }
+    }
+}
