@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::deployments::pages::{DeploymentPage, DeploymentsPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -43,6 +44,8 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/deployments") view=DeploymentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/provision/:id") view=DeploymentPage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::request::CreateDeployment;
-use super::types::{Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest, WipeRequest};
+use super::types::{Created, Deployment, DeploymentSummary, EventPage, ListQuery, WipeRequest};
 use crate::error::AppError;
 use crate::paging::Page;
 
@@ -51,7 +51,7 @@ pub async fn retry_deployment(id: String, phase: Option<String>) -> Result<Deplo
         .retry(
             &actor,
             &id,
-            RetryRequest {
+            super::types::RetryRequest {
                 phase,
                 component: None,
             },
@@ -75,4 +75,28 @@ pub async fn delete_deployment(id: String) -> Result<(), AppError> {
 pub async fn wipe_deployment(id: String, body: WipeRequest) -> Result<Deployment, AppError> {
     let actor = current_actor()?;
     crate::ports::deployments()?.wipe(&actor, &id, body).await
+}
+
+/// How many of the newest events the deployment page renders on the server; the live stream continues
+/// from the last of them.
+pub const PAGE_EVENTS: i64 = 500;
+
+/// What the deployment page needs to render: the deployment and its newest events.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentView {
+    pub deployment: Deployment,
+    pub events: Vec<super::types::DeploymentEvent>,
+}
+
+#[server]
+pub async fn load_deployment(id: String) -> Result<DeploymentView, AppError> {
+    let actor = current_actor()?;
+    let port = crate::ports::deployments()?;
+    let deployment = port.get(&actor, &id).await?;
+    let after = (deployment.last_seq - PAGE_EVENTS).max(0);
+    let page = port.events(&actor, &id, after, Some(PAGE_EVENTS)).await?;
+    Ok(DeploymentView {
+        deployment,
+        events: page.events,
+    })
 }

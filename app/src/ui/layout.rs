@@ -9,7 +9,10 @@ use crate::theme::ThemeToggle;
 
 /// Navigation entries: (label, path). Only pages that exist are listed.
 fn nav_items() -> Vec<(&'static str, String)> {
-    vec![("Overview", routes::home())]
+    vec![
+        ("Overview", routes::home()),
+        ("Deployments", routes::page("deployments")),
+    ]
 }
 
 #[component]

@@ -1,1 +1,0 @@
-//! Deployment pages (filled in below).
