@@ -34,7 +34,9 @@ cargo leptos build
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"
 log "starting Catalyst on $CATALYST_URL (SQLite in $WORK)"
+# The browser tests provision through a stand-in `tofu` (replays realistic `-json` output; no cloud account).
 "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
+  --tofu-bin "$ROOT/server/tests/fixtures/fake-tofu.py" --tofu-module-dir "$ROOT/infra/hetzner" \
   --log-level warn > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 if ! wait_ready "$CATALYST_URL/readyz" 60; then

@@ -5,7 +5,7 @@
 //! decides by what the domain's first label contains:
 //! - `fail-once`: the first `apply` fails with a provider diagnostic, later ones succeed;
 //! - `fail-apply`: every `apply` fails;
-//! - `slow`: `apply` takes about 4 s, printing progress every 100 ms;
+//! - `slow`: `apply` takes about 4 s, printing progress every 100 ms (`very-slow`: about 17 s);
 //! - every `plan` prints the Hetzner token on stderr, as a misbehaving provider might (it must be redacted).
 
 use std::io::BufRead;
@@ -21,84 +21,8 @@ use app::deployments::{
 
 pub const TOKEN: &str = "hcloudtokenAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMMnnnn";
 
-pub const FAKE_TOFU: &str = r#"#!/usr/bin/env python3
-import json, os, sys, time
-args = sys.argv[1:]
-cmd = args[0] if args else ""
-def ui(kind, msg, level="info", **kw):
-    d = {"@level": level, "@message": msg, "@module": "tofu.ui", "@timestamp": "2026-11-24T09:00:00Z", "type": kind}
-    d.update(kw)
-    print(json.dumps(d), flush=True)
-def res(addr):
-    t, rest = addr.split(".", 1)
-    return {"addr": addr, "module": "", "resource": addr, "implied_provider": "hcloud", "resource_type": t,
-            "resource_name": rest.split("[")[0], "resource_key": None}
-RESOURCES = ["hcloud_network.main", "hcloud_network_subnet.main", "hcloud_firewall.main", "hcloud_ssh_key.main",
-             "hcloud_server.control_plane[0]", "hcloud_load_balancer.main", "hcloud_load_balancer_target.cp[0]"]
-vars = {}
-if os.path.exists("tofu.auto.tfvars.json"):
-    vars = json.load(open("tofu.auto.tfvars.json"))
-fqdn = vars.get("sovereign_fqdn", "")
-label = fqdn.split(".")[0]
-if cmd == "version":
-    print(json.dumps({"terraform_version": "1.8.2", "platform": "linux_amd64", "provider_selections": {}}))
-elif cmd == "init":
-    print("Initializing the backend...")
-    print("Initializing provider plugins...")
-    print("- Installing hetznercloud/hcloud v1.49.1...")
-    print("OpenTofu has been successfully initialized!")
-elif cmd == "plan":
-    ui("version", "OpenTofu 1.8.2", tofu="1.8.2", ui="1.2")
-    print("provider debug: authenticating with token " + vars.get("hcloud_token", ""), file=sys.stderr, flush=True)
-    for r in RESOURCES:
-        ui("planned_change", r + ": Plan to create", change={"resource": res(r), "action": "create"})
-    ui("change_summary", "Plan: %d to add, 0 to change, 0 to destroy." % len(RESOURCES),
-       changes={"add": len(RESOURCES), "change": 0, "remove": 0, "operation": "plan"})
-    open("tfplan", "w").write("plan for " + vars.get("deployment_id", ""))
-elif cmd == "apply":
-    n = 1
-    if os.path.exists(".apply-attempts"):
-        n = int(open(".apply-attempts").read()) + 1
-    open(".apply-attempts", "w").write(str(n))
-    slow = "slow" in label
-    ui("version", "OpenTofu 1.8.2", tofu="1.8.2", ui="1.2")
-    for i, r in enumerate(RESOURCES):
-        ui("apply_start", r + ": Creating...", hook={"resource": res(r), "action": "create"})
-        if slow:
-            for k in range(6):
-                time.sleep(0.1)
-                ui("apply_progress", r + ": Still creating... [%ds elapsed]" % (k + 1),
-                   hook={"resource": res(r), "action": "create", "elapsed_seconds": k + 1})
-        fail = "fail-apply" in label or ("fail-once" in label and n == 1)
-        if fail and r.startswith("hcloud_load_balancer."):
-            ui("apply_errored", r + ": Creation errored after 1s", hook={"resource": res(r), "action": "create", "elapsed_seconds": 1})
-            ui("diagnostic", "Error: error creating load balancer", level="error",
-               diagnostic={"severity": "error", "summary": "error creating load balancer",
-                           "detail": "server limit reached for project (resource_limit_exceeded)"})
-            sys.exit(1)
-        ui("apply_complete", r + ": Creation complete after 1s [id=%d]" % (1000 + i),
-           hook={"resource": res(r), "action": "create", "id_key": "id", "id_value": str(1000 + i), "elapsed_seconds": 1})
-    ui("change_summary", "Apply complete! Resources: %d added, 0 changed, 0 destroyed." % len(RESOURCES),
-       changes={"add": len(RESOURCES), "change": 0, "remove": 0, "operation": "apply"})
-    open("terraform.tfstate", "w").write(json.dumps({"resources": RESOURCES, "deployment": vars.get("deployment_id")}))
-elif cmd == "output":
-    print(json.dumps({
-        "control_plane_ip": {"sensitive": False, "type": "string", "value": "203.0.113.10"},
-        "load_balancer_ip": {"sensitive": False, "type": "string", "value": "203.0.113.20"},
-        "console_url": {"sensitive": False, "type": "string", "value": "https://console." + fqdn},
-        "gitops_repo_url": {"sensitive": False, "type": "string", "value": "https://example.com/gitops//clusters/" + fqdn},
-    }, indent=2))
-elif cmd == "destroy":
-    ui("version", "OpenTofu 1.8.2", tofu="1.8.2", ui="1.2")
-    for i, r in enumerate(reversed(RESOURCES)):
-        ui("apply_start", r + ": Destroying... [id=%d]" % (1000 + i), hook={"resource": res(r), "action": "delete", "id_key": "id", "id_value": str(1000 + i)})
-        ui("apply_complete", r + ": Destruction complete after 1s", hook={"resource": res(r), "action": "delete", "id_key": "id", "id_value": str(1000 + i), "elapsed_seconds": 1})
-    ui("change_summary", "Destroy complete! Resources: %d destroyed." % len(RESOURCES),
-       changes={"add": 0, "change": 0, "remove": len(RESOURCES), "operation": "destroy"})
-else:
-    print("unknown command " + cmd, file=sys.stderr)
-    sys.exit(2)
-"#;
+/// The fake `tofu` (also used by `scripts/test.sh` for the browser tests).
+pub const FAKE_TOFU: &str = include_str!("../fixtures/fake-tofu.py");
 
 /// Writes the fake `tofu` into `dir` and returns its path.
 pub fn fake_tofu(dir: &Path) -> PathBuf {
@@ -120,7 +44,7 @@ pub fn request(fqdn: &str) -> CreateDeployment {
                 size: OrgSize::From500To2000,
                 compliance: vec![],
             },
-            topology: Topology::ALL[0],
+            topology: Topology::Solo,
             ha_enabled: false,
             airgap: false,
             regions: vec![RegionSpec {

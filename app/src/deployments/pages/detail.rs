@@ -10,8 +10,8 @@ use super::StatusBadge;
 use crate::deployments::api::{CancelDeployment, DeploymentView, RetryDeployment, load_deployment};
 use crate::deployments::status::DeploymentStatus;
 use crate::deployments::types::{
-    ComponentPhase, Deployment, DeploymentEvent, EventKind, Level, PhaseProgress, PhaseState, ResourceProgress,
-    ResourceState,
+    ComponentPhase, Deployment, DeploymentEvent, EventKind, Level, PhaseProgress, PhaseState,
+    ResourceProgress, ResourceState,
 };
 use crate::time::{Millis, format_duration, format_rfc3339, format_utc};
 use crate::ui::ErrorView;
@@ -75,7 +75,11 @@ pub fn apply_event(d: &mut Deployment, e: &DeploymentEvent) {
                             attempts: 0,
                         });
                         d.phases.sort_by_key(|p| p.phase);
-                        let i = d.phases.iter().position(|p| p.phase == e.phase).unwrap_or_default();
+                        let i = d
+                            .phases
+                            .iter()
+                            .position(|p| p.phase == e.phase)
+                            .unwrap_or_default();
                         &mut d.phases[i]
                     }
                 };
@@ -86,7 +90,9 @@ pub fn apply_event(d: &mut Deployment, e: &DeploymentEvent) {
                         entry.finished_at = None;
                         entry.attempts += 1;
                     }
-                    PhaseState::Succeeded | PhaseState::Failed | PhaseState::Skipped => entry.finished_at = Some(e.at),
+                    PhaseState::Succeeded | PhaseState::Failed | PhaseState::Skipped => {
+                        entry.finished_at = Some(e.at)
+                    }
                     PhaseState::Pending => {}
                 }
             }
@@ -109,8 +115,15 @@ pub fn apply_event(d: &mut Deployment, e: &DeploymentEvent) {
             }
         }
         EventKind::Component => {
-            if let (Some(id), Some(state)) = (&e.component, e.state.as_deref().and_then(ComponentPhase::parse)) {
-                let message = e.message.split_once(": ").map(|(_, m)| m).unwrap_or(&e.message).to_string();
+            if let (Some(id), Some(state)) =
+                (&e.component, e.state.as_deref().and_then(ComponentPhase::parse))
+            {
+                let message = e
+                    .message
+                    .split_once(": ")
+                    .map(|(_, m)| m)
+                    .unwrap_or(&e.message)
+                    .to_string();
                 match d.components.iter_mut().find(|c| &c.id == id) {
                     Some(c) => {
                         c.state = state;
@@ -377,7 +390,13 @@ fn clock(at: Millis) -> String {
 }
 
 fn line_text(e: &DeploymentEvent) -> String {
-    format!("{} {:5} [{}] {}", clock(e.at), e.level.as_str(), e.phase.as_str(), e.message)
+    format!(
+        "{} {:5} [{}] {}",
+        clock(e.at),
+        e.level.as_str(),
+        e.phase.as_str(),
+        e.message
+    )
 }
 
 #[component]
@@ -388,7 +407,12 @@ fn LogPane(events: RwSignal<Vec<DeploymentEvent>>) -> impl IntoView {
     let pane = NodeRef::<leptos::html::Div>::new();
     let visible = move || {
         let min = level_rank(min_level.get());
-        events.with(|all| all.iter().filter(|e| level_rank(e.level) >= min).cloned().collect::<Vec<_>>())
+        events.with(|all| {
+            all.iter()
+                .filter(|e| level_rank(e.level) >= min)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     };
     // Follow: keep the newest line in view as lines arrive.
     Effect::new(move |_| {

@@ -94,7 +94,11 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
 
 fn page_href(params: &ListQuery, page: i64) -> String {
     let mut parts = vec![format!("page={page}")];
-    for (k, v) in [("status", &params.status), ("sort", &params.sort), ("dir", &params.dir)] {
+    for (k, v) in [
+        ("status", &params.status),
+        ("sort", &params.sort),
+        ("dir", &params.dir),
+    ] {
         if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}={v}"));
         }

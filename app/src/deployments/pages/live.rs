@@ -30,7 +30,9 @@ pub fn follow(
 
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
         let Some(text) = m.data().as_string() else { return };
-        let Ok(event) = serde_json::from_str::<DeploymentEvent>(&text) else { return };
+        let Ok(event) = serde_json::from_str::<DeploymentEvent>(&text) else {
+            return;
+        };
         // Lines arrive in seq order; anything at or below the newest line shown is a repeat.
         if events.with_untracked(|e| e.last().is_some_and(|last| event.seq <= last.seq)) {
             return;

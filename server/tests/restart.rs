@@ -1,0 +1,128 @@
+//! The real `catalyst` binary is killed (SIGKILL) in the middle of `tofu apply` and started again on the same
+//! data directory: the run resumes by itself and completes Phase 0 — nothing is left "provisioning", nothing
+//! needs cleaning up by hand.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::engine::{eventually, fake_tofu, request};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn start(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_catalyst"))
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--tofu-bin")
+        .arg(dir.join("tofu"))
+        .arg("--tofu-module-dir")
+        .arg(dir.join("no-module"))
+        .args(["--lease-ttl", "2s", "--log-level", "warn"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("catalyst starts")
+}
+
+async fn ready(base: &str) {
+    eventually(60, "catalyst ready", || async {
+        let ok = reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        ok.then_some(())
+    })
+    .await
+}
+
+async fn deployment(base: &str, id: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}/sovereign/api/v1/deployments/{id}"))
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn a_killed_console_resumes_its_run_when_started_again() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    fake_tofu(&dir);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut first = start(&dir, port);
+    ready(&base).await;
+    let res = reqwest::Client::new()
+        .post(format!("{base}/sovereign/api/v1/deployments"))
+        .json(&request("very-slow-restart.example.com"))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), 201);
+    let id = res.json::<serde_json::Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    eventually(30, "apply under way", || async {
+        let d = deployment(&base, &id).await;
+        let applying = d["resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["state"] == "complete"));
+        applying.then_some(())
+    })
+    .await;
+
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+
+    let mut second = start(&dir, port);
+    ready(&base).await;
+    let d = deployment(&base, &id).await;
+    assert_eq!(
+        d["status"], "provisioning",
+        "still owed after the crash, not failed"
+    );
+    eventually(90, "the resumed run to finish Phase 0", || async {
+        (deployment(&base, &id).await["status"] == "waiting-for-cluster").then_some(())
+    })
+    .await;
+    let d = deployment(&base, &id).await;
+    let apply = d["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .find(|p| p["phase"] == "tofu-apply")
+        .expect("apply phase")
+        .clone();
+    assert_eq!(apply["state"], "succeeded");
+    assert_eq!(apply["attempts"], 2, "apply ran again after the restart");
+    let events: serde_json::Value = reqwest::get(format!(
+        "{base}/sovereign/api/v1/deployments/{id}/events?limit=1000"
+    ))
+    .await
+    .expect("events")
+    .json()
+    .await
+    .expect("json");
+    let seqs: Vec<i64> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["seq"].as_i64())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "one gap-free log across both processes"
+    );
+    second.kill().expect("stop");
+    second.wait().expect("reaped");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
