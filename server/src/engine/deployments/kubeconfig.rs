@@ -211,6 +211,13 @@ impl Engine {
                 "The control plane in {region} has not sent its kubeconfig yet; it does once the cluster has booted."
             ))
         })?;
+        self.audit(
+            actor,
+            "deployments.kubeconfig.download",
+            id,
+            &format!("Kubeconfig of {region} downloaded."),
+        )
+        .await;
         let file = if region == primary {
             format!("{}-kubeconfig.yaml", row.fqdn)
         } else {

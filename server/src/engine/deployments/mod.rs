@@ -403,6 +403,13 @@ impl Engine {
             Err(InsertError::Db(e)) => return Err(Error::from(e).into()),
         }
         tracing::info!(deployment = %id, fqdn = %fqdn, org = %actor.org_id, "deployment created");
+        self.audit(
+            actor,
+            "deployments.create",
+            &id,
+            &format!("Deployment of {fqdn} created."),
+        )
+        .await;
         self.spawn_run(&id).await;
         Ok(Created {
             id: id.clone(),
@@ -556,6 +563,23 @@ impl Engine {
             state: PhaseState::Failed,
         }];
         self.transition(id, &w).await.map(|_| ())
+    }
+
+    /// Records who did what to a deployment in the audit log (best effort: a failure is logged, not raised).
+    pub async fn audit(&self, actor: &Actor, action: &str, id: &str, detail: &str) {
+        let entry = crate::db::audit::NewAudit {
+            actor_id: Some(actor.user_id.clone()),
+            actor: actor.user_id.clone(),
+            action: action.to_string(),
+            target: id.to_string(),
+            outcome: app::audit::Outcome::Success,
+            detail: detail.to_string(),
+            ip: String::new(),
+            request_id: String::new(),
+        };
+        if let Err(e) = crate::db::audit::append(&self.0.db, &entry).await {
+            tracing::warn!(error = %e, action, "cannot write the audit entry");
+        }
     }
 
     /// Starts (or resumes) the run of `id` on this replica if it can take the lease.

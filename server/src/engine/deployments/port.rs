@@ -224,6 +224,8 @@ impl Engine {
                 .map_err(|e| transition_error(e, id))?;
             }
         }
+        self.audit(actor, "deployments.cancel", id, "Run cancelled.")
+            .await;
         // Give a local run a moment to record the outcome, so the answer shows it.
         for _ in 0..50 {
             if !self.local_runs().iter().any(|r| r == id) {
@@ -251,6 +253,13 @@ impl Engine {
         }
         let _ = std::fs::remove_dir_all(super::run::workdir_of(self, id));
         tracing::info!(deployment = %id, by = %actor.user_id, "deployment record deleted");
+        self.audit(
+            actor,
+            "deployments.delete",
+            id,
+            &format!("Record of {} deleted.", row.fqdn),
+        )
+        .await;
         Ok(())
     }
 
