@@ -225,7 +225,7 @@ async fn effects_update_phase_and_resource_tables(db: Db) {
         &db,
         "d1",
         &[NewEvent::info(Phase::TofuApply, "start")],
-        &[running.clone()],
+        std::slice::from_ref(&running),
     )
     .await
     .expect("append");

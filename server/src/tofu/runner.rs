@@ -71,9 +71,9 @@ pub enum TofuError {
 
 pub fn humanize(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 3600 && s % 3600 == 0 {
+    if s >= 3600 && s.is_multiple_of(3600) {
         format!("{} h", s / 3600)
-    } else if s >= 60 && s % 60 == 0 {
+    } else if s >= 60 && s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else if s > 0 {
         format!("{s} s")
@@ -227,15 +227,13 @@ async fn next_line<R: tokio::io::AsyncRead + Unpin>(
     r: &mut Option<FramedRead<R, LinesCodec>>,
 ) -> Option<String> {
     let reader = r.as_mut()?;
-    loop {
-        match reader.next().await {
-            Some(Ok(line)) => return Some(line),
-            // Over-long line: the codec skips to the next newline; say so instead of dropping it silently.
-            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
-                return Some(format!("[a line longer than {} KiB was cut]", MAX_LINE / 1024));
-            }
-            Some(Err(LinesCodecError::Io(_))) | None => return None,
+    match reader.next().await {
+        Some(Ok(line)) => Some(line),
+        // Over-long line: the codec skips to the next newline; say so instead of dropping it silently.
+        Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+            Some(format!("[a line longer than {} KiB was cut]", MAX_LINE / 1024))
         }
+        Some(Err(LinesCodecError::Io(_))) | None => None,
     }
 }
 
