@@ -192,7 +192,8 @@ fn Live(view: DeploymentView) -> impl IntoView {
     });
 
     let status = move || deployment.with(|d| d.status);
-    view! {
+    // Parts are type-erased (`into_any`): one view this size would exceed the compiler's query depth.
+    let header = view! {
         <leptos_meta::Title text=format!("{fqdn} · Deployment · Catalyst")/>
         <div class="page-head">
             <div class="min-w-0">
@@ -214,6 +215,9 @@ fn Live(view: DeploymentView) -> impl IntoView {
             </div>
         </div>
 
+    }
+    .into_any();
+    let error = view! {
         {move || deployment.with(|d| d.error.clone()).filter(|_| status() == DeploymentStatus::Failed).map(|e| view! {
             <section class="alert alert-error mb-4" role="alert" data-testid="error-panel">
                 <p class="font-semibold">{format!("Failed in {}", e.phase.label().to_lowercase())}</p>
@@ -222,6 +226,9 @@ fn Live(view: DeploymentView) -> impl IntoView {
             </section>
         })}
 
+    }
+    .into_any();
+    let toolbar = view! {
         <div class="toolbar">
             {move || (status() == DeploymentStatus::Failed).then(|| {
                 let id = deployment.with_untracked(|d| d.id.clone());
@@ -257,6 +264,9 @@ fn Live(view: DeploymentView) -> impl IntoView {
             {move || cancel.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
         </div>
 
+    }
+    .into_any();
+    let grid = view! {
         <div class="detail-grid">
             <section class="card" aria-labelledby="phases-title">
                 <h2 id="phases-title" class="card-title">"Phases"</h2>
@@ -287,6 +297,13 @@ fn Live(view: DeploymentView) -> impl IntoView {
             </section>
         </div>
 
+    }
+    .into_any();
+    view! {
+        {header}
+        {error}
+        {toolbar}
+        {grid}
         <LogPane events/>
     }
 }
