@@ -502,3 +502,83 @@ fn LogPane(events: RwSignal<Vec<DeploymentEvent>>) -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployments::types::{Phase, ResourceAction};
+
+    fn deployment() -> Deployment {
+        let body = r#"{"id":"d1","orgId":"o","createdBy":"u","fqdn":"a.example.com","status":"provisioning",
+            "request":{"org":{"name":"A","headquarters":"","industry":"other","size":"under-100","compliance":[]},
+            "topology":"solo","haEnabled":false,"airgap":false,"regions":[],"hetznerProjectId":"1","sshPublicKey":"",
+            "components":[],"domain":{"mode":"byo-manual","byoDomain":"a.example.com"},"adminEmail":""},
+            "createdAt":1,"updatedAt":1,"phases":[{"phase":"tofu-apply","state":"pending","attempts":0}],
+            "resources":[],"components":[],"lastSeq":3,"streamUrl":"/x"}"#;
+        serde_json::from_str(body).expect("deployment json")
+    }
+
+    fn event(seq: i64, kind: EventKind, phase: Phase, state: Option<&str>) -> DeploymentEvent {
+        DeploymentEvent {
+            seq,
+            at: seq * 1000,
+            kind,
+            phase,
+            level: Level::Info,
+            message: "cert-manager: Helm install succeeded".into(),
+            component: None,
+            state: state.map(str::to_string),
+            resource: None,
+        }
+    }
+
+    #[test]
+    fn live_events_update_status_phases_resources_and_components() {
+        let mut d = deployment();
+        apply_event(
+            &mut d,
+            &event(4, EventKind::Phase, Phase::TofuApply, Some("running")),
+        );
+        let apply = d.phase(Phase::TofuApply).expect("apply").clone();
+        assert_eq!(
+            (apply.state, apply.started_at, apply.attempts),
+            (PhaseState::Running, Some(4000), 1)
+        );
+        let mut r = event(5, EventKind::Resource, Phase::TofuApply, None);
+        r.resource = Some(ResourceProgress {
+            address: "hcloud_network.main".into(),
+            resource_type: "hcloud_network".into(),
+            action: ResourceAction::Create,
+            state: ResourceState::Complete,
+            elapsed_secs: 2,
+            cloud_id: Some("7".into()),
+            updated_at: 5000,
+        });
+        apply_event(&mut d, &r);
+        apply_event(
+            &mut d,
+            &event(6, EventKind::Phase, Phase::TofuApply, Some("succeeded")),
+        );
+        apply_event(
+            &mut d,
+            &event(7, EventKind::Status, Phase::Cluster, Some("waiting-for-cluster")),
+        );
+        let mut c = event(8, EventKind::Component, Phase::Components, Some("installed"));
+        c.component = Some("cert-manager".into());
+        apply_event(&mut d, &c);
+        apply_event(
+            &mut d,
+            &event(9, EventKind::Phase, Phase::Cluster, Some("running")),
+        );
+        assert_eq!(d.status, DeploymentStatus::WaitingForCluster);
+        assert_eq!(d.last_seq, 9);
+        assert_eq!(d.resources[0].cloud_id.as_deref(), Some("7"));
+        assert_eq!(d.phase(Phase::TofuApply).and_then(|p| p.duration(0)), Some(2000));
+        assert_eq!(
+            d.phases.iter().map(|p| p.phase).collect::<Vec<_>>(),
+            [Phase::TofuApply, Phase::Cluster]
+        );
+        assert_eq!(d.components[0].message, "Helm install succeeded");
+        assert_eq!(d.components[0].state, ComponentPhase::Installed);
+    }
+}
