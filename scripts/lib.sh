@@ -69,6 +69,8 @@ ensure_npm() {
 
 ensure_build_tools() {
   ensure_apt ca-certificates curl git
+  # libgit2 (vendored, for the GitOps push) links the system OpenSSL for HTTPS.
+  ensure_apt libssl-dev pkg-config
   ensure_rust
   ensure_npm
   ensure_wasm_bindgen

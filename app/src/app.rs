@@ -2,10 +2,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::deployments::pages::{DeploymentPage, DeploymentsPage};
+use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -46,6 +47,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/deployments") view=DeploymentsPage ssr=SsrMode::Async/>
                         <Route path=path!("/provision/:id") view=DeploymentPage ssr=SsrMode::Async/>
+                        <ParentRoute path=path!("/marketplace") view=MarketplaceLayout ssr=SsrMode::Async>
+                            <Route path=path!("") view=MarketplacePage/>
+                            <Route path=path!("family/:id") view=FamilyPage/>
+                            <Route path=path!("product/:id") view=ProductPage/>
+                        </ParentRoute>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

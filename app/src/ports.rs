@@ -11,6 +11,7 @@ use crate::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
     WipeRequest,
 };
+use crate::catalog::Catalog;
 use crate::error::AppError;
 use crate::paging::Page;
 use crate::system::StatusReport;
@@ -46,6 +47,11 @@ pub trait DeploymentsPort: Send + Sync + 'static {
     async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError>;
 }
 
+/// The validated component catalog and its dependency engine.
+pub trait CatalogPort: Send + Sync + 'static {
+    fn catalog(&self) -> Arc<Catalog>;
+}
+
 fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppError> {
     use_context::<Arc<T>>().ok_or_else(|| {
         leptos::logging::error!("port {name} was not provided to the Leptos context");
@@ -59,4 +65,8 @@ pub fn system() -> Result<Arc<dyn SystemPort>, AppError> {
 
 pub fn deployments() -> Result<Arc<dyn DeploymentsPort>, AppError> {
     port::<dyn DeploymentsPort>("DeploymentsPort")
+}
+
+pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
+    port::<dyn CatalogPort>("CatalogPort")
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use crate::config::{Cli, Command, one_line};
+use crate::config::{CatalogCommand, Cli, Command, one_line};
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -23,6 +23,9 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    if let Some(Command::Catalog(CatalogCommand::Check { dir })) = &cli.command {
+        return check_catalog(dir.as_deref().unwrap_or(&cli.config.catalog_dir));
+    }
     let settings = match cli.config.validate() {
         Ok(s) => s,
         Err(e) => {
@@ -40,13 +43,35 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => crate::serve(settings).await,
+            Command::Serve | Command::Catalog(_) => crate::serve(settings).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("catalyst: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `catalyst catalog check [DIR]`: the summary on stdout and exit 0, or one line per problem on stderr and exit 1.
+fn check_catalog(dir: &std::path::Path) -> ExitCode {
+    match crate::catalog::load(dir) {
+        Ok(store) => {
+            println!("{}: catalog is valid: {}", dir.display(), store.summary());
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems.0 {
+                eprintln!("{}/{p}", dir.display().to_string().trim_end_matches('/'));
+            }
+            let n = problems.0.len();
+            eprintln!(
+                "catalyst: the catalog in {} has {n} problem{}",
+                dir.display(),
+                if n == 1 { "" } else { "s" }
+            );
             ExitCode::FAILURE
         }
     }

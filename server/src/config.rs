@@ -4,10 +4,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::catalog::CatalogStore;
 use crate::db::DbUrl;
 
 #[derive(Debug, Clone, Parser)]
@@ -28,6 +30,19 @@ pub struct Cli {
 pub enum Command {
     /// Run the console (what `catalyst` does without a command).
     Serve,
+    /// Work with the component catalog (`platform/`).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CatalogCommand {
+    /// Validate a catalog folder: exit 0 and a summary if it is valid, otherwise exit 1 and one line per
+    /// problem (file: field: problem).
+    Check {
+        /// The catalog folder [default: --catalog-dir]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -80,6 +95,20 @@ pub struct Config {
         global = true
     )]
     pub site_root: PathBuf,
+
+    /// Folder with the component catalog: `families.yaml` and one `<id>/blueprint.yaml` per component. It is
+    /// validated at start; any problem stops the server.
+    #[arg(
+        long,
+        env = "CATALYST_CATALOG_DIR",
+        default_value = "platform",
+        value_name = "DIR",
+        global = true
+    )]
+    pub catalog_dir: PathBuf,
+    /// The GitOps repository (`--gitops-…`).
+    #[command(flatten)]
+    pub gitops: crate::gitops::config::GitopsArgs,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -254,6 +283,9 @@ pub struct Settings {
     pub log_level: String,
     pub site_root: PathBuf,
     pub engine: EngineSettings,
+    /// The validated component catalog (from `--catalog-dir`).
+    pub catalog: Arc<CatalogStore>,
+    pub gitops: crate::gitops::config::GitopsSettings,
 }
 
 impl Config {
@@ -331,16 +363,37 @@ impl Config {
             secret_key_file: e.secret_key_file.clone(),
             public_url,
         };
+        let catalog = load_catalog(&self.catalog_dir)?;
+        let gitops = self.gitops.validate()?;
         Ok(Settings {
             engine,
+            gitops,
             bind,
             database,
             data_dir: self.data_dir.clone(),
             log_format: self.log_format,
             log_level: self.log_level.clone(),
             site_root: self.site_root.clone(),
+            catalog: Arc::new(catalog),
         })
     }
+}
+
+/// Loads and validates the catalog; every problem is one line of the error, naming file and field.
+pub fn load_catalog(dir: &Path) -> Result<CatalogStore, ConfigError> {
+    crate::catalog::load(dir).map_err(|problems| {
+        let n = problems.0.len();
+        let lines: Vec<String> = problems.0.iter().map(|p| format!("  {p}")).collect();
+        ConfigError::new(
+            "--catalog-dir",
+            format!(
+                "the catalog in {} has {n} problem{}:\n{}",
+                dir.display(),
+                if n == 1 { "" } else { "s" },
+                lines.join("\n")
+            ),
+        )
+    })
 }
 
 /// Creates `dir` if needed and proves it is writable by writing and removing a probe file.
@@ -369,7 +422,11 @@ mod tests {
     use super::*;
 
     fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["catalyst"];
+        let mut argv = vec![
+            "catalyst",
+            "--catalog-dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"),
+        ];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("parses").config
     }

@@ -1,11 +1,14 @@
 //! Catalyst's server: configuration, storage, the engine behind the app's ports, and the HTTP surface.
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod gitops;
+pub mod hetzner;
 pub mod http;
 pub mod kube;
 pub mod state;
@@ -132,6 +135,7 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     let db = open_database(&settings).await?;
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
     let secrets = open_secrets(&settings, &db).await?;
+    tracing::info!(dir = %settings.catalog.dir.display(), "catalog: {}", settings.catalog.summary());
     let addr = listener.local_addr().unwrap_or(settings.bind);
     let state = app_state_with(settings, db.clone(), secrets);
     let engine = state.engine.clone();

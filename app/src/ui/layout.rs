@@ -12,6 +12,7 @@ fn nav_items() -> Vec<(&'static str, String)> {
     vec![
         ("Overview", routes::home()),
         ("Deployments", routes::page("deployments")),
+        ("Marketplace", routes::page("marketplace")),
     ]
 }
 

@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/status", get(status))
+        .route("/catalog", get(super::catalog::get_catalog))
         .route("/settings", get(list_settings))
         .route(
             "/settings/{key}",

@@ -2,6 +2,7 @@
 //! static assets — everything but the probes under `/sovereign`.
 
 pub mod api;
+pub mod catalog;
 pub mod deployments;
 pub mod extract;
 pub mod health;
@@ -9,7 +10,7 @@ pub mod health;
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::{DeploymentsPort, SystemPort};
+use app::ports::{CatalogPort, DeploymentsPort, SystemPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -26,6 +27,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::engine::catalog::CatalogService;
 use crate::engine::system::System;
 use crate::state::AppState;
 
@@ -36,6 +38,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
     pub deployments: Arc<dyn DeploymentsPort>,
+    pub catalog: Arc<dyn CatalogPort>,
 }
 
 impl Ports {
@@ -46,6 +49,9 @@ impl Ports {
                 instance: state.instance.clone(),
             }),
             deployments: Arc::new(state.engine.clone()),
+            catalog: Arc::new(CatalogService {
+                store: state.settings.catalog.clone(),
+            }),
         }
     }
 
@@ -53,6 +59,7 @@ impl Ports {
     pub fn provide(&self) {
         provide_context(self.system.clone());
         provide_context(self.deployments.clone());
+        provide_context(self.catalog.clone());
     }
 }
 

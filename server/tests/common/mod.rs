@@ -24,7 +24,23 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         log_level: "warn".into(),
         site_root: PathBuf::from("target/site"),
         engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
+        catalog: repo_catalog(),
+        gitops: Default::default(),
     }
+}
+
+/// The repository's own catalog (`platform/`), loaded once per test process.
+pub fn repo_catalog() -> std::sync::Arc<server::catalog::CatalogStore> {
+    static CATALOG: OnceLock<std::sync::Arc<server::catalog::CatalogStore>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| {
+            let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"));
+            std::sync::Arc::new(
+                server::catalog::load(&dir)
+                    .unwrap_or_else(|p| panic!("the repository's catalog is invalid:\n{p}")),
+            )
+        })
+        .clone()
 }
 
 /// A migrated SQLite database in a fresh temp file (the directory lives as long as the process).

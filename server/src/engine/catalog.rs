@@ -1,0 +1,18 @@
+//! `CatalogPort`: the catalog loaded and validated at start (see `crate::catalog`).
+
+use std::sync::Arc;
+
+use app::catalog::Catalog;
+use app::ports::CatalogPort;
+
+use crate::catalog::CatalogStore;
+
+pub struct CatalogService {
+    pub store: Arc<CatalogStore>,
+}
+
+impl CatalogPort for CatalogService {
+    fn catalog(&self) -> Arc<Catalog> {
+        self.store.engine.clone()
+    }
+}

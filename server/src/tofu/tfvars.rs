@@ -1,0 +1,591 @@
+//! The variables Catalyst writes for the `infra/hetzner` module, and the per-deployment work directory the
+//! module runs in.
+//!
+//! [`TfVars`] has one field per variable of `infra/hetzner/variables.tf` (the contract test
+//! `server/tests/infra_contract.rs` parses the module and proves it: same names, compatible types, required
+//! variables always written, allowed values equal to Catalyst's enums). Fields that are `Option` fall back to
+//! the module's default when `None`.
+//!
+//! The engine calls, in order:
+//! 1. [`prepare_workdir`]`(module_src, workdir)` — copy the module's `*.tf` and `*.tftpl` into the
+//!    deployment's own directory (mode 0700);
+//! 2. [`TfVars::new`]`(request, secrets, context)` then [`write_tfvars`]`(workdir, &vars)` — the variables
+//!    file `tofu.auto.tfvars.json` (mode 0600; it holds the Hetzner token and the kubeconfig bearer);
+//! 3. `tofu init / plan / apply` in `workdir`.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use app::cloud::Provider;
+use app::deployments::{DeploymentRequest, DeploymentSecrets, DomainMode, RegionSpec, Secret};
+use serde::Serialize;
+
+/// The variables file OpenTofu loads automatically from its working directory.
+pub const TFVARS_FILE: &str = "tofu.auto.tfvars.json";
+
+/// What the engine knows about a deployment beyond the request: its id, the kubeconfig hand-back and where
+/// its GitOps tree lives.
+#[derive(Debug, Clone)]
+pub struct TfContext {
+    /// The deployment's id; labels every Hetzner resource (`catalyst.dev/deployment-id`) and names the
+    /// kubeconfig PUT-back URL. 1–63 lowercase letters, digits and dashes.
+    pub deployment_id: String,
+    /// Single-use token cloud-init presents (`Authorization: Bearer …`) when it PUTs the kubeconfig back.
+    /// Catalyst stores only its hash. At least 32 characters.
+    pub kubeconfig_bearer_token: Secret,
+    /// The console's base URL including `/sovereign`, without a trailing slash, as the new nodes reach it:
+    /// they PUT to `<catalyst_api_url>/api/v1/deployments/<id>/kubeconfig[?region=<key>]`.
+    pub catalyst_api_url: String,
+    /// The Git repository (https) Flux pulls from; Catalyst pushes the rendered tree there.
+    pub gitops_repo_url: String,
+    /// The branch Flux follows.
+    pub gitops_branch: String,
+    /// This Sovereign's folder in the repository: `clusters/<fqdn>` (see `gitops::cluster_path`).
+    pub gitops_path: String,
+    /// Read-only token Flux uses to pull a private repository; `None` for a public one.
+    pub gitops_pull_token: Option<Secret>,
+    /// User name sent with `gitops_pull_token` (HTTP basic auth); `None` for the module default.
+    pub gitops_username: Option<String>,
+    /// Networks allowed to SSH into the nodes (and to reach an air-gapped region's API). Empty: none.
+    pub ssh_allowed_cidrs: Vec<String>,
+}
+
+impl TfContext {
+    /// The context for one deployment from Catalyst's GitOps settings: the Sovereign pulls from the
+    /// configured repository and branch at `clusters/<fqdn>`, with the *pull* token (never the push token).
+    /// Fails when no repository is configured.
+    pub fn for_deployment(
+        gitops: &crate::gitops::config::GitopsSettings,
+        deployment_id: &str,
+        kubeconfig_bearer_token: Secret,
+        catalyst_api_url: &str,
+        fqdn: &str,
+    ) -> Result<TfContext, crate::gitops::GitopsError> {
+        let remote = gitops.require_remote()?;
+        Ok(TfContext {
+            deployment_id: deployment_id.to_string(),
+            kubeconfig_bearer_token,
+            catalyst_api_url: catalyst_api_url.trim_end_matches('/').to_string(),
+            gitops_repo_url: remote.url.clone(),
+            gitops_branch: remote.branch.clone(),
+            gitops_path: crate::gitops::cluster_path(fqdn),
+            gitops_pull_token: gitops.pull_token.clone(),
+            gitops_username: Some(gitops.username.clone()),
+            ssh_allowed_cidrs: gitops.node_ssh_cidrs.clone(),
+        })
+    }
+}
+
+/// One region of the module's `regions` variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TfRegion {
+    /// Unique short id: the cloud region, with `-2`, `-3` … for repeats (see [`region_keys`]). Part of the
+    /// resource names and of the kubeconfig PUT-back (`?region=<key>`, secondary regions only).
+    pub key: String,
+    pub provider: Provider,
+    pub cloud_region: String,
+    pub control_plane_size: String,
+    pub worker_size: String,
+    pub worker_count: u32,
+    pub airgap: bool,
+}
+
+/// The contents of `tofu.auto.tfvars.json`: one field per variable of `infra/hetzner`. `Debug` never shows
+/// the secrets (they are [`Secret`]s); serializing writes them, which is the point of the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct TfVars {
+    pub deployment_id: String,
+    pub sovereign_fqdn: String,
+    pub name_prefix: String,
+    pub sovereign_subdomain: String,
+    pub org_name: String,
+    pub org_email: String,
+    pub topology: String,
+    pub hcloud_token: Secret,
+    pub hcloud_project_id: String,
+    pub regions: Vec<TfRegion>,
+    pub ha_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer_type: Option<String>,
+    pub ssh_public_key: String,
+    pub ssh_allowed_cidrs: Vec<String>,
+    pub domain_mode: DomainMode,
+    pub pool_domain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k3s_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cilium_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flux_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helm_version: Option<String>,
+    pub catalyst_api_url: String,
+    pub kubeconfig_bearer_token: Secret,
+    pub gitops_repo_url: String,
+    pub gitops_branch: String,
+    pub gitops_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gitops_username: Option<String>,
+    pub gitops_token: Secret,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_unattended_upgrades: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_fail2ban: Option<bool>,
+}
+
+impl TfVars {
+    /// Maps a (validated) request, its secrets and the engine's context onto the module's variables.
+    /// The first region is the primary. Software versions, image and hardening switches are left to the
+    /// module's defaults; set the `Option` fields afterwards to override them.
+    pub fn new(req: &DeploymentRequest, secrets: &DeploymentSecrets, ctx: &TfContext) -> TfVars {
+        let fqdn = req.fqdn();
+        let pool = req.domain.mode == DomainMode::Pool;
+        let keys = region_keys(&req.regions);
+        let regions = req
+            .regions
+            .iter()
+            .zip(keys)
+            .map(|(r, key)| TfRegion {
+                key,
+                provider: r.provider,
+                cloud_region: r.cloud_region.trim().to_string(),
+                control_plane_size: r.control_plane_size.trim().to_string(),
+                worker_size: if r.worker_count > 0 {
+                    r.worker_size.trim().to_string()
+                } else {
+                    String::new()
+                },
+                worker_count: r.worker_count,
+                airgap: r.airgap,
+            })
+            .collect();
+        TfVars {
+            deployment_id: ctx.deployment_id.clone(),
+            name_prefix: crate::hetzner::name_prefix(&fqdn),
+            sovereign_fqdn: fqdn,
+            sovereign_subdomain: if pool {
+                req.domain.subdomain.trim().to_ascii_lowercase()
+            } else {
+                String::new()
+            },
+            org_name: req.org.name.trim().to_string(),
+            org_email: req.admin_email.trim().to_string(),
+            topology: req.topology.id().to_string(),
+            hcloud_token: Secret::new(secrets.hetzner_token.expose().trim()),
+            hcloud_project_id: req.hetzner_project_id.trim().to_string(),
+            regions,
+            ha_enabled: req.ha_enabled,
+            image: None,
+            load_balancer_type: None,
+            ssh_public_key: req.ssh_public_key.trim().to_string(),
+            ssh_allowed_cidrs: ctx.ssh_allowed_cidrs.clone(),
+            domain_mode: req.domain.mode,
+            pool_domain: if pool {
+                req.domain.pool_domain.trim().to_ascii_lowercase()
+            } else {
+                String::new()
+            },
+            k3s_version: None,
+            cilium_version: None,
+            flux_version: None,
+            helm_version: None,
+            catalyst_api_url: ctx.catalyst_api_url.trim_end_matches('/').to_string(),
+            kubeconfig_bearer_token: ctx.kubeconfig_bearer_token.clone(),
+            gitops_repo_url: ctx.gitops_repo_url.clone(),
+            gitops_branch: ctx.gitops_branch.clone(),
+            gitops_path: ctx.gitops_path.clone(),
+            gitops_username: ctx.gitops_username.clone(),
+            gitops_token: ctx.gitops_pull_token.clone().unwrap_or_default(),
+            enable_unattended_upgrades: None,
+            enable_fail2ban: None,
+        }
+    }
+
+    /// The JSON OpenTofu reads (secrets included).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("TfVars serializes: plain strings, numbers and lists")
+    }
+}
+
+/// The region keys of the module: each region's cloud region, with `-2`, `-3` … appended to the second,
+/// third … region in the same location (`[fsn1, fsn1, nbg1]` → `[fsn1, fsn1-2, nbg1]`). The engine uses
+/// them for the kubeconfig PUT-back (`?region=<key>`) and the module for resource names.
+pub fn region_keys(regions: &[RegionSpec]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(regions.len());
+    for r in regions {
+        let base = sanitize_key(&r.cloud_region);
+        let mut key = base.clone();
+        let mut n = 1;
+        while keys.contains(&key) {
+            n += 1;
+            key = format!("{base}-{n}");
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// Lowercase letters, digits and single dashes, at most 13 characters (room for a `-NN` suffix).
+fn sanitize_key(region: &str) -> String {
+    let mut out = String::new();
+    for c in region.trim().chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 13 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "region".into() } else { out }
+}
+
+/// Writes `tofu.auto.tfvars.json` into `workdir` with mode 0600, atomically (a temporary file in the same
+/// folder, then a rename), and returns its path.
+pub fn write_tfvars(workdir: &Path, vars: &TfVars) -> io::Result<PathBuf> {
+    let path = workdir.join(TFVARS_FILE);
+    let tmp = workdir.join(format!(".{TFVARS_FILE}.tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut file = private_file(&tmp)?;
+        file.write_all(vars.to_json().as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(with_path(e, &path));
+    }
+    Ok(path)
+}
+
+/// Makes `workdir` the module's working directory: creates it (and sets mode 0700, also when it already
+/// exists), copies every `*.tf` and `*.tftpl` file of `module_src` whose content differs, and removes
+/// module files that `module_src` no longer has. OpenTofu's own files (`.terraform/`, state, plan, the
+/// variables file) are left alone, so running it again for a retry is safe.
+pub fn prepare_workdir(module_src: &Path, workdir: &Path) -> io::Result<()> {
+    let mut wanted = Vec::new();
+    for entry in fs::read_dir(module_src).map_err(|e| with_path(e, module_src))? {
+        let entry = entry.map_err(|e| with_path(e, module_src))?;
+        let name = entry.file_name();
+        let is_file = entry
+            .file_type()
+            .map_err(|e| with_path(e, &entry.path()))?
+            .is_file();
+        if is_file && is_module_file(&name.to_string_lossy()) {
+            wanted.push(name);
+        }
+    }
+    if !wanted.iter().any(|n| n.to_string_lossy().ends_with(".tf")) {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{}: no OpenTofu module here (no *.tf files)",
+                module_src.display()
+            ),
+        ));
+    }
+    create_private_dir(workdir)?;
+    for name in &wanted {
+        let from = module_src.join(name);
+        let to = workdir.join(name);
+        let content = fs::read(&from).map_err(|e| with_path(e, &from))?;
+        if fs::read(&to).ok().as_deref() != Some(content.as_slice()) {
+            fs::write(&to, &content).map_err(|e| with_path(e, &to))?;
+        }
+    }
+    for entry in fs::read_dir(workdir).map_err(|e| with_path(e, workdir))? {
+        let entry = entry.map_err(|e| with_path(e, workdir))?;
+        let name = entry.file_name();
+        if is_module_file(&name.to_string_lossy()) && !wanted.contains(&name) {
+            fs::remove_file(entry.path()).map_err(|e| with_path(e, &entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+fn is_module_file(name: &str) -> bool {
+    !name.starts_with('.') && (name.ends_with(".tf") || name.ends_with(".tftpl"))
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> io::Result<fs::File> {
+    fs::File::create(path)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| with_path(e, dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| with_path(e, dir))
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir).map_err(|e| with_path(e, dir))
+}
+
+/// A complete request and context, for tests here and in `server/tests`.
+#[doc(hidden)]
+pub mod fixtures {
+    use app::cloud::{Provider, Topology};
+    use app::deployments::*;
+
+    use super::TfContext;
+
+    pub const TOKEN: &str = "hzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKEN01";
+    pub const BEARER: &str = "b3a7e0f1c2d4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5";
+
+    pub fn request() -> DeploymentRequest {
+        DeploymentRequest {
+            org: OrgProfile {
+                name: " Acme Bank ".into(),
+                headquarters: "Frankfurt".into(),
+                industry: Industry::Banking,
+                size: OrgSize::From500To2000,
+                compliance: vec![Compliance::Gdpr],
+            },
+            topology: Topology::Dual,
+            ha_enabled: true,
+            airgap: false,
+            regions: vec![
+                RegionSpec {
+                    provider: Provider::Hetzner,
+                    cloud_region: "fsn1".into(),
+                    control_plane_size: "cpx32".into(),
+                    worker_size: "cpx42".into(),
+                    worker_count: 2,
+                    airgap: false,
+                },
+                RegionSpec {
+                    provider: Provider::Hetzner,
+                    cloud_region: "hel1".into(),
+                    control_plane_size: "cpx32".into(),
+                    worker_size: String::new(),
+                    worker_count: 0,
+                    airgap: false,
+                },
+            ],
+            hetzner_project_id: "proj_4711".into(),
+            ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGrAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA catalyst@acme".into(),
+            components: vec!["cilium".into(), "flux".into()],
+            domain: DomainSpec {
+                mode: DomainMode::Pool,
+                pool_domain: "omani.works".into(),
+                subdomain: "acme".into(),
+                byo_domain: String::new(),
+                registrar: None,
+            },
+            admin_email: "ops@acme.example".into(),
+        }
+    }
+
+    pub fn secrets() -> DeploymentSecrets {
+        DeploymentSecrets {
+            hetzner_token: Secret::new(TOKEN),
+            registrar_token: None,
+        }
+    }
+
+    pub fn context() -> TfContext {
+        TfContext {
+            deployment_id: "3f2a9c4e8b1d4f6a".into(),
+            kubeconfig_bearer_token: Secret::new(BEARER),
+            catalyst_api_url: "https://console.example.com/sovereign/".into(),
+            gitops_repo_url: "https://git.example.com/acme/sovereigns.git".into(),
+            gitops_branch: "main".into(),
+            gitops_path: "clusters/acme.omani.works".into(),
+            gitops_pull_token: Some(Secret::new("pull-token-123")),
+            gitops_username: None,
+            ssh_allowed_cidrs: vec!["203.0.113.0/24".into()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn maps_the_request() {
+        let v = TfVars::new(&request(), &secrets(), &context());
+        assert_eq!(v.sovereign_fqdn, "acme.omani.works");
+        assert_eq!(v.name_prefix, "catalyst-acme-omani-works");
+        assert_eq!(v.sovereign_subdomain, "acme");
+        assert_eq!(v.pool_domain, "omani.works");
+        assert_eq!(v.org_name, "Acme Bank");
+        assert_eq!(v.org_email, "ops@acme.example");
+        assert_eq!(v.topology, "dual");
+        assert_eq!(v.catalyst_api_url, "https://console.example.com/sovereign");
+        assert_eq!(v.regions.len(), 2);
+        assert_eq!(v.regions[0].key, "fsn1");
+        assert_eq!(v.regions[1].key, "hel1");
+        assert_eq!(v.regions[1].worker_size, "", "no workers, no size");
+        let json: serde_json::Value = serde_json::from_str(&v.to_json()).expect("json");
+        assert_eq!(json["domain_mode"], "pool");
+        assert_eq!(json["regions"][0]["provider"], "hetzner");
+        assert_eq!(json["hcloud_token"], TOKEN);
+        assert_eq!(json["gitops_token"], "pull-token-123");
+        assert!(json.get("k3s_version").is_none(), "module default applies");
+    }
+
+    #[test]
+    fn context_from_settings_uses_the_pull_token() {
+        use crate::gitops::GitRemote;
+        use crate::gitops::config::GitopsSettings;
+        let mut settings = GitopsSettings::default();
+        let e = TfContext::for_deployment(
+            &settings,
+            "d1",
+            Secret::new(BEARER),
+            "https://c/sovereign",
+            "a.example.com",
+        )
+        .expect_err("no repository");
+        assert!(e.to_string().contains("--gitops-repo-url"), "{e}");
+        settings.remote = Some(GitRemote::new(
+            "https://git.example.com/f.git",
+            "prod",
+            Some(Secret::new("push")),
+        ));
+        settings.pull_token = Some(Secret::new("pull"));
+        settings.node_ssh_cidrs = vec!["198.51.100.0/24".into()];
+        let ctx = TfContext::for_deployment(
+            &settings,
+            "d1",
+            Secret::new(BEARER),
+            "https://c/sovereign/",
+            "A.Example.com",
+        )
+        .expect("context");
+        assert_eq!(ctx.gitops_path, "clusters/a.example.com");
+        assert_eq!(ctx.gitops_branch, "prod");
+        assert_eq!(ctx.catalyst_api_url, "https://c/sovereign");
+        assert_eq!(ctx.gitops_pull_token.as_ref().map(|t| t.expose()), Some("pull"));
+        assert_eq!(ctx.ssh_allowed_cidrs, ["198.51.100.0/24"]);
+    }
+
+    #[test]
+    fn byo_modes_carry_no_pool_fields() {
+        let mut req = request();
+        req.domain.mode = DomainMode::ByoApi;
+        req.domain.byo_domain = "Sovereign.Example.COM".into();
+        let v = TfVars::new(&req, &secrets(), &context());
+        assert_eq!(v.sovereign_fqdn, "sovereign.example.com");
+        assert_eq!(v.sovereign_subdomain, "");
+        assert_eq!(v.pool_domain, "");
+        assert_eq!(serde_json::to_value(&v).expect("json")["domain_mode"], "byo-api");
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let v = TfVars::new(&request(), &secrets(), &context());
+        let dbg = format!("{v:?}");
+        assert!(!dbg.contains(TOKEN), "{dbg}");
+        assert!(!dbg.contains(BEARER), "{dbg}");
+        assert!(!dbg.contains("pull-token-123"), "{dbg}");
+        assert!(dbg.contains("acme.omani.works"));
+    }
+
+    #[test]
+    fn repeated_locations_get_distinct_keys() {
+        let mut req = request();
+        let r = req.regions[0].clone();
+        req.regions = vec![r.clone(), r.clone(), req.regions[1].clone(), r];
+        assert_eq!(region_keys(&req.regions), ["fsn1", "fsn1-2", "hel1", "fsn1-3"]);
+        let mut odd = req.regions[0].clone();
+        odd.cloud_region = " EU West/1 ".into();
+        assert_eq!(region_keys(&[odd]), ["eu-west-1"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tfvars_file_is_private_and_complete() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v = TfVars::new(&request(), &secrets(), &context());
+        let path = write_tfvars(dir.path(), &v).expect("written");
+        assert_eq!(path, dir.path().join(TFVARS_FILE));
+        let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let back: serde_json::Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
+        assert_eq!(back["deployment_id"], "3f2a9c4e8b1d4f6a");
+        // Rewriting replaces the file.
+        let mut v2 = v.clone();
+        v2.k3s_version = Some("v1.32.7+k3s1".into());
+        write_tfvars(dir.path(), &v2).expect("rewritten");
+        let back: serde_json::Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
+        assert_eq!(back["k3s_version"], "v1.32.7+k3s1");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn workdir_gets_the_module_and_loses_stale_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("module");
+        fs::create_dir(&src).expect("mkdir");
+        fs::write(src.join("main.tf"), "# main").expect("w");
+        fs::write(src.join("cloudinit.tftpl"), "#cloud-config").expect("w");
+        fs::write(src.join("README.md"), "docs").expect("w");
+        let work = tmp.path().join("work").join("dep-1");
+        prepare_workdir(&src, &work).expect("prepared");
+        let mode = fs::metadata(&work).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert_eq!(fs::read_to_string(work.join("main.tf")).expect("r"), "# main");
+        assert!(work.join("cloudinit.tftpl").is_file());
+        assert!(!work.join("README.md").exists(), "only *.tf and *.tftpl");
+
+        // OpenTofu's own files survive; a module file that disappeared upstream goes; changes are copied.
+        fs::write(work.join("terraform.tfstate"), "{}").expect("w");
+        fs::write(work.join(TFVARS_FILE), "{}").expect("w");
+        fs::remove_file(src.join("cloudinit.tftpl")).expect("rm");
+        fs::write(src.join("main.tf"), "# main v2").expect("w");
+        prepare_workdir(&src, &work).expect("prepared again");
+        assert_eq!(fs::read_to_string(work.join("main.tf")).expect("r"), "# main v2");
+        assert!(!work.join("cloudinit.tftpl").exists());
+        assert!(work.join("terraform.tfstate").exists());
+        assert!(work.join(TFVARS_FILE).exists());
+    }
+
+    #[test]
+    fn a_folder_without_a_module_is_an_error() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let e = prepare_workdir(tmp.path(), &tmp.path().join("w")).expect_err("no module");
+        assert!(e.to_string().contains("no OpenTofu module"), "{e}");
+        let e = prepare_workdir(&tmp.path().join("missing"), &tmp.path().join("w")).expect_err("missing");
+        assert!(e.to_string().contains("missing"), "{e}");
+    }
+}
