@@ -5,8 +5,8 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::deployments::pages::{DeploymentPage, DeploymentsPage};
 use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
+use crate::deployments::pages::{DeploymentPage, DeploymentsPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use leptos::prelude::use_context;
 
+use crate::catalog::Catalog;
 use crate::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
     WipeRequest,
 };
-use crate::catalog::Catalog;
 use crate::error::AppError;
 use crate::paging::Page;
 use crate::system::StatusReport;
