@@ -110,6 +110,17 @@ pub struct Config {
     #[command(flatten)]
     pub gitops: crate::gitops::config::GitopsArgs,
 
+    /// The Hetzner Cloud API: the wizard's token check and the wipe's sweep of left-over resources talk to
+    /// it (tests point it at a stand-in).
+    #[arg(
+        long,
+        env = "CATALYST_HETZNER_API_URL",
+        default_value = crate::hetzner::DEFAULT_API_URL,
+        value_name = "URL",
+        global = true
+    )]
+    pub hetzner_api_url: String,
+
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -286,6 +297,8 @@ pub struct Settings {
     /// The validated component catalog (from `--catalog-dir`).
     pub catalog: Arc<CatalogStore>,
     pub gitops: crate::gitops::config::GitopsSettings,
+    /// `--hetzner-api-url`, without a trailing slash.
+    pub hetzner_api_url: String,
 }
 
 impl Config {
@@ -365,7 +378,20 @@ impl Config {
         };
         let catalog = load_catalog(&self.catalog_dir)?;
         let gitops = self.gitops.validate()?;
+        let hetzner_api_url = self.hetzner_api_url.trim().trim_end_matches('/').to_string();
+        if !(hetzner_api_url.starts_with("https://") || hetzner_api_url.starts_with("http://"))
+            || hetzner_api_url.len() < 10
+        {
+            return Err(ConfigError::new(
+                "--hetzner-api-url",
+                format!(
+                    "“{hetzner_api_url}” is not an http(s) URL; leave the option out for {}",
+                    crate::hetzner::DEFAULT_API_URL
+                ),
+            ));
+        }
         Ok(Settings {
+            hetzner_api_url,
             engine,
             gitops,
             bind,

@@ -88,7 +88,9 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         install_timeout: e.install_timeout,
         lease_ttl: e.lease_ttl,
         public_url: e.public_url.clone(),
-        ..EngineConfig::for_data_dir(&settings.data_dir)
+        gitops: settings.gitops.clone(),
+        hetzner_api_url: settings.hetzner_api_url.clone(),
+        ..EngineConfig::for_data_dir(&settings.data_dir, settings.catalog.engine.clone())
     }
 }
 
@@ -102,8 +104,19 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
 }
 
 pub fn app_state_with(settings: Settings, db: Db, secrets: SecretBox) -> AppState {
+    let config = engine_config(&settings);
+    app_state_with_engine(settings, db, secrets, config)
+}
+
+/// [`app_state_with`] with engine settings of the caller's (tests give OpenTofu stand-in switches).
+pub fn app_state_with_engine(
+    settings: Settings,
+    db: Db,
+    secrets: SecretBox,
+    config: EngineConfig,
+) -> AppState {
     let instance = Arc::new(Instance::new());
-    let engine = Engine::new(db.clone(), secrets, engine_config(&settings), instance.id.clone());
+    let engine = Engine::new(db.clone(), secrets, config, instance.id.clone());
     AppState {
         leptos_options: leptos_options(&settings),
         db,
@@ -136,6 +149,12 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
     let secrets = open_secrets(&settings, &db).await?;
     tracing::info!(dir = %settings.catalog.dir.display(), "catalog: {}", settings.catalog.summary());
+    match &settings.gitops.remote {
+        Some(remote) => tracing::info!(repo = %remote.url, branch = %remote.branch, "GitOps repository"),
+        None => tracing::warn!(
+            "no GitOps repository is configured: deployments stop at their GitOps step until Catalyst runs with --gitops-repo-url (and --gitops-token)"
+        ),
+    }
     let addr = listener.local_addr().unwrap_or(settings.bind);
     let state = app_state_with(settings, db.clone(), secrets);
     let engine = state.engine.clone();

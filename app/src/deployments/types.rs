@@ -410,6 +410,13 @@ pub struct DeploymentResult {
     pub console_url: String,
     #[serde(rename = "gitopsRepoUrl", default)]
     pub gitops_repo_url: String,
+    /// The GitOps commit the Sovereign's folder (`clusters/<fqdn>/`) was pushed at.
+    #[serde(rename = "gitopsCommit", default)]
+    pub gitops_commit: String,
+    /// What Flux was handed to install: catalog ids with a Helm chart, dependencies included. The component
+    /// watch waits for exactly these.
+    #[serde(default)]
+    pub components: Vec<String>,
 }
 
 /// One cloud resource in a teardown report.

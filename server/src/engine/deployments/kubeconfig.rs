@@ -14,6 +14,7 @@ use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::db::deployment_events::NewEvent;
 use crate::db::{deployments as store, secrets as secret_store};
 use crate::error::Error;
+use crate::tofu::region_keys;
 
 /// The largest kubeconfig accepted.
 pub const MAX_BYTES: usize = 1024 * 1024;
@@ -97,7 +98,10 @@ impl Engine {
         }
         let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request)
             .map_err(|_| internal(AppError::Internal("The stored request is unreadable.".into()).into()))?;
-        let regions: Vec<&str> = request.regions.iter().map(|r| r.cloud_region.as_str()).collect();
+        // The region keys of `infra/hetzner` (`fsn1`, `fsn1-2` …): cloud-init PUTs with `?region=<key>`,
+        // the primary region without it.
+        let keys = region_keys(&request.regions);
+        let regions: Vec<&str> = keys.iter().map(String::as_str).collect();
         let region = match region.map(str::trim).filter(|r| !r.is_empty()) {
             None => regions.first().copied().unwrap_or_default().to_string(),
             Some(r) if regions.contains(&r) => r.to_string(),
@@ -187,17 +191,14 @@ impl Engine {
         let row = self.row_for(actor, id).await?;
         let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request)
             .map_err(|_| AppError::Internal("The stored request is unreadable.".into()))?;
-        let primary = request
-            .regions
-            .first()
-            .map(|r| r.cloud_region.clone())
-            .unwrap_or_default();
+        let keys = region_keys(&request.regions);
+        let primary = keys.first().cloned().unwrap_or_default();
         let region = region
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .unwrap_or(&primary)
             .to_string();
-        if !request.regions.iter().any(|r| r.cloud_region == region) {
+        if !keys.contains(&region) {
             return Err(AppError::invalid(
                 "region",
                 format!(
@@ -225,6 +226,14 @@ impl Engine {
         };
         Ok((file, yaml))
     }
+}
+
+/// The primary region's key (the first region's): the cluster the engine watches.
+pub fn primary_key(request: &app::deployments::DeploymentRequest) -> String {
+    region_keys(&request.regions)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 /// Decrypts a region's kubeconfig.

@@ -7,6 +7,7 @@
 //! - Every run holds a lease (`lease`); a supervisor takes over runs whose lease expired.
 //! - Events are appended through the database (`db::deployment_events`), fanned out by `hub`.
 
+pub mod gitops;
 pub mod hub;
 pub mod kubeconfig;
 pub mod lease;
@@ -15,6 +16,7 @@ pub mod redact;
 pub mod run;
 pub mod sink;
 pub mod watch;
+pub mod wipe;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use app::catalog::Catalog;
 use app::deployments::validate::{ValidationContext, validate_request};
 use app::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentRequest, DeploymentResult,
@@ -40,6 +43,8 @@ use crate::db::deployments::{
 };
 use crate::db::{Db, secrets as secret_store};
 use crate::error::Error;
+use crate::gitops::config::GitopsSettings;
+use crate::hetzner::SweepOptions;
 use hub::Hubs;
 
 /// The engine's settings (from `--tofu-*`, `--lease-ttl`, … in `config`).
@@ -68,11 +73,21 @@ pub struct EngineConfig {
     pub public_url: String,
     /// Safety-net poll of live-event hubs and waiting runs.
     pub poll: Duration,
+    /// The validated component catalog: checks a request's `components` and maps them to Helm charts.
+    pub catalog: Arc<Catalog>,
+    /// `--gitops-*`: where each Sovereign's Flux tree is pushed, and what its Flux pulls with.
+    pub gitops: GitopsSettings,
+    /// `--hetzner-api-url`: the wipe's sweep of left-over resources talks to it.
+    pub hetzner_api_url: String,
+    /// How hard the wipe's sweep tries (rounds and the pause between them).
+    pub sweep: SweepOptions,
+    /// Extra environment for every OpenTofu command (besides the pass-through of `TF_*`/`TOFU_*`).
+    pub tofu_env: Vec<(String, String)>,
 }
 
 impl EngineConfig {
-    /// Defaults for a data directory (tests override what they need).
-    pub fn for_data_dir(data_dir: &std::path::Path) -> Self {
+    /// Defaults for a data directory and a catalog (tests override what they need).
+    pub fn for_data_dir(data_dir: &std::path::Path, catalog: Arc<Catalog>) -> Self {
         Self {
             tofu_bin: PathBuf::from("tofu"),
             module_dir: PathBuf::from("infra/hetzner"),
@@ -85,6 +100,11 @@ impl EngineConfig {
             lease_ttl: Duration::from_secs(30),
             public_url: "http://127.0.0.1:3000/sovereign".into(),
             poll: Duration::from_secs(2),
+            catalog,
+            gitops: GitopsSettings::default(),
+            hetzner_api_url: crate::hetzner::DEFAULT_API_URL.into(),
+            sweep: SweepOptions::default(),
+            tofu_env: Vec::new(),
         }
     }
 }
@@ -142,6 +162,9 @@ pub(crate) struct Inner {
     pub waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub shutdown: CancellationToken,
     pub validation: ValidationContext,
+    /// One GitOps push at a time from this replica: runs started together would otherwise race for the
+    /// branch and exhaust the push's rebuild attempts (replicas still race, which those attempts absorb).
+    pub push_lock: tokio::sync::Mutex<()>,
 }
 
 /// The provisioning engine. Cheap to clone.
@@ -161,6 +184,7 @@ impl Engine {
             waiters: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
             validation: ValidationContext::default(),
+            push_lock: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -281,7 +305,7 @@ impl Engine {
         Ok(row)
     }
 
-    fn bearer_for(&self, id: &str) -> String {
+    pub(crate) fn bearer_for(&self, id: &str) -> String {
         self.0.secrets.derive(&format!("kubeconfig-bearer:{id}"))
     }
 
@@ -327,7 +351,7 @@ impl Engine {
                 "secrets.hetznerToken",
                 "Enter the Hetzner Cloud API token (read & write) of the project to provision into.",
             ));
-        } else if token.len() < 32 || token.chars().any(char::is_whitespace) {
+        } else if token.len() < 64 || token.chars().any(char::is_whitespace) {
             errors.push(FieldError::new(
                 "secrets.hetznerToken",
                 "This does not look like a Hetzner Cloud API token (64 characters, no spaces); copy it again from the Hetzner console → Security → API tokens.",
@@ -351,6 +375,7 @@ impl Engine {
 
     pub async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError> {
         let mut errors = validate_request(&body.request, &self.0.validation);
+        errors.extend(self.0.config.catalog.validate_selection(&body.request.components));
         for e in Self::engine_checks(&body) {
             if !errors.iter().any(|x| x.field == e.field) {
                 errors.push(e);

@@ -121,7 +121,8 @@ impl Engine {
     ) -> Result<Deployment, AppError> {
         let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request)
             .map_err(|_| AppError::Internal("The stored request is unreadable.".into()))?;
-        if !request.components.iter().any(|c| c == component) {
+        let deployed = super::watch::deployed_components(self, row, &request);
+        if !deployed.iter().any(|c| c == component) {
             return Err(AppError::invalid(
                 "component",
                 format!(
@@ -130,11 +131,7 @@ impl Engine {
                 ),
             ));
         }
-        let primary = request
-            .regions
-            .first()
-            .map(|r| r.cloud_region.clone())
-            .unwrap_or_default();
+        let primary = super::kubeconfig::primary_key(&request);
         let yaml = self.kubeconfig_of(&row.id, &primary).await?.ok_or_else(|| {
             AppError::Conflict(
                 "The cluster has not reported back yet, so its components cannot be retried.".into(),

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use app::deployments::{
     CloudResource, DeploymentRequest, DeploymentResult, DeploymentSecrets, DeploymentStatus, EventKind,
-    Level, Phase, PhaseState, ResourceAction, ResourceState, TeardownReport,
+    Level, Phase, PhaseState, ResourceAction, ResourceState, Secret,
 };
 use tracing::Instrument;
 
@@ -28,6 +28,7 @@ use crate::db::deployments::{self as store, DeploymentRow, StatusWrite};
 use crate::db::{leases, now_ms, secrets as secret_store};
 use crate::tofu::json::parse_line;
 use crate::tofu::runner::{self, Step, Stream, Tofu, TofuError, humanize};
+use crate::tofu::{TfContext, TfVars, prepare_workdir, write_tfvars};
 
 /// How a step of the run ended other than by succeeding.
 #[derive(Debug)]
@@ -138,7 +139,7 @@ async fn drive(engine: &Engine, id: &str, ctx: &Arc<RunCtx>) {
             DeploymentStatus::Provisioning => infrastructure(engine, &row, ctx).await,
             DeploymentStatus::WaitingForCluster => wait_for_cluster(engine, &row, ctx).await,
             DeploymentStatus::Installing => super::watch::install(engine, &row, ctx).await,
-            DeploymentStatus::Wiping => wipe(engine, &row, ctx).await,
+            DeploymentStatus::Wiping => super::wipe::wipe(engine, &row, ctx).await,
             DeploymentStatus::Ready | DeploymentStatus::Failed | DeploymentStatus::Wiped => return,
         };
         let outcome = match step {
@@ -195,7 +196,7 @@ async fn start(engine: &Engine, row: &DeploymentRow) -> StepResult {
         .map_err(|e| StepError::failed(Phase::Gitops, format!("Cannot start: {e}"), "Retry."))
 }
 
-fn request_of(row: &DeploymentRow) -> Result<DeploymentRequest, StepError> {
+pub(crate) fn request_of(row: &DeploymentRow) -> Result<DeploymentRequest, StepError> {
     serde_json::from_str(&row.request).map_err(|_| {
         StepError::failed(
             Phase::Gitops,
@@ -205,7 +206,7 @@ fn request_of(row: &DeploymentRow) -> Result<DeploymentRequest, StepError> {
     })
 }
 
-async fn secrets_of(
+pub(crate) async fn secrets_of(
     engine: &Engine,
     row: &DeploymentRow,
     phase: Phase,
@@ -219,25 +220,32 @@ async fn secrets_of(
     })
 }
 
-fn redactor(engine: &Engine, id: &str, secrets: &DeploymentSecrets) -> Redactor {
+pub(crate) fn redactor(engine: &Engine, id: &str, secrets: &DeploymentSecrets) -> Redactor {
     let mut values = vec![secrets.hetzner_token.expose().to_string(), engine.bearer_for(id)];
     if let Some(t) = &secrets.registrar_token {
+        values.push(t.expose().to_string());
+    }
+    let gitops = &engine.config().gitops;
+    let push = gitops.remote.as_ref().and_then(|r| r.token.as_ref());
+    for t in push.into_iter().chain(gitops.pull_token.as_ref()) {
         values.push(t.expose().to_string());
     }
     Redactor::new(values)
 }
 
-fn tofu_of(engine: &Engine) -> Tofu {
+pub(crate) fn tofu_of(engine: &Engine) -> Tofu {
+    let mut env = vec![(
+        "TF_PLUGIN_CACHE_DIR".to_string(),
+        engine.config().plugin_cache.display().to_string(),
+    )];
+    env.extend(engine.config().tofu_env.iter().cloned());
     Tofu {
         bin: engine.config().tofu_bin.clone(),
-        env: vec![(
-            "TF_PLUGIN_CACHE_DIR".into(),
-            engine.config().plugin_cache.display().to_string(),
-        )],
+        env,
     }
 }
 
-fn missing_tofu(engine: &Engine, phase: Phase) -> StepError {
+pub(crate) fn missing_tofu(engine: &Engine, phase: Phase) -> StepError {
     StepError::failed(
         phase,
         format!(
@@ -297,25 +305,15 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
     let secrets = secrets_of(engine, row, Phase::Gitops).await?;
     let redactor = redactor(engine, id, &secrets);
 
-    phase_started(
-        engine,
-        id,
-        Phase::Gitops,
-        "Rendering the GitOps tree for the selected components.",
-        vec![],
-    )
-    .await?;
-    phase_finished(
-        engine,
-        id,
-        Phase::Gitops,
-        PhaseState::Skipped,
-        "No GitOps repository is configured on this console; Flux on the cluster uses the bootstrap kit only.",
-    )
-    .await?;
+    // Before anything is pushed or created: without OpenTofu the run cannot get anywhere.
+    let tofu = tofu_of(engine);
+    if tofu.resolve().is_none() {
+        return Err(missing_tofu(engine, Phase::TofuInit));
+    }
+    let published = super::gitops::publish_tree(engine, id, &request, ctx, &redactor).await?;
 
     let workdir = workdir_of(engine, id);
-    prepare(engine, &workdir, row, &request, &secrets).map_err(|e| {
+    write_workdir(engine, &workdir, id, &request, &secrets).map_err(|e| {
         StepError::failed(
             Phase::TofuInit,
             format!("Cannot prepare the OpenTofu work directory: {e}"),
@@ -335,10 +333,6 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
             )
             .await
             .ok();
-    }
-    let tofu = tofu_of(engine);
-    if tofu.resolve().is_none() {
-        return Err(missing_tofu(engine, Phase::TofuInit));
     }
     let cfg = engine.config();
     let lock = "-lock-timeout=120s".to_string();
@@ -365,6 +359,7 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
         ctx,
         &redactor,
         None,
+        true,
     )
     .await?;
 
@@ -389,6 +384,7 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
         ctx,
         &redactor,
         None,
+        true,
     )
     .await?;
 
@@ -414,6 +410,7 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
         ctx,
         &redactor,
         None,
+        true,
     )
     .await?;
 
@@ -426,7 +423,9 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
     )
     .await?;
     let out = run_captured(engine, id, &tofu, Phase::TofuOutput, &workdir, ctx, &redactor).await?;
-    let result = parse_outputs(&out, &request);
+    let mut result = parse_outputs(&out, &request);
+    result.components = published.components;
+    result.gitops_commit = published.commit;
     let mut w = StatusWrite::new(
         DeploymentStatus::WaitingForCluster,
         Phase::Cluster,
@@ -536,7 +535,7 @@ fn hint_for(phase: Phase) -> &'static str {
 }
 
 /// One OpenTofu command as a phase: every line an event, `-json` lines parsed into resource progress.
-/// `removed` collects the resources a destroy deleted.
+/// `removed` collects the resources a destroy deleted; `finishes_phase`: a success ends the phase.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_phase(
     engine: &Engine,
@@ -549,6 +548,7 @@ pub(crate) async fn run_phase(
     ctx: &Arc<RunCtx>,
     redactor: &Redactor,
     mut removed: Option<&mut Vec<CloudResource>>,
+    finishes_phase: bool,
 ) -> StepResult {
     let command = args.first().cloned().unwrap_or_default();
     let step = Step {
@@ -611,6 +611,7 @@ pub(crate) async fn run_phase(
         .await;
     sink.finish().await;
     match result {
+        Ok(_) if !finishes_phase => Ok(()),
         Ok(_) => {
             phase_finished(
                 engine,
@@ -707,6 +708,7 @@ pub fn parse_outputs(json: &[u8], request: &DeploymentRequest) -> DeploymentResu
         load_balancer_ip: get("load_balancer_ip"),
         console_url: or(get("console_url"), format!("https://console.{fqdn}")),
         gitops_repo_url: get("gitops_repo_url"),
+        ..Default::default()
     }
 }
 
@@ -715,11 +717,7 @@ pub fn parse_outputs(json: &[u8], request: &DeploymentRequest) -> DeploymentResu
 async fn wait_for_cluster(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> StepResult {
     let id = row.id.as_str();
     let request = request_of(row)?;
-    let primary = request
-        .regions
-        .first()
-        .map(|r| r.cloud_region.clone())
-        .unwrap_or_default();
+    let primary = super::kubeconfig::primary_key(&request);
     let phases = store::phases(engine.db(), id).await.unwrap_or_default();
     let started = phases
         .iter()
@@ -773,7 +771,7 @@ async fn wait_for_cluster(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx
         Phase::Components,
         format!(
             "The control plane reported back; Flux is installing {} component(s).",
-            request.components.len()
+            super::watch::deployed_components(engine, row, &request).len()
         ),
     );
     w.only_from = Some(vec![DeploymentStatus::WaitingForCluster]);
@@ -796,159 +794,27 @@ async fn wait_for_cluster(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx
     })
 }
 
-/// wiping: `tofu destroy`, the sweep, the teardown report, wiped.
-async fn wipe(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> StepResult {
-    let id = row.id.as_str();
-    let request = request_of(row)?;
-    let secrets = secrets_of(engine, row, Phase::TofuDestroy).await?;
-    let redactor = redactor(engine, id, &secrets);
-    let workdir = workdir_of(engine, id);
-    prepare(engine, &workdir, row, &request, &secrets).map_err(|e| {
-        StepError::failed(
-            Phase::TofuDestroy,
-            format!("Cannot prepare the OpenTofu work directory: {e}"),
-            "Check that the console's data directory is writable; then retry the wipe.",
-        )
-    })?;
-    runner::stop_leftover(&workdir).await;
-    let tofu = tofu_of(engine);
-    if tofu.resolve().is_none() {
-        return Err(missing_tofu(engine, Phase::TofuDestroy));
-    }
-    let mut removed = Vec::new();
-    phase_started(
-        engine,
-        id,
-        Phase::TofuDestroy,
-        "Destroying every resource in the OpenTofu state.",
-        vec![],
-    )
-    .await?;
-    let init = vec!["init".into(), "-input=false".into(), "-no-color".into()];
-    run_phase(
-        engine,
-        id,
-        &tofu,
-        Phase::TofuDestroy,
-        init,
-        engine.config().step_timeout,
-        &workdir,
-        ctx,
-        &redactor,
-        None,
-    )
-    .await?;
-    let args = [
-        "destroy",
-        "-input=false",
-        "-no-color",
-        "-json",
-        "-auto-approve",
-        "-lock-timeout=120s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    run_phase(
-        engine,
-        id,
-        &tofu,
-        Phase::TofuDestroy,
-        args,
-        engine.config().apply_timeout,
-        &workdir,
-        ctx,
-        &redactor,
-        Some(&mut removed),
-    )
-    .await?;
-    phase_started(
-        engine,
-        id,
-        Phase::Sweep,
-        "Looking for left-over resources by label and name prefix.",
-        vec![],
-    )
-    .await?;
-    let report = TeardownReport {
-        removed,
-        remaining: Vec::new(),
-        finished_at: now_ms(),
-    };
-    let mut w = StatusWrite::new(
-        DeploymentStatus::Wiped,
-        Phase::Sweep,
-        format!(
-            "Wiped: {} resource(s) removed, {} left.",
-            report.removed.len(),
-            report.remaining.len()
-        ),
-    );
-    w.only_from = Some(vec![DeploymentStatus::Wiping]);
-    w.teardown = serde_json::to_string(&report).ok();
-    w.effects = vec![Effect::Phase {
-        phase: Phase::Sweep,
-        state: PhaseState::Succeeded,
-    }];
-    engine.transition(id, &w).await.map(|_| ()).map_err(|e| {
-        StepError::failed(
-            Phase::Sweep,
-            format!("Cannot record the teardown: {e}"),
-            "Retry the wipe.",
-        )
-    })?;
-    // The state is empty now; the work directory has nothing left worth keeping.
-    let _ = std::fs::remove_dir_all(&workdir);
-    Ok(())
-}
-
-/// Creates the work directory (0700), copies the OpenTofu module in and writes `tofu.auto.tfvars.json`
-/// (0600). Interim: replaced by `tofu::tfvars::{prepare_workdir, write_tfvars}` once the infra module lands.
-fn prepare(
+/// Makes `workdir` OpenTofu's working directory for the deployment: the module copied in (0700) and
+/// `tofu.auto.tfvars.json` (0600) written from the request, the decrypted secrets and the console's
+/// settings (`tofu::tfvars`). Rewritten on every run, so a retry uses the current token and module.
+pub(crate) fn write_workdir(
     engine: &Engine,
     workdir: &Path,
-    row: &DeploymentRow,
+    id: &str,
     request: &DeploymentRequest,
     secrets: &DeploymentSecrets,
-) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(workdir)?;
-    std::fs::set_permissions(workdir, std::fs::Permissions::from_mode(0o700))?;
-    let module = &engine.config().module_dir;
-    if let Ok(entries) = std::fs::read_dir(module) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let keep = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "tf" | "tftpl" | "tpl"));
-            if keep && let Some(name) = path.file_name() {
-                std::fs::copy(&path, workdir.join(name))?;
-            }
-        }
-    }
-    let primary = request.regions.first();
-    let vars = serde_json::json!({
-        "sovereign_fqdn": request.fqdn(),
-        "sovereign_subdomain": request.domain.subdomain,
-        "org_name": request.org.name,
-        "org_email": request.admin_email,
-        "hcloud_token": secrets.hetzner_token.expose(),
-        "hcloud_project_id": request.hetzner_project_id,
-        "region": primary.map(|r| r.cloud_region.clone()).unwrap_or_default(),
-        "control_plane_size": primary.map(|r| r.control_plane_size.clone()).unwrap_or_default(),
-        "worker_size": primary.map(|r| r.worker_size.clone()).unwrap_or_default(),
-        "worker_count": primary.map(|r| r.worker_count).unwrap_or_default(),
-        "ha_enabled": request.ha_enabled,
-        "ssh_public_key": request.ssh_public_key,
-        "domain_mode": request.domain.mode.id(),
-        "pool_domain": request.domain.pool_domain,
-        "deployment_id": row.id,
-        "kubeconfig_bearer_token": engine.bearer_for(&row.id),
-        "catalyst_api_url": engine.config().public_url,
-    });
-    crate::crypto::write_private(
-        &workdir.join("tofu.auto.tfvars.json"),
-        serde_json::to_vec_pretty(&vars).unwrap_or_default().as_slice(),
+) -> Result<(), String> {
+    let cfg = engine.config();
+    prepare_workdir(&cfg.module_dir, workdir).map_err(|e| e.to_string())?;
+    let ctx = TfContext::for_deployment(
+        &cfg.gitops,
+        id,
+        Secret::new(engine.bearer_for(id)),
+        &cfg.public_url,
+        &request.fqdn(),
     )
+    .map_err(|e| e.to_string())?;
+    write_tfvars(workdir, &TfVars::new(request, secrets, &ctx))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

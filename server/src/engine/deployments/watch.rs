@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::deployments::{ComponentProgress, DeploymentStatus, EventKind, Level, Phase, PhaseState};
+use app::deployments::{
+    ComponentProgress, DeploymentRequest, DeploymentResult, DeploymentStatus, EventKind, Level, Phase,
+    PhaseState,
+};
 use futures_util::StreamExt;
 
 use super::run::{StepError, StepResult};
@@ -24,21 +27,17 @@ const ERROR_EVENT_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> StepResult {
     let id = row.id.as_str();
-    let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request).map_err(|_| {
+    let request: DeploymentRequest = serde_json::from_str(&row.request).map_err(|_| {
         StepError::failed(
             Phase::Components,
             "The stored request cannot be read.",
             "Create the deployment again.",
         )
     })?;
-    let mut expected: Vec<String> = request.components.clone();
+    let mut expected = deployed_components(engine, row, &request);
     expected.sort();
     expected.dedup();
-    let primary = request
-        .regions
-        .first()
-        .map(|r| r.cloud_region.clone())
-        .unwrap_or_default();
+    let primary = super::kubeconfig::primary_key(&request);
     if expected.is_empty() {
         return finish(engine, id, Outcome::Ready, 0).await;
     }
@@ -205,6 +204,24 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
         }
     };
     finish(engine, id, outcome?, expected.len()).await
+}
+
+/// The components Flux installs for this deployment as HelmReleases — catalog ids with a Helm chart,
+/// dependencies included, minus what cloud-init installs itself:
+/// what the GitOps step pushed (recorded in the result), or, for a deployment whose result predates that
+/// record, the same computed from the catalog.
+pub fn deployed_components(engine: &Engine, row: &DeploymentRow, request: &DeploymentRequest) -> Vec<String> {
+    let recorded = row
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<DeploymentResult>(r).ok())
+        .map(|r| r.components)
+        .unwrap_or_default();
+    if !recorded.is_empty() {
+        return recorded;
+    }
+    super::gitops::helm_releases_for(&engine.config().catalog, &request.components)
+        .unwrap_or_else(|_| request.components.clone())
 }
 
 async fn record(engine: &Engine, id: &str, component: &str, o: &Observed) {
