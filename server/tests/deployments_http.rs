@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use common::engine::{KubeStandin, TOKEN, eventually, fake_tofu, request};
+use common::engine::{
+    GitRepo, KubeStandin, TOKEN, eventually, helm_releases, module_dir, request, standin_tofu,
+};
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use server::crypto::SecretBox;
 use server::db::DbUrl;
 use tower::ServiceExt;
 
@@ -47,20 +50,34 @@ impl Write for Capture {
 struct Api {
     router: Router,
     work_root: std::path::PathBuf,
+    _git: GitRepo,
 }
 
-async fn api() -> Api {
+/// The router over a fresh database, provisioning through the `tofu` stand-in with `tofu_env` switches.
+async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf>) -> Api {
     logs();
     let db = common::sqlite().await;
     let dir = tempfile::tempdir().expect("tempdir").keep();
+    let git = GitRepo::new();
     let mut settings = common::settings_for(DbUrl::SqliteMemory, dir.clone());
-    settings.engine.tofu_bin = fake_tofu(&dir);
-    settings.engine.tofu_module_dir = dir.join("no-module");
-    let state = server::app_state(settings, db);
+    settings.engine.tofu_bin = tofu_bin.unwrap_or_else(standin_tofu);
+    settings.engine.tofu_module_dir = module_dir();
+    settings.gitops = git.settings();
+    let mut cfg = server::engine_config(&settings);
+    cfg.tofu_env = tofu_env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let state = server::app_state_with_engine(settings, db, SecretBox::generate(), cfg);
     Api {
         router: server::http::router(state),
         work_root: dir.join("deployments"),
+        _git: git,
     }
+}
+
+async fn api() -> Api {
+    api_with(&[], None).await
 }
 
 impl Api {
@@ -189,6 +206,33 @@ async fn create_answers_201_and_names_every_invalid_field() {
         "{fields:?}"
     );
 
+    // The selection is checked against the catalog: unknown ids, and what is always installed.
+    let mut bad = request("bad-components.example.com");
+    bad.request.components = vec!["no-such-component".into()];
+    let (s, v, _) = api
+        .json(
+            Method::POST,
+            "/sovereign/api/v1/deployments",
+            &serde_json::to_string(&bad).expect("json"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = v["fields"].as_array().expect("fields");
+    assert!(
+        fields.iter().any(|f| f["field"] == "components[0]"
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no-such-component"))),
+        "{v}"
+    );
+    assert!(
+        fields.iter().any(|f| f["field"] == "components"
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("always installed"))),
+        "{v}"
+    );
+
     // The same domain cannot be deployed twice while the first deployment lives.
     let (s, v, _) = api
         .json(
@@ -216,7 +260,7 @@ async fn kubeconfig_put_follows_the_bearer_rules() {
     let api = api().await;
     let kube = KubeStandin::start();
     let id = api.create("kubeconfig.example.com").await;
-    api.wait_for(&id, "waiting-for-cluster", 30).await;
+    api.wait_for(&id, "waiting-for-cluster", 60).await;
     let bearer = api.bearer(&id);
     let good = kube.kubeconfig().into_bytes();
     let auth = format!("Bearer {bearer}");
@@ -275,7 +319,7 @@ async fn kubeconfig_put_follows_the_bearer_rules() {
     );
     // The bearer of another deployment is not this one's.
     let other = api.create("kubeconfig-other.example.com").await;
-    api.wait_for(&other, "waiting-for-cluster", 30).await;
+    api.wait_for(&other, "waiting-for-cluster", 60).await;
     let (s, _) = api
         .put_kubeconfig(
             &id,
@@ -319,7 +363,7 @@ async fn kubeconfig_put_follows_the_bearer_rules() {
 
 #[tokio::test]
 async fn delete_is_refused_in_flight_and_removes_a_settled_record() {
-    let api = api().await;
+    let api = api_with(&[("TOFU_STANDIN_DELAY", "0.5")], None).await;
     let id = api.create("slow-delete.example.com").await;
     eventually(30, "provisioning", || async {
         (api.status(&id).await == "provisioning").then_some(())
@@ -389,8 +433,15 @@ async fn read_sse(
 
 #[tokio::test]
 async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
-    let api = api().await;
-    let id = api.create("slow-fail-apply-sse.example.com").await;
+    let api = api_with(
+        &[
+            ("TOFU_STANDIN_DELAY", "0.05"),
+            ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_server.worker"),
+        ],
+        None,
+    )
+    .await;
+    let id = api.create("sse.example.com").await;
     let uri = format!("/sovereign/api/v1/deployments/{id}/stream");
     let res = api
         .router
@@ -468,10 +519,32 @@ async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
 
 #[tokio::test]
 async fn no_secret_appears_in_events_api_responses_or_logs() {
-    let api = api().await;
+    // A misbehaving provider: echoes the variables file, token and bearer included, on stderr.
+    let wrapper_dir = tempfile::tempdir().expect("tempdir");
+    let wrapper = wrapper_dir.path().join("tofu");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n[ -f tofu.auto.tfvars.json ] && echo \"provider debug: $(tr -d '\\n' < tofu.auto.tfvars.json)\" >&2\nexec {} \"$@\"\n",
+            standin_tofu().display()
+        ),
+    )
+    .expect("wrapper");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let api = api_with(
+        &[
+            ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_load_balancer.region"),
+            ("TOFU_STANDIN_FAIL_TIMES", "1"),
+        ],
+        Some(wrapper),
+    )
+    .await;
     let kube = KubeStandin::start();
-    let id = api.create("fail-once-secrets.example.com").await;
-    api.wait_for(&id, "failed", 30).await;
+    let id = api.create("secrets.example.com").await;
+    api.wait_for(&id, "failed", 60).await;
     let (s, _, _) = api
         .json(
             Method::POST,
@@ -480,7 +553,7 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    api.wait_for(&id, "waiting-for-cluster", 30).await;
+    api.wait_for(&id, "waiting-for-cluster", 60).await;
     let bearer = api.bearer(&id);
     let kubeconfig = kube.kubeconfig();
     let (s, _) = api
@@ -492,10 +565,10 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    kube.set("bp-cilium", Some(("True", "InstallSucceeded", "ok")))
-        .await;
-    kube.set("bp-cert-manager", Some(("True", "InstallSucceeded", "ok")))
-        .await;
+    for c in helm_releases(&request("secrets.example.com").request.components) {
+        kube.set(&format!("bp-{c}"), Some(("True", "InstallSucceeded", "ok")))
+            .await;
+    }
     api.wait_for(&id, "ready", 20).await;
 
     let mut seen = Vec::new();
@@ -513,7 +586,7 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
     }
     let events = &seen[2].1;
     assert!(
-        events.contains("provider debug: authenticating with token [redacted]"),
+        events.contains("provider debug: {") && events.contains("\\\"hcloud_token\\\": \\\"[redacted]\\\""),
         "the echoed token was masked"
     );
     seen.push((

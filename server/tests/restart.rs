@@ -1,13 +1,14 @@
 //! The real `catalyst` binary is killed (SIGKILL) in the middle of `tofu apply` and started again on the same
 //! data directory: the run resumes by itself and completes Phase 0 — nothing is left "provisioning", nothing
-//! needs cleaning up by hand.
+//! needs cleaning up by hand. (OpenTofu is the stand-in, each resource taking 0.4 s; GitOps goes to a bare
+//! repository.)
 
 mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::engine::{eventually, fake_tofu, request};
+use common::engine::{GitRepo, eventually, module_dir, repo_root, request, standin_tofu, template_dir};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -16,16 +17,23 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn start(dir: &std::path::Path, port: u16) -> Child {
+fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Child {
     Command::new(env!("CARGO_BIN_EXE_catalyst"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.join("data"))
         .arg("--tofu-bin")
-        .arg(dir.join("tofu"))
+        .arg(standin_tofu())
         .arg("--tofu-module-dir")
-        .arg(dir.join("no-module"))
+        .arg(module_dir())
+        .arg("--catalog-dir")
+        .arg(repo_root().join("platform"))
+        .arg("--gitops-template-dir")
+        .arg(template_dir())
+        .args(["--gitops-repo-url", &git.url])
         .args(["--lease-ttl", "2s", "--log-level", "warn"])
+        // Each resource takes a while, so the kill lands in the middle of apply.
+        .env("TOFU_STANDIN_DELAY", "0.4")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -54,14 +62,14 @@ async fn deployment(base: &str, id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_killed_console_resumes_its_run_when_started_again() {
     let dir = tempfile::tempdir().expect("tempdir").keep();
-    fake_tofu(&dir);
+    let git = GitRepo::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut first = start(&dir, port);
+    let mut first = start(&dir, port, &git);
     ready(&base).await;
     let res = reqwest::Client::new()
         .post(format!("{base}/sovereign/api/v1/deployments"))
-        .json(&request("very-slow-restart.example.com"))
+        .json(&request("restart.example.com"))
         .send()
         .await
         .expect("create");
@@ -82,7 +90,7 @@ async fn a_killed_console_resumes_its_run_when_started_again() {
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");
 
-    let mut second = start(&dir, port);
+    let mut second = start(&dir, port, &git);
     ready(&base).await;
     let d = deployment(&base, &id).await;
     assert_eq!(

@@ -1,12 +1,10 @@
-//! Engine test support: a fake `tofu` that replays realistic `-json` output, the stand-in Kubernetes API
-//! (`tests/standins/kube.py`), and a valid provisioning request.
+//! Engine test support: the `tofu` stand-in (`tests/standins/tofu`), the Hetzner API stand-in
+//! (`tests/standins/hetzner.py`), the stand-in Kubernetes API (`tests/standins/kube.py`), a real bare Git
+//! repository for the GitOps push, and a valid provisioning request.
 //!
-//! The fake `tofu` reads the work directory's `tofu.auto.tfvars.json` like the real module would and
-//! decides by what the domain's first label contains:
-//! - `fail-once`: the first `apply` fails with a provider diagnostic, later ones succeed;
-//! - `fail-apply`: every `apply` fails;
-//! - `slow`: `apply` takes about 4 s, printing progress every 100 ms (`very-slow`: about 17 s);
-//! - every `plan` prints the Hetzner token on stderr, as a misbehaving provider might (it must be redacted).
+//! The `tofu` stand-in's behaviour is switched by `TOFU_STANDIN_*` variables (see `tests/standins/README.md`);
+//! tests hand them to one engine through `EngineConfig::tofu_env`, so engines in the same test process can
+//! behave differently.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -18,22 +16,46 @@ use app::deployments::{
     CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, DomainSpec, Industry, OrgProfile,
     OrgSize, RegionSpec, Secret,
 };
+use server::gitops::GitRemote;
+use server::gitops::config::GitopsSettings;
 
-pub const TOKEN: &str = "hcloudtokenAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMMnnnn";
+/// A Hetzner API token (64 characters, as Hetzner issues them).
+pub const TOKEN: &str = "hcloudtokenAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMMnn";
 
-/// The fake `tofu` (also used by `scripts/test.sh` for the browser tests).
-pub const FAKE_TOFU: &str = include_str!("../fixtures/fake-tofu.py");
-
-/// Writes the fake `tofu` into `dir` and returns its path.
-pub fn fake_tofu(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("tofu");
-    std::fs::write(&path, FAKE_TOFU).expect("write fake tofu");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A valid request for `fqdn` (a BYO domain, so any name works).
+/// The `tofu` stand-in (also what `scripts/test.sh` runs the browser tests with).
+pub fn standin_tofu() -> PathBuf {
+    repo_root().join("tests/standins/tofu")
+}
+
+/// The repository's `infra/hetzner` module.
+pub fn module_dir() -> PathBuf {
+    repo_root().join("infra/hetzner")
+}
+
+/// The repository's `clusters/_template`.
+pub fn template_dir() -> PathBuf {
+    repo_root().join("clusters/_template")
+}
+
+/// The catalog's mandatory components: the smallest valid selection.
+pub fn mandatory_components() -> Vec<String> {
+    let catalog = super::repo_catalog().engine.clone();
+    catalog.selection_ids(&catalog.mandatory_selection())
+}
+
+/// The HelmReleases (`bp-<id>`) Flux installs for `components`: catalog ids with a chart, dependencies
+/// included, bootstrap-provided ones (Flux) left out.
+pub fn helm_releases(components: &[String]) -> Vec<String> {
+    server::engine::deployments::gitops::helm_releases_for(&super::repo_catalog().engine, components)
+        .expect("known components")
+}
+
+/// A valid request for `fqdn` (a BYO domain, so any name works) with the catalog's mandatory components.
 pub fn request(fqdn: &str) -> CreateDeployment {
     CreateDeployment {
         request: DeploymentRequest {
@@ -50,15 +72,15 @@ pub fn request(fqdn: &str) -> CreateDeployment {
             regions: vec![RegionSpec {
                 provider: Provider::Hetzner,
                 cloud_region: "fsn1".into(),
-                control_plane_size: "cx42".into(),
-                worker_size: "cx32".into(),
+                control_plane_size: "cpx32".into(),
+                worker_size: "cpx42".into(),
                 worker_count: 1,
                 airgap: false,
             }],
             hetzner_project_id: "1234567".into(),
             ssh_public_key:
                 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1Y2t5IHRlc3Qga2V5IGZvciBjYXRhbHlzdA ops@acme".into(),
-            components: vec!["cilium".into(), "cert-manager".into()],
+            components: mandatory_components(),
             domain: DomainSpec {
                 mode: DomainMode::ByoManual,
                 pool_domain: String::new(),
@@ -73,6 +95,134 @@ pub fn request(fqdn: &str) -> CreateDeployment {
             registrar_token: None,
         },
     }
+}
+
+/// A real bare Git repository (file://) that the GitOps step pushes to; removed on drop.
+pub struct GitRepo {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl GitRepo {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        git2::Repository::init_bare(dir.path()).expect("git init --bare");
+        let url = format!("file://{}", dir.path().display());
+        Self { dir, url }
+    }
+
+    /// GitOps settings pushing here, rendering from the repository's template.
+    pub fn settings(&self) -> GitopsSettings {
+        let mut remote = GitRemote::new(&self.url, "main", None);
+        remote.author_name = "Catalyst Test".into();
+        remote.author_email = "test@catalyst.invalid".into();
+        GitopsSettings {
+            remote: Some(remote),
+            template_dir: template_dir(),
+            ..GitopsSettings::default()
+        }
+    }
+
+    /// Every file under `prefix` on `main`, path relative to `prefix` → content.
+    pub fn files_under(&self, prefix: &str) -> std::collections::BTreeMap<String, String> {
+        let repo = git2::Repository::open_bare(self.dir.path()).expect("open");
+        let mut out = std::collections::BTreeMap::new();
+        let Ok(reference) = repo.find_reference("refs/heads/main") else {
+            return out;
+        };
+        let tree = reference.peel_to_commit().expect("commit").tree().expect("tree");
+        tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+            let path = format!("{root}{}", entry.name().unwrap_or_default());
+            if let Some(rel) = path.strip_prefix(&format!("{prefix}/"))
+                && entry.kind() == Some(git2::ObjectType::Blob)
+            {
+                let blob = repo.find_blob(entry.id()).expect("blob");
+                out.insert(
+                    rel.to_string(),
+                    String::from_utf8_lossy(blob.content()).into_owned(),
+                );
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .expect("walk");
+        out
+    }
+
+    /// Commits on `main`.
+    pub fn commits(&self) -> usize {
+        let repo = git2::Repository::open_bare(self.dir.path()).expect("open");
+        let Ok(mut walk) = repo.revwalk() else { return 0 };
+        if walk.push_ref("refs/heads/main").is_err() {
+            return 0;
+        }
+        walk.count()
+    }
+}
+
+impl Default for GitRepo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The Hetzner Cloud API stand-in, stopped on drop.
+pub struct HetznerStandin {
+    child: Child,
+    /// `http://127.0.0.1:<port>/v1`
+    pub url: String,
+    _seed: tempfile::NamedTempFile,
+}
+
+impl HetznerStandin {
+    /// Starts it with `seed` (collection → items in API shape), accepting [`TOKEN`].
+    pub fn start(seed: serde_json::Value) -> Self {
+        let seed_file = tempfile::NamedTempFile::new().expect("seed file");
+        std::fs::write(seed_file.path(), seed.to_string()).expect("write seed");
+        let mut child = Command::new("python3")
+            .arg(repo_root().join("tests/standins/hetzner.py"))
+            .args(["--port", "0", "--token", TOKEN, "--seed"])
+            .arg(seed_file.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the Hetzner stand-in");
+        let url = first_line_url(&mut child);
+        Self {
+            child,
+            url,
+            _seed: seed_file,
+        }
+    }
+
+    /// Everything the stand-in holds now, collection → items.
+    pub async fn state(&self) -> serde_json::Value {
+        let base = self.url.trim_end_matches("/v1");
+        reqwest::get(format!("{base}/__standin/state"))
+            .await
+            .expect("stand-in answers")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+impl Drop for HetznerStandin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn first_line_url(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string()
 }
 
 /// The stand-in Kubernetes API server, stopped on drop.
@@ -91,16 +241,7 @@ impl KubeStandin {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 runs the kube stand-in");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listening line")
-            .to_string();
+        let url = first_line_url(&mut child);
         Self { child, url }
     }
 

@@ -26,6 +26,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
         catalog: repo_catalog(),
         gitops: Default::default(),
+        hetzner_api_url: server::hetzner::DEFAULT_API_URL.into(),
     }
 }
 
