@@ -10,7 +10,7 @@ test('without JavaScript the deployment page renders its state and log', async (
   await expect(page.getByTestId('deployment-status')).toContainText('Waiting for the cluster');
   await expect(page.getByTestId('phase-tofu-apply')).toHaveAttribute('data-state', 'succeeded');
   await expect(page.getByTestId('log-line').first()).toBeVisible();
-  await expect(page.getByTestId('resource-row')).toHaveCount(7);
+  await expect(page.getByTestId('resource-row')).toHaveCount(14);
   await page.goto('/sovereign/deployments');
   await expect(page.getByTestId('deployments-table')).toContainText('nojs-');
 });
