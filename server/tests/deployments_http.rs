@@ -49,6 +49,7 @@ impl Write for Capture {
 
 struct Api {
     router: Router,
+    engine: server::engine::deployments::Engine,
     work_root: std::path::PathBuf,
     _git: GitRepo,
 }
@@ -70,6 +71,7 @@ async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf
         .collect();
     let state = server::app_state_with_engine(settings, db, SecretBox::generate(), cfg);
     Api {
+        engine: state.engine.clone(),
         router: server::http::router(state),
         work_root: dir.join("deployments"),
         _git: git,
@@ -399,7 +401,13 @@ async fn read_sse(
 ) -> Vec<(Option<String>, Option<String>, String)> {
     let mut buf = String::new();
     let mut out = Vec::new();
+    // Heartbeats keep a stream alive: give up on a condition that never comes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the SSE condition was not met within 60 s; got {out:?}"
+        );
         let frame = tokio::time::timeout(Duration::from_secs(30), body.frame())
             .await
             .expect("SSE frame in time");
@@ -515,6 +523,62 @@ async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
     })
     .await;
     assert_eq!(tail.len(), 1, "only the done event: {tail:?}");
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_once() {
+    use server::db::deployment_events::NewEvent;
+    // The run hangs in `tofu init`, so the deployment stays in flight while events are appended by hand.
+    let api = api_with(&[("TOFU_STANDIN_HANG_AT", "init")], None).await;
+    let id = api.create("lagging.example.com").await;
+    let uri = format!("/sovereign/api/v1/deployments/{id}/stream");
+    let res = api
+        .router
+        .clone()
+        .oneshot(Request::get(&uri).body(Body::empty()).expect("req"))
+        .await
+        .expect("ok");
+    let mut body = res.into_body();
+    // Subscribed and replayed: the stream has reached the live part.
+    let mut got = read_sse(&mut body, |msgs| {
+        msgs.iter()
+            .any(|m| m.2.contains("Initialising the OpenTofu working directory"))
+    })
+    .await;
+    // Far more than the broadcast buffer holds while this subscriber reads nothing.
+    let burst = (server::engine::deployments::hub::BROADCAST_CAPACITY * 3).div_ceil(100) * 100;
+    for chunk in 0..burst / 100 {
+        let events: Vec<NewEvent> = (0..100)
+            .map(|i| NewEvent::info(app::deployments::Phase::TofuInit, format!("burst {chunk}-{i}")))
+            .collect();
+        api.engine.append(&id, &events, &[]).await.expect("append");
+    }
+    let (s, _, text) = api
+        .json(
+            Method::POST,
+            &format!("/sovereign/api/v1/deployments/{id}/cancel"),
+            "",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    got.extend(
+        read_sse(&mut body, |msgs| {
+            msgs.iter().any(|m| m.1.as_deref() == Some("done"))
+        })
+        .await,
+    );
+    let (_, d, _) = api.get(&format!("/sovereign/api/v1/deployments/{id}")).await;
+    let last_seq = d["lastSeq"].as_i64().expect("lastSeq");
+    let seqs: Vec<i64> = got
+        .iter()
+        .filter_map(|m| m.0.as_deref().and_then(|i| i.parse().ok()))
+        .collect();
+    assert!(last_seq > burst as i64, "{last_seq}");
+    assert_eq!(
+        seqs,
+        (1..=last_seq).collect::<Vec<_>>(),
+        "every event exactly once, in order, across the lag"
+    );
 }
 
 #[tokio::test]

@@ -264,6 +264,10 @@ struct StreamState {
     backlog: std::collections::VecDeque<DeploymentEvent>,
     /// Set when the deployment is known to be settled at `settled_at` (its last seq then).
     settled_at: Option<i64>,
+    /// The database may hold events this stream has not sent and the hub will not deliver: at the start
+    /// (replay), after a lag and after a gap. Live events otherwise come from the hub alone — one read of the
+    /// database per event for all subscribers, not one per subscriber.
+    catch_up: bool,
     finished: bool,
 }
 
@@ -303,6 +307,7 @@ fn live_events(
             rx,
             backlog: Default::default(),
             settled_at,
+            catch_up: true,
             finished: false,
         }
     };
@@ -324,10 +329,15 @@ fn live_events(
         })
 }
 
+/// Reads the next page after `sent` from the database into the backlog. True if it found any; a short page
+/// means the stream has caught up (the hub delivers what comes next).
 async fn refill(st: &mut StreamState) -> bool {
     match deployment_events::list_after(st.engine.db(), &st.id, st.sent, REPLAY_BATCH).await {
         Ok(events) => {
             let any = !events.is_empty();
+            if (events.len() as i64) < REPLAY_BATCH {
+                st.catch_up = false;
+            }
             st.backlog.extend(events);
             any
         }
@@ -360,8 +370,8 @@ async fn next_item(st: &mut StreamState) -> Option<Item> {
             }
             return Some(Item::Event(sse_event(&e)));
         }
-        // Backlog empty: catch up from the database first (replay, or after a lag).
-        if refill(st).await {
+        // Backlog empty: catch up from the database first (replay, or after a lag or a gap).
+        if st.catch_up && refill(st).await {
             continue;
         }
         if let Some(at) = st.settled_at
@@ -374,6 +384,7 @@ async fn next_item(st: &mut StreamState) -> Option<Item> {
                 }
                 Ok(Some(_)) => {
                     st.settled_at = None;
+                    st.catch_up = true;
                     continue;
                 }
                 _ => return done_event(st).await,
@@ -395,9 +406,13 @@ async fn next_item(st: &mut StreamState) -> Option<Item> {
                     ));
                 }
                 // A gap (we subscribed late or missed some): read the range from the database.
+                st.catch_up = true;
                 continue;
             }
-            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Lagged(_)) => {
+                st.catch_up = true;
+                continue;
+            }
             Err(RecvError::Closed) => return done_event(st).await,
         }
     }
