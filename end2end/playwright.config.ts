@@ -1,7 +1,11 @@
 import { defineConfig, devices } from '@playwright/test';
+import * as path from 'path';
 
 // The server under test: scripts/test.sh starts the real binary on a free port and exports CATALYST_URL.
 const baseURL = process.env.CATALYST_URL ?? 'http://127.0.0.1:3000';
+
+// The superadmin's saved session (written by the setup project).
+const ADMIN_STATE = path.resolve(__dirname, '.auth/admin.json');
 
 // Playwright's own browser download cannot work here: use the system Chromium.
 const launchOptions = {
@@ -29,20 +33,30 @@ export default defineConfig({
   use: { baseURL, launchOptions, trace: 'retain-on-failure', screenshot: 'only-on-failure' },
   projects: [
     {
+      // Signs in once (the seeded superadmin, and a viewer it invites) and saves the sessions the other
+      // projects start from; see STATE in tests/fixtures.ts.
+      name: 'setup',
+      testMatch: /.*\.setup\.ts/,
+      use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 }, launchOptions },
+    },
+    {
       // Progressive enhancement: what the server sends must stand on its own.
       name: 'nojs',
       testMatch: /.*\.nojs\.spec\.ts/,
-      use: { ...devices['Desktop Chrome'], javaScriptEnabled: false, launchOptions },
+      use: { ...devices['Desktop Chrome'], javaScriptEnabled: false, launchOptions, storageState: ADMIN_STATE },
+      dependencies: ['setup'],
     },
     {
       name: 'desktop',
       testMatch: /.*\.hydrate\.spec\.ts/,
-      use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 }, launchOptions },
+      use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 }, launchOptions, storageState: ADMIN_STATE },
+      dependencies: ['setup'],
     },
     {
       name: 'mobile',
       testMatch: /.*\.mobile\.spec\.ts/,
-      use: { ...devices['Pixel 7'], viewport: { width: 390, height: 844 }, launchOptions },
+      use: { ...devices['Pixel 7'], viewport: { width: 390, height: 844 }, launchOptions, storageState: ADMIN_STATE },
+      dependencies: ['setup'],
     },
   ],
 });

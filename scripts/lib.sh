@@ -63,7 +63,11 @@ ensure_npm() {
   want="$(sha256sum package-lock.json | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   log "installing npm packages (package-lock.json)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the registry this runs against may not carry every
+  # platform's optional Tailwind oxide binary, and `npm ci` then refuses the lock file
+  # as "out of sync". `npm install` honours the lock for everything it can fetch and
+  # leaves the lock file unchanged.
+  npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 }
 

@@ -9,9 +9,13 @@ ensure_build_tools
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
 SERVER_PID=""
 GIT_PID=""
+SHORT_PID=""
+OIDC_PID=""
 cleanup() {
   local code=$?
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null
+  [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null
   if [ -n "$GIT_PID" ]; then kill "$GIT_PID" 2>/dev/null; wait "$GIT_PID" 2>/dev/null || true; fi
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
   rm -rf "$WORK"
@@ -35,7 +39,7 @@ cargo leptos build
 
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"
-log "starting Catalyst on $CATALYST_URL (SQLite in $WORK)"
+
 # The browser tests provision through the stand-in `tofu` (realistic `-json` output, no cloud account; its
 # behaviour picked by the domain's first label) and push the GitOps tree to a local Git server over HTTP.
 GIT_TOKEN="e2e-gitops-token-$RANDOM$RANDOM"
@@ -47,15 +51,52 @@ GIT_PID=$!
 for _ in $(seq 50); do grep -q '^listening on ' "$WORK/git.log" && break; sleep 0.1; done
 GIT_URL="$(sed -n 's/^listening on //p' "$WORK/git.log" | head -1)"
 [ -n "$GIT_URL" ] || die "the Git stand-in did not start: $(cat "$WORK/git.log")"
-CATALYST_GITOPS_TOKEN="$GIT_TOKEN" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-  --site-root "$ROOT/target/site" \
-  --tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner" \
-  --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst \
-  --log-level warn > "$WORK/server.log" 2>&1 &
+# Every replica runs the engine with the same settings.
+export CATALYST_GITOPS_TOKEN="$GIT_TOKEN"
+ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
+  --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst)
+
+# A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
+OIDC_PORT="$(free_port)"
+export E2E_OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
+OIDC_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+log "starting the test OpenID Connect provider on $E2E_OIDC_ISSUER"
+OIDC_PORT="$OIDC_PORT" OIDC_CLIENT_ID=catalyst OIDC_CLIENT_SECRET="$OIDC_SECRET" \
+  OIDC_REDIRECT_URIS="$CATALYST_URL/sovereign/auth/oidc/callback" \
+  node "$ROOT/tests/oidc/provider.mjs" > "$WORK/oidc.log" 2>&1 &
+OIDC_PID=$!
+if ! wait_ready "$E2E_OIDC_ISSUER/.well-known/openid-configuration" 30; then
+  cat "$WORK/oidc.log" >&2
+  die "the test OpenID Connect provider did not start"
+fi
+
+# The superadmin the browser tests sign in as, created the way an operator would.
+export CATALYST_ADMIN_EMAIL="admin@example.com"
+CATALYST_ADMIN_PASSWORD="e2e-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+export CATALYST_ADMIN_PASSWORD
+printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | "$TARGET_DIR/debug/catalyst" --data-dir "$WORK/data" --log-level warn \
+  admin create --email "$CATALYST_ADMIN_EMAIL" --password-stdin > /dev/null
+
+log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2E_OIDC_ISSUER)"
+CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+  --site-root "$ROOT/target/site" --log-level warn "${ENGINE_ARGS[@]}" \
+  --oidc-issuer "$E2E_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
+  --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 if ! wait_ready "$CATALYST_URL/readyz" 60; then
   cat "$WORK/server.log" >&2
   die "Catalyst did not become ready"
+fi
+
+# A second replica on the same database whose sessions expire after 3 s idle: the expiry test uses it.
+SHORT_PORT="$(free_port)"
+export CATALYST_SHORT_URL="http://127.0.0.1:$SHORT_PORT"
+"$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$SHORT_PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
+  --log-level warn "${ENGINE_ARGS[@]}" --session-idle-timeout 3s > "$WORK/server-short.log" 2>&1 &
+SHORT_PID=$!
+if ! wait_ready "$CATALYST_SHORT_URL/readyz" 60; then
+  cat "$WORK/server-short.log" >&2
+  die "the short-session Catalyst did not become ready"
 fi
 
 log "browser tests (Playwright, Chromium)"

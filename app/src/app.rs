@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::auth::pages::{AccountPage, AuditPage, LoginPage, SetupPage, SignupPage, TokensPage, UsersPage};
 use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
 use crate::deployments::pages::{DeploymentPage, DeploymentsPage};
 use crate::home::HomePage;
@@ -52,6 +53,13 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("family/:id") view=FamilyPage/>
                             <Route path=path!("product/:id") view=ProductPage/>
                         </ParentRoute>
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                        <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -7,13 +7,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use leptos::prelude::use_context;
 
+use crate::audit::AuditEntry;
+use crate::auth::{
+    ApiTokenInfo, AuthInfo, InviteOutcome, InvitePreview, NewApiToken, OrgRole, Organisation, PlatformRole,
+    Principal, RequestMeta, UsersView,
+};
 use crate::catalog::Catalog;
 use crate::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
     WipeRequest,
 };
 use crate::error::AppError;
-use crate::paging::Page;
+use crate::paging::{Page, PageRequest};
 use crate::system::StatusReport;
 
 #[async_trait]
@@ -52,6 +57,101 @@ pub trait CatalogPort: Send + Sync + 'static {
     fn catalog(&self) -> Arc<Catalog>;
 }
 
+/// A new account from the sign-up page.
+#[derive(Debug, Clone)]
+pub struct SignupInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// The invitation link's secret; required when sign-up is invite-only.
+    pub invite: Option<String>,
+}
+
+/// The first account, from the setup page.
+#[derive(Debug, Clone)]
+pub struct SetupInput {
+    /// The setup token printed in the server log.
+    pub token: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// The first organisation's name (default "Default").
+    pub org_name: String,
+}
+
+/// Accounts, sessions, organisations, roles, API tokens and the audit log. Every method that acts for a
+/// caller takes their [`Principal`] and checks the policy itself. Methods that start a session return the
+/// `Set-Cookie` header value to send.
+#[async_trait]
+pub trait AuthPort: Send + Sync + 'static {
+    async fn info(&self) -> Result<AuthInfo, AppError>;
+    async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn logout(&self, me: &Principal, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn signup(&self, input: SignupInput, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn setup(&self, input: SetupInput, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn change_password(
+        &self,
+        me: &Principal,
+        current: &str,
+        new: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn invite_preview(&self, token: &str) -> Result<InvitePreview, AppError>;
+    async fn users(&self, me: &Principal) -> Result<UsersView, AppError>;
+    async fn invite(
+        &self,
+        me: &Principal,
+        email: &str,
+        org_id: &str,
+        role: OrgRole,
+        meta: &RequestMeta,
+    ) -> Result<InviteOutcome, AppError>;
+    async fn revoke_invitation(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    async fn set_member_role(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        org_id: &str,
+        role: Option<OrgRole>,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn set_platform_role(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        role: Option<PlatformRole>,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn set_disabled(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        disabled: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+    async fn create_org(
+        &self,
+        me: &Principal,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<Organisation, AppError>;
+    async fn tokens(&self, me: &Principal) -> Result<Vec<ApiTokenInfo>, AppError>;
+    async fn create_token(
+        &self,
+        me: &Principal,
+        name: &str,
+        expires_in_days: Option<u32>,
+        meta: &RequestMeta,
+    ) -> Result<NewApiToken, AppError>;
+    async fn revoke_token(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    async fn audit(
+        &self,
+        me: &Principal,
+        category: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, AppError>;
+}
+
 fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppError> {
     use_context::<Arc<T>>().ok_or_else(|| {
         leptos::logging::error!("port {name} was not provided to the Leptos context");
@@ -69,4 +169,8 @@ pub fn deployments() -> Result<Arc<dyn DeploymentsPort>, AppError> {
 
 pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
     port::<dyn CatalogPort>("CatalogPort")
+}
+
+pub fn auth() -> Result<Arc<dyn AuthPort>, AppError> {
+    port::<dyn AuthPort>("AuthPort")
 }

@@ -4,6 +4,9 @@ import * as path from 'path';
 /** Messages the browser logs that are not ours to fix (none today). */
 const IGNORED: RegExp[] = [];
 
+/** The test OpenID Connect provider's own pages (its development login form) are not ours to fix either. */
+const FOREIGN_ORIGINS = [process.env.E2E_OIDC_ISSUER].filter((o): o is string => !!o);
+
 /**
  * Every test fails if the page logs a console error or warning, or throws: hydration mismatches and
  * panics surface there.
@@ -12,13 +15,18 @@ export const test = base.extend<{ consoleProblems: string[] }>({
   consoleProblems: [
     async ({ page }, use) => {
       const problems: string[] = [];
-      // A page that is itself a 404 makes Chromium log "Failed to load resource"; that is the point of it.
-      const expected404 = new Set<string>();
+      // A page that is itself a 404 or 403 makes Chromium log "Failed to load resource"; that is the point of
+      // it. So does a server function answering 4xx (a wrong password, a missing permission): the app shows
+      // those errors itself. 5xx answers are never expected.
+      const expected4xx = new Set<string>();
       page.on('response', (res) => {
-        if (res.status() === 404 && res.request().isNavigationRequest()) expected404.add(res.url());
+        const s = res.status();
+        const serverFn = new URL(res.url()).pathname.startsWith('/sovereign/api/fn/');
+        if (s >= 400 && s < 500 && (res.request().isNavigationRequest() || serverFn)) expected4xx.add(res.url());
       });
       page.on('console', (msg) => {
-        if (msg.text().startsWith('Failed to load resource') && expected404.has(msg.location().url)) return;
+        if (FOREIGN_ORIGINS.some((o) => page.url().startsWith(o))) return;
+        if (msg.text().startsWith('Failed to load resource') && expected4xx.has(msg.location().url)) return;
         if ((msg.type() === 'error' || msg.type() === 'warning') && !IGNORED.some((r) => r.test(msg.text()))) {
           problems.push(`${msg.type()}: ${msg.text()}`);
         }
@@ -41,4 +49,61 @@ export async function hydrated(page: Page) {
 /** Saves a screenshot under test-results/screenshots for people to look at. */
 export async function snap(page: Page, name: string) {
   await page.screenshot({ path: path.resolve(__dirname, '../test-results/screenshots', `${name}.png`), fullPage: true });
+}
+
+/** The superadmin `scripts/test.sh` seeds with `catalyst admin create`. */
+export const ADMIN = {
+  email: process.env.CATALYST_ADMIN_EMAIL ?? 'admin@example.com',
+  password: process.env.CATALYST_ADMIN_PASSWORD ?? 'catalyst-e2e-admin-password',
+};
+
+/**
+ * Saved sessions, written by `auth.setup.ts` before any other test runs. Every project uses `admin` by
+ * default (its tests run signed in as the superadmin); `test.use({ storageState: STATE.viewer })` runs a
+ * file as a viewer of the default organisation, and `test.use({ storageState: SIGNED_OUT })` signed out.
+ */
+export const STATE = {
+  admin: path.resolve(__dirname, '../.auth/admin.json'),
+  viewer: path.resolve(__dirname, '../.auth/viewer.json'),
+};
+export const SIGNED_OUT = { cookies: [], origins: [] };
+
+/** Signs in through the login page (works with and without JavaScript) and waits for the next page. */
+export async function signIn(page: Page, email: string, password: string) {
+  if (!new URL(page.url()).pathname.startsWith('/sovereign/login')) await page.goto('/sovereign/login');
+  if (jsEnabled()) await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/sovereign/login')),
+    page.getByTestId('login-submit').click(),
+  ]);
+}
+
+/** Whether the running project executes JavaScript (the `nojs` project does not). */
+export function jsEnabled() {
+  return test.info().project.use.javaScriptEnabled !== false;
+}
+
+/**
+ * Creates an account through the real invitation flow: the signed-in `adminPage` invites `email` to the
+ * default organisation as `role`, and a fresh signed-out context signs up with the link. Returns that
+ * context's page, signed in as the new account.
+ */
+export async function invitedAccount(adminPage: Page, email: string, role: 'viewer' | 'editor' | 'admin' | 'owner', password: string) {
+  await adminPage.goto('/sovereign/users');
+  await hydrated(adminPage);
+  await adminPage.getByLabel('E-mail').fill(email);
+  await adminPage.locator('#invite-role').selectOption(role);
+  await adminPage.getByTestId('invite-submit').click();
+  const link = await adminPage.getByTestId('invite-link').textContent();
+  expect(link).toContain('/sovereign/signup?invite=');
+  const context = await adminPage.context().browser()!.newContext({ storageState: SIGNED_OUT });
+  const page = await context.newPage();
+  await page.goto(link!);
+  await hydrated(page);
+  await expect(page.getByTestId('invite-preview')).toContainText(`as ${role}`);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/sovereign'), page.getByTestId('signup-submit').click()]);
+  return page;
 }

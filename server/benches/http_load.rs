@@ -117,8 +117,10 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         let dir = tempfile::tempdir().expect("tempdir");
+        let bind = "127.0.0.1:0".parse().expect("addr");
         let settings = Settings {
-            bind: "127.0.0.1:0".parse().expect("addr"),
+            auth: server::auth::config::AuthSettings::defaults_for(bind),
+            bind,
             database: DbUrl::Sqlite {
                 path: dir.path().join("bench.db"),
             },
@@ -139,7 +141,20 @@ fn main() {
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = server::http::router(server::app_state(settings, db));
+        let state = server::app_state(settings, db);
+        // Pages need a signed-in user: one account with a session, as a browser would carry.
+        let user = state
+            .auth
+            .create_superadmin("bench@example.com", "correct horse battery staple", "Bench")
+            .await
+            .expect("account");
+        let set_cookie = state
+            .auth
+            .start_session(&user, &app::auth::RequestMeta::default(), "bench")
+            .await
+            .expect("session");
+        let cookie = set_cookie.split(';').next().map(str::to_string);
+        let router = server::http::router(state);
         tokio::spawn(async move {
             let _ = axum::serve(
                 listener,
@@ -148,8 +163,6 @@ fn main() {
             .await;
         });
         let base = format!("http://{addr}");
-        // Pages behind a sign-in would take a session cookie here.
-        let cookie: Option<String> = None;
 
         // Warm up every path (connection pool, lazy statics, SQLite cache).
         for p in std::iter::once("/healthz".to_string()).chain(a.paths.iter().cloned()) {

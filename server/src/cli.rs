@@ -44,6 +44,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve | Command::Catalog(_) => crate::serve(settings).await,
+            Command::Admin { command } => crate::auth::admin::run(settings, command).await,
         }
     });
     match result {

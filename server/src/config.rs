@@ -33,6 +33,11 @@ pub enum Command {
     /// Work with the component catalog (`platform/`).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Manage accounts from the command line (first superadmin, …).
+    Admin {
+        #[command(subcommand)]
+        command: crate::auth::admin::AdminCommand,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -123,6 +128,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// Accounts, sessions and single sign-on.
+    #[command(flatten)]
+    pub auth: crate::auth::config::AuthConfig,
 }
 
 /// Options of the provisioning engine.
@@ -202,11 +210,8 @@ pub struct EngineArgs {
     /// [default: <data-dir>/secret.key, generated on first run — back it up]
     #[arg(long, env = "CATALYST_SECRET_KEY_FILE", value_name = "FILE", global = true)]
     pub secret_key_file: Option<PathBuf>,
-
-    /// The console's public URL including the base path, e.g. https://console.example.com/sovereign; new
-    /// clusters send their kubeconfig back to it. [default: http://<bind>/sovereign]
-    #[arg(long, env = "CATALYST_PUBLIC_URL", value_name = "URL", global = true)]
-    pub public_url: Option<String>,
+    // The console's public URL (`--public-url`, where new clusters send their kubeconfig back) is the
+    // auth options' (`auth::config::AuthConfig::public_url`): one address for browsers and clusters.
 }
 
 /// Validated engine options.
@@ -299,6 +304,7 @@ pub struct Settings {
     pub gitops: crate::gitops::config::GitopsSettings,
     /// `--hetzner-api-url`, without a trailing slash.
     pub hetzner_api_url: String,
+    pub auth: crate::auth::config::AuthSettings,
 }
 
 impl Config {
@@ -338,21 +344,10 @@ impl Config {
         let duration = |option: &'static str, value: &str| {
             parse_duration(value).map_err(|p| ConfigError::new(option, p))
         };
-        let public_url = match &e.public_url {
-            Some(url) => {
-                let url = url.trim().trim_end_matches('/').to_string();
-                if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                    return Err(ConfigError::new(
-                        "--public-url",
-                        format!(
-                            "“{url}” is not an http(s) URL; use e.g. https://console.example.com/sovereign"
-                        ),
-                    ));
-                }
-                url
-            }
-            None => format!("http://{bind}/sovereign"),
-        };
+        // `--public-url` belongs to the auth options (same-origin checks, links in e-mails); clusters PUT
+        // their kubeconfig back to the same address.
+        let auth = self.auth.validate(bind)?;
+        let public_url = auth.console_url();
         if let Some(path) = &e.secret_key_file
             && !path.is_file()
         {
@@ -394,6 +389,7 @@ impl Config {
             hetzner_api_url,
             engine,
             gitops,
+            auth,
             bind,
             database,
             data_dir: self.data_dir.clone(),
@@ -525,6 +521,7 @@ mod tests {
             .validate()
             .expect_err("bad url");
         assert_eq!(e.option, "--public-url");
+        assert!(e.problem.contains("https://console.example.com"), "{e}");
         let e = config(&["--data-dir", d, "--secret-key-file", "/nonexistent/key"])
             .validate()
             .expect_err("missing");

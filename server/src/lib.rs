@@ -1,5 +1,6 @@
 //! Catalyst's server: configuration, storage, the engine behind the app's ports, and the HTTP surface.
 
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -117,13 +118,58 @@ pub fn app_state_with_engine(
 ) -> AppState {
     let instance = Arc::new(Instance::new());
     let engine = Engine::new(db.clone(), secrets, config, instance.id.clone());
+    let auth = Arc::new(auth::AuthService::new(
+        db.clone(),
+        settings.auth.clone(),
+        instance.id.clone(),
+    ));
+    let oidc = settings.auth.oidc.clone().and_then(|o| {
+        auth::oidc::Oidc::new(o, &settings.auth.console_url())
+            .map_err(|e| tracing::error!(error = %e, "single sign-on is configured but cannot start"))
+            .ok()
+            .map(Arc::new)
+    });
     AppState {
         leptos_options: leptos_options(&settings),
         db,
         settings: Arc::new(settings),
         instance,
         engine,
+        auth,
+        oidc,
     }
+}
+
+/// First-run and housekeeping of accounts: prints the setup link if there is no account yet, and sweeps
+/// expired sessions every ten minutes.
+pub async fn start_auth(state: &AppState) -> Result<(), ConfigError> {
+    match state.auth.prepare().await {
+        Ok(Some(token)) => tracing::warn!(
+            "No account exists yet. To create the first superadmin, open {}/setup?token={token} \
+             (this link works once, and only until an account exists; `catalyst admin create` works too)",
+            state.auth.settings.console_url()
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            return Err(ConfigError::new(
+                "--database-url",
+                format!("cannot read accounts: {e}"),
+            ));
+        }
+    }
+    let auth = state.auth.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match auth.sweep().await {
+                Ok(n) if n > 0 => tracing::debug!(sessions = n, "removed expired sessions"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Binds the listener; a busy port is reported against `--bind`.
@@ -157,6 +203,7 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     }
     let addr = listener.local_addr().unwrap_or(settings.bind);
     let state = app_state_with(settings, db.clone(), secrets);
+    start_auth(&state).await?;
     let engine = state.engine.clone();
     engine.start();
     let router = http::router(state);

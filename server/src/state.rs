@@ -22,6 +22,10 @@ pub struct AppState {
     pub instance: Arc<Instance>,
     /// The provisioning engine.
     pub engine: Engine,
+    /// Accounts and sessions: resolves callers, implements `AuthPort`.
+    pub auth: crate::auth::Auth,
+    /// Single sign-on, when `--oidc-issuer` is set.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
 }
 
 /// This replica: its id (leases and logs carry it) and when it started.

@@ -373,17 +373,34 @@ fn the_server_refuses_to_start_on_a_broken_catalog() {
     );
 }
 
-async fn router() -> axum::Router {
-    let db = common::sqlite().await;
-    let dir = tempfile::tempdir().expect("tempdir").keep();
-    server::http::router(server::app_state(
-        common::settings_for(DbUrl::SqliteMemory, dir),
-        db,
-    ))
+/// The console's router and the session cookie of a signed-in viewer (reading the catalog needs no more).
+struct Signed {
+    router: axum::Router,
+    cookie: String,
 }
 
-async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-    let res = router.clone().oneshot(req).await.expect("infallible");
+async fn router() -> Signed {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let state = server::app_state(common::settings_for(DbUrl::SqliteMemory, dir), db);
+    let (_, cookie) = common::sign_in(
+        &state,
+        "viewer@example.com",
+        None,
+        Some(app::auth::OrgRole::Viewer),
+    )
+    .await;
+    Signed {
+        router: server::http::router(state),
+        cookie,
+    }
+}
+
+async fn send(s: &Signed, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+    let headers = req.headers_mut();
+    headers.insert("cookie", s.cookie.parse().expect("cookie header"));
+    headers.insert("origin", common::ORIGIN.parse().expect("origin header"));
+    let res = s.router.clone().oneshot(req).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
     let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use app::auth::{OrgRole, PlatformRole};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use common::engine::{
@@ -47,14 +48,19 @@ impl Write for Capture {
     }
 }
 
+#[derive(Clone)]
 struct Api {
     router: Router,
     engine: server::engine::deployments::Engine,
+    state: server::state::AppState,
     work_root: std::path::PathBuf,
-    _git: GitRepo,
+    /// The session cookie requests carry (`None`: anonymous).
+    cookie: Option<String>,
+    _git: Arc<GitRepo>,
 }
 
-/// The router over a fresh database, provisioning through the `tofu` stand-in with `tofu_env` switches.
+/// The router over a fresh database, provisioning through the `tofu` stand-in with `tofu_env` switches;
+/// requests are signed in as an owner of the console's organisation.
 async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf>) -> Api {
     logs();
     let db = common::sqlite().await;
@@ -70,11 +76,14 @@ async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let state = server::app_state_with_engine(settings, db, SecretBox::generate(), cfg);
+    let (_, cookie) = common::sign_in(&state, "owner@acme.example", None, Some(OrgRole::Owner)).await;
     Api {
         engine: state.engine.clone(),
-        router: server::http::router(state),
+        router: server::http::router(state.clone()),
+        state,
         work_root: dir.join("deployments"),
-        _git: git,
+        cookie: Some(cookie),
+        _git: Arc::new(git),
     }
 }
 
@@ -83,7 +92,57 @@ async fn api() -> Api {
 }
 
 impl Api {
+    /// The same console, as another person: a new account with `platform` and (in the console's first
+    /// organisation) `org_role`.
+    async fn as_new_user(
+        &self,
+        email: &str,
+        platform: Option<PlatformRole>,
+        org_role: Option<OrgRole>,
+    ) -> Api {
+        let (_, cookie) = common::sign_in(&self.state, email, platform, org_role).await;
+        Api {
+            cookie: Some(cookie),
+            ..self.clone()
+        }
+    }
+
+    /// The same console without a session.
+    fn anonymous(&self) -> Api {
+        Api {
+            cookie: None,
+            ..self.clone()
+        }
+    }
+
+    /// Adds the session cookie and, on state changes, the `Origin` the CSRF check wants.
+    fn sign(&self, mut req: Request<Body>) -> Request<Body> {
+        if let Some(cookie) = &self.cookie {
+            req.headers_mut()
+                .insert(http::header::COOKIE, cookie.parse().expect("cookie header"));
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            req.headers_mut()
+                .insert(http::header::ORIGIN, common::ORIGIN.parse().expect("origin"));
+        }
+        req
+    }
+
+    /// A streaming request (SSE) as this caller.
+    async fn open(&self, req: Request<Body>) -> http::Response<Body> {
+        self.router
+            .clone()
+            .oneshot(self.sign(req))
+            .await
+            .expect("infallible")
+    }
+
     async fn send(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+        self.send_raw(self.sign(req)).await
+    }
+
+    /// Sends as is: no cookie, no origin (what cloud-init sends).
+    async fn send_raw(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
@@ -161,7 +220,7 @@ impl Api {
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
-        let (s, _, text) = self.send(req.body(Body::from(body)).expect("request")).await;
+        let (s, _, text) = self.send_raw(req.body(Body::from(body)).expect("request")).await;
         (s, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
 }
@@ -452,11 +511,8 @@ async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
     let id = api.create("sse.example.com").await;
     let uri = format!("/sovereign/api/v1/deployments/{id}/stream");
     let res = api
-        .router
-        .clone()
-        .oneshot(Request::get(&uri).body(Body::empty()).expect("req"))
-        .await
-        .expect("ok");
+        .open(Request::get(&uri).body(Body::empty()).expect("req"))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut body = res.into_body();
@@ -468,16 +524,13 @@ async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
     let last_id = first.iter().rev().find_map(|m| m.0.clone()).expect("an id");
 
     let res = api
-        .router
-        .clone()
-        .oneshot(
+        .open(
             Request::get(&uri)
                 .header("last-event-id", &last_id)
                 .body(Body::empty())
                 .expect("req"),
         )
-        .await
-        .expect("ok");
+        .await;
     let mut body = res.into_body();
     let second = read_sse(&mut body, |msgs| {
         msgs.iter().any(|m| m.1.as_deref() == Some("done"))
@@ -508,15 +561,12 @@ async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
     }
     // `?after=` works the same for clients that cannot set headers; a settled stream ends at once.
     let res = api
-        .router
-        .clone()
-        .oneshot(
+        .open(
             Request::get(format!("{uri}?after={last_seq}"))
                 .body(Body::empty())
                 .expect("req"),
         )
-        .await
-        .expect("ok");
+        .await;
     let mut body = res.into_body();
     let tail = read_sse(&mut body, |msgs| {
         msgs.iter().any(|m| m.1.as_deref() == Some("done"))
@@ -533,11 +583,8 @@ async fn a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_o
     let id = api.create("lagging.example.com").await;
     let uri = format!("/sovereign/api/v1/deployments/{id}/stream");
     let res = api
-        .router
-        .clone()
-        .oneshot(Request::get(&uri).body(Body::empty()).expect("req"))
-        .await
-        .expect("ok");
+        .open(Request::get(&uri).body(Body::empty()).expect("req"))
+        .await;
     let mut body = res.into_body();
     // Subscribed and replayed: the stream has reached the live part.
     let mut got = read_sse(&mut body, |msgs| {
@@ -670,4 +717,241 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
             );
         }
     }
+}
+
+/// `(status, body)` of `method uri` (JSON `body` for POSTs) as `api`'s caller.
+async fn call(api: &Api, method: Method, uri: &str, body: &str) -> (StatusCode, String) {
+    let (s, _, text) = api.json(method, uri, body).await;
+    (s, text)
+}
+
+#[tokio::test]
+async fn every_deployment_operation_needs_a_session_the_role_and_the_organisation() {
+    // Runs fail at `tofu init` at once, so deployments settle (failed) and every operation applies.
+    let owner = api_with(&[("TOFU_STANDIN_FAIL_AT", "init")], None).await;
+    let id = owner.create("gated.example.com").await;
+    owner.wait_for(&id, "failed", 30).await;
+    let d = format!("/sovereign/api/v1/deployments/{id}");
+    let create_body = |fqdn: &str| serde_json::to_string(&request(fqdn)).expect("json");
+    let wipe_body = r#"{"confirm": "gated.example.com"}"#;
+
+    // Anonymous: 401 everywhere but the kubeconfig PUT-back (its own bearer).
+    let anon = owner.anonymous();
+    for (m, uri, body) in [
+        (
+            Method::GET,
+            "/sovereign/api/v1/deployments".to_string(),
+            String::new(),
+        ),
+        (
+            Method::POST,
+            "/sovereign/api/v1/deployments".to_string(),
+            create_body("anon.example.com"),
+        ),
+        (Method::GET, d.clone(), String::new()),
+        (Method::GET, format!("{d}/events"), String::new()),
+        (Method::GET, format!("{d}/stream"), String::new()),
+        (Method::GET, format!("{d}/kubeconfig"), String::new()),
+        (Method::POST, format!("{d}/retry"), String::new()),
+        (Method::POST, format!("{d}/cancel"), String::new()),
+        (Method::POST, format!("{d}/wipe"), wipe_body.to_string()),
+        (Method::DELETE, d.clone(), String::new()),
+    ] {
+        let (s, text) = call(&anon, m.clone(), &uri, &body).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{m} {uri}: {text}");
+    }
+    let (s, v) = anon
+        .put_kubeconfig(&id, Some("Bearer wrong"), "", b"apiVersion: v1".to_vec())
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the PUT-back answers by its own bearer rules: {v}"
+    );
+
+    // A viewer of the organisation: reads, nothing else; each 403 names the permission.
+    let viewer = owner
+        .as_new_user("viewer@acme.example", None, Some(OrgRole::Viewer))
+        .await;
+    let (s, v, _) = viewer.get("/sovereign/api/v1/deployments").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(viewer.get(&d).await.0, StatusCode::OK);
+    assert_eq!(viewer.get(&format!("{d}/events")).await.0, StatusCode::OK);
+    let res = viewer
+        .open(
+            Request::get(format!("{d}/stream"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    drop(res);
+    for (m, uri, body, permission) in [
+        (
+            Method::POST,
+            "/sovereign/api/v1/deployments".to_string(),
+            create_body("viewer.example.com"),
+            "deployments.create",
+        ),
+        (Method::DELETE, d.clone(), String::new(), "deployments.delete"),
+        (
+            Method::GET,
+            format!("{d}/kubeconfig"),
+            String::new(),
+            "deployments.kubeconfig.download",
+        ),
+        (
+            Method::POST,
+            format!("{d}/wipe"),
+            wipe_body.to_string(),
+            "deployments.wipe",
+        ),
+        (
+            Method::POST,
+            format!("{d}/retry"),
+            String::new(),
+            "deployments.retry",
+        ),
+        (
+            Method::POST,
+            format!("{d}/cancel"),
+            String::new(),
+            "deployments.cancel",
+        ),
+    ] {
+        let (s, text) = call(&viewer, m.clone(), &uri, &body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{m} {uri}: {text}");
+        assert!(text.contains(permission), "{m} {uri} names {permission}: {text}");
+    }
+
+    // An editor: creates and retries, but neither deletes nor wipes.
+    let editor = owner
+        .as_new_user("editor@acme.example", None, Some(OrgRole::Editor))
+        .await;
+    let (s, text) = call(&editor, Method::POST, &format!("{d}/retry"), "").await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    owner.wait_for(&id, "failed", 30).await;
+    let (s, text) = call(&editor, Method::DELETE, &d, "").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{text}");
+    let edited = editor.create("edited.example.com").await;
+
+    // A member of another organisation: the deployment does not exist for them; what they create is
+    // their organisation's, and invisible to the first.
+    let zeta = server::db::orgs::create(&owner.state.db, "zeta", "Zeta")
+        .await
+        .expect("org")
+        .expect("created");
+    let (stranger_id, cookie) = common::sign_in(&owner.state, "owner@zeta.example", None, None).await;
+    server::db::orgs::set_member(&owner.state.db, &zeta.id, &stranger_id, OrgRole::Owner)
+        .await
+        .expect("member");
+    let stranger = Api {
+        cookie: Some(cookie),
+        ..owner.clone()
+    };
+    for (m, uri, body) in [
+        (Method::GET, d.clone(), String::new()),
+        (Method::GET, format!("{d}/events"), String::new()),
+        (Method::GET, format!("{d}/stream"), String::new()),
+        (Method::GET, format!("{d}/kubeconfig"), String::new()),
+        (Method::POST, format!("{d}/retry"), String::new()),
+        (Method::POST, format!("{d}/wipe"), wipe_body.to_string()),
+        (Method::DELETE, d.clone(), String::new()),
+    ] {
+        let (s, text) = call(&stranger, m.clone(), &uri, &body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{m} {uri}: {text}");
+    }
+    let (_, v, _) = stranger.get("/sovereign/api/v1/deployments").await;
+    assert_eq!(v["total"], 0, "{v}");
+    let theirs = stranger.create("zeta.example.com").await;
+    let (_, v, _) = stranger
+        .get(&format!("/sovereign/api/v1/deployments/{theirs}"))
+        .await;
+    assert_eq!(v["orgId"], zeta.id.as_str(), "their only organisation");
+    assert_eq!(v["createdByName"], "owner@zeta.example");
+    let (s, _, _) = owner
+        .get(&format!("/sovereign/api/v1/deployments/{theirs}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v, _) = owner.get("/sovereign/api/v1/deployments").await;
+    let listed: Vec<&str> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    let mut want = vec![id.as_str(), edited.as_str()];
+    let mut got = listed.clone();
+    want.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, want, "only the first organisation's deployments");
+
+    // A superadmin sees every organisation's deployments and says where a new one goes.
+    let admin = owner
+        .as_new_user("root@acme.example", Some(PlatformRole::Superadmin), None)
+        .await;
+    let (_, v, _) = admin.get("/sovereign/api/v1/deployments").await;
+    assert_eq!(v["total"], 3, "{v}");
+    let (_, v, _) = admin
+        .get(&format!("/sovereign/api/v1/deployments?orgId={}", zeta.id))
+        .await;
+    assert_eq!(v["total"], 1, "{v}");
+    let (s, v, text) = admin
+        .json(
+            Method::POST,
+            "/sovereign/api/v1/deployments",
+            &create_body("root.example.com"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert_eq!(v["fields"][0]["field"], "orgId", "{v}");
+    let mut body = request("root.example.com");
+    body.org_id = Some(zeta.id.clone());
+    let (s, v, text) = admin
+        .json(
+            Method::POST,
+            "/sovereign/api/v1/deployments",
+            &serde_json::to_string(&body).expect("json"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let rooted = v["id"].as_str().expect("id").to_string();
+
+    // The audit log names the real people and where they came from.
+    let entries = server::db::audit::list(
+        &owner.state.db,
+        &server::db::audit::AuditFilter {
+            action_prefix: Some("deployments.".into()),
+            actor_id: None,
+        },
+        app::paging::PageRequest::new(Some(1), Some(100)),
+    )
+    .await
+    .expect("audit");
+    let created: Vec<(String, String)> = entries
+        .items
+        .iter()
+        .filter(|e| e.action == "deployments.create")
+        .map(|e| (e.actor.clone(), e.target.clone()))
+        .collect();
+    for (who, target) in [
+        ("owner@acme.example", &id),
+        ("editor@acme.example", &edited),
+        ("owner@zeta.example", &theirs),
+        ("root@acme.example", &rooted),
+    ] {
+        assert!(
+            created.contains(&(who.to_string(), format!("deployment:{target}"))),
+            "{who} created {target}: {created:?}"
+        );
+    }
+    assert!(
+        entries
+            .items
+            .iter()
+            .any(|e| e.action == "deployments.retry" && e.actor == "editor@acme.example"),
+        "the retry is audited"
+    );
 }

@@ -59,10 +59,30 @@ async fn insert_get_list_and_org_scoping(db: Db) {
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].seq, events[0].kind), (1, EventKind::Status));
 
+    let acme = ["acme".to_string()];
     let all = ListQuery::default().parse().expect("valid");
-    let (total, rows) = store::list(&db, Some("acme"), &all).await.expect("list");
+    let (total, rows) = store::list(&db, Some(&acme), &all).await.expect("list");
     assert_eq!(total, 2);
     assert!(rows.iter().all(|r| r.org_id == "acme"));
+    // Several organisations, every organisation, none.
+    let both = ["other".to_string(), "acme".to_string()];
+    assert_eq!(store::list(&db, Some(&both), &all).await.expect("list").0, 3);
+    assert_eq!(store::list(&db, None, &all).await.expect("list").0, 3);
+    let (total, rows) = store::list(&db, Some(&[]), &all).await.expect("list");
+    assert_eq!((total, rows.len()), (0, 0));
+    let paged = ListQuery {
+        per_page: Some(2),
+        page: Some(2),
+        ..Default::default()
+    }
+    .parse()
+    .expect("valid");
+    let (total, rows) = store::list(&db, Some(&both), &paged).await.expect("list");
+    assert_eq!(
+        (total, rows.len()),
+        (3, 1),
+        "the page placeholders follow the organisations'"
+    );
     let fqdn_asc = ListQuery {
         sort: Some("fqdn".into()),
         dir: Some("asc".into()),
@@ -72,7 +92,7 @@ async fn insert_get_list_and_org_scoping(db: Db) {
     }
     .parse()
     .expect("valid");
-    let (total, rows) = store::list(&db, Some("acme"), &fqdn_asc).await.expect("list");
+    let (total, rows) = store::list(&db, Some(&acme), &fqdn_asc).await.expect("list");
     assert_eq!((total, rows.len(), rows[0].id.as_str()), (2, 1, "d1"));
     let failed_only = ListQuery {
         status: Some("failed".into()),
@@ -81,10 +101,7 @@ async fn insert_get_list_and_org_scoping(db: Db) {
     .parse()
     .expect("valid");
     assert_eq!(
-        store::list(&db, Some("acme"), &failed_only)
-            .await
-            .expect("list")
-            .0,
+        store::list(&db, Some(&acme), &failed_only).await.expect("list").0,
         0
     );
 }

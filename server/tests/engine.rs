@@ -61,7 +61,7 @@ fn harness_with(
     let engine = Engine::new(db, secrets, cfg, instance.into());
     Harness {
         engine,
-        actor: Actor::local(),
+        actor: common::engine::owner(),
         _dir: dir,
     }
 }
@@ -527,7 +527,7 @@ async fn cancel_stops_opentofu_and_wipe_destroys_sweeps_and_reports() {
     let error = d.error.expect("error");
     assert_eq!(error.phase, Phase::TofuApply);
     assert!(
-        error.message.starts_with("Cancelled by local-operator"),
+        error.message.starts_with("Cancelled by owner@acme.example"),
         "{}",
         error.message
     );

@@ -9,17 +9,49 @@ use leptos::server_fn::ServerFn;
 use server::db::DbUrl;
 use tower::ServiceExt;
 
-async fn router() -> Router {
-    let db = common::sqlite().await;
-    let dir = tempfile::tempdir().expect("tempdir").keep();
-    server::http::router(server::app_state(
-        common::settings_for(DbUrl::SqliteMemory, dir),
-        db,
-    ))
+/// A router with a signed-in superadmin; [`send`] adds their session cookie and the console's Origin.
+struct App {
+    router: Router,
+    cookie: String,
 }
 
-async fn send(router: &Router, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-    let res = router.clone().oneshot(req).await.expect("infallible");
+impl Clone for App {
+    fn clone(&self) -> Self {
+        App {
+            router: self.router.clone(),
+            cookie: self.cookie.clone(),
+        }
+    }
+}
+
+async fn router() -> App {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let state = server::app_state(common::settings_for(DbUrl::SqliteMemory, dir), db);
+    let (_, cookie) = common::sign_in(
+        &state,
+        "admin@example.com",
+        Some(app::auth::PlatformRole::Superadmin),
+        Some(app::auth::OrgRole::Owner),
+    )
+    .await;
+    App {
+        router: server::http::router(state),
+        cookie,
+    }
+}
+
+async fn send(app: &App, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+    let h = req.headers_mut();
+    let cookie = match h.get("cookie").and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}; {}", app.cookie),
+        None => app.cookie.clone(),
+    };
+    h.insert("cookie", cookie.parse().expect("cookie"));
+    if !h.contains_key("origin") {
+        h.insert("origin", common::ORIGIN.parse().expect("origin"));
+    }
+    let res = app.router.clone().oneshot(req).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
     let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
@@ -57,10 +89,13 @@ async fn probes_answer_json_at_the_root() {
 async fn readyz_fails_when_the_database_is_gone() {
     let db = common::sqlite().await;
     let dir = tempfile::tempdir().expect("tempdir").keep();
-    let r = server::http::router(server::app_state(
-        common::settings_for(DbUrl::SqliteMemory, dir),
-        db.clone(),
-    ));
+    let r = App {
+        router: server::http::router(server::app_state(
+            common::settings_for(DbUrl::SqliteMemory, dir),
+            db.clone(),
+        )),
+        cookie: String::new(),
+    };
     db.close().await;
     let (s, _, body) = send(&r, get("/readyz")).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
@@ -118,6 +153,14 @@ async fn trailing_slash_and_root_redirect_to_the_console() {
     let (s, h, _) = send(&r, get("/")).await;
     assert_eq!(s, StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(h["location"], "/sovereign");
+    // Signed out, both lead to the login page.
+    let anonymous = App {
+        cookie: String::new(),
+        ..r.clone()
+    };
+    let (s, h, _) = send(&anonymous, get("/")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/sovereign/login");
 }
 
 #[tokio::test]

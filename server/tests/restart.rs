@@ -9,6 +9,28 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::engine::{GitRepo, eventually, module_dir, repo_root, request, standin_tofu, template_dir};
+use server::db::{Db, DbUrl};
+
+/// An owner of the console's organisation with a session, written into the database the binary will use
+/// (`<data-dir>/catalyst.db`): the `Cookie` header value.
+async fn session_in(dir: &std::path::Path) -> String {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let url = DbUrl::Sqlite {
+        path: data.join("catalyst.db"),
+    };
+    let db = Db::connect(&url).await.expect("sqlite opens");
+    db.migrate().await.expect("migrates");
+    let state = server::app_state_with(
+        common::settings_for(url, data),
+        db.clone(),
+        server::crypto::SecretBox::generate(),
+    );
+    let (_, cookie) =
+        common::sign_in(&state, "ops@acme.example", None, Some(app::auth::OrgRole::Owner)).await;
+    db.close().await;
+    cookie
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -50,8 +72,11 @@ async fn ready(base: &str) {
     .await
 }
 
-async fn deployment(base: &str, id: &str) -> serde_json::Value {
-    reqwest::get(format!("{base}/sovereign/api/v1/deployments/{id}"))
+async fn deployment(base: &str, cookie: &str, id: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{base}/sovereign/api/v1/deployments/{id}"))
+        .header("cookie", cookie)
+        .send()
         .await
         .expect("answers")
         .json()
@@ -65,10 +90,13 @@ async fn a_killed_console_resumes_its_run_when_started_again() {
     let git = GitRepo::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    let cookie = session_in(&dir).await;
     let mut first = start(&dir, port, &git);
     ready(&base).await;
     let res = reqwest::Client::new()
         .post(format!("{base}/sovereign/api/v1/deployments"))
+        .header("cookie", &cookie)
+        .header("origin", &base)
         .json(&request("restart.example.com"))
         .send()
         .await
@@ -79,7 +107,7 @@ async fn a_killed_console_resumes_its_run_when_started_again() {
         .expect("id")
         .to_string();
     eventually(30, "apply under way", || async {
-        let d = deployment(&base, &id).await;
+        let d = deployment(&base, &cookie, &id).await;
         let applying = d["resources"]
             .as_array()
             .is_some_and(|r| r.iter().any(|r| r["state"] == "complete"));
@@ -92,16 +120,16 @@ async fn a_killed_console_resumes_its_run_when_started_again() {
 
     let mut second = start(&dir, port, &git);
     ready(&base).await;
-    let d = deployment(&base, &id).await;
+    let d = deployment(&base, &cookie, &id).await;
     assert_eq!(
         d["status"], "provisioning",
         "still owed after the crash, not failed"
     );
     eventually(90, "the resumed run to finish Phase 0", || async {
-        (deployment(&base, &id).await["status"] == "waiting-for-cluster").then_some(())
+        (deployment(&base, &cookie, &id).await["status"] == "waiting-for-cluster").then_some(())
     })
     .await;
-    let d = deployment(&base, &id).await;
+    let d = deployment(&base, &cookie, &id).await;
     let apply = d["phases"]
         .as_array()
         .expect("phases")
@@ -111,14 +139,17 @@ async fn a_killed_console_resumes_its_run_when_started_again() {
         .clone();
     assert_eq!(apply["state"], "succeeded");
     assert_eq!(apply["attempts"], 2, "apply ran again after the restart");
-    let events: serde_json::Value = reqwest::get(format!(
-        "{base}/sovereign/api/v1/deployments/{id}/events?limit=1000"
-    ))
-    .await
-    .expect("events")
-    .json()
-    .await
-    .expect("json");
+    let events: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{base}/sovereign/api/v1/deployments/{id}/events?limit=1000"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("events")
+        .json()
+        .await
+        .expect("json");
     let seqs: Vec<i64> = events["events"]
         .as_array()
         .expect("events")

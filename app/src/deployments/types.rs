@@ -458,6 +458,9 @@ pub struct Deployment {
     pub org_id: String,
     #[serde(rename = "createdBy")]
     pub created_by: String,
+    /// How pages name the creator (display name or e-mail); empty if the account is gone.
+    #[serde(rename = "createdByName", default)]
+    pub created_by_name: String,
     pub fqdn: String,
     pub status: DeploymentStatus,
     pub request: DeploymentRequest,
@@ -507,6 +510,9 @@ pub struct DeploymentSummary {
     pub org_name: String,
     #[serde(rename = "createdBy")]
     pub created_by: String,
+    /// How pages name the creator (display name or e-mail); empty if the account is gone.
+    #[serde(rename = "createdByName", default)]
+    pub created_by_name: String,
     pub fqdn: String,
     pub status: DeploymentStatus,
     /// Cloud regions, e.g. `["fsn1", "hel1"]`.
@@ -589,6 +595,9 @@ pub struct ListQuery {
     pub page: Option<i64>,
     #[serde(rename = "perPage", default)]
     pub per_page: Option<i64>,
+    /// Only this organisation's deployments (among those the caller may see).
+    #[serde(rename = "orgId", default)]
+    pub org_id: Option<String>,
 }
 
 /// A validated [`ListQuery`].
@@ -696,23 +705,27 @@ pub struct WipeRequest {
     pub hetzner_token: Option<super::request::Secret>,
 }
 
-/// The caller of an engine operation: who, on behalf of which organisation. The auth module's principal
-/// is converted into this at the boundary, so the engine keeps `org_id`/`created_by` on every record.
+/// The caller of an engine operation: the signed-in principal (whose roles the policy checks against the
+/// deployment's organisation) and where the request came from (for the audit log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
-    #[serde(rename = "userId")]
-    pub user_id: String,
-    #[serde(rename = "orgId")]
-    pub org_id: String,
+    pub principal: crate::auth::Principal,
+    #[serde(default)]
+    pub meta: crate::auth::RequestMeta,
 }
 
 impl Actor {
-    /// The single operator of a console without sign-in.
-    pub fn local() -> Self {
-        Actor {
-            user_id: "local-operator".into(),
-            org_id: "default".into(),
-        }
+    pub fn new(principal: crate::auth::Principal, meta: crate::auth::RequestMeta) -> Self {
+        Actor { principal, meta }
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.principal.user_id
+    }
+
+    /// How events and the audit log name the caller: the display name, or the e-mail.
+    pub fn label(&self) -> &str {
+        self.principal.label()
     }
 }
 
@@ -733,6 +746,7 @@ mod tests {
             dir: Some("asc".into()),
             page: Some(2),
             per_page: Some(10),
+            org_id: None,
         }
         .parse()
         .expect("valid");

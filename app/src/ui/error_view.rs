@@ -24,12 +24,33 @@ pub fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
     }
 }
 
-/// One error from a server call, shown inline.
+/// One error from a server call, shown inline. A missing permission also sets the page's status to 403; an
+/// ended session offers the way back in.
 #[component]
 pub fn ErrorView(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let AppError::Forbidden(_) = &error
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(http::StatusCode::FORBIDDEN);
+    }
+    let sign_in = matches!(error, AppError::Unauthenticated).then(|| {
+        let here = leptos_router::hooks::use_location();
+        let next = format!(
+            "{}{}",
+            here.pathname.get_untracked(),
+            here.search
+                .get_untracked()
+                .chars()
+                .next()
+                .map_or(String::new(), |_| format!("?{}", here.search.get_untracked()))
+        );
+        view! { " " <a href=crate::auth::login_url(&next) data-testid="sign-in-again">"Sign in again"</a> }
+    });
     view! {
-        <div class="alert alert-error" role="alert">
+        <div class="alert alert-error" role="alert" data-testid="error" data-code=error.code()>
             {error.to_string()}
+            {sign_in}
         </div>
     }
 }

@@ -2,23 +2,33 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_location;
 
+use crate::auth::Me;
+use crate::auth::api::{Logout, current_user};
 use crate::routes;
 use crate::theme::ThemeToggle;
 
-/// Navigation entries: (label, path). Only pages that exist are listed.
-fn nav_items() -> Vec<(&'static str, String)> {
-    vec![
+/// Navigation entries: (label, path). Only pages that exist, and that the signed-in user may open, are
+/// listed; nothing is listed when signed out.
+fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
+    let Some(me) = me else { return Vec::new() };
+    let mut items = vec![
         ("Overview", routes::home()),
         ("Deployments", routes::page("deployments")),
         ("Marketplace", routes::page("marketplace")),
-    ]
+    ];
+    if me.can_manage_users {
+        items.push(("Users", routes::page("users")));
+    }
+    if me.can_read_audit {
+        items.push(("Audit", routes::page("audit")));
+    }
+    items
 }
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let location = use_location();
+    let me = Resource::new_blocking(|| (), |_| current_user());
     view! {
         <a href="#main" class="skip-link">"Skip to content"</a>
         <header class="app-header">
@@ -36,30 +46,66 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </svg>
                     <span>"Catalyst"</span>
                 </a>
-                <nav aria-label="Main" class="main-nav">
-                    {nav_items()
-                        .into_iter()
-                        .map(|(label, href)| {
-                            let path = href.clone();
-                            let current = move || {
-                                let p = location.pathname.get();
-                                p == path || (path != routes::home() && p.starts_with(&path))
-                            };
-                            view! {
-                                <A href=href attr:class="nav-link" attr:aria-current=move || current().then_some("page")>
-                                    {label}
-                                </A>
-                            }
-                        })
-                        .collect_view()}
-                </nav>
-                <div class="header-actions">
-                    <ThemeToggle/>
-                </div>
+                <Suspense fallback=|| view! { <nav aria-label="Main" class="main-nav"></nav> }>
+                    {move || Suspend::new(async move {
+                        let me = me.await.ok().flatten();
+                        let items = nav_items(me.as_ref());
+                        view! {
+                            <nav aria-label="Main" class="main-nav">
+                                {items
+                                    .into_iter()
+                                    .map(|(label, href)| {
+                                        // The overview is current only on itself; other entries also on their sub-pages.
+                                        let exact = href == routes::home();
+                                        view! { <A href=href exact=exact attr:class="nav-link">{label}</A> }
+                                    })
+                                    .collect_view()}
+                            </nav>
+                            <div class="header-actions">
+                                <ThemeToggle/>
+                                {me.map(|me| view! { <UserMenu me/> })}
+                            </div>
+                        }
+                    })}
+                </Suspense>
             </div>
         </header>
         <main id="main" class="app-main" tabindex="-1">
             {children()}
         </main>
+    }
+}
+
+/// The signed-in user's menu: who they are, their settings, and signing out. A `<details>` element, so it
+/// opens with the keyboard and without JavaScript.
+#[component]
+fn UserMenu(me: Me) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let done = logout.value();
+    Effect::new(move |_| {
+        if let Some(Ok(to)) = done.get() {
+            crate::auth::pages::hard_navigate(&to);
+        }
+    });
+    let p = me.principal;
+    let initial = p.label().chars().next().unwrap_or('?').to_uppercase().to_string();
+    view! {
+        <details class="user-menu" data-testid="user-menu">
+            <summary class="user-menu-button" aria-label=format!("Account menu of {}", p.email)>
+                <span class="avatar" aria-hidden="true">{initial}</span>
+                <span class="user-menu-email">{p.email.clone()}</span>
+            </summary>
+            <div class="user-menu-panel">
+                <p class="user-menu-who">
+                    <span class="font-semibold" data-testid="user-email">{p.email.clone()}</span>
+                    <span class="muted text-xs">{p.platform_role.map_or(String::new(), |r| r.label().to_string())}</span>
+                </p>
+                <a href=routes::page("settings/account") class="user-menu-item">"Account and password"</a>
+                <a href=routes::page("settings/tokens") class="user-menu-item">"API tokens"</a>
+                <ActionForm action=logout attr:class="contents">
+                    <button type="submit" class="user-menu-item" data-testid="sign-out">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </details>
     }
 }

@@ -165,14 +165,27 @@ pub async fn live_by_fqdn(db: &Db, fqdn: &str) -> Result<Option<DeploymentRow>, 
     }))
 }
 
-/// One page of an organisation's deployments (`org_id = None`: all organisations).
+/// One page of the deployments of `orgs` (`None`: every organisation; an empty list: none).
 pub async fn list(
     db: &Db,
-    org_id: Option<&str>,
+    orgs: Option<&[String]>,
     f: &ListFilter,
 ) -> Result<(i64, Vec<DeploymentRow>), DbError> {
+    if orgs.is_some_and(<[String]>::is_empty) {
+        return Ok((0, Vec::new()));
+    }
+    let orgs = orgs.unwrap_or_default();
+    // Placeholders in order of appearance ($1 … $n, then the page): SQLite numbers named parameters so.
+    let mut clause = if orgs.is_empty() {
+        String::from("1 = 1")
+    } else {
+        let list = (1..=orgs.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("org_id IN ({list})")
+    };
     // Statuses and sort columns come from enums, never from the caller's text.
-    let mut clause = String::from("($1 IS NULL OR org_id = $1)");
     if !f.statuses.is_empty() {
         let list = f
             .statuses
@@ -192,20 +205,26 @@ pub async fn list(
         SortDir::Asc => "ASC",
         SortDir::Desc => "DESC",
     };
-    let org = org_id.map(str::to_string);
+    let (limit, offset) = (orgs.len() + 1, orgs.len() + 2);
     let (total, rows) = on_db!(db, pool => {
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM deployments WHERE {clause}"))
-            .bind(&org)
-            .fetch_one(pool)
+        let count_sql = format!("SELECT COUNT(*) FROM deployments WHERE {clause}");
+        let mut count = sqlx::query_scalar(&count_sql);
+        for org in orgs {
+            count = count.bind(org);
+        }
+        let total: i64 = count.fetch_one(pool).await?;
+        let rows_sql = format!(
+            "SELECT {COLUMNS} FROM deployments WHERE {clause} ORDER BY {column} {dir}, id {dir} LIMIT ${limit} OFFSET ${offset}"
+        );
+        let mut rows = sqlx::query_as::<_, DeploymentRow>(&rows_sql);
+        for org in orgs {
+            rows = rows.bind(org);
+        }
+        let rows = rows
+            .bind(f.page.per_page)
+            .bind(f.page.offset())
+            .fetch_all(pool)
             .await?;
-        let rows = sqlx::query_as::<_, DeploymentRow>(&format!(
-            "SELECT {COLUMNS} FROM deployments WHERE {clause} ORDER BY {column} {dir}, id {dir} LIMIT $2 OFFSET $3"
-        ))
-        .bind(&org)
-        .bind(f.page.per_page)
-        .bind(f.page.offset())
-        .fetch_all(pool)
-        .await?;
         (total, rows)
     });
     Ok((total, rows))

@@ -11,8 +11,12 @@ pub mod audit;
 pub mod deployment_events;
 pub mod deployments;
 pub mod leases;
+pub mod orgs;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
+pub mod tokens;
+pub mod users;
 
 use std::path::PathBuf;
 use std::str::FromStr;

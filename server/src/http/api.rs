@@ -9,6 +9,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath};
+use app::audit::Outcome;
+use app::auth::policy::{self, Action};
+
+use crate::auth::Caller;
 use crate::db::{self, Db, audit::NewAudit};
 use crate::engine::system::System;
 use crate::error::{ApiError, ApiResult};
@@ -42,7 +46,8 @@ async fn method_not_allowed(method: Method, uri: Uri) -> impl axum::response::In
     (http::StatusCode::METHOD_NOT_ALLOWED, Json(body))
 }
 
-async fn status(State(state): State<AppState>) -> ApiResult<Json<StatusReport>> {
+async fn status(State(state): State<AppState>, Caller(me): Caller) -> ApiResult<Json<StatusReport>> {
+    policy::require(&me, Action::SystemStatusRead, None)?;
     let system = System {
         db: state.db.clone(),
         instance: state.instance.clone(),
@@ -88,7 +93,28 @@ pub fn validate_setting_key(key: &str) -> Result<(), AppError> {
 
 const MAX_SETTING_BYTES: usize = 16 * 1024;
 
-async fn list_settings(State(db): State<Db>) -> ApiResult<Json<Vec<Setting>>> {
+/// Who changed a setting, for the audit log.
+fn audit_entry(
+    me: &app::auth::Principal,
+    meta: &app::auth::RequestMeta,
+    action: &str,
+    key: &str,
+    detail: &str,
+) -> NewAudit {
+    NewAudit {
+        actor_id: Some(me.user_id.clone()),
+        actor: me.email.clone(),
+        action: action.into(),
+        target: key.into(),
+        outcome: Outcome::Success,
+        detail: detail.into(),
+        ip: meta.ip.clone(),
+        request_id: meta.request_id.clone(),
+    }
+}
+
+async fn list_settings(State(db): State<Db>, Caller(me): Caller) -> ApiResult<Json<Vec<Setting>>> {
+    policy::require(&me, Action::SettingsManage, None)?;
     let rows = db::settings::list(&db).await?;
     Ok(Json(
         rows.into_iter()
@@ -104,8 +130,10 @@ async fn list_settings(State(db): State<Db>) -> ApiResult<Json<Vec<Setting>>> {
 
 async fn get_setting(
     State(db): State<Db>,
+    Caller(me): Caller,
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    policy::require(&me, Action::SettingsManage, None)?;
     validate_setting_key(&key)?;
     match db::settings::get(&db, &key).await? {
         Some(value) => Ok(Json(serde_json::json!({ "key": key, "value": value }))),
@@ -115,28 +143,37 @@ async fn get_setting(
 
 async fn put_setting(
     State(db): State<Db>,
+    Caller(me): Caller,
+    axum::Extension(meta): axum::Extension<app::auth::RequestMeta>,
     ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<PutSetting>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    policy::require(&me, Action::SettingsManage, None)?;
     validate_setting_key(&key)?;
     if body.value.to_string().len() > MAX_SETTING_BYTES {
         return Err(AppError::invalid("value", "A setting's value must be at most 16 KiB of JSON.").into());
     }
-    db::settings::put(&db, &key, &body.value, "system").await?;
+    db::settings::put(&db, &key, &body.value, &me.user_id).await?;
     db::audit::append(
         &db,
-        &NewAudit::system("settings.update", &key, "Setting changed."),
+        &audit_entry(&me, &meta, "settings.update", &key, "Setting changed."),
     )
     .await?;
     Ok(Json(serde_json::json!({ "key": key, "value": body.value })))
 }
 
-async fn delete_setting(State(db): State<Db>, ApiPath(key): ApiPath<String>) -> ApiResult<http::StatusCode> {
+async fn delete_setting(
+    State(db): State<Db>,
+    Caller(me): Caller,
+    axum::Extension(meta): axum::Extension<app::auth::RequestMeta>,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<http::StatusCode> {
+    policy::require(&me, Action::SettingsManage, None)?;
     validate_setting_key(&key)?;
     if db::settings::delete(&db, &key).await? {
         db::audit::append(
             &db,
-            &NewAudit::system("settings.delete", &key, "Setting removed."),
+            &audit_entry(&me, &meta, "settings.delete", &key, "Setting removed."),
         )
         .await?;
         Ok(http::StatusCode::NO_CONTENT)

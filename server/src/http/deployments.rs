@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::auth::{Action, Principal, RequestMeta, policy};
 use app::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentEvent, DeploymentSummary, EventKind, EventPage,
     ListQuery, RetryRequest, WipeRequest,
@@ -29,6 +30,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::auth::Caller;
 use crate::db::{deployment_events, deployments as store};
 use crate::engine::deployments::Engine;
 use crate::engine::deployments::hub::LiveEvent;
@@ -60,23 +62,34 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The caller of a REST request. Until sign-in exists every request acts as the console's local operator;
-/// the auth module replaces this extractor's body with its request-extension principal.
-pub struct CurrentActor(pub Actor);
+/// The caller of a deployments request: the signed-in principal (`auth::Caller`, resolved by the auth
+/// middleware — anonymous callers never get here) and the request's origin for the audit log.
+pub struct Meta(pub RequestMeta);
 
-impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(CurrentActor(Actor::local()))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Meta(
+            parts.extensions.get::<RequestMeta>().cloned().unwrap_or_default(),
+        ))
     }
+}
+
+/// The policy's first word: may the caller do `action` in any organisation at all? (The engine then checks
+/// the role in the deployment's own organisation with `policy::require`.)
+fn actor(me: Principal, meta: RequestMeta, action: Action) -> Result<Actor, AppError> {
+    policy::require(&me, action, None)?;
+    Ok(Actor::new(me, meta))
 }
 
 async fn create(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiJson(body): ApiJson<CreateDeployment>,
 ) -> ApiResult<(StatusCode, [(header::HeaderName, String); 1], Json<Created>)> {
+    let actor = actor(me, meta, Action::DeploymentCreate)?;
     let created = engine.create(&actor, body).await?;
     let location = format!("{}/deployments/{}", app::routes::API_V1, created.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)))
@@ -84,17 +97,21 @@ async fn create(
 
 async fn list(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<DeploymentSummary>>> {
+    let actor = actor(me, meta, Action::DeploymentRead)?;
     Ok(Json(engine.list(&actor, query).await?))
 }
 
 async fn show(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Deployment>> {
+    let actor = actor(me, meta, Action::DeploymentRead)?;
     Ok(Json(engine.get(&actor, &id).await?))
 }
 
@@ -109,10 +126,12 @@ struct EventsQuery {
 
 async fn events(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
+    let actor = actor(me, meta, Action::DeploymentEventsRead)?;
     Ok(Json(
         engine.events(&actor, &id, q.after.unwrap_or(0), q.limit).await?,
     ))
@@ -120,10 +139,12 @@ async fn events(
 
 async fn retry(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<Json<Deployment>> {
+    let actor = actor(me, meta, Action::DeploymentRetry)?;
     // The body is optional: empty means "the phase that failed".
     let body: RetryRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RetryRequest::default()
@@ -140,27 +161,33 @@ async fn retry(
 
 async fn cancel(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Deployment>> {
+    let actor = actor(me, meta, Action::DeploymentCancel)?;
     Ok(Json(engine.cancel(&actor, &id).await?))
 }
 
 async fn delete(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
+    let actor = actor(me, meta, Action::DeploymentDelete)?;
     engine.delete(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn wipe(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<WipeRequest>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
+    let actor = actor(me, meta, Action::DeploymentWipe)?;
     Ok((StatusCode::ACCEPTED, Json(engine.wipe(&actor, &id, body).await?)))
 }
 
@@ -194,10 +221,12 @@ async fn put_kubeconfig(
 
 async fn download_kubeconfig(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> ApiResult<Response> {
+    let actor = actor(me, meta, Action::DeploymentKubeconfigDownload)?;
     let (file, yaml) = engine
         .download_kubeconfig(&actor, &id, q.region.as_deref())
         .await?;
@@ -222,12 +251,14 @@ struct StreamQuery {
 
 async fn stream(
     State(engine): State<Engine>,
-    CurrentActor(actor): CurrentActor,
+    Caller(me): Caller,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    engine.row_for(&actor, &id).await?;
+    let actor = actor(me, meta, Action::DeploymentEventsRead)?;
+    engine.row_for(&actor, &id, Action::DeploymentEventsRead).await?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -10,7 +10,7 @@ pub mod health;
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::{CatalogPort, DeploymentsPort, SystemPort};
+use app::ports::{AuthPort, CatalogPort, DeploymentsPort, SystemPort};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -39,6 +39,7 @@ pub struct Ports {
     pub system: Arc<dyn SystemPort>,
     pub deployments: Arc<dyn DeploymentsPort>,
     pub catalog: Arc<dyn CatalogPort>,
+    pub auth: Arc<dyn AuthPort>,
 }
 
 impl Ports {
@@ -52,6 +53,7 @@ impl Ports {
             catalog: Arc::new(CatalogService {
                 store: state.settings.catalog.clone(),
             }),
+            auth: state.auth.clone(),
         }
     }
 
@@ -60,6 +62,7 @@ impl Ports {
         provide_context(self.system.clone());
         provide_context(self.deployments.clone());
         provide_context(self.catalog.clone());
+        provide_context(self.auth.clone());
     }
 }
 
@@ -76,11 +79,15 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary(BASE) }))
         .route("/sovereign/", get(|| async { Redirect::permanent(BASE) }))
         .nest("/sovereign/api/v1", api::router())
+        .route(crate::auth::public::OIDC_START, get(crate::auth::oidc::start))
+        .route(crate::auth::public::OIDC_CALLBACK, get(crate::auth::oidc::callback))
         .leptos_routes_with_context(&state, routes, move || render_ports.provide(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || fallback_ports.provide(), app::shell))
+        // Who is calling, and may they: every route below passes through here (see auth::middleware).
+        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::middleware::authenticate))
         .layer(axum::middleware::map_response(server_fn_status))
         .layer(
             ServiceBuilder::new()

@@ -58,6 +58,7 @@ pub fn helm_releases(components: &[String]) -> Vec<String> {
 /// A valid request for `fqdn` (a BYO domain, so any name works) with the catalog's mandatory components.
 pub fn request(fqdn: &str) -> CreateDeployment {
     CreateDeployment {
+        org_id: None,
         request: DeploymentRequest {
             org: OrgProfile {
                 name: "Acme Sovereign".into(),
@@ -95,6 +96,35 @@ pub fn request(fqdn: &str) -> CreateDeployment {
             registrar_token: None,
         },
     }
+}
+
+/// The organisation engine-level tests act in.
+pub const ORG: &str = "org-acme";
+
+/// A caller who is a member of `org` with `role` (engine-level tests; HTTP tests sign in for real).
+pub fn member(org: &str, role: app::auth::OrgRole) -> app::deployments::Actor {
+    app::deployments::Actor::new(
+        app::auth::Principal {
+            user_id: format!("user-{}-{}", role.as_str(), org),
+            email: format!("{}@acme.example", role.as_str()),
+            display_name: String::new(),
+            platform_role: None,
+            memberships: vec![app::auth::Membership {
+                org_id: org.into(),
+                org_slug: org.into(),
+                org_name: org.into(),
+                role,
+            }],
+            credential: app::auth::Credential::Session { id: "test".into() },
+            has_password: true,
+        },
+        app::auth::RequestMeta::default(),
+    )
+}
+
+/// An owner of [`ORG`].
+pub fn owner() -> app::deployments::Actor {
+    member(ORG, app::auth::OrgRole::Owner)
 }
 
 /// A real bare Git repository (file://) that the GitOps step pushes to; removed on drop.

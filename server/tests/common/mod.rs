@@ -14,10 +14,13 @@ use std::sync::OnceLock;
 
 use server::config::{LogFormat, Settings};
 use server::db::{Db, DbUrl};
+use server::state::AppState;
 
 pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
+    let bind = "127.0.0.1:0".parse().expect("addr");
     Settings {
-        bind: "127.0.0.1:0".parse().expect("addr"),
+        auth: server::auth::config::AuthSettings::defaults_for(bind),
+        bind,
         database,
         data_dir,
         log_format: LogFormat::Pretty,
@@ -42,6 +45,47 @@ pub fn repo_catalog() -> std::sync::Arc<server::catalog::CatalogStore> {
             )
         })
         .clone()
+}
+
+/// The origin every in-process test request claims (what `settings_for` derives from its bind address).
+pub const ORIGIN: &str = "http://127.0.0.1:0";
+
+/// Creates an account (`platform` role, member of the first organisation as `org_role`) and a session for
+/// it; returns the user id and the `Cookie` header value (`catalyst_session=…`).
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    platform: Option<app::auth::PlatformRole>,
+    org_role: Option<app::auth::OrgRole>,
+) -> (String, String) {
+    let password = "correct horse battery staple";
+    let user = state
+        .auth
+        .create_superadmin(email, password, "")
+        .await
+        .expect("account created");
+    server::db::users::set_platform_role(&state.db, &user.id, platform)
+        .await
+        .expect("platform role");
+    let orgs = server::db::orgs::list(&state.db).await.expect("orgs");
+    let org = &orgs[0];
+    match org_role {
+        Some(role) => server::db::orgs::set_member(&state.db, &org.id, &user.id, role)
+            .await
+            .expect("member"),
+        None => {
+            server::db::orgs::remove_member(&state.db, &org.id, &user.id)
+                .await
+                .expect("not a member");
+        }
+    }
+    let set_cookie = state
+        .auth
+        .start_session(&user, &app::auth::RequestMeta::default(), "test")
+        .await
+        .expect("session");
+    let cookie = set_cookie.split(';').next().expect("name=value").to_string();
+    (user.id, cookie)
 }
 
 /// A migrated SQLite database in a fresh temp file (the directory lives as long as the process).

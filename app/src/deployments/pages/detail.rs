@@ -203,7 +203,7 @@ fn Live(view: DeploymentView) -> impl IntoView {
                     {move || deployment.with(|d| format!(
                         "Created {} by {} · {} region(s) · {} component(s)",
                         format_utc(d.created_at),
-                        d.created_by,
+                        if d.created_by_name.is_empty() { "a removed account" } else { d.created_by_name.as_str() },
                         d.request.regions.len(),
                         d.request.components.len()
                     ))}

@@ -23,6 +23,7 @@ pub fn DeploymentsPage() -> impl IntoView {
             dir: q.get("dir").filter(|s| !s.is_empty()),
             page: q.get("page").and_then(|p| p.parse().ok()),
             per_page: q.get("perPage").and_then(|p| p.parse().ok()),
+            org_id: q.get("org").filter(|s| !s.is_empty()),
         }
     };
     let data = Resource::new_blocking(params, list_deployments);

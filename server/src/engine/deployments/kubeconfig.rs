@@ -188,7 +188,9 @@ impl Engine {
         id: &str,
         region: Option<&str>,
     ) -> Result<(String, String), AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self
+            .row_for(actor, id, app::auth::Action::DeploymentKubeconfigDownload)
+            .await?;
         let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request)
             .map_err(|_| AppError::Internal("The stored request is unreadable.".into()))?;
         let keys = region_keys(&request.regions);

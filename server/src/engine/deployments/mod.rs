@@ -24,6 +24,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use app::auth::{Action, policy};
 use app::catalog::Catalog;
 use app::deployments::validate::{ValidationContext, validate_request};
 use app::deployments::{
@@ -374,6 +375,7 @@ impl Engine {
     }
 
     pub async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError> {
+        let org_id = self.org_for_create(actor, body.org_id.as_deref()).await?;
         let mut errors = validate_request(&body.request, &self.0.validation);
         errors.extend(self.0.config.catalog.validate_selection(&body.request.components));
         for e in Self::engine_checks(&body) {
@@ -400,8 +402,8 @@ impl Engine {
             .map_err(|_| AppError::Internal("Cannot encode the request.".into()))?;
         let new = NewDeployment {
             id: id.clone(),
-            org_id: actor.org_id.clone(),
-            created_by: actor.user_id.clone(),
+            org_id: org_id.clone(),
+            created_by: actor.user_id().to_string(),
             fqdn: fqdn.clone(),
             request: request_json,
             bearer_sha256: sha256_hex(bearer.as_bytes()),
@@ -411,7 +413,7 @@ impl Engine {
                 Level::Info,
                 format!(
                     "Deployment of {fqdn} created by {} ({} region(s), {} component(s)).",
-                    actor.user_id,
+                    actor.label(),
                     body.request.regions.len(),
                     body.request.components.len()
                 ),
@@ -427,7 +429,7 @@ impl Engine {
             }
             Err(InsertError::Db(e)) => return Err(Error::from(e).into()),
         }
-        tracing::info!(deployment = %id, fqdn = %fqdn, org = %actor.org_id, "deployment created");
+        tracing::info!(deployment = %id, fqdn = %fqdn, org = %org_id, by = %actor.user_id(), "deployment created");
         self.audit(
             actor,
             "deployments.create",
@@ -443,16 +445,69 @@ impl Engine {
         })
     }
 
-    /// The deployment row if the actor's organisation owns it; otherwise not found (no enumeration).
-    pub async fn row_for(&self, actor: &Actor, id: &str) -> Result<DeploymentRow, AppError> {
-        match store::get(&self.0.db, id).await.map_err(Error::from)? {
-            Some(row) if row.org_id == actor.org_id => Ok(row),
-            _ => Err(not_found(id)),
+    /// The organisation a new deployment belongs to: the one named (which must exist), or else the caller's
+    /// only organisation where they may create deployments (or the console's only organisation, for a
+    /// platform role). Then the policy: `deployments.create` in that organisation.
+    async fn org_for_create(&self, actor: &Actor, named: Option<&str>) -> Result<String, AppError> {
+        let p = &actor.principal;
+        let org_id = match named.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(id) => {
+                let known = p.memberships.iter().any(|m| m.org_id == id)
+                    || crate::db::orgs::by_id(&self.0.db, id)
+                        .await
+                        .map_err(Error::from)?
+                        .is_some();
+                if !known {
+                    return Err(AppError::invalid(
+                        "orgId",
+                        "There is no such organisation; leave orgId out or use the id of one you belong to.",
+                    ));
+                }
+                id.to_string()
+            }
+            None => {
+                let mut candidates = policy::org_ids_allowing(p, Action::DeploymentCreate);
+                if candidates.is_empty() && policy::allowed_everywhere(p, Action::DeploymentCreate) {
+                    candidates = crate::db::orgs::list(&self.0.db)
+                        .await
+                        .map_err(Error::from)?
+                        .into_iter()
+                        .map(|o| o.id)
+                        .collect();
+                }
+                match candidates.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Err(AppError::Forbidden(Action::DeploymentCreate.name().into())),
+                    _ => {
+                        return Err(AppError::invalid(
+                            "orgId",
+                            "You can create deployments in several organisations; say which one with orgId.",
+                        ));
+                    }
+                }
+            }
+        };
+        policy::require(p, Action::DeploymentCreate, Some(&org_id))?;
+        Ok(org_id)
+    }
+
+    /// The deployment row, if the caller may do `action` on it. Someone who may not even see it (not a
+    /// member of its organisation) gets not found, so ids cannot be probed; a member whose role lacks
+    /// `action` gets `Forbidden(<permission>)`.
+    pub async fn row_for(&self, actor: &Actor, id: &str, action: Action) -> Result<DeploymentRow, AppError> {
+        let row = store::get(&self.0.db, id)
+            .await
+            .map_err(Error::from)?
+            .ok_or_else(|| not_found(id))?;
+        if !policy::allowed(&actor.principal, Action::DeploymentRead, Some(&row.org_id)) {
+            return Err(not_found(id));
         }
+        policy::require(&actor.principal, action, Some(&row.org_id))?;
+        Ok(row)
     }
 
     pub async fn get(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self.row_for(actor, id, Action::DeploymentRead).await?;
         self.assemble(row).await.map_err(Into::into)
     }
 
@@ -484,6 +539,11 @@ impl Engine {
                 .teardown
                 .as_deref()
                 .and_then(|r| serde_json::from_str::<TeardownReport>(r).ok()),
+            created_by_name: self
+                .user_labels(std::iter::once(row.created_by.as_str()))
+                .await
+                .remove(&row.created_by)
+                .unwrap_or_default(),
             id: row.id,
             org_id: row.org_id,
             created_by: row.created_by,
@@ -501,11 +561,24 @@ impl Engine {
         })
     }
 
+    /// The deployments the caller may see: every organisation's with a platform role that reads them all,
+    /// otherwise those of the organisations where their role allows `deployments.read`; narrowed to
+    /// `query.org_id` if given.
     pub async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
         let filter = query.parse()?;
-        let (total, rows) = store::list(&self.0.db, Some(&actor.org_id), &filter)
+        let p = &actor.principal;
+        let everywhere = policy::allowed_everywhere(p, Action::DeploymentRead);
+        let mut orgs = (!everywhere).then(|| policy::org_ids_allowing(p, Action::DeploymentRead));
+        if let Some(only) = query.org_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            orgs = Some(match orgs {
+                Some(ids) => ids.into_iter().filter(|id| id == only).collect(),
+                None => vec![only.to_string()],
+            });
+        }
+        let (total, rows) = store::list(&self.0.db, orgs.as_deref(), &filter)
             .await
             .map_err(Error::from)?;
+        let names = self.user_labels(rows.iter().map(|r| r.created_by.as_str())).await;
         let items = rows
             .into_iter()
             .map(|row| {
@@ -520,6 +593,7 @@ impl Engine {
                     component_count: request.as_ref().map(|r| r.components.len()).unwrap_or_default(),
                     id: row.id,
                     org_id: row.org_id,
+                    created_by_name: names.get(&row.created_by).cloned().unwrap_or_default(),
                     created_by: row.created_by,
                     fqdn: row.fqdn,
                     created_at: row.created_at,
@@ -542,7 +616,7 @@ impl Engine {
         after: i64,
         limit: Option<i64>,
     ) -> Result<EventPage, AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self.row_for(actor, id, Action::DeploymentEventsRead).await?;
         if after < 0 {
             return Err(AppError::invalid(
                 "after",
@@ -590,17 +664,18 @@ impl Engine {
         self.transition(id, &w).await.map(|_| ())
     }
 
-    /// Records who did what to a deployment in the audit log (best effort: a failure is logged, not raised).
+    /// Records who did what to a deployment in the audit log (best effort: a failure is logged, not raised):
+    /// the signed-in caller, their address and the request id.
     pub async fn audit(&self, actor: &Actor, action: &str, id: &str, detail: &str) {
         let entry = crate::db::audit::NewAudit {
-            actor_id: Some(actor.user_id.clone()),
-            actor: actor.user_id.clone(),
+            actor_id: Some(actor.user_id().to_string()),
+            actor: actor.principal.email.clone(),
             action: action.to_string(),
-            target: id.to_string(),
+            target: format!("deployment:{id}"),
             outcome: app::audit::Outcome::Success,
             detail: detail.to_string(),
-            ip: String::new(),
-            request_id: String::new(),
+            ip: actor.meta.ip.clone(),
+            request_id: actor.meta.request_id.clone(),
         };
         if let Err(e) = crate::db::audit::append(&self.0.db, &entry).await {
             tracing::warn!(error = %e, action, "cannot write the audit entry");
@@ -610,6 +685,27 @@ impl Engine {
     /// Starts (or resumes) the run of `id` on this replica if it can take the lease.
     pub async fn spawn_run(&self, id: &str) -> bool {
         run::spawn(self.clone(), id.to_string()).await
+    }
+}
+
+impl Engine {
+    /// User id → how pages name the person (display name or e-mail); ids of removed accounts are left out.
+    pub async fn user_labels<'a>(&self, ids: impl Iterator<Item = &'a str>) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for id in ids {
+            if out.contains_key(id) {
+                continue;
+            }
+            if let Ok(Some(u)) = crate::db::users::by_id(&self.0.db, id).await {
+                let label = if u.display_name.trim().is_empty() {
+                    u.email
+                } else {
+                    u.display_name
+                };
+                out.insert(id.to_string(), label);
+            }
+        }
+        out
     }
 }
 

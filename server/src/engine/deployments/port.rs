@@ -1,6 +1,7 @@
 //! `DeploymentsPort`: the lifecycle operations (retry, cancel, delete, wipe) and the port the server
 //! functions and the REST API share.
 
+use app::auth::Action;
 use app::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentStatus, DeploymentSummary,
     EventPage, ListQuery, Phase, PhaseState, RetryRequest, WipeRequest,
@@ -21,7 +22,7 @@ impl Engine {
     /// Retries a failed deployment from the failed phase (or the one named): Phase 0 from `tofu init` with
     /// the stored secrets, the cluster wait, the component watch, or the wipe.
     pub async fn retry(&self, actor: &Actor, id: &str, body: RetryRequest) -> Result<Deployment, AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self.row_for(actor, id, Action::DeploymentRetry).await?;
         if let Some(component) = body.component.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             return self.retry_component(actor, &row, component).await;
         }
@@ -60,7 +61,7 @@ impl Engine {
                 format!(
                     "Retry of {} requested by {}: running OpenTofu again from init against the existing state (idempotent).",
                     phase.label().to_lowercase(),
-                    actor.user_id
+                    actor.label()
                 ),
             )
         } else {
@@ -70,7 +71,7 @@ impl Engine {
                     vec![Phase::Cluster, Phase::Components],
                     format!(
                         "Retry requested by {}: waiting for the control plane again.",
-                        actor.user_id
+                        actor.label()
                     ),
                 ),
                 Phase::Components => (
@@ -78,13 +79,13 @@ impl Engine {
                     vec![Phase::Components],
                     format!(
                         "Retry requested by {}: watching the components again.",
-                        actor.user_id
+                        actor.label()
                     ),
                 ),
                 _ => (
                     DeploymentStatus::Wiping,
                     vec![Phase::TofuDestroy, Phase::Sweep],
-                    format!("Retry of the wipe requested by {}.", actor.user_id),
+                    format!("Retry of the wipe requested by {}.", actor.label()),
                 ),
             }
         };
@@ -107,6 +108,13 @@ impl Engine {
         self.transition(id, &w)
             .await
             .map_err(|e| transition_error(e, id))?;
+        self.audit(
+            actor,
+            "deployments.retry",
+            id,
+            &format!("Retry from {}.", phase.label().to_lowercase()),
+        )
+        .await;
         self.spawn_run(id).await;
         self.get(actor, id).await
     }
@@ -150,11 +158,18 @@ impl Engine {
             &row.id,
             &[crate::db::deployment_events::NewEvent::info(
                 Phase::Components,
-                format!("{} asked Flux to reconcile {component} again.", actor.user_id),
+                format!("{} asked Flux to reconcile {component} again.", actor.label()),
             )],
             &[],
         )
         .await?;
+        self.audit(
+            actor,
+            "deployments.retry",
+            &row.id,
+            &format!("Flux asked to reconcile {component} again."),
+        )
+        .await;
         if row.status() == DeploymentStatus::Failed
             && row
                 .error
@@ -174,7 +189,7 @@ impl Engine {
     /// Stops the work in flight. The replica running it kills OpenTofu's process group and records the
     /// deployment as failed ("cancelled by …"); retry continues from there.
     pub async fn cancel(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self.row_for(actor, id, Action::DeploymentCancel).await?;
         if !row.status().in_flight() {
             return Err(AppError::Conflict(format!(
                 "Nothing is running: the deployment is {}.",
@@ -190,7 +205,7 @@ impl Engine {
             .cloned();
         if let Some(run) = local {
             run.stop(StopReason::Cancelled {
-                by: actor.user_id.clone(),
+                by: actor.label().to_string(),
             });
         } else {
             let live = leases::holder(self.db(), id)
@@ -199,7 +214,7 @@ impl Engine {
                 .is_some_and(|(_, expires)| expires > now_ms());
             if live {
                 // Another replica runs it: it sees the request at its next heartbeat.
-                store::request_cancel(self.db(), id, &actor.user_id)
+                store::request_cancel(self.db(), id, actor.label())
                     .await
                     .map_err(Error::from)?;
             } else {
@@ -214,7 +229,7 @@ impl Engine {
                 self.fail(
                     id,
                     phase,
-                    &format!("Cancelled by {}.", actor.user_id),
+                    &format!("Cancelled by {}.", actor.label()),
                     "Retry to run again from where it stopped, or wipe the deployment to remove what was created.",
                 )
                 .await
@@ -235,7 +250,7 @@ impl Engine {
 
     /// Deletes the record only (the Sovereign, if any, keeps running). Refused while work is in flight.
     pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self.row_for(actor, id, Action::DeploymentDelete).await?;
         if row.status().in_flight() {
             return Err(AppError::Conflict(format!(
                 "The deployment is {}; cancel it (or wait until it settles) before deleting the record.",
@@ -249,7 +264,7 @@ impl Engine {
             ));
         }
         let _ = std::fs::remove_dir_all(super::run::workdir_of(self, id));
-        tracing::info!(deployment = %id, by = %actor.user_id, "deployment record deleted");
+        tracing::info!(deployment = %id, by = %actor.label(), "deployment record deleted");
         self.audit(
             actor,
             "deployments.delete",
@@ -262,7 +277,7 @@ impl Engine {
 
     /// Removes everything the deployment created: `tofu destroy`, the sweep of left-overs, the report.
     pub async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError> {
-        let row = self.row_for(actor, id).await?;
+        let row = self.row_for(actor, id, Action::DeploymentWipe).await?;
         if body.confirm.trim().to_ascii_lowercase() != row.fqdn {
             return Err(AppError::invalid(
                 "confirm",
@@ -288,7 +303,7 @@ impl Engine {
             Phase::TofuDestroy,
             format!(
                 "Wipe requested by {}: destroying everything this deployment created.",
-                actor.user_id
+                actor.label()
             ),
         );
         w.start_run = true;
@@ -296,6 +311,13 @@ impl Engine {
         self.transition(id, &w)
             .await
             .map_err(|e| transition_error(e, id))?;
+        self.audit(
+            actor,
+            "deployments.wipe",
+            id,
+            &format!("Wipe of {} started.", row.fqdn),
+        )
+        .await;
         self.spawn_run(id).await;
         self.get(actor, id).await
     }
