@@ -1,4 +1,4 @@
-import { test, expect, hydrated, snap } from './fixtures';
+import { test, expect, hydrated, snap, STATE, SIGNED_OUT } from './fixtures';
 import { createDeployment } from './provision';
 
 test('the deployment page shows live progress and survives a reload mid-run', async ({ page, request }) => {
@@ -64,4 +64,41 @@ test('the deployments list links to each deployment and filters by status', asyn
   await expect(page).toHaveURL(/status=wiped/);
   await expect(page.getByTestId('deployments-empty')).toBeVisible();
   await snap(page, 'deployments-empty-desktop');
+});
+
+test.describe('as a viewer of the organisation', () => {
+  test.use({ storageState: STATE.viewer });
+
+  test('the deployment page shows the run but offers no actions, and the API refuses them', async ({ page, request, browser }) => {
+    // Created by the superadmin; the viewer is a member of the same (default) organisation.
+    const admin = await browser.newContext({ storageState: STATE.admin });
+    const id = await createDeployment(admin.request, 'fail-apply-viewer');
+    await page.goto(`/sovereign/provision/${id}`);
+    await hydrated(page);
+    await expect(page.getByTestId('error-panel')).toContainText('resource_unavailable', { timeout: 30_000 });
+    await expect(page.getByRole('button', { name: 'Retry' })).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);
+    await snap(page, 'provision-viewer-desktop');
+    const origin = new URL(page.url()).origin;
+    const retry = await request.post(`/sovereign/api/v1/deployments/${id}/retry`, { headers: { origin } });
+    expect(retry.status()).toBe(403);
+    expect(await retry.text()).toContain('deployments.retry');
+    const del = await request.delete(`/sovereign/api/v1/deployments/${id}`, { headers: { origin } });
+    expect(del.status()).toBe(403);
+    expect(await del.text()).toContain('deployments.delete');
+    await admin.close();
+  });
+});
+
+test.describe('signed out', () => {
+  test.use({ storageState: SIGNED_OUT });
+
+  test('deployment pages lead to the sign-in page and the API answers 401', async ({ page, request }) => {
+    await page.goto('/sovereign/deployments');
+    await expect(page).toHaveURL(/\/sovereign\/login/);
+    const res = await request.get('/sovereign/api/v1/deployments');
+    expect(res.status()).toBe(401);
+    const stream = await request.get('/sovereign/api/v1/deployments/anything/stream');
+    expect(stream.status()).toBe(401);
+  });
 });

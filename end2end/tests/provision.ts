@@ -1,4 +1,4 @@
-import { APIRequestContext, expect } from '@playwright/test';
+import { APIRequestContext, expect, test } from '@playwright/test';
 
 /**
  * A valid provisioning request with `components` (the catalog's mandatory ones: see `mandatoryComponents`);
@@ -37,7 +37,9 @@ export async function mandatoryComponents(request: APIRequestContext): Promise<s
 export async function createDeployment(request: APIRequestContext, label: string): Promise<string> {
   const fqdn = `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}.example.com`;
   const components = await mandatoryComponents(request);
-  const res = await request.post('/sovereign/api/v1/deployments', { data: deploymentBody(fqdn, components) });
+  // A cookie-authorised state change: the console wants its own Origin (CSRF check).
+  const origin = new URL(test.info().project.use.baseURL ?? process.env.CATALYST_URL ?? '').origin;
+  const res = await request.post('/sovereign/api/v1/deployments', { data: deploymentBody(fqdn, components), headers: { origin } });
   expect(res.status(), await res.text()).toBe(201);
   const body = await res.json();
   return body.id as string;

@@ -18,10 +18,10 @@ use server::db::deployment_events::{self, NewEvent};
 use server::db::deployments::{self as store, NewDeployment};
 use server::engine::deployments::Engine;
 
-fn new_deployment(id: &str) -> NewDeployment {
+fn new_deployment(id: &str, org: &str) -> NewDeployment {
     NewDeployment {
         id: id.into(),
-        org_id: "default".into(),
+        org_id: org.into(),
         created_by: "bench".into(),
         fqdn: format!("{id}.example.com"),
         request: serde_json::to_string(&common::engine::request(&format!("{id}.example.com")).request)
@@ -58,10 +58,10 @@ async fn ingest(db: &Db, id: &str, total: usize, batch: usize) -> f64 {
 }
 
 async fn ingest_report(name: &str, db: Db) {
-    store::insert(&db, &new_deployment("ingest-single"))
+    store::insert(&db, &new_deployment("ingest-single", "bench"))
         .await
         .expect("insert");
-    store::insert(&db, &new_deployment("ingest-batched"))
+    store::insert(&db, &new_deployment("ingest-batched", "bench"))
         .await
         .expect("insert");
     let single = ingest(&db, "ingest-single", 2_000, 1).await;
@@ -98,6 +98,16 @@ async fn fanout(n: usize, events: usize, gap: Duration) -> (Vec<u128>, u64) {
     let mut settings = common::settings_for(server::db::DbUrl::SqliteMemory, dir.clone());
     settings.engine.tofu_bin = dir.join("no-tofu");
     let state = server::app_state_with(settings, db.clone(), SecretBox::generate());
+    // Streams need a session and `deployments.events.read` in the deployment's organisation, as in
+    // production: every subscriber is resolved by the auth middleware.
+    let (_, cookie) = common::sign_in(
+        &state,
+        "viewer@bench.example",
+        None,
+        Some(app::auth::OrgRole::Viewer),
+    )
+    .await;
+    let org = server::db::orgs::list(&db).await.expect("orgs")[0].id.clone();
     let engine: Engine = state.engine.clone();
     let router = server::http::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -105,7 +115,7 @@ async fn fanout(n: usize, events: usize, gap: Duration) -> (Vec<u128>, u64) {
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    store::insert(&db, &new_deployment("fanout"))
+    store::insert(&db, &new_deployment("fanout", &org))
         .await
         .expect("insert");
     // Mark it in flight so streams stay open.
@@ -130,8 +140,15 @@ async fn fanout(n: usize, events: usize, gap: Duration) -> (Vec<u128>, u64) {
         let latencies = latencies.clone();
         let ready = ready_tx.clone();
         let url = format!("http://{addr}/sovereign/api/v1/deployments/fanout/stream?after=2");
+        let cookie = cookie.clone();
         tasks.push(tokio::spawn(async move {
-            let res = client.get(&url).send().await.expect("stream");
+            let res = client
+                .get(&url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("stream");
+            assert_eq!(res.status(), 200, "the stream opens");
             let _ = ready.send(()).await;
             let mut body = res.bytes_stream();
             let mut buf = String::new();

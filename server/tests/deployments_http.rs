@@ -776,7 +776,18 @@ async fn every_deployment_operation_needs_a_session_the_role_and_the_organisatio
     let (s, v, _) = viewer.get("/sovereign/api/v1/deployments").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["total"], 1, "{v}");
-    assert_eq!(viewer.get(&d).await.0, StatusCode::OK);
+    let (s, v, _) = viewer.get(&d).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["can"],
+        serde_json::json!({"retry": false, "cancel": false, "delete": false, "wipe": false, "kubeconfig": false}),
+        "the page offers a viewer no actions"
+    );
+    let (_, v, _) = owner.get(&d).await;
+    assert_eq!(
+        v["can"],
+        serde_json::json!({"retry": true, "cancel": true, "delete": true, "wipe": true, "kubeconfig": true})
+    );
     assert_eq!(viewer.get(&format!("{d}/events")).await.0, StatusCode::OK);
     let res = viewer
         .open(

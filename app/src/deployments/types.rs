@@ -492,6 +492,35 @@ pub struct Deployment {
     /// `/sovereign/api/v1/deployments/<id>/stream`.
     #[serde(rename = "streamUrl")]
     pub stream_url: String,
+    /// What the caller may do to it (the policy's answer for their role in its organisation), so pages
+    /// offer only those actions. The server checks again on every call.
+    #[serde(default)]
+    pub can: DeploymentPermissions,
+}
+
+/// The caller's permissions on one deployment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentPermissions {
+    pub retry: bool,
+    pub cancel: bool,
+    pub delete: bool,
+    pub wipe: bool,
+    pub kubeconfig: bool,
+}
+
+impl DeploymentPermissions {
+    /// The policy's answers for `p` on a deployment of organisation `org`.
+    pub fn of(p: &crate::auth::Principal, org: &str) -> Self {
+        use crate::auth::{Action, policy::allowed};
+        let may = |a: Action| allowed(p, a, Some(org));
+        Self {
+            retry: may(Action::DeploymentRetry),
+            cancel: may(Action::DeploymentCancel),
+            delete: may(Action::DeploymentDelete),
+            wipe: may(Action::DeploymentWipe),
+            kubeconfig: may(Action::DeploymentKubeconfigDownload),
+        }
+    }
 }
 
 impl Deployment {

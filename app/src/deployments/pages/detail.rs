@@ -230,7 +230,7 @@ fn Live(view: DeploymentView) -> impl IntoView {
     .into_any();
     let toolbar = view! {
         <div class="toolbar">
-            {move || (status() == DeploymentStatus::Failed).then(|| {
+            {move || (status() == DeploymentStatus::Failed && deployment.with(|d| d.can.retry)).then(|| {
                 let id = deployment.with_untracked(|d| d.id.clone());
                 view! {
                     <ActionForm action=retry attr:data-testid="retry-form">
@@ -241,7 +241,7 @@ fn Live(view: DeploymentView) -> impl IntoView {
                     </ActionForm>
                 }
             })}
-            {move || status().in_flight().then(|| {
+            {move || (status().in_flight() && deployment.with(|d| d.can.cancel)).then(|| {
                 let id = deployment.with_untracked(|d| d.id.clone());
                 view! {
                     <ActionForm action=cancel>
@@ -253,7 +253,7 @@ fn Live(view: DeploymentView) -> impl IntoView {
                 }
             })}
             {move || deployment.with(|d| {
-                (!d.kubeconfig_regions.is_empty()).then(|| view! {
+                (d.can.kubeconfig && !d.kubeconfig_regions.is_empty()).then(|| view! {
                     <a class="btn btn-secondary" data-testid="kubeconfig-link" download=""
                         href=format!("{}/deployments/{}/kubeconfig", crate::routes::API_V1, d.id)>
                         "Download kubeconfig"

@@ -508,7 +508,10 @@ impl Engine {
 
     pub async fn get(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError> {
         let row = self.row_for(actor, id, Action::DeploymentRead).await?;
-        self.assemble(row).await.map_err(Into::into)
+        let can = app::deployments::DeploymentPermissions::of(&actor.principal, &row.org_id);
+        let mut d = self.assemble(row).await?;
+        d.can = can;
+        Ok(d)
     }
 
     /// The full view of a row: phases, resources, components, kubeconfig regions.
@@ -525,6 +528,7 @@ impl Engine {
             .filter_map(|n| n.strip_prefix("kubeconfig:").map(str::to_string))
             .collect();
         Ok(Deployment {
+            can: Default::default(),
             status: row.status(),
             stream_url: app::deployments::stream_url(&row.id),
             result: row
