@@ -9,6 +9,7 @@ ensure_build_tools
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
 SERVER_PID=""
 HETZNER_PID=""
+GIT_PID=""
 SHORT_PID=""
 OIDC_PID=""
 cleanup() {
@@ -18,6 +19,7 @@ cleanup() {
   [ -n "$HETZNER_PID" ] && kill "$HETZNER_PID" 2>/dev/null && wait "$HETZNER_PID" 2>/dev/null || true
   [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null || true
   [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null || true
+  if [ -n "$GIT_PID" ]; then kill "$GIT_PID" 2>/dev/null; wait "$GIT_PID" 2>/dev/null || true; fi
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
   rm -rf "$WORK"
   exit $code
@@ -51,6 +53,23 @@ HETZNER_URL="$(sed -n 's/^listening on //p' "$WORK/hetzner.out" | head -1)"
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"
 
+# The browser tests provision through the stand-in `tofu` (realistic `-json` output, no cloud account; its
+# behaviour picked by the domain's first label) and push the GitOps tree to a local Git server over HTTP.
+GIT_TOKEN="e2e-gitops-token-$RANDOM$RANDOM"
+git init -q --bare "$WORK/git/gitops.git"
+git -C "$WORK/git/gitops.git" config http.receivepack true
+python3 "$ROOT/tests/standins/git_http.py" --root "$WORK/git" --user catalyst --token "$GIT_TOKEN" --port 0 \
+  > "$WORK/git.log" 2>&1 &
+GIT_PID=$!
+for _ in $(seq 50); do grep -q '^listening on ' "$WORK/git.log" && break; sleep 0.1; done
+GIT_URL="$(sed -n 's/^listening on //p' "$WORK/git.log" | head -1)"
+[ -n "$GIT_URL" ] || die "the Git stand-in did not start: $(cat "$WORK/git.log")"
+# Every replica runs the engine with the same settings.
+export CATALYST_GITOPS_TOKEN="$GIT_TOKEN"
+ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
+  --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
+  --pool-domains omani.works --hetzner-api-url "$HETZNER_URL")
+
 # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
 OIDC_PORT="$(free_port)"
 export E2E_OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
@@ -74,8 +93,7 @@ printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | "$TARGET_DIR/debug/catalyst" --data-d
 
 log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2E_OIDC_ISSUER)"
 CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-  --site-root "$ROOT/target/site" --log-level warn \
-  --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" \
+  --site-root "$ROOT/target/site" --log-level warn "${ENGINE_ARGS[@]}" \
   --oidc-issuer "$E2E_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
   --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -88,7 +106,7 @@ fi
 SHORT_PORT="$(free_port)"
 export CATALYST_SHORT_URL="http://127.0.0.1:$SHORT_PORT"
 "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$SHORT_PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
-  --log-level warn --session-idle-timeout 3s > "$WORK/server-short.log" 2>&1 &
+  --log-level warn "${ENGINE_ARGS[@]}" --session-idle-timeout 3s > "$WORK/server-short.log" 2>&1 &
 SHORT_PID=$!
 if ! wait_ready "$CATALYST_SHORT_URL/readyz" 60; then
   cat "$WORK/server-short.log" >&2

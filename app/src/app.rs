@@ -7,6 +7,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::auth::pages::{AccountPage, AuditPage, LoginPage, SetupPage, SignupPage, TokensPage, UsersPage};
 use crate::catalog::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
+use crate::deployments::pages::{DeploymentPage, DeploymentsPage};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
@@ -48,6 +49,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/wizard") view=WizardPage ssr=SsrMode::Async/>
                         <Route path=path!("/wizard/:step") view=WizardPage ssr=SsrMode::Async/>
+                        <Route path=path!("/deployments") view=DeploymentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/provision/:id") view=DeploymentPage ssr=SsrMode::Async/>
                         <ParentRoute path=path!("/marketplace") view=MarketplaceLayout ssr=SsrMode::Async>
                             <Route path=path!("") view=MarketplacePage/>
                             <Route path=path!("family/:id") view=FamilyPage/>

@@ -13,6 +13,10 @@ use crate::auth::{
     Principal, RequestMeta, UsersView,
 };
 use crate::catalog::Catalog;
+use crate::deployments::{
+    Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
+    WipeRequest,
+};
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest};
 use crate::system::StatusReport;
@@ -20,6 +24,32 @@ use crate::system::StatusReport;
 #[async_trait]
 pub trait SystemPort: Send + Sync + 'static {
     async fn status(&self) -> Result<StatusReport, AppError>;
+}
+
+/// The provisioning engine: deployments, their events and their lifecycle. The REST API and the server
+/// functions both go through this one implementation.
+#[async_trait]
+pub trait DeploymentsPort: Send + Sync + 'static {
+    /// Validates, stores (secrets encrypted), and starts the run. `Invalid` names every bad field.
+    async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError>;
+    async fn get(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError>;
+    async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError>;
+    /// Events with `seq > after`, oldest first.
+    async fn events(
+        &self,
+        actor: &Actor,
+        id: &str,
+        after: i64,
+        limit: Option<i64>,
+    ) -> Result<EventPage, AppError>;
+    /// Re-runs a failed phase (Phase 0 from `tofu init` with the stored secrets).
+    async fn retry(&self, actor: &Actor, id: &str, body: RetryRequest) -> Result<Deployment, AppError>;
+    /// Stops the run in flight (kills OpenTofu's process group) and records the deployment as failed.
+    async fn cancel(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError>;
+    /// Removes the record only; refused while work is in flight.
+    async fn delete(&self, actor: &Actor, id: &str) -> Result<(), AppError>;
+    /// `tofu destroy`, then a sweep of left-overs, then a teardown report.
+    async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError>;
 }
 
 /// The validated component catalog and its dependency engine.
@@ -177,6 +207,10 @@ pub fn subdomain_check() -> Result<Arc<dyn SubdomainCheckPort>, AppError> {
 
 pub fn cloud_credentials() -> Result<Arc<dyn CloudCredentialsPort>, AppError> {
     port::<dyn CloudCredentialsPort>("CloudCredentialsPort")
+}
+
+pub fn deployments() -> Result<Arc<dyn DeploymentsPort>, AppError> {
+    port::<dyn DeploymentsPort>("DeploymentsPort")
 }
 
 pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {

@@ -1153,6 +1153,7 @@ mod tests {
     #[test]
     fn secrets_are_checked_on_create() {
         let create = CreateDeployment {
+            org_id: None,
             request: valid(),
             secrets: DeploymentSecrets {
                 hetzner_token: Secret::new("short"),
@@ -1162,6 +1163,7 @@ mod tests {
         let e = validate_create(&create, &ctx());
         assert_eq!(fields(&e), vec!["secrets.hetznerToken"]);
         let ok = CreateDeployment {
+            org_id: None,
             request: valid(),
             secrets: DeploymentSecrets {
                 hetzner_token: Secret::new("x".repeat(64)),

@@ -14,6 +14,7 @@ fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
     let Some(me) = me else { return Vec::new() };
     let mut items = vec![
         ("Overview", routes::home()),
+        ("Deployments", routes::page("deployments")),
         ("Marketplace", routes::page("marketplace")),
     ];
     if crate::auth::policy::allowed(&me.principal, crate::auth::policy::Action::WizardUse, None) {

@@ -206,10 +206,10 @@ pub mod ssr {
         org_id: &str,
         create: CreateDeployment,
     ) -> Result<String, AppError> {
-        let _ = (me, org_id, create);
-        Err(AppError::Unavailable(
-            "The provisioning engine is not part of this build yet; your draft is saved — launch again once it is installed."
-                .into(),
-        ))
+        let actor = crate::deployments::types::Actor::new(me.clone(), crate::auth::request_meta());
+        let mut create = create;
+        create.org_id = Some(org_id.to_string());
+        let created = crate::ports::deployments()?.create(&actor, create).await?;
+        Ok(created.id)
     }
 }

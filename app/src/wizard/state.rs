@@ -306,6 +306,7 @@ impl WizardState {
                 .with_untracked(|s| s.hetzner_token.trim().to_string()),
         );
         let create = CreateDeployment {
+            org_id: Some(org_id.clone()),
             request,
             secrets: DeploymentSecrets {
                 hetzner_token: Secret::new(token),

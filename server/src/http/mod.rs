@@ -3,13 +3,16 @@
 
 pub mod api;
 pub mod catalog;
+pub mod deployments;
 pub mod extract;
 pub mod health;
 
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::{AuthPort, CatalogPort, CloudCredentialsPort, SubdomainCheckPort, SystemPort, WizardPort};
+use app::ports::{
+    AuthPort, CatalogPort, CloudCredentialsPort, DeploymentsPort, SubdomainCheckPort, SystemPort, WizardPort,
+};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -40,6 +43,7 @@ pub struct Ports {
     pub wizard: Arc<dyn WizardPort>,
     pub subdomains: Arc<dyn SubdomainCheckPort>,
     pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
+    pub deployments: Arc<dyn DeploymentsPort>,
     pub catalog: Arc<dyn CatalogPort>,
     pub auth: Arc<dyn AuthPort>,
 }
@@ -64,6 +68,7 @@ impl Ports {
                 taken: None,
             }),
             cloud_credentials: Arc::new(wizard::HetznerTokens::new(&state.settings.hetzner_api_url)),
+            deployments: Arc::new(state.engine.clone()),
             catalog: Arc::new(CatalogService {
                 store: state.settings.catalog.clone(),
             }),
@@ -77,6 +82,7 @@ impl Ports {
         provide_context(self.wizard.clone());
         provide_context(self.subdomains.clone());
         provide_context(self.cloud_credentials.clone());
+        provide_context(self.deployments.clone());
         provide_context(self.catalog.clone());
         provide_context(self.auth.clone());
     }
