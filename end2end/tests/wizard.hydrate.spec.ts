@@ -212,12 +212,36 @@ test('a future step URL lands on the first incomplete step', async ({ page }) =>
   await expect(page.getByTestId('stepper-review').getByRole('link')).toHaveCount(0);
 });
 
-// Launch hands the request to the provisioning engine and lands on its deployment page. The engine's create
-// path is another branch: this runs once it is merged (see the report).
-test.fixme('Launch lands on /sovereign/provision/<id>', async ({ page }) => {
-  await page.goto('/sovereign/wizard/review');
+test('Launch hands the request to the engine and lands on the live deployment page', async ({ page }) => {
+  test.setTimeout(120_000);
+  await startOver(page);
+  await next(page, 'topology');
+  await page.getByTestId('topology-solo').click();
+  await next(page, 'provider');
+  await next(page, 'credentials');
+  await credentials(page);
+  await next(page, 'components');
+  await next(page, 'domain');
+  // The stand-in OpenTofu behaves by the first label: "very-slow…" applies resource by resource, so the page
+  // visibly progresses.
+  const sub = `very-slow-${Date.now().toString(36)}`;
+  await page.locator('#f-domain-subdomain').fill(sub);
+  await expect(page.getByTestId('subdomain-status')).toHaveText('available');
+  await next(page, 'review');
+  await expect(page.getByTestId('review-fqdn')).toHaveText(`https://console.${sub}.omani.works`);
   await page.getByTestId('wizard-continue').click();
-  await expect(page).toHaveURL(/\/sovereign\/provision\/[0-9a-f-]+$/);
+  await expect(page).toHaveURL(/\/sovereign\/provision\/[A-Za-z0-9_-]+$/, { timeout: 30_000 });
+  await expect(page.getByTestId('link-state')).toHaveText(/Live|Finished/, { timeout: 20_000 });
+  await expect(page.getByTestId('phase-tofu-apply')).toHaveAttribute('data-state', /running|succeeded/, { timeout: 30_000 });
+  const before = await page.getByTestId('log-line').count();
+  await expect.poll(async () => page.getByTestId('log-line').count(), { timeout: 20_000 }).toBeGreaterThan(before);
+  await expect(page.getByText(`${sub}.omani.works`).first()).toBeVisible();
+  await snap(page, 'wizard-launched-live-desktop');
+
+  // The run is over for the wizard: a new visit starts a new draft, and the name is now taken.
+  await page.goto('/sovereign/wizard');
+  await expect(page).toHaveURL(/\/sovereign\/wizard\/organisation$/);
+  await expect(page.getByTestId('stepper-topology')).toHaveAttribute('class', /is-future/);
 });
 
 test.describe('as a viewer', () => {

@@ -91,6 +91,9 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         public_url: e.public_url.clone(),
         gitops: settings.gitops.clone(),
         hetzner_api_url: settings.hetzner_api_url.clone(),
+        validation: app::deployments::validate::ValidationContext {
+            pool_domains: settings.pool_domains.clone(),
+        },
         ..EngineConfig::for_data_dir(&settings.data_dir, settings.catalog.engine.clone())
     }
 }

@@ -638,3 +638,65 @@ async fn token_check_against_the_hetzner_api() {
     assert_eq!(v["failure"], "unreachable", "{v}");
     assert!(!v.to_string().contains(TOKEN));
 }
+
+#[tokio::test]
+async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
+    let standin = StandIn::start();
+    let mut settings = settings();
+    settings.hetzner_api_url = standin.1.clone();
+    let h = harness_with(settings).await;
+    let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
+    let org = h.first_org().await;
+    let mut d = c.draft().await;
+    d["request"]["hetznerProjectId"] = "1234567".into();
+    d["request"]["sshPublicKey"] = ED25519.into();
+    d["request"]["domain"]["subdomain"] = "acme".into();
+    for step in [
+        "org",
+        "topology",
+        "provider",
+        "credentials",
+        "components",
+        "domain",
+    ] {
+        let (s, v) = c.save(&d, Some(step)).await;
+        assert_eq!(s, StatusCode::OK, "{step}: {v}");
+    }
+    let request = d["request"].clone();
+
+    // A token Hetzner refuses stops the launch on its field; the draft is kept.
+    let (s, v) = c.launch(&org, &request, &"w".repeat(64)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), vec!["secrets.hetznerToken"]);
+    assert_eq!(c.draft().await["completed"], 6, "the draft is kept on failure");
+
+    let (s, v) = c.launch(&org, &request, TOKEN).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = v.as_str().expect("the new deployment's id");
+    let row = db::deployments::get(&h.state.db, id)
+        .await
+        .expect("get")
+        .expect("the engine stored it");
+    assert_eq!(row.fqdn, "acme.omani.works");
+    assert_eq!(row.org_id, org, "in the organisation the wizard chose");
+    assert!(
+        !row.request.contains(TOKEN),
+        "the token is not in the stored request"
+    );
+    // The run is over for the wizard: the next visit starts afresh.
+    let fresh = c.draft().await;
+    assert_eq!(fresh["completed"], 0);
+    assert_eq!(fresh["request"]["domain"]["subdomain"], "");
+
+    // The name is taken now: the Domain step's check says so, and a second launch lands on the field.
+    let (_, v) = c
+        .call(
+            app::wizard::api::CheckSubdomain::PATH,
+            json!({"pool_domain": "omani.works", "subdomain": "acme"}),
+        )
+        .await;
+    assert_eq!(v["status"], "taken", "{v}");
+    let (s, v) = c.launch(&org, &request, TOKEN).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), vec!["domain.subdomain"]);
+}

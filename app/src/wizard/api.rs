@@ -209,7 +209,19 @@ pub mod ssr {
         let actor = crate::deployments::types::Actor::new(me.clone(), crate::auth::request_meta());
         let mut create = create;
         create.org_id = Some(org_id.to_string());
-        let created = crate::ports::deployments()?.create(&actor, create).await?;
-        Ok(created.id)
+        // A name another deployment took since the Domain step's check: the engine's conflict is about
+        // the domain, so it goes beside the domain field.
+        let domain_field = match create.request.domain.mode {
+            crate::deployments::DomainMode::Pool => "domain.subdomain",
+            _ => "domain.byoDomain",
+        };
+        match crate::ports::deployments()?.create(&actor, create).await {
+            Ok(created) => Ok(created.id),
+            Err(AppError::Conflict(message)) => Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                domain_field,
+                message,
+            )])),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -148,9 +148,9 @@ pub fn generate_ed25519(comment: &str) -> Result<GeneratedKey, ssh_key::Error> {
     })
 }
 
-/// Today's subdomain check: the format rule, the reserved names, the configured pools. Deployments that
-/// already hold a subdomain are consulted through `taken`, which the engine's deployment store provides once
-/// it exists; the DNS issue replaces this with the PowerDNS pool manager behind the same port.
+/// Today's subdomain check: the format rule, the reserved names, the configured pools, and the deployments
+/// that already hold a name (`taken`: [`LiveDeployments`] in the console). The DNS issue replaces this with
+/// the PowerDNS pool manager behind the same port.
 pub struct PoolSubdomains {
     pub settings: Arc<WizardSettings>,
     pub taken: Option<Arc<dyn TakenSubdomains>>,
@@ -160,6 +160,21 @@ pub struct PoolSubdomains {
 #[async_trait]
 pub trait TakenSubdomains: Send + Sync + 'static {
     async fn is_taken(&self, fqdn: &str) -> Result<bool, AppError>;
+}
+
+/// The engine's deployments: a name is taken while a deployment of it exists and is not wiped.
+pub struct LiveDeployments {
+    pub db: Db,
+}
+
+#[async_trait]
+impl TakenSubdomains for LiveDeployments {
+    async fn is_taken(&self, fqdn: &str) -> Result<bool, AppError> {
+        Ok(db::deployments::live_by_fqdn(&self.db, fqdn)
+            .await
+            .map_err(Error::from)?
+            .is_some())
+    }
 }
 
 #[async_trait]

@@ -65,7 +65,7 @@ impl Ports {
             }),
             subdomains: Arc::new(wizard::PoolSubdomains {
                 settings: wizard_settings,
-                taken: None,
+                taken: Some(Arc::new(wizard::LiveDeployments { db: state.db.clone() })),
             }),
             cloud_credentials: Arc::new(wizard::HetznerTokens::new(&state.settings.hetzner_api_url)),
             deployments: Arc::new(state.engine.clone()),

@@ -84,6 +84,9 @@ pub struct EngineConfig {
     pub sweep: SweepOptions,
     /// Extra environment for every OpenTofu command (besides the pass-through of `TF_*`/`TOFU_*`).
     pub tofu_env: Vec<(String, String)>,
+    /// What the shared validation needs from the configuration (`--pool-domains`): the same facts the
+    /// wizard validates with, so a pool-domain request the wizard accepts is accepted here too.
+    pub validation: ValidationContext,
 }
 
 impl EngineConfig {
@@ -106,6 +109,7 @@ impl EngineConfig {
             hetzner_api_url: crate::hetzner::DEFAULT_API_URL.into(),
             sweep: SweepOptions::default(),
             tofu_env: Vec::new(),
+            validation: ValidationContext::default(),
         }
     }
 }
@@ -175,6 +179,7 @@ pub struct Engine(pub(crate) Arc<Inner>);
 impl Engine {
     pub fn new(db: Db, secrets: SecretBox, config: EngineConfig, instance: String) -> Self {
         let hubs = Hubs::new(db.clone(), config.poll);
+        let validation = config.validation.clone();
         Engine(Arc::new(Inner {
             db,
             secrets,
@@ -184,7 +189,7 @@ impl Engine {
             runs: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
-            validation: ValidationContext::default(),
+            validation,
             push_lock: tokio::sync::Mutex::new(()),
         }))
     }
