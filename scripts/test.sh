@@ -35,7 +35,10 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 log "cargo tests (SQLite and Postgres)"
-cargo test --workspace --exclude frontend --no-fail-fast
+# One test at a time per test binary: on a loaded machine, concurrent in-process SSR renders on several
+# per-test runtimes have twice left a test parked forever (a reactive wake-up that never arrives); the
+# root cause is still being investigated. Serial runs cost a few minutes and never showed it.
+cargo test --workspace --exclude frontend --no-fail-fast -- --test-threads=1
 
 log "building the site for the browser tests"
 cargo leptos build

@@ -14,7 +14,7 @@ export function deploymentBody(fqdn: string, components: string[]) {
       airgap: false,
       regions: [{ provider: 'hetzner', cloudRegion: 'fsn1', controlPlaneSize: 'cpx32', workerSize: 'cpx42', workerCount: 1 }],
       hetznerProjectId: '1234567',
-      sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1Y2t5IHRlc3Qga2V5IGZvciBjYXRhbHlzdA ops@acme',
+      sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir ops@acme',
       components,
       domain: { mode: 'byo-manual', byoDomain: fqdn },
       adminEmail: 'ops@acme.example',

@@ -80,7 +80,8 @@ pub fn request(fqdn: &str) -> CreateDeployment {
             }],
             hetzner_project_id: "1234567".into(),
             ssh_public_key:
-                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1Y2t5IHRlc3Qga2V5IGZvciBjYXRhbHlzdA ops@acme".into(),
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir ops@acme"
+                    .into(),
             components: mandatory_components(),
             domain: DomainSpec {
                 mode: DomainMode::ByoManual,
