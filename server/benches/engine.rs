@@ -4,7 +4,7 @@
 //! Each figure is printed with its in-process baseline (single-event appends for ingest, one subscriber for
 //! fan-out), so ratios are comparable across machines.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! cancel, wipe with sweep and teardown report, the component watch, concurrency and takeover after a lost
 //! replica.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! needs cleaning up by hand. (OpenTofu is the stand-in, each resource taking 0.4 s; GitOps goes to a bare
 //! repository.)
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

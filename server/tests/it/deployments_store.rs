@@ -1,7 +1,7 @@
 //! The deployments store on SQLite and Postgres: inserts, checked transitions, gap-free event sequences
 //! under concurrent appenders, leases, secrets, and the key check.
 
-mod common;
+use crate::common;
 
 use app::deployments::{
     DeploymentStatus, EventKind, Level, ListQuery, Phase, PhaseState, ResourceAction, ResourceProgress,

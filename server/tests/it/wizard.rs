@@ -2,7 +2,7 @@
 //! hand-crafted requests (what a client that skips the browser's checks would send), signed in as the roles
 //! the policy distinguishes.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

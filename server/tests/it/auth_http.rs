@@ -1,7 +1,7 @@
 //! Accounts and access over HTTP, in-process: the route walk (nothing but the public list answers without a
 //! session), CSRF, sign-in and its failures, session expiry, permissions, API tokens, setup and sign-up.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

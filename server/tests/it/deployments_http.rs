@@ -1,7 +1,7 @@
 //! The deployments REST API through the router: create/validation, the kubeconfig PUT-back rules, delete,
 //! the SSE stream's reconnect, and a scan of every event, API response and log line for secrets.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
