@@ -8,18 +8,26 @@ ensure_build_tools
 
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
 SERVER_PID=""
+HETZNER_PID=""
+GIT_PID=""
 SHORT_PID=""
 OIDC_PID=""
 cleanup() {
   local code=$?
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null
-  [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null
+  # `wait` on a killed child returns 143: under `set -e` that would become the script's exit status.
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$HETZNER_PID" ] && kill "$HETZNER_PID" 2>/dev/null && wait "$HETZNER_PID" 2>/dev/null || true
+  [ -n "$SHORT_PID" ] && kill "$SHORT_PID" 2>/dev/null && wait "$SHORT_PID" 2>/dev/null || true
+  [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null || true
+  if [ -n "$GIT_PID" ]; then kill "$GIT_PID" 2>/dev/null; wait "$GIT_PID" 2>/dev/null || true; fi
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
   rm -rf "$WORK"
   exit $code
 }
 trap cleanup EXIT INT TERM
+
+# A test run builds once: incremental caches would only cost disk (~10 GB on a cold build) and write time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 log "starting a throw-away Postgres"
 eval "$("$ROOT/scripts/pg-throwaway.sh" start)"
@@ -30,13 +38,43 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 log "cargo tests (SQLite and Postgres)"
-cargo test --workspace --exclude frontend --no-fail-fast
+# One test at a time per test binary: on a loaded machine, concurrent in-process SSR renders on several
+# per-test runtimes have twice left a test parked forever (a reactive wake-up that never arrives); the
+# root cause is still being investigated. Serial runs cost a few minutes and never showed it.
+cargo test --workspace --exclude frontend --no-fail-fast -- --test-threads=1
 
 log "building the site for the browser tests"
 cargo leptos build --split
 
+# The Hetzner Cloud API stand-in: the wizard checks the browser tests' token against it.
+log "starting the Hetzner API stand-in"
+E2E_HETZNER_TOKEN="$(head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 64)"
+export E2E_HETZNER_TOKEN
+python3 "$ROOT/tests/standins/hetzner.py" --port 0 --token "$E2E_HETZNER_TOKEN" > "$WORK/hetzner.out" 2>&1 &
+HETZNER_PID=$!
+for _ in $(seq 50); do grep -q "^listening on " "$WORK/hetzner.out" 2>/dev/null && break; sleep 0.1; done
+HETZNER_URL="$(sed -n 's/^listening on //p' "$WORK/hetzner.out" | head -1)"
+[ -n "$HETZNER_URL" ] || die "the Hetzner stand-in did not start: $(cat "$WORK/hetzner.out")"
+
 PORT="$(free_port)"
 export CATALYST_URL="http://127.0.0.1:$PORT"
+
+# The browser tests provision through the stand-in `tofu` (realistic `-json` output, no cloud account; its
+# behaviour picked by the domain's first label) and push the GitOps tree to a local Git server over HTTP.
+GIT_TOKEN="e2e-gitops-token-$RANDOM$RANDOM"
+git init -q --bare "$WORK/git/gitops.git"
+git -C "$WORK/git/gitops.git" config http.receivepack true
+python3 "$ROOT/tests/standins/git_http.py" --root "$WORK/git" --user catalyst --token "$GIT_TOKEN" --port 0 \
+  > "$WORK/git.log" 2>&1 &
+GIT_PID=$!
+for _ in $(seq 50); do grep -q '^listening on ' "$WORK/git.log" && break; sleep 0.1; done
+GIT_URL="$(sed -n 's/^listening on //p' "$WORK/git.log" | head -1)"
+[ -n "$GIT_URL" ] || die "the Git stand-in did not start: $(cat "$WORK/git.log")"
+# Every replica runs the engine with the same settings.
+export CATALYST_GITOPS_TOKEN="$GIT_TOKEN"
+ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
+  --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
+  --pool-domains omani.works --hetzner-api-url "$HETZNER_URL")
 
 # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
 OIDC_PORT="$(free_port)"
@@ -61,7 +99,7 @@ printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | "$TARGET_DIR/debug/catalyst" --data-d
 
 log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2E_OIDC_ISSUER)"
 CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-  --site-root "$ROOT/target/site" --log-level warn \
+  --site-root "$ROOT/target/site" --log-level warn "${ENGINE_ARGS[@]}" \
   --oidc-issuer "$E2E_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
   --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -74,7 +112,7 @@ fi
 SHORT_PORT="$(free_port)"
 export CATALYST_SHORT_URL="http://127.0.0.1:$SHORT_PORT"
 "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$SHORT_PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
-  --log-level warn --session-idle-timeout 3s > "$WORK/server-short.log" 2>&1 &
+  --log-level warn "${ENGINE_ARGS[@]}" --session-idle-timeout 3s > "$WORK/server-short.log" 2>&1 &
 SHORT_PID=$!
 if ! wait_ready "$CATALYST_SHORT_URL/readyz" 60; then
   cat "$WORK/server-short.log" >&2

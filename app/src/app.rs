@@ -9,10 +9,12 @@ use crate::auth::pages::routes::{
     AccountRoute, AuditRoute, LoginRoute, SetupRoute, SignupRoute, TokensRoute, UsersRoute,
 };
 use crate::catalog::routes::{FamilyRoute, MarketplaceLayoutRoute, MarketplaceRoute, ProductRoute};
+use crate::deployments::routes::{DeploymentRoute, DeploymentsRoute};
 use crate::home::HomePage;
 use crate::routes::BASE;
 use crate::theme::current_theme;
 use crate::ui::{ErrorList, Layout, NotFound};
+use crate::wizard::routes::WizardRoute;
 
 /// The whole HTML document, rendered on the server for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +51,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         // Every page but the overview is a lazy route: its code is a separate wasm chunk
                         // (DEVELOPERS.md → "How we keep the bundle small").
+                        <Route path=path!("/wizard") view={Lazy::<WizardRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/wizard/:step") view={Lazy::<WizardRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/deployments") view={Lazy::<DeploymentsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/provision/:id") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async/>
                         <ParentRoute path=path!("/marketplace") view={Lazy::<MarketplaceLayoutRoute>::new()} ssr=SsrMode::Async>
                             <Route path=path!("") view={Lazy::<MarketplaceRoute>::new()}/>
                             <Route path=path!("family/:id") view={Lazy::<FamilyRoute>::new()}/>

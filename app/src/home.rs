@@ -2,12 +2,15 @@
 
 use leptos::prelude::*;
 
+use crate::auth::api::current_user;
+use crate::auth::policy::{Action, allowed};
 use crate::system::{CheckSystem, StatusReport, check_system};
 use crate::ui::ErrorView;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let initial = Resource::new_blocking(|| (), |_| check_system());
+    let me = Resource::new_blocking(|| (), |_| current_user());
     let check = ServerAction::<CheckSystem>::new();
     view! {
         <leptos_meta::Title text="Catalyst · Sovereign cloud control plane"/>
@@ -18,6 +21,26 @@ pub fn HomePage() -> impl IntoView {
                 "Design a Kubernetes platform on your own cloud account, launch it with OpenTofu and Flux, "
                 "watch every step come up live, and run it afterwards — from this console."
             </p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // The wizard is offered only to those who may use it (editors and above).
+                    let may_design = me
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|me| allowed(&me.principal, Action::WizardUse, None));
+                    view! {
+                        <div class="hero-actions">
+                            {may_design.then(|| view! {
+                                <a class="btn btn-primary" href=crate::routes::page("wizard") data-testid="cta-wizard">
+                                    "Design a new Sovereign →"
+                                </a>
+                            })}
+                            <a class="btn btn-secondary" href=crate::routes::page("marketplace")>"Browse components"</a>
+                        </div>
+                    }
+                })}
+            </Suspense>
         </section>
         <section class="grid-cards" aria-label="Console status">
             <article class="card" data-testid="system-card">

@@ -1,8 +1,8 @@
 //! Catalyst's Leptos app. Compiled twice: with `ssr` into the server, with `hydrate` into the browser,
 //! so the domain types and validation in here are the same code on both sides.
 
-// Release builds keep every view's full type (debug builds erase them); the marketplace grid's nests deeper
-// than the default limit of 128.
+// Release builds keep every view's full type (debug builds erase them); the wizard's and the marketplace
+// grid's views nest deeper than the default limit of 128.
 #![recursion_limit = "256"]
 
 pub mod app;
@@ -21,5 +21,6 @@ pub mod system;
 pub mod theme;
 pub mod time;
 pub mod ui;
+pub mod wizard;
 
 pub use app::{App, shell};

@@ -13,6 +13,10 @@ use crate::auth::{
     Principal, RequestMeta, UsersView,
 };
 use crate::catalog::Catalog;
+use crate::deployments::{
+    Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
+    WipeRequest,
+};
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest};
 use crate::system::StatusReport;
@@ -20,6 +24,32 @@ use crate::system::StatusReport;
 #[async_trait]
 pub trait SystemPort: Send + Sync + 'static {
     async fn status(&self) -> Result<StatusReport, AppError>;
+}
+
+/// The provisioning engine: deployments, their events and their lifecycle. The REST API and the server
+/// functions both go through this one implementation.
+#[async_trait]
+pub trait DeploymentsPort: Send + Sync + 'static {
+    /// Validates, stores (secrets encrypted), and starts the run. `Invalid` names every bad field.
+    async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError>;
+    async fn get(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError>;
+    async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError>;
+    /// Events with `seq > after`, oldest first.
+    async fn events(
+        &self,
+        actor: &Actor,
+        id: &str,
+        after: i64,
+        limit: Option<i64>,
+    ) -> Result<EventPage, AppError>;
+    /// Re-runs a failed phase (Phase 0 from `tofu init` with the stored secrets).
+    async fn retry(&self, actor: &Actor, id: &str, body: RetryRequest) -> Result<Deployment, AppError>;
+    /// Stops the run in flight (kills OpenTofu's process group) and records the deployment as failed.
+    async fn cancel(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError>;
+    /// Removes the record only; refused while work is in flight.
+    async fn delete(&self, actor: &Actor, id: &str) -> Result<(), AppError>;
+    /// `tofu destroy`, then a sweep of left-overs, then a teardown report.
+    async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError>;
 }
 
 /// The validated component catalog and its dependency engine.
@@ -131,6 +161,56 @@ fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppErro
 
 pub fn system() -> Result<Arc<dyn SystemPort>, AppError> {
     port::<dyn SystemPort>("SystemPort")
+}
+
+/// The wizard's server side: drafts per user (never secrets), console facts, the organisations a user may
+/// design a Sovereign for, SSH key generation.
+#[async_trait]
+pub trait WizardPort: Send + Sync + 'static {
+    /// Pool domains and nameservers (the default component selection comes from the catalog).
+    fn config(&self) -> crate::wizard::WizardConfig;
+    /// The organisations `me` may create deployments in (`Action::DeploymentCreate`), by name: every
+    /// organisation for a superadmin, else those where they are an editor or above.
+    async fn organisations(&self, me: &Principal) -> Result<Vec<crate::wizard::OrgChoice>, AppError>;
+    async fn load_draft(&self, user_id: &str) -> Result<Option<crate::wizard::WizardDraft>, AppError>;
+    /// Saves the user's draft; it belongs to `draft.org_id`, which the caller has checked.
+    async fn save_draft(&self, user_id: &str, draft: &crate::wizard::WizardDraft) -> Result<(), AppError>;
+    async fn delete_draft(&self, user_id: &str) -> Result<(), AppError>;
+    /// A fresh Ed25519 pair; the private key is returned once and kept nowhere.
+    async fn generate_ssh_key(&self, comment: &str) -> Result<crate::wizard::GeneratedKey, AppError>;
+}
+
+/// Whether `<subdomain>.<pool>` can be given to a new Sovereign. Swappable: today format, reserved names,
+/// configured pools and existing deployments; later the PowerDNS pool manager.
+#[async_trait]
+pub trait SubdomainCheckPort: Send + Sync + 'static {
+    async fn check(
+        &self,
+        pool_domain: &str,
+        subdomain: &str,
+    ) -> Result<crate::wizard::SubdomainCheck, AppError>;
+}
+
+/// Asks the cloud whether a token works. Never logs or returns the token.
+#[async_trait]
+pub trait CloudCredentialsPort: Send + Sync + 'static {
+    async fn check_hetzner_token(&self, token: &crate::deployments::Secret) -> crate::wizard::TokenCheck;
+}
+
+pub fn wizard() -> Result<Arc<dyn WizardPort>, AppError> {
+    port::<dyn WizardPort>("WizardPort")
+}
+
+pub fn subdomain_check() -> Result<Arc<dyn SubdomainCheckPort>, AppError> {
+    port::<dyn SubdomainCheckPort>("SubdomainCheckPort")
+}
+
+pub fn cloud_credentials() -> Result<Arc<dyn CloudCredentialsPort>, AppError> {
+    port::<dyn CloudCredentialsPort>("CloudCredentialsPort")
+}
+
+pub fn deployments() -> Result<Arc<dyn DeploymentsPort>, AppError> {
+    port::<dyn DeploymentsPort>("DeploymentsPort")
 }
 
 pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {

@@ -22,3 +22,12 @@ test('the theme switch works without JavaScript (a form post that sets a cookie)
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
   expect(new URL(page.url()).pathname).toBe('/sovereign');
 });
+
+test('the overview leads to the wizard and the marketplace', async ({ page }) => {
+  await page.goto('/sovereign');
+  await page.getByTestId('cta-wizard').click();
+  await expect(page).toHaveURL(/\/sovereign\/wizard/);
+  await page.goto('/sovereign');
+  await page.getByRole('link', { name: 'Browse components' }).click();
+  await expect(page).toHaveURL(/\/sovereign\/marketplace$/);
+});

@@ -8,7 +8,7 @@
 //!    the difference is what resolving a session costs a request. Then `resolve_session` alone, through
 //!    the database (cache emptied each time) and as requests see it (2 s cache).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -100,6 +101,22 @@ pub struct Config {
     )]
     pub site_root: PathBuf,
 
+    /// Pool domains new Sovereigns can get a subdomain of (comma-separated), e.g. `omani.works,omani.homes`.
+    /// Empty (`--pool-domains ""`) offers bring-your-own domains only.
+    #[arg(
+        long,
+        env = "CATALYST_POOL_DOMAINS",
+        default_value = "omani.works",
+        value_name = "DOMAINS",
+        global = true
+    )]
+    pub pool_domains: String,
+
+    /// Nameservers a bring-your-own domain is delegated to (comma-separated).
+    /// [default: ns1, ns2 and ns3 of the first pool domain]
+    #[arg(long, env = "CATALYST_NAMESERVERS", value_name = "HOSTS", global = true)]
+    pub nameservers: Option<String>,
+
     /// Folder with the component catalog: `families.yaml` and one `<id>/blueprint.yaml` per component. It is
     /// validated at start; any problem stops the server.
     #[arg(
@@ -113,9 +130,156 @@ pub struct Config {
     /// The GitOps repository (`--gitops-…`).
     #[command(flatten)]
     pub gitops: crate::gitops::config::GitopsArgs,
+
+    /// The Hetzner Cloud API: the wizard's token check and the wipe's sweep of left-over resources talk to
+    /// it (tests point it at a stand-in).
+    #[arg(
+        long,
+        env = "CATALYST_HETZNER_API_URL",
+        default_value = crate::hetzner::DEFAULT_API_URL,
+        value_name = "URL",
+        global = true
+    )]
+    pub hetzner_api_url: String,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Accounts, sessions and single sign-on.
     #[command(flatten)]
     pub auth: crate::auth::config::AuthConfig,
+}
+
+/// Options of the provisioning engine.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// The OpenTofu executable (1.6 or newer): a name looked up on PATH, or a path.
+    #[arg(
+        long,
+        env = "CATALYST_TOFU_BIN",
+        default_value = "tofu",
+        value_name = "PATH",
+        global = true
+    )]
+    pub tofu_bin: PathBuf,
+
+    /// The OpenTofu module copied into every deployment's work directory.
+    #[arg(
+        long,
+        env = "CATALYST_TOFU_MODULE_DIR",
+        default_value = "infra/hetzner",
+        value_name = "DIR",
+        global = true
+    )]
+    pub tofu_module_dir: PathBuf,
+
+    /// Time limit of `tofu init`, `plan` and `output` (e.g. 15m, 90s).
+    #[arg(
+        long,
+        env = "CATALYST_TOFU_TIMEOUT",
+        default_value = "15m",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub tofu_timeout: String,
+
+    /// Time limit of `tofu apply` and `tofu destroy`.
+    #[arg(
+        long,
+        env = "CATALYST_TOFU_APPLY_TIMEOUT",
+        default_value = "90m",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub tofu_apply_timeout: String,
+
+    /// How long to wait, after apply, for the control plane to send its kubeconfig back.
+    #[arg(
+        long,
+        env = "CATALYST_CLUSTER_TIMEOUT",
+        default_value = "30m",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub cluster_timeout: String,
+
+    /// How long Flux gets to install every selected component.
+    #[arg(
+        long,
+        env = "CATALYST_INSTALL_TIMEOUT",
+        default_value = "2h",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub install_timeout: String,
+
+    /// A run whose replica stops renewing its lease for this long is taken over by another replica.
+    #[arg(
+        long,
+        env = "CATALYST_LEASE_TTL",
+        default_value = "30s",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub lease_ttl: String,
+
+    /// The file with the 256-bit key that encrypts secrets at rest (64 hex characters).
+    /// [default: <data-dir>/secret.key, generated on first run — back it up]
+    #[arg(long, env = "CATALYST_SECRET_KEY_FILE", value_name = "FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
+    // The console's public URL (`--public-url`, where new clusters send their kubeconfig back) is the
+    // auth options' (`auth::config::AuthConfig::public_url`): one address for browsers and clusters.
+}
+
+/// Validated engine options.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub tofu_bin: PathBuf,
+    pub tofu_module_dir: PathBuf,
+    pub tofu_timeout: Duration,
+    pub tofu_apply_timeout: Duration,
+    pub cluster_timeout: Duration,
+    pub install_timeout: Duration,
+    pub lease_ttl: Duration,
+    pub secret_key_file: Option<PathBuf>,
+    pub public_url: String,
+}
+
+impl EngineSettings {
+    /// Defaults (tests).
+    pub fn defaults(bind: SocketAddr) -> Self {
+        Self {
+            tofu_bin: PathBuf::from("tofu"),
+            tofu_module_dir: PathBuf::from("infra/hetzner"),
+            tofu_timeout: Duration::from_secs(15 * 60),
+            tofu_apply_timeout: Duration::from_secs(90 * 60),
+            cluster_timeout: Duration::from_secs(30 * 60),
+            install_timeout: Duration::from_secs(2 * 3600),
+            lease_ttl: Duration::from_secs(30),
+            secret_key_file: None,
+            public_url: format!("http://{bind}/sovereign"),
+        }
+    }
+}
+
+/// `90s`, `15m`, `2h`, `500ms`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("“{s}” is not a duration; use e.g. 90s, 15m or 2h"))?;
+    let d = match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" | "min" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("“{s}” is not a duration; use e.g. 90s, 15m or 2h")),
+    };
+    if d.is_zero() {
+        return Err(format!("“{s}” is zero; give a positive duration such as 90s"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -150,10 +314,37 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub site_root: PathBuf,
+    /// Pool domains, lowercased, validated, without duplicates.
+    pub pool_domains: Vec<String>,
+    /// Nameservers for BYO domains.
+    pub nameservers: Vec<String>,
+    pub engine: EngineSettings,
     /// The validated component catalog (from `--catalog-dir`).
     pub catalog: Arc<CatalogStore>,
     pub gitops: crate::gitops::config::GitopsSettings,
+    /// `--hetzner-api-url`, without a trailing slash.
+    pub hetzner_api_url: String,
     pub auth: crate::auth::config::AuthSettings,
+}
+
+/// A comma-separated list of domain names, each checked with the wizard's domain rule.
+fn domain_list(raw: &str, what: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in raw
+        .split(',')
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+    {
+        if d.is_empty() {
+            continue;
+        }
+        if let Some(problem) = app::deployments::validate::domain_name(&d) {
+            return Err(format!("“{d}” is not a {what}: {problem}"));
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 impl Config {
@@ -189,10 +380,66 @@ impl Config {
         {
             ensure_writable_dir(parent).map_err(|problem| ConfigError::new("--database-url", problem))?;
         }
+        let pool_domains = domain_list(&self.pool_domains, "domain name")
+            .map_err(|problem| ConfigError::new("--pool-domains", problem))?;
+        let nameservers = match &self.nameservers {
+            Some(raw) => domain_list(raw, "nameserver host name")
+                .map_err(|problem| ConfigError::new("--nameservers", problem))?,
+            None => pool_domains
+                .first()
+                .map(|p| (1..=3).map(|i| format!("ns{i}.{p}")).collect())
+                .unwrap_or_default(),
+        };
+        let e = &self.engine;
+        let duration = |option: &'static str, value: &str| {
+            parse_duration(value).map_err(|p| ConfigError::new(option, p))
+        };
+        // `--public-url` belongs to the auth options (same-origin checks, links in e-mails); clusters PUT
+        // their kubeconfig back to the same address.
+        let auth = self.auth.validate(bind)?;
+        let public_url = auth.console_url();
+        if let Some(path) = &e.secret_key_file
+            && !path.is_file()
+        {
+            return Err(ConfigError::new(
+                "--secret-key-file",
+                format!(
+                    "{} does not exist; create it with `openssl rand -hex 32 > {}` (and back it up), or leave the option out to use <data-dir>/secret.key",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
+        let engine = EngineSettings {
+            tofu_bin: e.tofu_bin.clone(),
+            tofu_module_dir: e.tofu_module_dir.clone(),
+            tofu_timeout: duration("--tofu-timeout", &e.tofu_timeout)?,
+            tofu_apply_timeout: duration("--tofu-apply-timeout", &e.tofu_apply_timeout)?,
+            cluster_timeout: duration("--cluster-timeout", &e.cluster_timeout)?,
+            install_timeout: duration("--install-timeout", &e.install_timeout)?,
+            lease_ttl: duration("--lease-ttl", &e.lease_ttl)?,
+            secret_key_file: e.secret_key_file.clone(),
+            public_url,
+        };
         let catalog = load_catalog(&self.catalog_dir)?;
         let gitops = self.gitops.validate()?;
-        let auth = self.auth.validate(bind)?;
+        let hetzner_api_url = self.hetzner_api_url.trim().trim_end_matches('/').to_string();
+        if !(hetzner_api_url.starts_with("https://") || hetzner_api_url.starts_with("http://"))
+            || hetzner_api_url.len() < 10
+        {
+            return Err(ConfigError::new(
+                "--hetzner-api-url",
+                format!(
+                    "“{hetzner_api_url}” is not an http(s) URL; leave the option out for {}",
+                    crate::hetzner::DEFAULT_API_URL
+                ),
+            ));
+        }
         Ok(Settings {
+            hetzner_api_url,
+            pool_domains,
+            nameservers,
+            engine,
             gitops,
             auth,
             bind,
@@ -274,6 +521,27 @@ mod tests {
             }
         );
         assert!(data.is_dir(), "data dir is created on first run");
+        assert_eq!(s.pool_domains, vec!["omani.works"]);
+        assert_eq!(
+            s.nameservers,
+            vec!["ns1.omani.works", "ns2.omani.works", "ns3.omani.works"]
+        );
+        let s = config(&[
+            "--data-dir",
+            data.to_str().expect("utf8"),
+            "--pool-domains",
+            " A.example, b.example.,a.example",
+            "--nameservers",
+            "ns.x.example",
+        ])
+        .validate()
+        .expect("valid");
+        assert_eq!(s.pool_domains, vec!["a.example", "b.example"]);
+        assert_eq!(s.nameservers, vec!["ns.x.example"]);
+        let s = config(&["--data-dir", data.to_str().expect("utf8"), "--pool-domains", ""])
+            .validate()
+            .expect("valid");
+        assert!(s.pool_domains.is_empty() && s.nameservers.is_empty());
     }
 
     #[test]
@@ -291,6 +559,15 @@ mod tests {
             .expect_err("rejected");
         assert_eq!(e.option, "--bind");
 
+        let e = config(&["--data-dir", d, "--pool-domains", "omani.works,not a domain"])
+            .validate()
+            .expect_err("rejected");
+        assert_eq!(e.option, "--pool-domains");
+        let e = config(&["--data-dir", d, "--nameservers", "ns1"])
+            .validate()
+            .expect_err("rejected");
+        assert_eq!(e.option, "--nameservers");
+
         let e = config(&["--data-dir", d, "--log-level", "info,=[=="])
             .validate()
             .expect_err("rejected");
@@ -302,6 +579,56 @@ mod tests {
             .validate()
             .expect_err("rejected");
         assert_eq!(e.option, "--data-dir");
+    }
+
+    #[test]
+    fn engine_options_are_validated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().to_str().expect("utf8");
+        let s = config(&["--data-dir", d, "--bind", "127.0.0.1:3500"])
+            .validate()
+            .expect("valid");
+        assert_eq!(s.engine.public_url, "http://127.0.0.1:3500/sovereign");
+        assert_eq!(s.engine.tofu_apply_timeout, Duration::from_secs(5400));
+        assert_eq!(s.engine.tofu_bin, PathBuf::from("tofu"));
+        let e = config(&["--data-dir", d, "--tofu-timeout", "soon"])
+            .validate()
+            .expect_err("bad");
+        assert_eq!(e.option, "--tofu-timeout");
+        let e = config(&["--data-dir", d, "--lease-ttl", "0s"])
+            .validate()
+            .expect_err("zero");
+        assert_eq!(e.option, "--lease-ttl");
+        let e = config(&["--data-dir", d, "--public-url", "console.example.com"])
+            .validate()
+            .expect_err("bad url");
+        assert_eq!(e.option, "--public-url");
+        assert!(e.problem.contains("https://console.example.com"), "{e}");
+        let e = config(&["--data-dir", d, "--secret-key-file", "/nonexistent/key"])
+            .validate()
+            .expect_err("missing");
+        assert_eq!(e.option, "--secret-key-file");
+        assert!(e.problem.contains("openssl rand -hex 32"), "{e}");
+        let s = config(&[
+            "--data-dir",
+            d,
+            "--public-url",
+            "https://console.example.com/sovereign/",
+        ])
+        .validate()
+        .expect("ok");
+        assert_eq!(s.engine.public_url, "https://console.example.com/sovereign");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("42"), Ok(Duration::from_secs(42)));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("m").is_err());
     }
 
     #[test]

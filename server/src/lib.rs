@@ -4,12 +4,14 @@ pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod engine;
 pub mod error;
 pub mod gitops;
 pub mod hetzner;
 pub mod http;
+pub mod kube;
 pub mod state;
 pub mod telemetry;
 pub mod tofu;
@@ -21,7 +23,9 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, Settings};
+use crate::crypto::{KeySource, SecretBox};
 use crate::db::Db;
+use crate::engine::deployments::{Engine, EngineConfig};
 use crate::state::{AppState, Instance};
 
 /// The browser bundle's file name, as cargo-leptos compiled it in (`sovereign.js`, `.wasm`, `.css`).
@@ -50,8 +54,73 @@ pub async fn open_database(settings: &Settings) -> Result<Db, ConfigError> {
     Ok(db)
 }
 
+/// Loads (or on first run creates) the secret key and checks it against the database: a console started
+/// with another key than the one its secrets were written with stops here, naming the option.
+pub async fn open_secrets(settings: &Settings, db: &Db) -> Result<SecretBox, ConfigError> {
+    let (secrets, source) =
+        SecretBox::load_or_create(settings.engine.secret_key_file.as_deref(), &settings.data_dir)
+            .map_err(|p| ConfigError::new("--secret-key-file", p))?;
+    secrets
+        .verify_against(db)
+        .await
+        .map_err(|e| ConfigError::new("--secret-key-file", e.to_string()))?;
+    match source {
+        KeySource::Generated(path) => tracing::warn!(
+            key_file = %path.display(),
+            key_id = secrets.key_id(),
+            "generated a new secret key for encrypting deployment secrets; BACK IT UP — without it the stored secrets cannot be decrypted"
+        ),
+        KeySource::File(path) => {
+            tracing::info!(key_file = %path.display(), key_id = secrets.key_id(), "secret key loaded")
+        }
+    }
+    Ok(secrets)
+}
+
+/// The engine's settings from the validated configuration.
+pub fn engine_config(settings: &Settings) -> EngineConfig {
+    let e = &settings.engine;
+    EngineConfig {
+        tofu_bin: e.tofu_bin.clone(),
+        module_dir: e.tofu_module_dir.clone(),
+        step_timeout: e.tofu_timeout,
+        apply_timeout: e.tofu_apply_timeout,
+        cluster_timeout: e.cluster_timeout,
+        install_timeout: e.install_timeout,
+        lease_ttl: e.lease_ttl,
+        public_url: e.public_url.clone(),
+        gitops: settings.gitops.clone(),
+        hetzner_api_url: settings.hetzner_api_url.clone(),
+        validation: app::deployments::validate::ValidationContext {
+            pool_domains: settings.pool_domains.clone(),
+        },
+        ..EngineConfig::for_data_dir(&settings.data_dir, settings.catalog.engine.clone())
+    }
+}
+
+/// The HTTP layer's state. The secret key is loaded as by [`open_secrets`] (which `serve` runs first, so
+/// the key file exists and matches the database by the time this runs).
 pub fn app_state(settings: Settings, db: Db) -> AppState {
+    let (secrets, _) =
+        SecretBox::load_or_create(settings.engine.secret_key_file.as_deref(), &settings.data_dir)
+            .expect("the secret key was checked by open_secrets before the state is built");
+    app_state_with(settings, db, secrets)
+}
+
+pub fn app_state_with(settings: Settings, db: Db, secrets: SecretBox) -> AppState {
+    let config = engine_config(&settings);
+    app_state_with_engine(settings, db, secrets, config)
+}
+
+/// [`app_state_with`] with engine settings of the caller's (tests give OpenTofu stand-in switches).
+pub fn app_state_with_engine(
+    settings: Settings,
+    db: Db,
+    secrets: SecretBox,
+    config: EngineConfig,
+) -> AppState {
     let instance = Arc::new(Instance::new());
+    let engine = Engine::new(db.clone(), secrets, config, instance.id.clone());
     let auth = Arc::new(auth::AuthService::new(
         db.clone(),
         settings.auth.clone(),
@@ -68,6 +137,7 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
         db,
         settings: Arc::new(settings),
         instance,
+        engine,
         auth,
         oidc,
     }
@@ -126,17 +196,33 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     let listener = bind(settings.bind).await?;
     let db = open_database(&settings).await?;
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
+    let secrets = open_secrets(&settings, &db).await?;
     tracing::info!(dir = %settings.catalog.dir.display(), "catalog: {}", settings.catalog.summary());
+    match &settings.gitops.remote {
+        Some(remote) => tracing::info!(repo = %remote.url, branch = %remote.branch, "GitOps repository"),
+        None => tracing::warn!(
+            "no GitOps repository is configured: deployments stop at their GitOps step until Catalyst runs with --gitops-repo-url (and --gitops-token)"
+        ),
+    }
     let addr = listener.local_addr().unwrap_or(settings.bind);
-    let state = app_state(settings, db.clone());
+    let state = app_state_with(settings, db.clone(), secrets);
     start_auth(&state).await?;
+    let engine = state.engine.clone();
+    engine.start();
     let router = http::router(state);
     tracing::info!("Catalyst is listening on http://{addr}/sovereign");
     let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown({
+        let engine = engine.clone();
+        async move {
+            shutdown_signal().await;
+            // Ends live streams (so connections drain) and stops local runs without failing them.
+            engine.shutdown().await;
+        }
+    })
     .await;
     db.close().await;
     served.map_err(|e| ConfigError::new("--bind", format!("the server stopped: {e}")))?;

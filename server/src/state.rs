@@ -8,6 +8,7 @@ use leptos::prelude::LeptosOptions;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::engine::deployments::Engine;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -19,6 +20,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Facts about this process.
     pub instance: Arc<Instance>,
+    /// The provisioning engine.
+    pub engine: Engine,
     /// Accounts and sessions: resolves callers, implements `AuthPort`.
     pub auth: crate::auth::Auth,
     /// Single sign-on, when `--oidc-issuer` is set.

@@ -72,6 +72,8 @@ actions! {
     DeploymentRead => "deployments.read",
     /// Retry a failed phase of a deployment.
     DeploymentRetry => "deployments.retry",
+    /// Stop a deployment's run in flight (OpenTofu is stopped; the deployment is recorded as failed).
+    DeploymentCancel => "deployments.cancel",
     /// Delete a deployment's record (not its infrastructure).
     DeploymentDelete => "deployments.delete",
     /// Destroy a deployment's cloud infrastructure.
@@ -131,7 +133,7 @@ impl Action {
             OrgRead => org(Viewer, true),
             OrgMembersManage => org(Admin, true),
             OrgOwnersManage => org(Owner, false),
-            WizardUse | DeploymentCreate | DeploymentRetry => org(Editor, false),
+            WizardUse | DeploymentCreate | DeploymentRetry | DeploymentCancel => org(Editor, false),
             DeploymentRead | DeploymentEventsRead => org(Viewer, true),
             DeploymentDelete | DeploymentWipe | DeploymentKubeconfigDownload => org(Admin, false),
         }
@@ -252,6 +254,7 @@ mod tests {
         ("deployments.create", [1, 0, 1, 1, 1, 0, 0]),
         ("deployments.read", [1, 1, 1, 1, 1, 1, 0]),
         ("deployments.retry", [1, 0, 1, 1, 1, 0, 0]),
+        ("deployments.cancel", [1, 0, 1, 1, 1, 0, 0]),
         ("deployments.delete", [1, 0, 1, 1, 0, 0, 0]),
         ("deployments.wipe", [1, 0, 1, 1, 0, 0, 0]),
         ("deployments.events.read", [1, 1, 1, 1, 1, 1, 0]),

@@ -368,6 +368,10 @@ pub struct DeploymentSecrets {
 /// The body of a create call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateDeployment {
+    /// The organisation the deployment belongs to; left out, the caller's only organisation where they
+    /// may create deployments.
+    #[serde(rename = "orgId", default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
     pub request: DeploymentRequest,
     pub secrets: DeploymentSecrets,
 }

@@ -14,8 +14,12 @@ fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
     let Some(me) = me else { return Vec::new() };
     let mut items = vec![
         ("Overview", routes::home()),
+        ("Deployments", routes::page("deployments")),
         ("Marketplace", routes::page("marketplace")),
     ];
+    if crate::auth::policy::allowed(&me.principal, crate::auth::policy::Action::WizardUse, None) {
+        items.push(("New Sovereign", routes::page("wizard")));
+    }
     if me.can_manage_users {
         items.push(("Users", routes::page("users")));
     }

@@ -1,6 +1,6 @@
 //! The routes anyone may reach without signing in. Everything else needs a session or an API token: the
 //! middleware denies by default, so a new route is protected without anyone remembering to protect it.
-//! `server/tests/auth_routes.rs` walks every route the router has and checks this.
+//! `server/tests/it/auth_http.rs` walks every route the router has and checks this.
 
 use http::Method;
 

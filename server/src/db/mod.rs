@@ -8,7 +8,12 @@
 //! unchanged against both backends and is what keeps them equal.
 
 pub mod audit;
+pub mod deployment_events;
+pub mod deployments;
+pub mod drafts;
+pub mod leases;
 pub mod orgs;
+pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;

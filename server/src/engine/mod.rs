@@ -2,4 +2,6 @@
 //! implementations to server functions as `Arc<dyn …Port>`.
 
 pub mod catalog;
+pub mod deployments;
 pub mod system;
+pub mod wizard;

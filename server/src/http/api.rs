@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
             "/settings/{key}",
             get(get_setting).put(put_setting).delete(delete_setting),
         )
+        .merge(super::deployments::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -3,13 +3,16 @@
 
 pub mod api;
 pub mod catalog;
+pub mod deployments;
 pub mod extract;
 pub mod health;
 
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::ports::{AuthPort, CatalogPort, SystemPort};
+use app::ports::{
+    AuthPort, CatalogPort, CloudCredentialsPort, DeploymentsPort, SubdomainCheckPort, SystemPort, WizardPort,
+};
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
@@ -28,6 +31,7 @@ use tracing::Level;
 
 use crate::engine::catalog::CatalogService;
 use crate::engine::system::System;
+use crate::engine::wizard;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -36,17 +40,35 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
+    pub wizard: Arc<dyn WizardPort>,
+    pub subdomains: Arc<dyn SubdomainCheckPort>,
+    pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
+    pub deployments: Arc<dyn DeploymentsPort>,
     pub catalog: Arc<dyn CatalogPort>,
     pub auth: Arc<dyn AuthPort>,
 }
 
 impl Ports {
     pub fn new(state: &AppState) -> Self {
+        let wizard_settings = Arc::new(wizard::WizardSettings {
+            pool_domains: state.settings.pool_domains.clone(),
+            nameservers: state.settings.nameservers.clone(),
+        });
         Self {
             system: Arc::new(System {
                 db: state.db.clone(),
                 instance: state.instance.clone(),
             }),
+            wizard: Arc::new(wizard::Wizard {
+                db: state.db.clone(),
+                settings: wizard_settings.clone(),
+            }),
+            subdomains: Arc::new(wizard::PoolSubdomains {
+                settings: wizard_settings,
+                taken: Some(Arc::new(wizard::LiveDeployments { db: state.db.clone() })),
+            }),
+            cloud_credentials: Arc::new(wizard::HetznerTokens::new(&state.settings.hetzner_api_url)),
+            deployments: Arc::new(state.engine.clone()),
             catalog: Arc::new(CatalogService {
                 store: state.settings.catalog.clone(),
             }),
@@ -57,6 +79,10 @@ impl Ports {
     /// Called for every SSR render and every server function call.
     pub fn provide(&self) {
         provide_context(self.system.clone());
+        provide_context(self.wizard.clone());
+        provide_context(self.subdomains.clone());
+        provide_context(self.cloud_credentials.clone());
+        provide_context(self.deployments.clone());
         provide_context(self.catalog.clone());
         provide_context(self.auth.clone());
     }

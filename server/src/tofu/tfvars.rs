@@ -2,7 +2,7 @@
 //! module runs in.
 //!
 //! [`TfVars`] has one field per variable of `infra/hetzner/variables.tf` (the contract test
-//! `server/tests/infra_contract.rs` parses the module and proves it: same names, compatible types, required
+//! `server/tests/it/infra_contract.rs` parses the module and proves it: same names, compatible types, required
 //! variables always written, allowed values equal to Catalyst's enums). Fields that are `Option` fall back to
 //! the module's default when `None`.
 //!

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod engine;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -24,6 +26,11 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         log_format: LogFormat::Pretty,
         log_level: "warn".into(),
         site_root: PathBuf::from("target/site"),
+        pool_domains: vec!["omani.works".into()],
+        nameservers: vec!["ns1.omani.works".into(), "ns2.omani.works".into()],
+        // Nothing listens there: token checks answer "unreachable" unless a test starts a stand-in.
+        hetzner_api_url: "http://127.0.0.1:9".into(),
+        engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
         catalog: repo_catalog(),
         gitops: Default::default(),
     }

@@ -6,7 +6,7 @@
 //! After changing a blueprint, regenerate the committed kit with
 //! `CATALYST_WRITE_TEMPLATE_KIT=1 cargo test -p server --test bootstrap_kit`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The store test suite: every test runs unchanged against SQLite and Postgres.
 
-mod common;
+use crate::common;
 
 use app::audit::Outcome;
 use app::paging::PageRequest;

@@ -1,7 +1,7 @@
 //! The catalog: the repository's blueprints, broken copies in temp dirs (each problem named by file and
 //! field), the `catalyst catalog check` command, start-up refusal, and the REST/server-fn endpoints.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

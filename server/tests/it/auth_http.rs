@@ -1,7 +1,7 @@
 //! Accounts and access over HTTP, in-process: the route walk (nothing but the public list answers without a
 //! session), CSRF, sign-in and its failures, session expiry, permissions, API tokens, setup and sign-up.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -168,7 +168,16 @@ fn every_route() -> Vec<(Method, String)> {
         (Method::GET, "/sovereign/api/v1/catalog"),
         (Method::GET, "/sovereign/api/v1/deployments"),
         (Method::POST, "/sovereign/api/v1/deployments"),
+        (Method::GET, "/sovereign/api/v1/deployments/sample-id"),
+        (Method::DELETE, "/sovereign/api/v1/deployments/sample-id"),
+        (Method::GET, "/sovereign/api/v1/deployments/sample-id/events"),
+        (Method::GET, "/sovereign/api/v1/deployments/sample-id/stream"),
+        (Method::POST, "/sovereign/api/v1/deployments/sample-id/retry"),
+        (Method::POST, "/sovereign/api/v1/deployments/sample-id/cancel"),
+        (Method::POST, "/sovereign/api/v1/deployments/sample-id/wipe"),
         (Method::GET, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
+        // Public, with its own per-deployment bearer (`auth::public`): skipped by the walk, checked below.
+        (Method::PUT, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
         (Method::GET, "/sovereign/api/v1/no-such-endpoint"),
         (Method::DELETE, "/sovereign/api/v1/anything/at/all"),
         (Method::GET, "/"),
@@ -282,6 +291,15 @@ async fn the_public_list_answers_without_a_session() {
     assert_eq!(info.json()["signup"], "invite-only");
     let users = h.call(app::auth::api::ListUsers::PATH, &[], None).await;
     assert_eq!(users.status, StatusCode::UNAUTHORIZED);
+    // A new cluster's kubeconfig PUT-back reaches its handler without a session (it has its own bearer):
+    // an unknown deployment is the handler's 404, not the middleware's 401.
+    let put = Request::put("/sovereign/api/v1/deployments/sample-id/kubeconfig")
+        .header("authorization", "Bearer not-the-deployments-bearer")
+        .body(Body::from("apiVersion: v1\nkind: Config\n"))
+        .expect("request");
+    let res = h.send(put).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
+    assert!(res.body.contains("\"not-found\""), "{}", res.body);
     let err: app::error::AppError = serde_json::from_str(&users.body).expect("the app's error encoding");
     assert_eq!(err, app::error::AppError::Unauthenticated);
 }

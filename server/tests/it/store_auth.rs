@@ -1,6 +1,6 @@
 //! Store tests of accounts, organisations, sessions and API tokens: each runs on SQLite and on Postgres.
 
-mod common;
+use crate::common;
 
 use app::auth::{OrgRole, PlatformRole};
 use server::db::users::NewUser;

@@ -1,6 +1,6 @@
 //! The HTTP surface driven in-process through the router (`oneshot`).
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};

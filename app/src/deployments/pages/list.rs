@@ -1,0 +1,173 @@
+//! `/sovereign/deployments`: every deployment of the organisation, paged, filtered by status, sortable.
+//! The filter is a plain GET form, so it works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{StatusBadge, deployment_href};
+use crate::deployments::api::list_deployments;
+use crate::deployments::status::DeploymentStatus;
+use crate::deployments::types::{DeploymentSummary, ListQuery, SortKey};
+use crate::paging::Page;
+use crate::time::format_utc;
+use crate::ui::ErrorView;
+
+#[component]
+pub fn DeploymentsPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = move || {
+        let q = query.read();
+        ListQuery {
+            status: q.get("status").filter(|s| !s.is_empty()),
+            sort: q.get("sort").filter(|s| !s.is_empty()),
+            dir: q.get("dir").filter(|s| !s.is_empty()),
+            page: q.get("page").and_then(|p| p.parse().ok()),
+            per_page: q.get("perPage").and_then(|p| p.parse().ok()),
+            org_id: q.get("org").filter(|s| !s.is_empty()),
+        }
+    };
+    let data = Resource::new_blocking(params, list_deployments);
+    view! {
+        <leptos_meta::Title text="Deployments · Catalyst"/>
+        <div class="page-head">
+            <div>
+                <p class="eyebrow">"Provisioning"</p>
+                <h1>"Deployments"</h1>
+                <p class="muted">"Every Sovereign launched from this console, newest first."</p>
+            </div>
+        </div>
+        <Filter params=Signal::derive(params)/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading deployments…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => view! { <Table page params=params()/> }.into_any(),
+                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Filter(params: Signal<ListQuery>) -> impl IntoView {
+    let p = params.get_untracked();
+    let status = p.status.clone().unwrap_or_default();
+    let sort = p.sort.clone().unwrap_or_else(|| "created".into());
+    let dir = p.dir.clone().unwrap_or_else(|| "desc".into());
+    view! {
+        <form method="get" class="filter-bar" aria-label="Filter deployments">
+            <label class="field">
+                <span class="label">"Status"</span>
+                <select name="status" class="input" data-testid="filter-status">
+                    <option value="" selected=status.is_empty()>"Any status"</option>
+                    {DeploymentStatus::ALL
+                        .into_iter()
+                        .map(|s| {
+                            let selected = status == s.as_str();
+                            view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span class="label">"Sort by"</span>
+                <select name="sort" class="input">
+                    {SortKey::ALL
+                        .into_iter()
+                        .map(|k| {
+                            let selected = sort == k.as_str();
+                            view! { <option value=k.as_str() selected=selected>{k.label()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span class="label">"Order"</span>
+                <select name="dir" class="input">
+                    <option value="desc" selected=dir == "desc">"Newest / Z first"</option>
+                    <option value="asc" selected=dir == "asc">"Oldest / A first"</option>
+                </select>
+            </label>
+            <button type="submit" class="btn btn-secondary">"Apply"</button>
+        </form>
+    }
+}
+
+fn page_href(params: &ListQuery, page: i64) -> String {
+    let mut parts = vec![format!("page={page}")];
+    for (k, v) in [
+        ("status", &params.status),
+        ("sort", &params.sort),
+        ("dir", &params.dir),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    if let Some(n) = params.per_page {
+        parts.push(format!("perPage={n}"));
+    }
+    format!("{}?{}", crate::routes::page("deployments"), parts.join("&"))
+}
+
+#[component]
+fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
+    if page.items.is_empty() {
+        let filtered = params.status.as_ref().is_some_and(|s| !s.is_empty());
+        return view! {
+            <div class="card empty" data-testid="deployments-empty">
+                <h2>{if filtered { "No deployment has this status" } else { "No deployments yet" }}</h2>
+                <p class="muted">
+                    {if filtered {
+                        "Clear the status filter to see every deployment."
+                    } else {
+                        "Launch a Sovereign from the wizard; it appears here as soon as it is created."
+                    }}
+                </p>
+            </div>
+        }
+        .into_any();
+    }
+    let pages = page.pages();
+    let current = page.page;
+    view! {
+        <div class="table-wrap card">
+            <table class="data-table" data-testid="deployments-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Domain"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col" class="hide-sm">"Organisation"</th>
+                        <th scope="col" class="hide-sm">"Regions"</th>
+                        <th scope="col" class="hide-sm">"Components"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .items
+                        .into_iter()
+                        .map(|d| {
+                            view! {
+                                <tr data-testid="deployment-row">
+                                    <td><a href=deployment_href(&d.id) class="strong">{d.fqdn.clone()}</a></td>
+                                    <td><StatusBadge status=d.status/></td>
+                                    <td class="hide-sm">{d.org_name.clone()}</td>
+                                    <td class="hide-sm mono">{d.regions.join(", ")}</td>
+                                    <td class="hide-sm">{d.component_count}</td>
+                                    <td class="muted nowrap">{format_utc(d.created_at)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            <span class="muted">{format!("{} deployment(s) · page {current} of {pages}", page.total)}</span>
+            {(current > 1).then(|| view! { <a class="btn btn-secondary" href=page_href(&params, current - 1)>"Previous"</a> })}
+            {(current < pages).then(|| view! { <a class="btn btn-secondary" href=page_href(&params, current + 1)>"Next"</a> })}
+        </nav>
+    }
+    .into_any()
+}

@@ -1,0 +1,227 @@
+//! Server functions of the wizard. Thin: check the caller with the one policy, call a port, run the shared
+//! validation. Drafts belong to the signed-in user and to one of their organisations where they may create
+//! deployments (`Action::WizardUse` / `Action::DeploymentCreate`: editors and above; viewers may not).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use super::types::{GeneratedKey, SubdomainCheck, TokenCheck, WizardBootstrap, WizardDraft};
+use crate::deployments::CreateDeployment;
+use crate::deployments::validate::Step;
+use crate::error::AppError;
+
+/// The user's draft (a new one with the defaults if there is none), the console facts, and the
+/// organisations the draft may belong to.
+#[server(input = Json, endpoint = "wizard/get")]
+pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
+    use crate::auth::Action;
+    let me = crate::auth::require(Action::WizardUse, None)?;
+    let port = crate::ports::wizard()?;
+    let orgs = port.organisations(&me).await?;
+    let Some(first_org) = orgs.first() else {
+        return Err(AppError::Forbidden(Action::DeploymentCreate.name().into()));
+    };
+    let mut config = port.config();
+    let catalog = crate::ports::catalog()?.catalog();
+    config.default_components = catalog.selection_ids(&catalog.default_selection());
+    let mut draft = match port.load_draft(&me.user_id).await? {
+        Some(mut d) => {
+            // A pool domain that is no longer offered falls back to the first configured one.
+            let pools = &config.validation.pool_domains;
+            if !pools.contains(&d.request.domain.pool_domain)
+                && let Some(first) = pools.first()
+            {
+                d.request.domain.pool_domain = first.clone();
+            }
+            d
+        }
+        None => WizardDraft::new(&config),
+    };
+    // New drafts, and drafts of an organisation the user has since lost access to, start with the first
+    // organisation they may use (their only one, usually).
+    if !orgs.iter().any(|o| o.id == draft.org_id) {
+        draft.org_id = first_org.id.clone();
+    }
+    Ok(WizardBootstrap { draft, config, orgs })
+}
+
+/// Saves the draft. With `confirm`, also confirms that step: every step up to it is validated with the
+/// shared rules, and the step counts as completed only if they pass (otherwise the field errors come back
+/// as `AppError::Invalid`, and the data is still saved so nothing typed is lost).
+#[server(input = Json, endpoint = "wizard/save_draft")]
+pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<WizardDraft, AppError> {
+    use crate::auth::Action;
+    use crate::deployments::validate::{owner_org, validate_step_with_catalog};
+    use crate::error::FieldError;
+    let me = crate::auth::require(Action::WizardUse, None)?;
+    let port = crate::ports::wizard()?;
+    let allowed: Vec<String> = port.organisations(&me).await?.into_iter().map(|o| o.id).collect();
+    let config = port.config();
+    let mut draft = draft;
+    draft.normalise();
+    // A draft can only be kept for an organisation the user may create Sovereigns in.
+    if let Some(message) = owner_org(&draft.org_id, &allowed) {
+        return Err(AppError::Invalid(vec![FieldError::new("orgId", message)]));
+    }
+    // How far the user got is the server's fact, not the browser's.
+    draft.completed = port
+        .load_draft(&me.user_id)
+        .await?
+        .map(|d| d.completed)
+        .unwrap_or(0);
+    let mut errors = Vec::new();
+    if let Some(step) = confirm {
+        if !draft.reachable(step) {
+            return Err(AppError::BadRequest(format!(
+                "Finish “{}” first.",
+                draft.first_incomplete().label()
+            )));
+        }
+        let catalog = crate::ports::catalog()?.catalog();
+        for s in Step::ALL.into_iter().filter(|s| *s <= step && *s != Step::Review) {
+            errors.extend(validate_step_with_catalog(
+                s,
+                &draft.request,
+                &config.validation,
+                &catalog,
+            ));
+        }
+        if errors.is_empty() && step != Step::Review {
+            draft.completed = draft.completed.max(step.number());
+        }
+    }
+    port.save_draft(&me.user_id, &draft).await?;
+    if errors.is_empty() {
+        Ok(draft)
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+/// Throws the user's draft away ("Start over").
+#[server(input = Json, endpoint = "wizard/discard_draft")]
+pub async fn discard_draft() -> Result<(), AppError> {
+    let me = crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    crate::ports::wizard()?.delete_draft(&me.user_id).await
+}
+
+/// Asks Hetzner whether the token works (and may write). The token is used for this call only: it is not
+/// stored, logged or sent back.
+#[server(input = Json, endpoint = "wizard/check_hetzner_token")]
+pub async fn check_hetzner_token(token: String) -> Result<TokenCheck, AppError> {
+    use super::types::TokenFailure;
+    use crate::deployments::Secret;
+    crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    let token = Secret::new(token.trim());
+    if let Some(message) = crate::deployments::validate::hetzner_token(token.expose()) {
+        return Ok(TokenCheck::failed(TokenFailure::TooShort, None, message));
+    }
+    Ok(crate::ports::cloud_credentials()?
+        .check_hetzner_token(&token)
+        .await)
+}
+
+/// A new Ed25519 key pair for break-glass SSH. The private key is in this answer only.
+#[server(input = Json, endpoint = "wizard/generate_ssh_key")]
+pub async fn generate_ssh_key(fqdn: String) -> Result<GeneratedKey, AppError> {
+    crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    let fqdn = fqdn.trim().to_ascii_lowercase();
+    let comment = if fqdn.is_empty() || crate::deployments::validate::domain_name(&fqdn).is_some() {
+        "catalyst".to_string()
+    } else {
+        format!("catalyst@{fqdn}")
+    };
+    crate::ports::wizard()?.generate_ssh_key(&comment).await
+}
+
+/// Whether `<subdomain>.<pool_domain>` is free.
+#[server(input = Json, endpoint = "wizard/check_subdomain")]
+pub async fn check_subdomain(pool_domain: String, subdomain: String) -> Result<SubdomainCheck, AppError> {
+    crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    let sub = subdomain.trim().to_ascii_lowercase();
+    crate::ports::subdomain_check()?
+        .check(pool_domain.trim(), &sub)
+        .await
+}
+
+/// Launch: the caller must be allowed to create deployments in `org_id`; the whole request and its secrets
+/// are validated again (the component selection by the catalog's engine), the subdomain must still be free
+/// and the token must still work; then the engine creates the deployment. Returns its id. The draft is
+/// cleared on success and kept on failure.
+#[server(input = Json, endpoint = "wizard/launch")]
+pub async fn launch(org_id: String, create: CreateDeployment) -> Result<String, AppError> {
+    use crate::auth::Action;
+    use crate::deployments::validate::validate_create;
+    use crate::error::FieldError;
+    let me = crate::auth::require(Action::DeploymentCreate, Some(&org_id))?;
+    let port = crate::ports::wizard()?;
+    let config = port.config();
+    let mut errors = validate_create(&create, &config.validation);
+    if errors.iter().all(|e| e.field != "components") {
+        errors.extend(
+            crate::ports::catalog()?
+                .catalog()
+                .validate_selection(&create.request.components),
+        );
+    }
+    // The subdomain must still be free: the check is the same one the Domain step runs.
+    if errors.is_empty() && create.request.domain.mode == crate::deployments::DomainMode::Pool {
+        let d = &create.request.domain;
+        let check = crate::ports::subdomain_check()?
+            .check(&d.pool_domain, &d.subdomain)
+            .await?;
+        if check.status != super::types::Availability::Available {
+            errors.push(FieldError::new("domain.subdomain", check.detail));
+        }
+    }
+    if errors.is_empty() {
+        let check = crate::ports::cloud_credentials()?
+            .check_hetzner_token(&create.secrets.hetzner_token)
+            .await;
+        if !check.valid {
+            errors.push(FieldError::new(
+                "secrets.hetznerToken",
+                format!("Hetzner did not accept the token: {}", check.message),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let id = ssr::create_deployment(&me, &org_id, create).await?;
+    // The run is over: the next visit starts a new draft.
+    port.delete_draft(&me.user_id).await?;
+    Ok(id)
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use crate::auth::Principal;
+    use crate::deployments::CreateDeployment;
+    use crate::error::AppError;
+
+    /// The single place Launch hands over to the provisioning engine.
+    pub async fn create_deployment(
+        me: &Principal,
+        org_id: &str,
+        create: CreateDeployment,
+    ) -> Result<String, AppError> {
+        let actor = crate::deployments::types::Actor::new(me.clone(), crate::auth::request_meta());
+        let mut create = create;
+        create.org_id = Some(org_id.to_string());
+        // A name another deployment took since the Domain step's check: the engine's conflict is about
+        // the domain, so it goes beside the domain field.
+        let domain_field = match create.request.domain.mode {
+            crate::deployments::DomainMode::Pool => "domain.subdomain",
+            _ => "domain.byoDomain",
+        };
+        match crate::ports::deployments()?.create(&actor, create).await {
+            Ok(created) => Ok(created.id),
+            Err(AppError::Conflict(message)) => Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                domain_field,
+                message,
+            )])),
+            Err(e) => Err(e),
+        }
+    }
+}

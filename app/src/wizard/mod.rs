@@ -1,0 +1,21 @@
+//! The 7-step provisioning wizard: Organisation → Topology → Provider → Credentials → Components → Domain →
+//! Review, each at `/sovereign/wizard/<step>`. One [`state::WizardState`] (context) holds the draft, the
+//! in-memory secrets and the field errors; every rule comes from `deployments::validate`.
+
+pub mod api;
+mod browser;
+mod components;
+mod credentials;
+mod domain;
+mod fields;
+mod org;
+mod provider;
+mod review;
+pub mod routes;
+mod shell;
+pub mod state;
+mod topology;
+pub mod types;
+
+pub use shell::WizardPage;
+pub use types::*;

@@ -1,0 +1,262 @@
+//! The wizard's frame: loads the draft, provides [`WizardState`], and renders the stepper, the current step
+//! and the footer (Back / Continue). Steps the user has not reached redirect to the first incomplete one.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
+
+use super::api::get_wizard;
+use super::state::{WizardState, step_url, use_wizard};
+use super::{components, credentials, domain, org, provider, review, topology};
+use crate::deployments::validate::Step;
+use crate::ui::{ErrorView, NotFound};
+
+/// `/sovereign/wizard` and `/sovereign/wizard/<step>`.
+#[component]
+pub fn WizardPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = Memo::new(move |_| params.read().get("step"));
+    let boot = Resource::new_blocking(|| (), |_| get_wizard());
+    view! {
+        <leptos_meta::Title text="New Sovereign · Catalyst"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading your draft…"</p> }>
+            {move || Suspend::new(async move {
+                match boot.await {
+                    Ok(boot) => {
+                        provide_context(WizardState::new(boot));
+                        view! { <WizardBody slug/> }.into_any()
+                    }
+                    Err(error @ crate::error::AppError::Forbidden(_)) => view! {
+                        <section class="card wizard-refused" data-testid="wizard-refused">
+                            <h1>"New Sovereign"</h1>
+                            <p class="muted">
+                                "Sovereigns are designed and launched by editors, admins and owners of an organisation. "
+                                "Ask an admin or owner of your organisation to give you the editor role."
+                            </p>
+                            <ErrorView error/>
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What the URL shows: the step, a redirect to the first incomplete step, or not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Show(Step),
+    Redirect(Step),
+    NotFound,
+}
+
+#[component]
+fn WizardBody(slug: Memo<Option<String>>) -> impl IntoView {
+    let state = use_wizard();
+    // Re-render only when the outcome changes, not on every keystroke or when progress moves on.
+    let outcome = Memo::new(move |_| {
+        let first = state.draft.with(|d| d.first_incomplete());
+        match slug.get().as_deref().map(Step::from_slug) {
+            None => Outcome::Redirect(first),
+            Some(None) => Outcome::NotFound,
+            Some(Some(step)) if step > first => Outcome::Redirect(first),
+            Some(Some(step)) => Outcome::Show(step),
+        }
+    });
+    move || match outcome.get() {
+        Outcome::Redirect(first) => view! { <Redirect path=step_url(first) options=full_path()/> }.into_any(),
+        Outcome::NotFound => view! { <NotFound/> }.into_any(),
+        Outcome::Show(step) => view! { <StepFrame step/> }.into_any(),
+    }
+}
+
+/// Redirects use full paths: the router must not prefix its base again.
+fn full_path() -> leptos_router::NavigateOptions {
+    leptos_router::NavigateOptions {
+        resolve: false,
+        replace: true,
+        ..Default::default()
+    }
+}
+
+#[component]
+fn StepFrame(step: Step) -> impl IntoView {
+    let state = use_wizard();
+    let content = match step {
+        Step::Org => view! { <org::OrgStep/> }.into_any(),
+        Step::Topology => view! { <topology::TopologyStep/> }.into_any(),
+        Step::Provider => view! { <provider::ProviderStep/> }.into_any(),
+        Step::Credentials => view! { <credentials::CredentialsStep/> }.into_any(),
+        Step::Components => view! { <components::ComponentsStep/> }.into_any(),
+        Step::Domain => view! { <domain::DomainStep/> }.into_any(),
+        Step::Review => view! { <review::ReviewStep/> }.into_any(),
+    };
+    let body = move || {
+        view! {
+            <header class="wizard-head">
+                <p class="eyebrow">{format!("Step {} · {}", step.number(), step.label())}</p>
+                <h1>{step.title()}</h1>
+            </header>
+            <div class="wizard-content">{content}</div>
+            <p class="alert alert-error wizard-notice" role="alert" data-testid="wizard-notice" hidden=move || state.notice.with(|n| n.is_none())>
+                {move || state.notice.get()}
+            </p>
+        }
+    };
+    // The Components step hosts the marketplace grid, which has its own search form: forms cannot nest, so
+    // that step's frame is a plain element and Continue a plain button.
+    let frame = if step == Step::Components {
+        view! {
+            <div class="wizard-form">
+                {body()}
+                <Footer step submits=false/>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <form
+                class="wizard-form"
+                novalidate=true
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    state.continue_from(step);
+                }
+            >
+                {body()}
+                <Footer step submits=true/>
+            </form>
+        }
+        .into_any()
+    };
+    view! {
+        <div class="wizard" data-step=step.slug()>
+            <Stepper current=step/>
+            {frame}
+        </div>
+    }
+}
+
+/// The seven steps; completed ones are links, the current one is marked, later ones are inert.
+#[component]
+fn Stepper(current: Step) -> impl IntoView {
+    let state = use_wizard();
+    view! {
+        <nav class="stepper" aria-label="Wizard steps">
+            <p class="stepper-compact" data-testid="stepper-compact">
+                {format!("Step {} of 7 · {}", current.number(), current.label())}
+            </p>
+            <ol class="stepper-list">
+                {Step::ALL
+                    .into_iter()
+                    .map(|s| {
+                        let done = move || state.draft.with(|d| s.number() <= d.completed);
+                        let reachable = move || state.draft.with(|d| d.reachable(s));
+                        let class = move || {
+                            if s == current {
+                                "step is-current"
+                            } else if done() {
+                                "step is-done"
+                            } else {
+                                "step is-future"
+                            }
+                        };
+                        let inner = move || view! {
+                            <span class="step-dot" aria-hidden="true">{s.number()}</span>
+                            <span class="step-text">
+                                <span class="step-label">{s.label()}</span>
+                                <span class="step-desc">{s.description()}</span>
+                            </span>
+                        };
+                        view! {
+                            <li class=class data-testid=format!("stepper-{}", s.slug())>
+                                {move || {
+                                    if s == current {
+                                        view! { <span class="step-inner" aria-current="step">{inner()}</span> }.into_any()
+                                    } else if reachable() {
+                                        view! { <a class="step-inner" href=step_url(s)>{inner()}</a> }.into_any()
+                                    } else {
+                                        view! { <span class="step-inner" aria-disabled="true">{inner()}</span> }.into_any()
+                                    }
+                                }}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+            <StartOver/>
+        </nav>
+    }
+}
+
+/// Throws the draft away and begins again at step 1. The first press asks, the second discards.
+#[component]
+fn StartOver() -> impl IntoView {
+    let armed = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let discard = move |_| {
+        if !armed.get_untracked() {
+            armed.set(true);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match super::api::discard_draft().await {
+                Ok(()) => super::browser::load(&step_url(Step::Org)),
+                Err(e) => {
+                    armed.set(false);
+                    failed.set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <div class="start-over">
+            <button type="button" class="btn btn-ghost btn-sm" data-testid="start-over" on:click=discard
+                on:blur=move |_| armed.set(false)>
+                {move || if armed.get() { "Discard this draft? Press again" } else { "Start over" }}
+            </button>
+            <p class="field-error" role="alert">{move || failed.get()}</p>
+        </div>
+    }
+}
+
+/// Back and Continue. `submits`: Continue submits the step's form; otherwise it continues on click.
+#[component]
+fn Footer(step: Step, submits: bool) -> impl IntoView {
+    let state = use_wizard();
+    let label = move || {
+        if state.busy.get() {
+            "Working…"
+        } else if step == Step::Review {
+            "⚡ Launch Sovereign"
+        } else {
+            "Continue →"
+        }
+    };
+    view! {
+        <footer class="wizard-footer">
+            <div class="wizard-footer-inner">
+                <p class="wizard-progress" data-testid="wizard-progress">
+                    {format!("Step {} of 7 · {} · {}%", step.number(), step.label(), step.percent())}
+                </p>
+                <div class="wizard-actions">
+                    {match step.prev() {
+                        Some(prev) => view! { <a class="btn btn-secondary" href=step_url(prev) data-testid="wizard-back">"← Back"</a> }.into_any(),
+                        None => view! { <span class="btn btn-secondary" aria-disabled="true" data-testid="wizard-back">"← Back"</span> }.into_any(),
+                    }}
+                    <button
+                        type=if submits { "submit" } else { "button" }
+                        class="btn btn-primary"
+                        data-testid="wizard-continue"
+                        aria-busy=move || state.busy.get().to_string()
+                        on:click=move |_| if !submits { state.continue_from(step) }
+                    >
+                        {label}
+                    </button>
+                </div>
+            </div>
+        </footer>
+    }
+}

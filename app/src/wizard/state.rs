@@ -1,0 +1,384 @@
+//! `WizardState`: the one state of a wizard run, provided by context to every step. It holds the draft
+//! (saved on the server as the user types), the secrets (browser memory only), and the field errors — the
+//! live ones from the shared validation and the ones a server answer brought back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::api::{launch, save_draft};
+use super::browser;
+use super::types::{
+    Availability, OrgChoice, SubdomainCheck, TokenCheck, WizardBootstrap, WizardConfig, WizardDraft,
+};
+use crate::catalog::Catalog;
+use crate::deployments::validate::{
+    Step, owner_org, validate_secrets, validate_step, validate_step_with_catalog,
+};
+use crate::deployments::{CreateDeployment, DeploymentSecrets, DomainMode, Secret};
+use crate::error::{AppError, FieldError};
+use crate::routes;
+
+/// Secrets of this run. Never saved: not in the draft, the database or browser storage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Secrets {
+    pub hetzner_token: String,
+    /// The answer for the token as it is now (cleared when the token is edited).
+    pub token_check: Option<TokenCheck>,
+    /// The generated private key, offered once as a download.
+    pub private_key: Option<String>,
+    pub private_key_downloaded: bool,
+}
+
+/// The subdomain availability shown beside the input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubdomainState {
+    Idle,
+    Checking,
+    /// Decided in the browser without asking (format, reserved names).
+    Local(Availability, String),
+    Answer(SubdomainCheck),
+    /// The check itself failed (network, server).
+    Failed(String),
+}
+
+impl SubdomainState {
+    pub fn availability(&self) -> Option<Availability> {
+        match self {
+            SubdomainState::Local(a, _) => Some(*a),
+            SubdomainState::Answer(c) => Some(c.status),
+            SubdomainState::Failed(_) => Some(Availability::CheckFailed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct WizardState {
+    pub draft: RwSignal<WizardDraft>,
+    pub config: StoredValue<WizardConfig>,
+    /// The organisations the draft may belong to (the server's list for this user).
+    pub orgs: StoredValue<Vec<OrgChoice>>,
+    /// The component catalog, once a step that needs it (Components, Review) has loaded it.
+    pub catalog: StoredValue<Option<Arc<Catalog>>>,
+    pub secrets: RwSignal<Secrets>,
+    /// Messages the server sent back, by field; cleared as the field is edited.
+    pub server_errors: RwSignal<Vec<FieldError>>,
+    /// Fields the user has edited: their live errors show as they type.
+    pub touched: RwSignal<Vec<String>>,
+    /// Continue was pressed on this step: every live error of the step shows.
+    pub attempted: RwSignal<Option<Step>>,
+    /// A save or launch is under way.
+    pub busy: RwSignal<bool>,
+    /// A problem that belongs to no field (network, engine unavailable).
+    pub notice: RwSignal<Option<String>>,
+    pub subdomain: RwSignal<SubdomainState>,
+    /// Whether the last autosave reached the server.
+    pub saved: RwSignal<Option<bool>>,
+    autosave: StoredValue<Option<TimeoutHandle>>,
+    /// Client-side navigation (keeps the in-memory secrets).
+    navigate: Callback<String>,
+}
+
+impl WizardState {
+    pub fn new(boot: WizardBootstrap) -> Self {
+        let mut draft = boot.draft;
+        draft.refresh_regions();
+        Self {
+            draft: RwSignal::new(draft),
+            config: StoredValue::new(boot.config),
+            orgs: StoredValue::new(boot.orgs),
+            catalog: StoredValue::new(None),
+            secrets: RwSignal::new(Secrets::default()),
+            server_errors: RwSignal::new(Vec::new()),
+            touched: RwSignal::new(Vec::new()),
+            attempted: RwSignal::new(None),
+            busy: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            subdomain: RwSignal::new(SubdomainState::Idle),
+            saved: RwSignal::new(None),
+            autosave: StoredValue::new(None),
+            navigate: {
+                let nav = leptos_router::hooks::use_navigate();
+                // Full paths: the router must not prefix its base again.
+                Callback::new(move |url: String| {
+                    nav(
+                        &url,
+                        leptos_router::NavigateOptions {
+                            resolve: false,
+                            ..Default::default()
+                        },
+                    )
+                })
+            },
+        }
+    }
+
+    pub fn ctx(&self) -> crate::deployments::validate::ValidationContext {
+        self.config.with_value(|c| c.validation.clone())
+    }
+
+    /// The errors of a step as the browser sees them: the shared rules, plus the checks that need this
+    /// session (the token was checked with Hetzner; the subdomain was found free).
+    pub fn step_errors(&self, step: Step) -> Vec<FieldError> {
+        let ctx = self.ctx();
+        let catalog = self.catalog.get_value();
+        let mut errors = self.draft.with(|d| match &catalog {
+            Some(c) => validate_step_with_catalog(step, &d.request, &ctx, c),
+            None => validate_step(step, &d.request, &ctx),
+        });
+        match step {
+            Step::Org => {
+                let allowed: Vec<String> = self.orgs.with_value(|o| o.iter().map(|o| o.id.clone()).collect());
+                if let Some(m) = self.draft.with(|d| owner_org(&d.org_id, &allowed)) {
+                    errors.insert(0, FieldError::new("orgId", m));
+                }
+            }
+            Step::Credentials => {
+                let s = self.secrets.get();
+                if let Some(m) = crate::deployments::validate::hetzner_token(&s.hetzner_token) {
+                    errors.insert(0, FieldError::new("secrets.hetznerToken", m));
+                } else if !s.token_check.as_ref().is_some_and(|c| c.valid) {
+                    errors.insert(
+                        0,
+                        FieldError::new(
+                            "secrets.hetznerToken",
+                            "Validate the token with Hetzner before you continue.",
+                        ),
+                    );
+                }
+            }
+            Step::Domain => {
+                let pool = self.draft.with(|d| d.request.domain.mode == DomainMode::Pool);
+                let has_sub_error = errors.iter().any(|e| e.field == "domain.subdomain");
+                if pool && !has_sub_error {
+                    let message = match self.subdomain.get() {
+                        SubdomainState::Answer(c) if c.status == Availability::Available => None,
+                        SubdomainState::Answer(c) => Some(c.detail),
+                        SubdomainState::Local(_, m) | SubdomainState::Failed(m) => Some(m),
+                        SubdomainState::Checking | SubdomainState::Idle => {
+                            Some("Wait for the availability check to finish.".to_string())
+                        }
+                    };
+                    if let Some(m) = message {
+                        errors.push(FieldError::new("domain.subdomain", m));
+                    }
+                }
+            }
+            _ => {}
+        }
+        errors
+    }
+
+    /// The message to show beside `field`, if any (reactive).
+    pub fn error(&self, field: &str) -> Option<String> {
+        if let Some(e) = self
+            .server_errors
+            .with(|errs| errs.iter().find(|e| e.field == field).cloned())
+        {
+            return Some(e.message);
+        }
+        let step = Step::of_field(field);
+        let shown = self.attempted.get() == Some(step) || self.touched.with(|t| t.iter().any(|f| f == field));
+        if !shown {
+            return None;
+        }
+        self.step_errors(step)
+            .into_iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
+    }
+
+    /// Applies an edit of `field`: marks it touched, drops the server's old message for it, and schedules
+    /// a save of the draft.
+    pub fn edit(&self, field: &str, f: impl FnOnce(&mut WizardDraft)) {
+        self.touch(field);
+        self.draft.update(f);
+        self.schedule_save();
+    }
+
+    pub fn touch(&self, field: &str) {
+        if !self.touched.with_untracked(|t| t.iter().any(|x| x == field)) {
+            self.touched.update(|t| t.push(field.to_string()));
+        }
+        if self
+            .server_errors
+            .with_untracked(|e| e.iter().any(|x| x.field == field))
+        {
+            self.server_errors.update(|e| e.retain(|x| x.field != field));
+        }
+    }
+
+    /// Saves the draft 600 ms after the last edit (no validation; nothing is confirmed).
+    fn schedule_save(&self) {
+        if let Some(h) = self.autosave.get_value() {
+            h.clear();
+        }
+        let this = *self;
+        let handle = set_timeout_with_handle(
+            move || {
+                let draft = this.draft.get_untracked();
+                spawn_local(async move {
+                    let ok = save_draft(draft, None).await.is_ok();
+                    this.saved.set(Some(ok));
+                });
+            },
+            Duration::from_millis(600),
+        )
+        .ok();
+        self.autosave.set_value(handle);
+    }
+
+    /// Continue: check the step here, then have the server check and confirm it, then go on.
+    pub fn continue_from(&self, step: Step) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.attempted.set(Some(step));
+        self.notice.set(None);
+        if step == Step::Review {
+            self.launch();
+            return;
+        }
+        let errors = self.step_errors(step);
+        if let Some(first) = errors.first() {
+            browser::focus_field(&first.field);
+            return;
+        }
+        if let Some(h) = self.autosave.get_value() {
+            h.clear();
+        }
+        let this = *self;
+        let draft = self.draft.get_untracked();
+        self.busy.set(true);
+        spawn_local(async move {
+            let result = save_draft(draft, Some(step)).await;
+            this.busy.set(false);
+            match result {
+                Ok(saved) => {
+                    this.draft.update(|d| d.completed = saved.completed);
+                    this.attempted.set(None);
+                    if let Some(next) = step.next() {
+                        this.go(&step_url(next));
+                    }
+                }
+                Err(e) => this.show_server_error(e, step),
+            }
+        });
+    }
+
+    /// A rejected call: field messages go beside their fields, on the step they belong to.
+    fn show_server_error(&self, e: AppError, current: Step) {
+        match e {
+            AppError::Invalid(fields) if !fields.is_empty() => {
+                let target = fields
+                    .iter()
+                    .map(|f| Step::of_field(&f.field))
+                    .min()
+                    .unwrap_or(current);
+                let first = fields
+                    .iter()
+                    .find(|f| Step::of_field(&f.field) == target)
+                    .map(|f| f.field.clone())
+                    .unwrap_or_default();
+                self.server_errors.set(fields);
+                self.attempted.set(Some(target));
+                if target != current {
+                    self.go(&step_url(target));
+                }
+                browser::focus_field_later(&first);
+            }
+            other => self.notice.set(Some(other.to_string())),
+        }
+    }
+
+    pub fn go(&self, url: &str) {
+        self.navigate.run(url.to_string());
+    }
+
+    fn launch(&self) {
+        let (org_id, request, token) = (
+            self.draft.with_untracked(|d| d.org_id.clone()),
+            self.draft.with_untracked(|d| d.request.clone()),
+            self.secrets
+                .with_untracked(|s| s.hetzner_token.trim().to_string()),
+        );
+        let create = CreateDeployment {
+            org_id: Some(org_id.clone()),
+            request,
+            secrets: DeploymentSecrets {
+                hetzner_token: Secret::new(token),
+                registrar_token: None,
+            },
+        };
+        // Everything the browser can check, with the same rules the server runs next.
+        let mut errors = Vec::new();
+        let ctx = self.ctx();
+        for s in Step::ALL.into_iter().filter(|s| *s != Step::Review) {
+            // The subdomain's availability is checked again by the server at launch.
+            errors.extend(match s {
+                Step::Domain => validate_step(s, &create.request, &ctx),
+                _ => self.step_errors(s),
+            });
+        }
+        let secret_errors: Vec<FieldError> = validate_secrets(&create.request, &create.secrets)
+            .into_iter()
+            .filter(|e| !errors.iter().any(|x| x.field == e.field))
+            .collect();
+        errors.extend(secret_errors);
+        if !errors.is_empty() {
+            self.show_server_error(AppError::Invalid(errors), Step::Review);
+            return;
+        }
+        let this = *self;
+        self.busy.set(true);
+        spawn_local(async move {
+            let result = launch(org_id, create).await;
+            this.busy.set(false);
+            match result {
+                Ok(id) => this.go(&routes::page(&format!("provision/{id}"))),
+                Err(e) => this.show_server_error(e, Step::Review),
+            }
+        });
+    }
+}
+
+pub fn use_wizard() -> WizardState {
+    expect_context::<WizardState>()
+}
+
+pub fn step_url(step: Step) -> String {
+    routes::page(&format!("wizard/{}", step.slug()))
+}
+
+/// The `id` of the input that edits `field` (`regions[1].workerCount` → `f-regions-1-workerCount`).
+pub fn field_id(field: &str) -> String {
+    let mut id = String::from("f-");
+    for c in field.chars() {
+        match c {
+            '.' | '[' => id.push('-'),
+            ']' => {}
+            c => id.push(c),
+        }
+    }
+    id
+}
+
+/// The `id` of the message element of `field` (for `aria-describedby`).
+pub fn error_id(field: &str) -> String {
+    format!("{}-error", field_id(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_field_names() {
+        assert_eq!(field_id("regions[1].workerCount"), "f-regions-1-workerCount");
+        assert_eq!(field_id("org.name"), "f-org-name");
+        assert_eq!(error_id("sshPublicKey"), "f-sshPublicKey-error");
+    }
+}

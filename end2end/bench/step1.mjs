@@ -1,0 +1,112 @@
+// Cold load of wizard step 1 in headless Chromium: a fresh browser per run, median of N runs, at full CPU
+// speed and with CDP CPU throttling. Measures first contentful paint, the time until the organisation-name
+// input accepts typing (the app sets <body data-hydrated> once hydration has attached the handlers; the
+// script then types into the input and checks the app reacted), and the bytes transferred (gzip).
+//
+// Usage: node end2end/bench/step1.mjs [--url http://127.0.0.1:3600] [--runs 7] [--throttle 1,4]
+//        [--email admin@example.com --password …]   (default: $CATALYST_ADMIN_EMAIL / $CATALYST_ADMIN_PASSWORD)
+// The wizard needs sign-in: the script signs in once through the login page and starts every measured
+// browser with that session cookie (a fresh browser and an empty HTTP cache each run).
+// The server must be a release build (`cargo leptos build --release`) with nothing loaded from outside
+// 127.0.0.1; the script fails if any request leaves the loopback address.
+import { chromium } from 'playwright-core';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const base = arg('url', process.env.CATALYST_URL ?? 'http://127.0.0.1:3000');
+const runs = Number(arg('runs', '7'));
+const rates = arg('throttle', '1,4').split(',').map(Number);
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const email = arg('email', process.env.CATALYST_ADMIN_EMAIL ?? 'admin@example.com');
+const password = arg('password', process.env.CATALYST_ADMIN_PASSWORD ?? '');
+const launchArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Signs in through the login page; returns the session (cookies) for the measured runs. */
+async function signIn() {
+  if (!password) throw new Error('give --password (or set CATALYST_ADMIN_PASSWORD) for an account that may use the wizard');
+  const browser = await chromium.launch({ executablePath, args: launchArgs });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/sovereign/login`);
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await Promise.all([
+      page.waitForURL((u) => !u.pathname.startsWith('/sovereign/login'), { timeout: 60_000 }),
+      page.getByTestId('login-submit').click(),
+    ]);
+    return await page.context().storageState();
+  } finally {
+    await browser.close();
+  }
+}
+
+async function once(rate, storageState) {
+  const browser = await chromium.launch({ executablePath, args: launchArgs });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    // Count what crossed the wire as gzip: ask for gzip only (what the target is stated in).
+    await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': 'gzip' } });
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+    const bytes = new Map();
+    const urls = new Map();
+    cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+    cdp.on('Network.loadingFinished', (e) => bytes.set(e.requestId, e.encodedDataLength));
+    await page.addInitScript(() => {
+      new MutationObserver((_, obs) => {
+        if (document.body?.dataset.hydrated === 'true') {
+          window.__hydratedAt = performance.now();
+          obs.disconnect();
+        }
+      }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+    });
+    await page.goto(`${base}/sovereign/wizard/organisation`, { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 60_000 });
+    // Typing works: the app shows the name rule's message for an empty name (a live, hydrated check).
+    await page.fill('#f-org-name', '');
+    await page.waitForSelector('[data-testid="error-org.name"]:has-text("Enter")', { timeout: 10_000 });
+    const timing = await page.evaluate(() => ({
+      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+      ready: window.__hydratedAt,
+    }));
+    await page.waitForTimeout(200); // let the last loadingFinished events arrive
+    const outside = [...urls.values()].filter((u) => !/^https?:\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:'));
+    if (outside.length) throw new Error(`requests left 127.0.0.1: ${outside.join(', ')}`);
+    const perFile = {};
+    let total = 0;
+    for (const [id, n] of bytes) {
+      const u = new URL(urls.get(id) ?? 'http://x/?');
+      if (u.pathname.includes('/api/fn/')) continue; // the autosave triggered by the typing check
+      perFile[u.pathname] = (perFile[u.pathname] ?? 0) + n;
+      total += n;
+    }
+    return { ...timing, total, perFile };
+  } finally {
+    await browser.close();
+  }
+}
+
+const session = await signIn();
+const results = {};
+for (const rate of rates) {
+  const samples = [];
+  for (let i = 0; i < runs; i++) samples.push(await once(rate, session));
+  results[rate] = {
+    fcp_ms: Math.round(median(samples.map((s) => s.fcp))),
+    input_ready_ms: Math.round(median(samples.map((s) => s.ready))),
+    bytes_gzip: median(samples.map((s) => s.total)),
+    files: samples[0].perFile,
+  };
+  console.log(`throttle ${rate}x: FCP ${results[rate].fcp_ms} ms · input ready ${results[rate].input_ready_ms} ms · ${(results[rate].bytes_gzip / 1024).toFixed(1)} KiB (median of ${runs})`);
+}
+console.log(JSON.stringify(results, null, 2));

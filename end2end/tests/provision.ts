@@ -1,0 +1,46 @@
+import { APIRequestContext, expect, test } from '@playwright/test';
+
+/**
+ * A valid provisioning request with `components` (the catalog's mandatory ones: see `mandatoryComponents`);
+ * the stand-in tofu (`tests/standins/tofu-by-label`) behaves by the domain's first label (slow, very-slow,
+ * fail-apply, fail-once).
+ */
+export function deploymentBody(fqdn: string, components: string[]) {
+  return {
+    request: {
+      org: { name: 'Acme Sovereign', headquarters: 'Muscat', industry: 'telecommunications', size: '500-2000', compliance: [] },
+      topology: 'solo',
+      haEnabled: false,
+      airgap: false,
+      regions: [{ provider: 'hetzner', cloudRegion: 'fsn1', controlPlaneSize: 'cpx32', workerSize: 'cpx42', workerCount: 1 }],
+      hetznerProjectId: '1234567',
+      sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir ops@acme',
+      components,
+      domain: { mode: 'byo-manual', byoDomain: fqdn },
+      adminEmail: 'ops@acme.example',
+    },
+    secrets: { hetznerToken: 'e2etokenAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMMnnnn' },
+  };
+}
+
+/** The catalog's mandatory components (effective tier), the smallest selection the engine accepts. */
+export async function mandatoryComponents(request: APIRequestContext): Promise<string[]> {
+  const res = await request.get('/sovereign/api/v1/catalog');
+  expect(res.status()).toBe(200);
+  const doc = await res.json();
+  return (doc.blueprints as { id: string; effectiveTier: string }[])
+    .filter((b) => b.effectiveTier === 'mandatory')
+    .map((b) => b.id);
+}
+
+/** Creates a deployment through the REST API and returns its id. */
+export async function createDeployment(request: APIRequestContext, label: string): Promise<string> {
+  const fqdn = `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}.example.com`;
+  const components = await mandatoryComponents(request);
+  // A cookie-authorised state change: the console wants its own Origin (CSRF check).
+  const origin = new URL(test.info().project.use.baseURL ?? process.env.CATALYST_URL ?? '').origin;
+  const res = await request.post('/sovereign/api/v1/deployments', { data: deploymentBody(fqdn, components), headers: { origin } });
+  expect(res.status(), await res.text()).toBe(201);
+  const body = await res.json();
+  return body.id as string;
+}

@@ -1,0 +1,548 @@
+//! The `deployments` table and its per-deployment state tables (phases, resources, components).
+//!
+//! Status is written only by [`transition`], whose `UPDATE … WHERE status IN (<allowed sources>)` checks the
+//! state machine in the same statement that writes it: two replicas racing on one deployment cannot both
+//! win, and an illegal transition is an error naming the current status.
+
+use app::deployments::{
+    ComponentPhase, ComponentProgress, DeploymentStatus, EventKind, IllegalTransition, Level, ListFilter,
+    Phase, PhaseProgress, PhaseState, ResourceAction, ResourceProgress, ResourceState, SortDir, SortKey,
+};
+
+use super::deployment_events::{AppendError, Effect, NewEvent, apply_effect, notify};
+use super::{Db, DbError, now_ms};
+use crate::on_db;
+
+const COLUMNS: &str = "id, org_id, created_by, fqdn, status, request, result, error, teardown, \
+    kubeconfig_bearer_sha256, last_seq, cancel_requested_at, cancel_requested_by, created_at, updated_at, \
+    started_at, finished_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeploymentRow {
+    pub id: String,
+    pub org_id: String,
+    pub created_by: String,
+    pub fqdn: String,
+    pub status: String,
+    pub request: String,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub teardown: Option<String>,
+    pub kubeconfig_bearer_sha256: String,
+    pub last_seq: i64,
+    pub cancel_requested_at: Option<i64>,
+    pub cancel_requested_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl DeploymentRow {
+    pub fn status(&self) -> DeploymentStatus {
+        // Only `transition` writes the column, with values of the enum.
+        DeploymentStatus::parse(&self.status).unwrap_or(DeploymentStatus::Failed)
+    }
+}
+
+/// A deployment to insert (status `pending`).
+#[derive(Debug, Clone)]
+pub struct NewDeployment {
+    pub id: String,
+    pub org_id: String,
+    pub created_by: String,
+    pub fqdn: String,
+    /// JSON of the `DeploymentRequest`.
+    pub request: String,
+    pub bearer_sha256: String,
+    /// Encrypted secrets to store with it: (name, nonce, ciphertext).
+    pub secrets: Vec<(String, Vec<u8>, Vec<u8>)>,
+    pub first_event: NewEvent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("another deployment of {0} exists")]
+    FqdnTaken(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => InsertError::FqdnTaken(String::new()),
+            _ => InsertError::Db(DbError::Query(e)),
+        }
+    }
+}
+
+/// Inserts the deployment, its pending phases, its secrets and its first event, atomically.
+pub async fn insert(db: &Db, d: &NewDeployment) -> Result<(), InsertError> {
+    let now = now_ms();
+    let result: Result<(), InsertError> = on_db!(db, pool => {
+        async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO deployments (id, org_id, created_by, fqdn, status, request, kubeconfig_bearer_sha256,
+                   last_seq, created_at, updated_at, started_at)
+                 VALUES ($1, $2, $3, $4, 'pending', $5, $6, 1, $7, $7, $7)",
+            )
+            .bind(&d.id)
+            .bind(&d.org_id)
+            .bind(&d.created_by)
+            .bind(&d.fqdn)
+            .bind(&d.request)
+            .bind(&d.bearer_sha256)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for phase in Phase::PROVISION {
+                sqlx::query(
+                    "INSERT INTO deployment_phases (deployment_id, phase, state, attempts) VALUES ($1, $2, 'pending', 0)",
+                )
+                .bind(&d.id)
+                .bind(phase.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (name, nonce, ct) in &d.secrets {
+                sqlx::query(
+                    "INSERT INTO deployment_secrets (deployment_id, name, nonce, ciphertext, updated_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&d.id)
+                .bind(name)
+                .bind(nonce)
+                .bind(ct)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let e = &d.first_event;
+            sqlx::query(
+                "INSERT INTO deployment_events (deployment_id, seq, at, kind, phase, level, message, component, state, resource)
+                 VALUES ($1, 1, $2, $3, $4, $5, $6, NULL, $7, NULL)",
+            )
+            .bind(&d.id)
+            .bind(e.at)
+            .bind(e.kind.as_str())
+            .bind(e.phase.as_str())
+            .bind(e.level.as_str())
+            .bind(&e.message)
+            .bind(&e.state)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await
+    });
+    result.map_err(|e| match e {
+        InsertError::FqdnTaken(_) => InsertError::FqdnTaken(d.fqdn.clone()),
+        other => other,
+    })
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<DeploymentRow>, DbError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as::<_, DeploymentRow>(&format!("SELECT {COLUMNS} FROM deployments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// The live (not wiped) deployment of a domain, if any.
+pub async fn live_by_fqdn(db: &Db, fqdn: &str) -> Result<Option<DeploymentRow>, DbError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as::<_, DeploymentRow>(&format!(
+            "SELECT {COLUMNS} FROM deployments WHERE fqdn = $1 AND status <> 'wiped'"
+        ))
+        .bind(fqdn)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// One page of the deployments of `orgs` (`None`: every organisation; an empty list: none).
+pub async fn list(
+    db: &Db,
+    orgs: Option<&[String]>,
+    f: &ListFilter,
+) -> Result<(i64, Vec<DeploymentRow>), DbError> {
+    if orgs.is_some_and(<[String]>::is_empty) {
+        return Ok((0, Vec::new()));
+    }
+    let orgs = orgs.unwrap_or_default();
+    // Placeholders in order of appearance ($1 … $n, then the page): SQLite numbers named parameters so.
+    let mut clause = if orgs.is_empty() {
+        String::from("1 = 1")
+    } else {
+        let list = (1..=orgs.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("org_id IN ({list})")
+    };
+    // Statuses and sort columns come from enums, never from the caller's text.
+    if !f.statuses.is_empty() {
+        let list = f
+            .statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        clause.push_str(&format!(" AND status IN ({list})"));
+    }
+    let column = match f.sort {
+        SortKey::Created => "created_at",
+        SortKey::Updated => "updated_at",
+        SortKey::Fqdn => "fqdn",
+        SortKey::Status => "status",
+    };
+    let dir = match f.dir {
+        SortDir::Asc => "ASC",
+        SortDir::Desc => "DESC",
+    };
+    let (limit, offset) = (orgs.len() + 1, orgs.len() + 2);
+    let (total, rows) = on_db!(db, pool => {
+        let count_sql = format!("SELECT COUNT(*) FROM deployments WHERE {clause}");
+        let mut count = sqlx::query_scalar(&count_sql);
+        for org in orgs {
+            count = count.bind(org);
+        }
+        let total: i64 = count.fetch_one(pool).await?;
+        let rows_sql = format!(
+            "SELECT {COLUMNS} FROM deployments WHERE {clause} ORDER BY {column} {dir}, id {dir} LIMIT ${limit} OFFSET ${offset}"
+        );
+        let mut rows = sqlx::query_as::<_, DeploymentRow>(&rows_sql);
+        for org in orgs {
+            rows = rows.bind(org);
+        }
+        let rows = rows
+            .bind(f.page.per_page)
+            .bind(f.page.offset())
+            .fetch_all(pool)
+            .await?;
+        (total, rows)
+    });
+    Ok((total, rows))
+}
+
+/// A status write.
+#[derive(Debug, Clone)]
+pub struct StatusWrite {
+    pub to: DeploymentStatus,
+    /// Narrows the allowed sources further than the state machine (e.g. retry only from `failed`).
+    pub only_from: Option<Vec<DeploymentStatus>>,
+    /// A new run starts: `started_at` = now, clears `finished_at`, the error and any cancel request.
+    pub start_run: bool,
+    /// JSON `DeploymentError` (for `failed`).
+    pub error: Option<String>,
+    /// JSON `DeploymentResult`.
+    pub result: Option<String>,
+    /// JSON `TeardownReport`.
+    pub teardown: Option<String>,
+    /// Extra state-table writes in the same transaction.
+    pub effects: Vec<Effect>,
+    /// The message of the status event; the event's `state` is the new status.
+    pub message: String,
+    pub phase: Phase,
+}
+
+impl StatusWrite {
+    pub fn new(to: DeploymentStatus, phase: Phase, message: impl Into<String>) -> Self {
+        Self {
+            to,
+            only_from: None,
+            start_run: false,
+            error: None,
+            result: None,
+            teardown: None,
+            effects: Vec::new(),
+            message: message.into(),
+            phase,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("the deployment does not exist")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for TransitionError {
+    fn from(e: sqlx::Error) -> Self {
+        TransitionError::Db(DbError::Query(e))
+    }
+}
+
+impl From<AppendError> for TransitionError {
+    fn from(e: AppendError) -> Self {
+        match e {
+            AppendError::NoDeployment => TransitionError::NotFound,
+            AppendError::Db(d) => TransitionError::Db(d),
+        }
+    }
+}
+
+/// Moves a deployment to `w.to` if the state machine allows it from its current status, with the status
+/// event and `w.effects`, in one transaction. Returns the updated row.
+pub async fn transition(db: &Db, id: &str, w: &StatusWrite) -> Result<DeploymentRow, TransitionError> {
+    let sources: Vec<DeploymentStatus> = DeploymentStatus::sources_of(w.to)
+        .into_iter()
+        .filter(|s| w.only_from.as_ref().is_none_or(|only| only.contains(s)))
+        .collect();
+    if sources.is_empty() {
+        let current = get(db, id).await?.ok_or(TransitionError::NotFound)?;
+        return Err(IllegalTransition {
+            from: current.status(),
+            to: w.to,
+        }
+        .into());
+    }
+    let list = sources
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let now = now_ms();
+    let level = if w.to == DeploymentStatus::Failed {
+        Level::Error
+    } else {
+        Level::Info
+    };
+    let settle = w.to.settled();
+    let row: Option<DeploymentRow> = on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, DeploymentRow>(&format!(
+            "UPDATE deployments SET
+               status = $1,
+               updated_at = $2,
+               started_at = CASE WHEN $3 THEN $2 ELSE started_at END,
+               finished_at = CASE WHEN $4 THEN $2 WHEN $3 THEN NULL ELSE finished_at END,
+               error = CASE WHEN $5 IS NOT NULL THEN $5 WHEN $3 THEN NULL ELSE error END,
+               result = COALESCE($6, result),
+               teardown = COALESCE($7, teardown),
+               cancel_requested_at = CASE WHEN $3 THEN NULL ELSE cancel_requested_at END,
+               cancel_requested_by = CASE WHEN $3 THEN NULL ELSE cancel_requested_by END,
+               last_seq = last_seq + 1
+             WHERE id = $8 AND status IN ({list})
+             RETURNING {COLUMNS}"
+        ))
+        .bind(w.to.as_str())
+        .bind(now)
+        .bind(w.start_run)
+        .bind(settle)
+        .bind(&w.error)
+        .bind(&w.result)
+        .bind(&w.teardown)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = &row {
+            for effect in &w.effects {
+                apply_effect!(tx, id, effect, now);
+            }
+            sqlx::query(
+                "INSERT INTO deployment_events (deployment_id, seq, at, kind, phase, level, message, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(row.last_seq)
+            .bind(now)
+            .bind(EventKind::Status.as_str())
+            .bind(w.phase.as_str())
+            .bind(level.as_str())
+            .bind(&w.message)
+            .bind(w.to.as_str())
+            .execute(&mut *tx)
+            .await?;
+            notify!(tx, id);
+            tx.commit().await?;
+        }
+        row
+    });
+    match row {
+        Some(row) => Ok(row),
+        None => {
+            let current = get(db, id).await?.ok_or(TransitionError::NotFound)?;
+            Err(IllegalTransition {
+                from: current.status(),
+                to: w.to,
+            }
+            .into())
+        }
+    }
+}
+
+/// Records a cancel request; the replica running the deployment sees it at its next heartbeat.
+pub async fn request_cancel(db: &Db, id: &str, by: &str) -> Result<bool, DbError> {
+    let n = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE deployments SET cancel_requested_at = $1, cancel_requested_by = $2 WHERE id = $3",
+        )
+        .bind(now_ms())
+        .bind(by)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(n > 0)
+}
+
+/// Who asked to cancel, if anyone did since the run started.
+pub async fn cancel_requested(db: &Db, id: &str) -> Result<Option<String>, DbError> {
+    let row: Option<(Option<i64>, Option<String>)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT cancel_requested_at, cancel_requested_by FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(match row {
+        Some((Some(_), by)) => Some(by.unwrap_or_default()),
+        _ => None,
+    })
+}
+
+/// Deletes a settled deployment and everything that hangs off it. Returns false if it was not there or
+/// not settled (the status check is part of the statement).
+pub async fn delete_settled(db: &Db, id: &str) -> Result<bool, DbError> {
+    let settled = DeploymentStatus::ALL
+        .into_iter()
+        .filter(|s| s.settled())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = on_db!(db, pool => {
+        sqlx::query(&format!("DELETE FROM deployments WHERE id = $1 AND status IN ({settled})"))
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(n > 0)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct PhaseRow {
+    phase: String,
+    state: String,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    attempts: i64,
+}
+
+/// The deployment's phases in run order (provisioning phases, then wipe phases once a wipe ran).
+pub async fn phases(db: &Db, id: &str) -> Result<Vec<PhaseProgress>, DbError> {
+    let rows: Vec<PhaseRow> = on_db!(db, pool => {
+        sqlx::query_as::<_, PhaseRow>(
+            "SELECT phase, state, started_at, finished_at, attempts FROM deployment_phases WHERE deployment_id = $1",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut out: Vec<PhaseProgress> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(PhaseProgress {
+                phase: Phase::parse(&r.phase)?,
+                state: PhaseState::parse(&r.state)?,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+                attempts: r.attempts,
+            })
+        })
+        .collect();
+    out.sort_by_key(|p| p.phase);
+    Ok(out)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ResourceRow {
+    address: String,
+    resource_type: String,
+    action: String,
+    state: String,
+    elapsed_secs: i64,
+    cloud_id: Option<String>,
+    updated_at: i64,
+}
+
+pub async fn resources(db: &Db, id: &str) -> Result<Vec<ResourceProgress>, DbError> {
+    let rows: Vec<ResourceRow> = on_db!(db, pool => {
+        sqlx::query_as::<_, ResourceRow>(
+            "SELECT address, resource_type, action, state, elapsed_secs, cloud_id, updated_at
+             FROM deployment_resources WHERE deployment_id = $1 ORDER BY address",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|r| ResourceProgress {
+            address: r.address,
+            resource_type: r.resource_type,
+            action: ResourceAction::parse(&r.action).unwrap_or(ResourceAction::Noop),
+            state: ResourceState::parse(&r.state).unwrap_or(ResourceState::Planned),
+            elapsed_secs: r.elapsed_secs,
+            cloud_id: r.cloud_id,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ComponentRow {
+    component: String,
+    state: String,
+    message: String,
+    updated_at: i64,
+}
+
+pub async fn components(db: &Db, id: &str) -> Result<Vec<ComponentProgress>, DbError> {
+    let rows: Vec<ComponentRow> = on_db!(db, pool => {
+        sqlx::query_as::<_, ComponentRow>(
+            "SELECT component, state, message, updated_at FROM deployment_components
+             WHERE deployment_id = $1 ORDER BY component",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|r| ComponentProgress {
+            id: r.component,
+            state: ComponentPhase::parse(&r.state).unwrap_or(ComponentPhase::Pending),
+            message: r.message,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+/// Ids of deployments in one of `statuses` (all organisations): what the lease sweeper looks at.
+pub async fn ids_with_status(db: &Db, statuses: &[DeploymentStatus]) -> Result<Vec<String>, DbError> {
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar(&format!("SELECT id FROM deployments WHERE status IN ({list}) ORDER BY created_at"))
+            .fetch_all(pool)
+            .await?
+    }))
+}

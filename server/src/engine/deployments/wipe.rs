@@ -1,0 +1,388 @@
+//! The `wiping` step: `tofu destroy` of what the OpenTofu state holds, then the sweep of everything else the
+//! deployment left in the Hetzner project (by the label `catalyst.dev/deployment-id` and by the module's
+//! resource-name prefix: volumes the CSI driver made, load balancers of the cloud controller, resources of a
+//! lost state), then the teardown report — what was removed and anything still left, with its monthly cost.
+//!
+//! Nothing left → `wiped`. Something left (delete protection, a resource Hetzner keeps busy) → `failed` in the
+//! sweep phase with the report, so the page shows what remains, why and what it costs, and a retry of the
+//! wipe tries again.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use app::deployments::{
+    CloudResource, DeploymentError, DeploymentStatus, Level, Phase, PhaseState, TeardownReport,
+};
+
+use super::run::{
+    StepError, StepResult, missing_tofu, phase_finished, phase_started, redactor, request_of, run_phase,
+    secrets_of, tofu_of, workdir_of, write_workdir,
+};
+use super::{Engine, RunCtx};
+use crate::db::deployment_events::{Effect, NewEvent};
+use crate::db::deployments::{DeploymentRow, StatusWrite};
+use crate::db::now_ms;
+use crate::hetzner::{HetznerClient, HetznerError, Resource, SweepTarget, inventory, name_prefix, sweep};
+use crate::tofu::TFVARS_FILE;
+use crate::tofu::runner;
+
+/// OpenTofu's local state file in the work directory.
+const STATE_FILE: &str = "terraform.tfstate";
+
+const NEW_TOKEN_HINT: &str = "Wipe again with a new Read & Write API token of the Hetzner project (the wipe accepts one); the old token may have been revoked.";
+
+pub async fn wipe(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> StepResult {
+    let id = row.id.as_str();
+    let request = request_of(row)?;
+    let secrets = secrets_of(engine, row, Phase::TofuDestroy).await?;
+    let redactor = redactor(engine, id, &secrets);
+    let cfg = engine.config();
+    let client = HetznerClient::new(&cfg.hetzner_api_url, secrets.hetzner_token.clone()).map_err(|e| {
+        StepError::failed(
+            Phase::TofuDestroy,
+            e.to_string(),
+            "Check --hetzner-api-url, then retry the wipe.",
+        )
+    })?;
+    let target = SweepTarget {
+        deployment_id: id.to_string(),
+        name_prefix: name_prefix(&row.fqdn),
+    };
+
+    phase_started(
+        engine,
+        id,
+        Phase::TofuDestroy,
+        "Destroying every resource in the OpenTofu state.",
+        vec![],
+    )
+    .await?;
+    // What exists before anything is deleted, with its price: the report says what the wipe removed and
+    // what that had cost. Without an answer the wipe goes on (OpenTofu and the sweep say more).
+    let before = tokio::select! {
+        r = inventory(&client, &target) => r,
+        () = ctx.cancel.cancelled() => return Err(StepError::Stopped(Phase::TofuDestroy)),
+    };
+    let before: Option<Vec<Resource>> = match before {
+        Ok(list) => {
+            let cost: f64 = list.iter().map(|r| r.monthly_cost_eur).sum();
+            note(
+                engine,
+                id,
+                Phase::TofuDestroy,
+                Level::Info,
+                format!(
+                    "The Hetzner project holds {} resource(s) of this deployment (€{:.2}/month).",
+                    list.len(),
+                    cost
+                ),
+            )
+            .await;
+            Some(list)
+        }
+        Err(e @ HetznerError::Rejected { .. }) => {
+            return Err(StepError::failed(
+                Phase::TofuDestroy,
+                redactor.apply(&e.to_string()),
+                NEW_TOKEN_HINT,
+            ));
+        }
+        Err(e) => {
+            note(
+                engine,
+                id,
+                Phase::TofuDestroy,
+                Level::Warn,
+                format!(
+                    "Cannot list the project's resources before the destroy ({}); continuing.",
+                    redactor.apply(&e.to_string())
+                ),
+            )
+            .await;
+            None
+        }
+    };
+
+    let workdir = workdir_of(engine, id);
+    let mut destroyed = Vec::new();
+    if workdir.join(STATE_FILE).is_file() {
+        destroy(
+            engine,
+            row,
+            &request,
+            &secrets,
+            &workdir,
+            ctx,
+            &redactor,
+            &mut destroyed,
+        )
+        .await?;
+    } else {
+        phase_finished(
+            engine,
+            id,
+            Phase::TofuDestroy,
+            PhaseState::Skipped,
+            "No OpenTofu state: the run never reached apply (or its work directory is gone). The sweep below finds anything left by label and name.",
+        )
+        .await?;
+    }
+
+    phase_started(
+        engine,
+        id,
+        Phase::Sweep,
+        &format!(
+            "Looking for left-overs labelled catalyst.dev/deployment-id={id} or named {}-….",
+            target.name_prefix
+        ),
+        vec![],
+    )
+    .await?;
+    let swept = tokio::select! {
+        r = sweep(&client, &target, &cfg.sweep) => r,
+        () = ctx.cancel.cancelled() => return Err(StepError::Stopped(Phase::Sweep)),
+    };
+    let swept = swept.map_err(|e| {
+        let hint = match e {
+            HetznerError::Rejected { .. } => NEW_TOKEN_HINT,
+            _ => "Check that the console can reach the Hetzner API (--hetzner-api-url), then retry the wipe.",
+        };
+        StepError::failed(Phase::Sweep, redactor.apply(&e.to_string()), hint)
+    })?;
+    let lines: Vec<NewEvent> = swept
+        .removed
+        .iter()
+        .map(|r| {
+            NewEvent::log(
+                Phase::Sweep,
+                Level::Info,
+                format!("Removed the left-over {}.", describe(r)),
+            )
+        })
+        .chain(swept.remaining.iter().map(|r| {
+            NewEvent::log(
+                Phase::Sweep,
+                Level::Error,
+                format!(
+                    "Could not remove {}: {}.",
+                    describe(r),
+                    r.reason.as_deref().unwrap_or("unknown reason")
+                ),
+            )
+        }))
+        .collect();
+    if !lines.is_empty() {
+        let _ = engine.append(id, &lines, &[]).await;
+    }
+
+    let report = teardown_report(before.as_deref(), &destroyed, &swept);
+    let teardown = serde_json::to_string(&report).ok();
+    if report.remaining.is_empty() {
+        let mut w = StatusWrite::new(
+            DeploymentStatus::Wiped,
+            Phase::Sweep,
+            format!(
+                "Wiped: {} resource(s) removed, nothing left in the Hetzner project.",
+                report.removed.len()
+            ),
+        );
+        w.only_from = Some(vec![DeploymentStatus::Wiping]);
+        w.teardown = teardown;
+        w.effects = vec![Effect::Phase {
+            phase: Phase::Sweep,
+            state: PhaseState::Succeeded,
+        }];
+        engine.transition(id, &w).await.map_err(|e| {
+            StepError::failed(
+                Phase::Sweep,
+                format!("Cannot record the teardown: {e}"),
+                "Retry the wipe.",
+            )
+        })?;
+        // The state is empty now; the work directory has nothing left worth keeping.
+        let _ = std::fs::remove_dir_all(&workdir);
+        return Ok(());
+    }
+    // Something is still there: failed, with the report, so a person sees what, why and at what cost.
+    let names: Vec<String> = report
+        .remaining
+        .iter()
+        .map(|r| format!("{} {}", r.kind.replace('_', " "), r.name))
+        .collect();
+    let error = DeploymentError {
+        phase: Phase::Sweep,
+        message: format!(
+            "{} resource(s) could not be removed and still cost €{:.2}/month: {}.",
+            report.remaining.len(),
+            report.remaining_monthly_cost(),
+            names.join(", ")
+        ),
+        hint: "The teardown report says why for each one (e.g. delete protection: turn it off in the Hetzner console). Fix that, then retry the wipe.".into(),
+    };
+    let mut w = StatusWrite::new(
+        DeploymentStatus::Failed,
+        Phase::Sweep,
+        format!("Failed in {}: {}", Phase::Sweep.label(), error.message),
+    );
+    w.only_from = Some(vec![DeploymentStatus::Wiping]);
+    w.error = serde_json::to_string(&error).ok();
+    w.teardown = teardown;
+    w.effects = vec![Effect::Phase {
+        phase: Phase::Sweep,
+        state: PhaseState::Failed,
+    }];
+    engine.transition(id, &w).await.map(|_| ()).map_err(|e| {
+        StepError::failed(
+            Phase::Sweep,
+            format!("Cannot record the teardown: {e}"),
+            "Retry the wipe.",
+        )
+    })
+}
+
+/// `tofu init` + `tofu destroy` in the work directory, with the current token. `destroyed` collects the
+/// resources OpenTofu deleted.
+#[allow(clippy::too_many_arguments)]
+async fn destroy(
+    engine: &Engine,
+    row: &DeploymentRow,
+    request: &app::deployments::DeploymentRequest,
+    secrets: &app::deployments::DeploymentSecrets,
+    workdir: &Path,
+    ctx: &Arc<RunCtx>,
+    redactor: &super::redact::Redactor,
+    destroyed: &mut Vec<CloudResource>,
+) -> StepResult {
+    let id = row.id.as_str();
+    if let Err(e) = write_workdir(engine, workdir, id, request, secrets) {
+        // No GitOps repository any more (or another setting changed): keep the variables OpenTofu applied
+        // with and only put the current token in, which is all a destroy needs.
+        replace_token(workdir, secrets.hetzner_token.expose()).map_err(|io| {
+            StepError::failed(
+                Phase::TofuDestroy,
+                format!("Cannot prepare the OpenTofu work directory: {e}; {io}"),
+                "Check that the console's data directory is writable and --tofu-module-dir points at the infra/hetzner module; then retry the wipe.",
+            )
+        })?;
+    }
+    runner::stop_leftover(workdir).await;
+    let tofu = tofu_of(engine);
+    if tofu.resolve().is_none() {
+        return Err(missing_tofu(engine, Phase::TofuDestroy));
+    }
+    let cfg = engine.config();
+    let init = ["init", "-input=false", "-no-color"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    run_phase(
+        engine,
+        id,
+        &tofu,
+        Phase::TofuDestroy,
+        init,
+        cfg.step_timeout,
+        workdir,
+        ctx,
+        redactor,
+        None,
+        false,
+    )
+    .await?;
+    let args = [
+        "destroy",
+        "-input=false",
+        "-no-color",
+        "-json",
+        "-auto-approve",
+        "-lock-timeout=120s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    run_phase(
+        engine,
+        id,
+        &tofu,
+        Phase::TofuDestroy,
+        args,
+        cfg.apply_timeout,
+        workdir,
+        ctx,
+        redactor,
+        Some(destroyed),
+        true,
+    )
+    .await
+}
+
+/// Puts `token` into an existing variables file, keeping everything else.
+fn replace_token(workdir: &Path, token: &str) -> std::io::Result<()> {
+    let path = workdir.join(TFVARS_FILE);
+    let mut vars: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    vars["hcloud_token"] = serde_json::Value::String(token.to_string());
+    let json = serde_json::to_vec_pretty(&vars).map_err(std::io::Error::other)?;
+    crate::crypto::write_private(&path, &json)
+}
+
+async fn note(engine: &Engine, id: &str, phase: Phase, level: Level, message: String) {
+    let _ = engine
+        .append(id, &[NewEvent::log(phase, level, message)], &[])
+        .await;
+}
+
+fn describe(r: &Resource) -> String {
+    let cost = if r.monthly_cost_eur > 0.0 {
+        format!(", €{:.2}/month", r.monthly_cost_eur)
+    } else {
+        String::new()
+    };
+    format!("{} {} (id {}{cost})", r.kind.label(), r.name, r.id)
+}
+
+fn cloud_resource(r: &Resource) -> CloudResource {
+    CloudResource {
+        kind: serde_json::to_value(r.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        id: r.id.to_string(),
+        name: r.name.clone(),
+        monthly_cost: r.monthly_cost_eur,
+        reason: r.reason.clone().unwrap_or_default(),
+    }
+}
+
+/// Removed: what existed before and is gone now (OpenTofu's deletions and the sweep's), with prices; if the
+/// project could not be listed before, OpenTofu's own list of deletions. Remaining: what the sweep could
+/// not delete, with the reason and the price.
+pub fn teardown_report(
+    before: Option<&[Resource]>,
+    destroyed: &[CloudResource],
+    swept: &crate::hetzner::TeardownReport,
+) -> TeardownReport {
+    let left: BTreeSet<(String, i64)> = swept
+        .remaining
+        .iter()
+        .map(|r| (r.kind.label().to_string(), r.id))
+        .collect();
+    let mut seen: BTreeSet<(String, i64)> = BTreeSet::new();
+    let mut removed = Vec::new();
+    for r in before.unwrap_or_default().iter().chain(&swept.removed) {
+        let key = (r.kind.label().to_string(), r.id);
+        if !left.contains(&key) && seen.insert(key) {
+            removed.push(cloud_resource(r));
+        }
+    }
+    if before.is_none() {
+        removed.extend(destroyed.iter().cloned());
+    }
+    TeardownReport {
+        removed,
+        remaining: swept.remaining.iter().map(cloud_resource).collect(),
+        finished_at: now_ms(),
+    }
+}

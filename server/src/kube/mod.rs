@@ -1,0 +1,3 @@
+//! Talking to a Sovereign's Kubernetes API (kube-rs): the Flux HelmRelease watcher.
+
+pub mod helmwatch;

@@ -1,0 +1,459 @@
+//! The deployments store on SQLite and Postgres: inserts, checked transitions, gap-free event sequences
+//! under concurrent appenders, leases, secrets, and the key check.
+
+use crate::common;
+
+use app::deployments::{
+    DeploymentStatus, EventKind, Level, ListQuery, Phase, PhaseState, ResourceAction, ResourceProgress,
+    ResourceState,
+};
+use server::crypto::SecretBox;
+use server::db::deployment_events::{self, Effect, NewEvent};
+use server::db::deployments::{self as store, NewDeployment, StatusWrite, TransitionError};
+use server::db::{Db, leases, secrets};
+
+on_both_backends!(
+    insert_get_list_and_org_scoping,
+    transitions_are_checked_in_the_statement,
+    events_get_gap_free_seqs_under_concurrent_appenders,
+    effects_update_phase_and_resource_tables,
+    leases_are_exclusive_until_they_expire,
+    secrets_insert_once_and_list_by_prefix,
+    the_secret_key_check_detects_a_wrong_key,
+    a_live_domain_cannot_be_deployed_twice,
+);
+
+fn new_deployment(id: &str, org: &str, fqdn: &str) -> NewDeployment {
+    NewDeployment {
+        id: id.into(),
+        org_id: org.into(),
+        created_by: "u1".into(),
+        fqdn: fqdn.into(),
+        request: "{}".into(),
+        bearer_sha256: "ab".repeat(32),
+        secrets: vec![("request".into(), vec![1; 24], vec![2; 40])],
+        first_event: NewEvent::info(Phase::Gitops, "created").with_kind(EventKind::Status, Some("pending")),
+    }
+}
+
+async fn insert_get_list_and_org_scoping(db: Db) {
+    for (i, org) in ["acme", "acme", "other"].iter().enumerate() {
+        store::insert(
+            &db,
+            &new_deployment(&format!("d{i}"), org, &format!("s{i}.example.com")),
+        )
+        .await
+        .expect("insert");
+    }
+    let row = store::get(&db, "d0").await.expect("get").expect("exists");
+    assert_eq!(
+        (row.status(), row.last_seq, row.org_id.as_str()),
+        (DeploymentStatus::Pending, 1, "acme")
+    );
+    let phases = store::phases(&db, "d0").await.expect("phases");
+    assert_eq!(phases.len(), Phase::PROVISION.len());
+    assert!(phases.iter().all(|p| p.state == PhaseState::Pending));
+    let events = deployment_events::list_after(&db, "d0", 0, 10)
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].seq, events[0].kind), (1, EventKind::Status));
+
+    let acme = ["acme".to_string()];
+    let all = ListQuery::default().parse().expect("valid");
+    let (total, rows) = store::list(&db, Some(&acme), &all).await.expect("list");
+    assert_eq!(total, 2);
+    assert!(rows.iter().all(|r| r.org_id == "acme"));
+    // Several organisations, every organisation, none.
+    let both = ["other".to_string(), "acme".to_string()];
+    assert_eq!(store::list(&db, Some(&both), &all).await.expect("list").0, 3);
+    assert_eq!(store::list(&db, None, &all).await.expect("list").0, 3);
+    let (total, rows) = store::list(&db, Some(&[]), &all).await.expect("list");
+    assert_eq!((total, rows.len()), (0, 0));
+    let paged = ListQuery {
+        per_page: Some(2),
+        page: Some(2),
+        ..Default::default()
+    }
+    .parse()
+    .expect("valid");
+    let (total, rows) = store::list(&db, Some(&both), &paged).await.expect("list");
+    assert_eq!(
+        (total, rows.len()),
+        (3, 1),
+        "the page placeholders follow the organisations'"
+    );
+    let fqdn_asc = ListQuery {
+        sort: Some("fqdn".into()),
+        dir: Some("asc".into()),
+        per_page: Some(1),
+        page: Some(2),
+        ..Default::default()
+    }
+    .parse()
+    .expect("valid");
+    let (total, rows) = store::list(&db, Some(&acme), &fqdn_asc).await.expect("list");
+    assert_eq!((total, rows.len(), rows[0].id.as_str()), (2, 1, "d1"));
+    let failed_only = ListQuery {
+        status: Some("failed".into()),
+        ..Default::default()
+    }
+    .parse()
+    .expect("valid");
+    assert_eq!(
+        store::list(&db, Some(&acme), &failed_only).await.expect("list").0,
+        0
+    );
+}
+
+async fn transitions_are_checked_in_the_statement(db: Db) {
+    store::insert(&db, &new_deployment("d1", "acme", "a.example.com"))
+        .await
+        .expect("insert");
+    let w = StatusWrite::new(DeploymentStatus::Ready, Phase::Components, "ready");
+    match store::transition(&db, "d1", &w).await {
+        Err(TransitionError::Illegal(i)) => {
+            assert_eq!(
+                (i.from, i.to),
+                (DeploymentStatus::Pending, DeploymentStatus::Ready)
+            )
+        }
+        other => panic!("pending → ready must be illegal: {other:?}"),
+    }
+    let row = store::transition(
+        &db,
+        "d1",
+        &StatusWrite::new(DeploymentStatus::Provisioning, Phase::Gitops, "go"),
+    )
+    .await
+    .expect("pending → provisioning");
+    assert_eq!((row.status(), row.last_seq), (DeploymentStatus::Provisioning, 2));
+    let mut fail = StatusWrite::new(DeploymentStatus::Failed, Phase::TofuApply, "boom");
+    fail.error = Some(r#"{"phase":"tofu-apply","message":"boom","hint":"retry"}"#.into());
+    let row = store::transition(&db, "d1", &fail)
+        .await
+        .expect("provisioning → failed");
+    assert!(row.finished_at.is_some());
+    assert!(row.error.is_some());
+    // Retry only from failed; a new run clears the error and finished_at.
+    let mut retry = StatusWrite::new(DeploymentStatus::Provisioning, Phase::TofuInit, "retry");
+    retry.only_from = Some(vec![DeploymentStatus::Failed]);
+    retry.start_run = true;
+    let row = store::transition(&db, "d1", &retry)
+        .await
+        .expect("failed → provisioning");
+    assert!(row.error.is_none() && row.finished_at.is_none());
+    assert!(matches!(
+        store::transition(&db, "d1", &retry).await,
+        Err(TransitionError::Illegal(_))
+    ));
+    assert!(matches!(
+        store::transition(&db, "missing", &retry).await,
+        Err(TransitionError::NotFound)
+    ));
+    let events = deployment_events::list_after(&db, "d1", 0, 100)
+        .await
+        .expect("events");
+    let statuses: Vec<_> = events.iter().filter_map(|e| e.state.clone()).collect();
+    assert_eq!(statuses, ["pending", "provisioning", "failed", "provisioning"]);
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(events[2].level, Level::Error);
+    // Settled rows can be deleted, in-flight ones cannot.
+    assert!(!store::delete_settled(&db, "d1").await.expect("delete"));
+}
+
+async fn events_get_gap_free_seqs_under_concurrent_appenders(db: Db) {
+    store::insert(&db, &new_deployment("d1", "acme", "a.example.com"))
+        .await
+        .expect("insert");
+    store::insert(&db, &new_deployment("d2", "acme", "b.example.com"))
+        .await
+        .expect("insert");
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let id = if i % 2 == 0 { "d1" } else { "d2" };
+                let batch: Vec<NewEvent> = (0..3)
+                    .map(|k| NewEvent::info(Phase::TofuApply, format!("t{t} i{i} k{k}")))
+                    .collect();
+                deployment_events::append(&db, id, &batch, &[])
+                    .await
+                    .expect("append");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    for (id, n) in [("d1", 8 * 13 * 3), ("d2", 8 * 12 * 3)] {
+        let events = deployment_events::list_after(&db, id, 0, 10_000)
+            .await
+            .expect("events");
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        let expected: Vec<i64> = (1..=(n as i64 + 1)).collect();
+        assert_eq!(seqs, expected, "{id}: 1..=n without gaps or duplicates");
+        assert!(events.iter().skip(1).all(|e| e.message.contains(" k")));
+        // Batches stay contiguous: k0, k1, k2 of one append are adjacent.
+        for w in events[1..].chunks(3) {
+            let prefix = |m: &str| m.rsplit_once(' ').map(|(p, _)| p.to_string()).unwrap_or_default();
+            assert!(
+                w.iter().all(|e| prefix(&e.message) == prefix(&w[0].message)),
+                "{w:?}"
+            );
+        }
+        assert_eq!(
+            store::get(&db, id).await.expect("get").expect("row").last_seq,
+            n as i64 + 1
+        );
+    }
+    let page = deployment_events::list_after(&db, "d1", 10, 5)
+        .await
+        .expect("page");
+    assert_eq!(
+        page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [11, 12, 13, 14, 15]
+    );
+    assert!(matches!(
+        deployment_events::append(&db, "nope", &[NewEvent::info(Phase::Gitops, "x")], &[]).await,
+        Err(deployment_events::AppendError::NoDeployment)
+    ));
+}
+
+async fn effects_update_phase_and_resource_tables(db: Db) {
+    store::insert(&db, &new_deployment("d1", "acme", "a.example.com"))
+        .await
+        .expect("insert");
+    let running = Effect::Phase {
+        phase: Phase::TofuApply,
+        state: PhaseState::Running,
+    };
+    let resource = |state| ResourceProgress {
+        address: "hcloud_server.control_plane[0]".into(),
+        resource_type: "hcloud_server".into(),
+        action: ResourceAction::Create,
+        state,
+        elapsed_secs: 10,
+        cloud_id: None,
+        updated_at: 1,
+    };
+    deployment_events::append(
+        &db,
+        "d1",
+        &[NewEvent::info(Phase::TofuApply, "start")],
+        std::slice::from_ref(&running),
+    )
+    .await
+    .expect("append");
+    deployment_events::append(
+        &db,
+        "d1",
+        &[NewEvent::info(Phase::TofuApply, "creating")],
+        &[Effect::Resource(resource(ResourceState::Applying))],
+    )
+    .await
+    .expect("append");
+    let mut done = resource(ResourceState::Complete);
+    done.cloud_id = Some("4711".into());
+    deployment_events::append(
+        &db,
+        "d1",
+        &[NewEvent::info(Phase::TofuApply, "done")],
+        &[
+            Effect::Resource(done),
+            Effect::Phase {
+                phase: Phase::TofuApply,
+                state: PhaseState::Succeeded,
+            },
+        ],
+    )
+    .await
+    .expect("append");
+    let resources = store::resources(&db, "d1").await.expect("resources");
+    assert_eq!(resources.len(), 1);
+    assert_eq!(
+        (resources[0].state, resources[0].cloud_id.as_deref()),
+        (ResourceState::Complete, Some("4711"))
+    );
+    let apply = store::phases(&db, "d1")
+        .await
+        .expect("phases")
+        .into_iter()
+        .find(|p| p.phase == Phase::TofuApply)
+        .expect("apply");
+    assert_eq!((apply.state, apply.attempts), (PhaseState::Succeeded, 1));
+    assert!(apply.started_at.is_some() && apply.finished_at.is_some());
+    // A second start counts an attempt and clears the finish time.
+    deployment_events::append(
+        &db,
+        "d1",
+        &[NewEvent::info(Phase::TofuApply, "again")],
+        &[running],
+    )
+    .await
+    .expect("append");
+    let apply = store::phases(&db, "d1")
+        .await
+        .expect("phases")
+        .into_iter()
+        .find(|p| p.phase == Phase::TofuApply)
+        .expect("apply");
+    assert_eq!(
+        (apply.state, apply.attempts, apply.finished_at),
+        (PhaseState::Running, 2, None)
+    );
+    deployment_events::append(
+        &db,
+        "d1",
+        &[NewEvent::info(Phase::TofuPlan, "plan")],
+        &[Effect::ClearResources],
+    )
+    .await
+    .expect("append");
+    assert!(store::resources(&db, "d1").await.expect("resources").is_empty());
+}
+
+async fn leases_are_exclusive_until_they_expire(db: Db) {
+    store::insert(&db, &new_deployment("d1", "acme", "a.example.com"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        leases::orphaned_runs(&db).await.expect("orphans"),
+        ["d1"],
+        "pending without a lease"
+    );
+    assert!(
+        leases::acquire(&db, "d1", "replica-a", 60_000)
+            .await
+            .expect("acquire")
+    );
+    assert!(leases::orphaned_runs(&db).await.expect("orphans").is_empty());
+    assert!(
+        !leases::acquire(&db, "d1", "replica-b", 60_000)
+            .await
+            .expect("acquire"),
+        "held by a"
+    );
+    assert!(
+        leases::acquire(&db, "d1", "replica-a", 60_000)
+            .await
+            .expect("re-acquire"),
+        "ours already"
+    );
+    assert!(leases::renew(&db, "d1", "replica-a", 1).await.expect("renew"));
+    assert!(
+        !leases::renew(&db, "d1", "replica-b", 60_000)
+            .await
+            .expect("renew"),
+        "not b's"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(
+        leases::orphaned_runs(&db).await.expect("orphans"),
+        ["d1"],
+        "expired"
+    );
+    assert!(
+        leases::acquire(&db, "d1", "replica-b", 60_000)
+            .await
+            .expect("take over")
+    );
+    assert!(
+        !leases::renew(&db, "d1", "replica-a", 60_000)
+            .await
+            .expect("renew"),
+        "a lost it"
+    );
+    assert_eq!(
+        leases::holder(&db, "d1").await.expect("holder").map(|h| h.0),
+        Some("replica-b".into())
+    );
+    leases::release(&db, "d1", "replica-a")
+        .await
+        .expect("release by non-holder is a no-op");
+    assert!(leases::holder(&db, "d1").await.expect("holder").is_some());
+    leases::release(&db, "d1", "replica-b").await.expect("release");
+    assert!(leases::holder(&db, "d1").await.expect("holder").is_none());
+}
+
+async fn secrets_insert_once_and_list_by_prefix(db: Db) {
+    store::insert(&db, &new_deployment("d1", "acme", "a.example.com"))
+        .await
+        .expect("insert");
+    assert!(
+        secrets::insert_once(&db, "d1", "kubeconfig:fsn1", b"n", b"c1")
+            .await
+            .expect("insert")
+    );
+    assert!(
+        !secrets::insert_once(&db, "d1", "kubeconfig:fsn1", b"n", b"c2")
+            .await
+            .expect("second")
+    );
+    assert!(
+        secrets::insert_once(&db, "d1", "kubeconfig:hel1", b"n", b"c3")
+            .await
+            .expect("insert")
+    );
+    assert_eq!(
+        secrets::names(&db, "d1", "kubeconfig:").await.expect("names"),
+        ["kubeconfig:fsn1", "kubeconfig:hel1"]
+    );
+    assert_eq!(
+        secrets::get(&db, "d1", "kubeconfig:fsn1")
+            .await
+            .expect("get")
+            .expect("row")
+            .ciphertext,
+        b"c1"
+    );
+    secrets::put(&db, "d1", "request", b"n2", b"new")
+        .await
+        .expect("put");
+    assert_eq!(
+        secrets::get(&db, "d1", "request")
+            .await
+            .expect("get")
+            .expect("row")
+            .ciphertext,
+        b"new"
+    );
+    assert!(
+        secrets::names(&db, "d1", "kube%")
+            .await
+            .expect("names")
+            .is_empty(),
+        "prefix is not a pattern"
+    );
+}
+
+async fn the_secret_key_check_detects_a_wrong_key(db: Db) {
+    let key = SecretBox::generate();
+    key.verify_against(&db).await.expect("first use records the key");
+    key.verify_against(&db).await.expect("same key passes");
+    let other = SecretBox::generate();
+    let e = other.verify_against(&db).await.expect_err("another key fails");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(key.key_id()) && msg.contains(other.key_id()),
+        "{msg}"
+    );
+}
+
+async fn a_live_domain_cannot_be_deployed_twice(db: Db) {
+    store::insert(&db, &new_deployment("d1", "acme", "a.example.com"))
+        .await
+        .expect("insert");
+    let e = store::insert(&db, &new_deployment("d2", "acme", "a.example.com"))
+        .await
+        .expect_err("duplicate");
+    assert!(
+        matches!(e, store::InsertError::FqdnTaken(ref f) if f == "a.example.com"),
+        "{e:?}"
+    );
+    assert!(
+        store::get(&db, "d2").await.expect("get").is_none(),
+        "nothing half-inserted"
+    );
+}

@@ -1,0 +1,22 @@
+//! The server's integration tests, in one test binary: one link instead of one per file (each was ~250–400 MB
+//! of debug binary, and the cold CI build spent most of its disk and link time on them). Run one area with
+//! `cargo test -p server --test it <module>::`, e.g. `cargo test -p server --test it store::`.
+
+#[macro_use]
+mod common;
+
+mod auth_http;
+mod bootstrap_kit;
+mod catalog;
+mod deployments_http;
+mod deployments_store;
+mod engine;
+mod gitops_publish;
+mod hetzner_sweep;
+mod http;
+mod infra_contract;
+mod restart;
+mod store;
+mod store_auth;
+mod tofu_standin;
+mod wizard;
