@@ -24,15 +24,22 @@ export const test = base.extend<{ consoleProblems: string[] }>({
         const serverFn = new URL(res.url()).pathname.startsWith('/sovereign/api/fn/');
         if (s >= 400 && s < 500 && (res.request().isNavigationRequest() || serverFn)) expected4xx.add(res.url());
       });
+      // Chromium may report the console message before the response event: "Failed to load resource" lines
+      // are judged at the end, once every response has been seen.
+      const failedLoads: { url: string; text: string }[] = [];
       page.on('console', (msg) => {
         if (FOREIGN_ORIGINS.some((o) => page.url().startsWith(o))) return;
-        if (msg.text().startsWith('Failed to load resource') && expected4xx.has(msg.location().url)) return;
+        if (msg.text().startsWith('Failed to load resource')) {
+          failedLoads.push({ url: msg.location().url, text: `${msg.type()}: ${msg.text()} (${msg.location().url})` });
+          return;
+        }
         if ((msg.type() === 'error' || msg.type() === 'warning') && !IGNORED.some((r) => r.test(msg.text()))) {
           problems.push(`${msg.type()}: ${msg.text()}`);
         }
       });
       page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
       await use(problems);
+      problems.push(...failedLoads.filter((f) => !expected4xx.has(f.url)).map((f) => f.text));
       expect(problems, 'console errors or warnings on the pages visited').toEqual([]);
     },
     { auto: true },
