@@ -14,6 +14,13 @@ pub fn hydrate() {
         else {
             return;
         };
+        // A wizard step's code is a chunk of its own; the step can only hydrate once it is here.
+        if let Ok(path) = web_sys::window()
+            .map(|w| w.location().pathname())
+            .unwrap_or(Ok(String::new()))
+        {
+            app::wizard::preload_step_of(&path).await;
+        }
         leptos::mount::hydrate_from_async(body.clone(), app::App)
             .await
             .forget();

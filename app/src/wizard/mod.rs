@@ -17,5 +17,5 @@ pub mod state;
 mod topology;
 pub mod types;
 
-pub use shell::WizardPage;
+pub use shell::{WizardPage, preload_step_of};
 pub use types::*;

@@ -1,6 +1,7 @@
 //! The wizard's frame: loads the draft, provides [`WizardState`], and renders the stepper, the current step
 //! and the footer (Back / Continue). Steps the user has not reached redirect to the first incomplete one.
 
+use futures::FutureExt;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
@@ -58,17 +59,81 @@ fn WizardBody(slug: Memo<Option<String>>) -> impl IntoView {
     // Re-render only when the outcome changes, not on every keystroke or when progress moves on.
     let outcome = Memo::new(move |_| {
         let first = state.draft.with(|d| d.first_incomplete());
-        match slug.get().as_deref().map(Step::from_slug) {
-            None => Outcome::Redirect(first),
-            Some(None) => Outcome::NotFound,
-            Some(Some(step)) if step > first => Outcome::Redirect(first),
-            Some(Some(step)) => Outcome::Show(step),
-        }
+        outcome_for(slug.get().as_deref(), first)
     });
     move || match outcome.get() {
         Outcome::Redirect(first) => view! { <Redirect path=step_url(first) options=full_path()/> }.into_any(),
         Outcome::NotFound => view! { <NotFound/> }.into_any(),
         Outcome::Show(step) => view! { <StepFrame step/> }.into_any(),
+    }
+}
+
+/// Loads the code of the wizard step at `path` (`/sovereign/wizard/<step>`), if it is one, so that the step can
+/// hydrate: hydration cannot wait for a chunk to arrive. The frontend awaits this before hydrating.
+pub async fn preload_step_of(path: &str) {
+    let step = path
+        .strip_prefix(crate::routes::BASE)
+        .and_then(|p| p.strip_prefix("/wizard/"))
+        .and_then(|slug| Step::from_slug(slug.trim_end_matches('/')));
+    if let Some(step) = step {
+        step_maker(step).await;
+    }
+}
+
+/// The view constructor of one step, from its own chunk (fetched on first use).
+async fn step_maker(step: Step) -> fn() -> AnyView {
+    match step {
+        Step::Org => org_step().await,
+        Step::Topology => topology_step().await,
+        Step::Provider => provider_step().await,
+        Step::Credentials => credentials_step().await,
+        Step::Components => components_step().await,
+        Step::Domain => domain_step().await,
+        Step::Review => review_step().await,
+    }
+}
+
+#[lazy]
+fn org_step() -> fn() -> AnyView {
+    || view! { <org::OrgStep/> }.into_any()
+}
+
+#[lazy]
+fn topology_step() -> fn() -> AnyView {
+    || view! { <topology::TopologyStep/> }.into_any()
+}
+
+#[lazy]
+fn provider_step() -> fn() -> AnyView {
+    || view! { <provider::ProviderStep/> }.into_any()
+}
+
+#[lazy]
+fn credentials_step() -> fn() -> AnyView {
+    || view! { <credentials::CredentialsStep/> }.into_any()
+}
+
+#[lazy]
+fn components_step() -> fn() -> AnyView {
+    || view! { <components::ComponentsStep/> }.into_any()
+}
+
+#[lazy]
+fn domain_step() -> fn() -> AnyView {
+    || view! { <domain::DomainStep/> }.into_any()
+}
+
+#[lazy]
+fn review_step() -> fn() -> AnyView {
+    || view! { <review::ReviewStep/> }.into_any()
+}
+
+fn outcome_for(slug: Option<&str>, first_incomplete: Step) -> Outcome {
+    match slug.map(Step::from_slug) {
+        None => Outcome::Redirect(first_incomplete),
+        Some(None) => Outcome::NotFound,
+        Some(Some(step)) if step > first_incomplete => Outcome::Redirect(first_incomplete),
+        Some(Some(step)) => Outcome::Show(step),
     }
 }
 
@@ -84,14 +149,19 @@ fn full_path() -> leptos_router::NavigateOptions {
 #[component]
 fn StepFrame(step: Step) -> impl IntoView {
     let state = use_wizard();
-    let content = match step {
-        Step::Org => view! { <org::OrgStep/> }.into_any(),
-        Step::Topology => view! { <topology::TopologyStep/> }.into_any(),
-        Step::Provider => view! { <provider::ProviderStep/> }.into_any(),
-        Step::Credentials => view! { <credentials::CredentialsStep/> }.into_any(),
-        Step::Components => view! { <components::ComponentsStep/> }.into_any(),
-        Step::Domain => view! { <domain::DomainStep/> }.into_any(),
-        Step::Review => view! { <review::ReviewStep/> }.into_any(),
+    // Each step's view is a wasm chunk of its own (`#[lazy]`, built with `--split`): step 1 does not carry the
+    // provider tables, the component grid or the review. The server renders the step in place (the route is
+    // `SsrMode::Async`) and preloads its chunk, so hydration does not wait on a second round trip.
+    // The server always has the code; the browser has it when hydrating (the frontend loads the current step's
+    // chunk before hydration starts: see [`preload_step_of`]) and fetches it when moving on to another step.
+    let content = match step_maker(step).now_or_never() {
+        Some(make) => make(),
+        None => view! {
+            <Suspense fallback=|| view! { <p class="muted" data-testid="wizard-step-loading">"Loading this step…"</p> }>
+                {Suspend::new(async move { (step_maker(step).await)() })}
+            </Suspense>
+        }
+        .into_any(),
     };
     let body = move || {
         view! {
