@@ -78,6 +78,9 @@ test.describe('as a viewer of the organisation', () => {
     await expect(page.getByTestId('error-panel')).toContainText('resource_unavailable', { timeout: 30_000 });
     await expect(page.getByRole('button', { name: 'Retry' })).toHaveCount(0);
     await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);
+    // The hint that tells an editor to retry is replaced by who can.
+    await expect(page.getByTestId('error-panel')).not.toContainText('Retry re-runs OpenTofu');
+    await expect(page.getByTestId('retry-elsewhere')).toContainText('can fix the cause and retry it');
     await snap(page, 'provision-viewer-desktop');
     const origin = new URL(page.url()).origin;
     const retry = await request.post(`/sovereign/api/v1/deployments/${id}/retry`, { headers: { origin } });

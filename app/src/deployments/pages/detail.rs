@@ -222,7 +222,17 @@ fn Live(view: DeploymentView) -> impl IntoView {
             <section class="alert alert-error mb-4" role="alert" data-testid="error-panel">
                 <p class="font-semibold">{format!("Failed in {}", e.phase.label().to_lowercase())}</p>
                 <p class="mt-1">{e.message.clone()}</p>
-                <p class="mt-2 hint">{e.hint.clone()}</p>
+                // The hint says what to do and to retry; only those who may retry can act on it.
+                {if deployment.with(|d| d.can.retry) {
+                    view! { <p class="mt-2 hint">{e.hint.clone()}</p> }.into_any()
+                } else {
+                    view! {
+                        <p class="mt-2 hint" data-testid="retry-elsewhere">
+                            "An editor, admin or owner of this organisation can fix the cause and retry it."
+                        </p>
+                    }
+                    .into_any()
+                }}
             </section>
         })}
 
