@@ -55,6 +55,8 @@ export async function hydrated(page: Page) {
 
 /** Saves a screenshot under test-results/screenshots for people to look at. */
 export async function snap(page: Page, name: string) {
+  // A wizard step's code arrives as its own chunk after navigation: picture the step, not its placeholder.
+  await expect(page.getByTestId('wizard-step-loading')).toHaveCount(0);
   await page.screenshot({ path: path.resolve(__dirname, '../test-results/screenshots', `${name}.png`), fullPage: true });
 }
 
