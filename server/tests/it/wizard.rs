@@ -14,7 +14,7 @@ use http::{Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
 use server::config::Settings;
-use server::db::{self, Db, DbUrl};
+use server::db::{self, Db};
 use server::state::AppState;
 use tower::ServiceExt;
 
@@ -85,17 +85,12 @@ struct H {
 }
 
 fn settings() -> Settings {
-    let dir = tempfile::tempdir().expect("tempdir").keep();
-    common::settings_for(DbUrl::SqliteMemory, dir)
+    common::memory_settings()
 }
 
 async fn harness_with(settings: Settings) -> H {
-    let db = common::sqlite().await;
-    let state = server::app_state(settings, db);
-    H {
-        router: server::http::router(state.clone()),
-        state,
-    }
+    let (router, state) = common::app_over(settings).await;
+    H { router, state }
 }
 
 async fn harness() -> H {

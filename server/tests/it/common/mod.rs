@@ -36,6 +36,18 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
     }
 }
 
+/// Settings for an in-process router over SQLite in memory, with a fresh data folder.
+pub fn memory_settings() -> Settings {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    settings_for(DbUrl::SqliteMemory, dir)
+}
+
+/// The real router and its state over a fresh SQLite database.
+pub async fn app_over(settings: Settings) -> (axum::Router, AppState) {
+    let state = server::app_state(settings, sqlite().await);
+    (server::http::router(state.clone()), state)
+}
+
 /// The repository's own catalog (`platform/`), loaded once per test process.
 pub fn repo_catalog() -> std::sync::Arc<server::catalog::CatalogStore> {
     static CATALOG: OnceLock<std::sync::Arc<server::catalog::CatalogStore>> = OnceLock::new();
