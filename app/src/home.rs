@@ -62,7 +62,7 @@ pub fn HomePage() -> impl IntoView {
                             None => view! { <span class="muted">"Not checked yet in this session."</span> }.into_any(),
                             Some(Ok(r)) => view! {
                                 <span class="text-ok">
-                                    {format!("{} answered in {:.2} ms", backend_label(&r.database), r.database_latency_us as f64 / 1000.0)}
+                                    {format!("{} answered in {}", backend_label(&r.database), crate::time::format_millis(r.database_latency_us))}
                                 </span>
                             }.into_any(),
                             Some(Err(error)) => view! { <ErrorView error/> }.into_any(),

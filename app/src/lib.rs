@@ -5,6 +5,9 @@
 // grid's views nest deeper than the default limit of 128.
 #![recursion_limit = "256"]
 
+#[macro_use]
+pub mod split;
+
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -31,6 +31,13 @@ pub fn format_duration(ms: Millis) -> String {
     }
 }
 
+/// Microseconds as milliseconds with two decimals: `1.25 ms`. Integer arithmetic (rounded to the nearest
+/// hundredth): formatting a float would put the float formatter into the app shell's wasm.
+pub fn format_millis(us: u64) -> String {
+    let hundredths = (us + 5) / 10;
+    format!("{}.{:02} ms", hundredths / 100, hundredths % 100)
+}
+
 fn civil(ms: Millis) -> (i64, u32, u32, u32, u32, u32) {
     let secs = ms.div_euclid(1_000);
     let days = secs.div_euclid(86_400);
@@ -77,5 +84,15 @@ mod tests {
         assert_eq!(format_duration(84_000), "1 m 24 s");
         assert_eq!(format_duration(7_500_000), "2 h 5 m");
         assert_eq!(format_duration(-5), "0 ms");
+    }
+
+    #[test]
+    fn formats_millis_with_two_decimals() {
+        assert_eq!(format_millis(0), "0.00 ms");
+        assert_eq!(format_millis(4), "0.00 ms");
+        assert_eq!(format_millis(5), "0.01 ms");
+        assert_eq!(format_millis(1_250), "1.25 ms");
+        assert_eq!(format_millis(1_999), "2.00 ms");
+        assert_eq!(format_millis(123_456), "123.46 ms");
     }
 }

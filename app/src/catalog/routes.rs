@@ -1,64 +1,43 @@
 //! The marketplace pages as lazily loaded routes: with `cargo leptos build --split` their code (and the
-//! dependency engine and card grid they share) is fetched when a marketplace page is first shown, so the app
-//! shell does not carry it (DEVELOPERS.md → "How we keep the bundle small").
+//! dependency engine and card grid they share) is the `marketplace` wasm module, fetched when a marketplace page
+//! is first shown, so the app shell does not carry it (DEVELOPERS.md → "How we keep the bundle small").
 
 use leptos::prelude::*;
-use leptos_router::{LazyRoute, lazy_route};
 
 use super::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
 
 /// `/sovereign/marketplace/*`: the layout (catalog and selection) of the pages below.
 pub struct MarketplaceLayoutRoute;
 
-#[lazy_route]
-impl LazyRoute for MarketplaceLayoutRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(marketplace, preload_marketplace_layout_route, fn marketplace_layout_route_view(_this: MarketplaceLayoutRoute) -> AnyView {
+    view! { <MarketplaceLayout/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <MarketplaceLayout/> }.into_any()
-    }
-}
+lazy_route_in!(MarketplaceLayoutRoute, marketplace_layout_route_view, preload_marketplace_layout_route);
 
 /// `/sovereign/marketplace`.
 pub struct MarketplaceRoute;
 
-#[lazy_route]
-impl LazyRoute for MarketplaceRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(marketplace, preload_marketplace_route, fn marketplace_route_view(_this: MarketplaceRoute) -> AnyView {
+    view! { <MarketplacePage/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <MarketplacePage/> }.into_any()
-    }
-}
+lazy_route_in!(MarketplaceRoute, marketplace_route_view, preload_marketplace_route);
 
 /// `/sovereign/marketplace/family/<id>`.
 pub struct FamilyRoute;
 
-#[lazy_route]
-impl LazyRoute for FamilyRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(marketplace, preload_family_route, fn family_route_view(_this: FamilyRoute) -> AnyView {
+    view! { <FamilyPage/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <FamilyPage/> }.into_any()
-    }
-}
+lazy_route_in!(FamilyRoute, family_route_view, preload_family_route);
 
 /// `/sovereign/marketplace/product/<id>`.
 pub struct ProductRoute;
 
-#[lazy_route]
-impl LazyRoute for ProductRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(marketplace, preload_product_route, fn product_route_view(_this: ProductRoute) -> AnyView {
+    view! { <ProductPage/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <ProductPage/> }.into_any()
-    }
-}
+lazy_route_in!(ProductRoute, product_route_view, preload_product_route);

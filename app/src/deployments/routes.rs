@@ -1,36 +1,25 @@
 //! The deployment pages as lazily loaded routes: with `cargo leptos build --split` the list and the live view
-//! (event stream, flow canvas, timeline) are wasm chunks of their own (DEVELOPERS.md → "How we keep the bundle
-//! small").
+//! (event stream, flow canvas, timeline) are the `deployments` wasm module, fetched when one of them is first
+//! shown (DEVELOPERS.md → "How we keep the bundle small").
 
 use leptos::prelude::*;
-use leptos_router::{LazyRoute, lazy_route};
 
 use super::pages::{DeploymentPage, DeploymentsPage};
 
 /// `/sovereign/deployments`.
 pub struct DeploymentsRoute;
 
-#[lazy_route]
-impl LazyRoute for DeploymentsRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(deployments, preload_deployments_route, fn deployments_route_view(_this: DeploymentsRoute) -> AnyView {
+    view! { <DeploymentsPage/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <DeploymentsPage/> }.into_any()
-    }
-}
+lazy_route_in!(DeploymentsRoute, deployments_route_view, preload_deployments_route);
 
 /// `/sovereign/provision/<id>`.
 pub struct DeploymentRoute;
 
-#[lazy_route]
-impl LazyRoute for DeploymentRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(deployments, preload_deployment_route, fn deployment_route_view(_this: DeploymentRoute) -> AnyView {
+    view! { <DeploymentPage/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <DeploymentPage/> }.into_any()
-    }
-}
+lazy_route_in!(DeploymentRoute, deployment_route_view, preload_deployment_route);

@@ -1,22 +1,16 @@
-//! The wizard as a lazily loaded route: with `cargo leptos build --split` its steps, their validation and the
-//! component grid are a wasm chunk fetched when the wizard is first shown, not part of the app shell
-//! (DEVELOPERS.md → "How we keep the bundle small").
+//! The wizard as a lazily loaded route: with `cargo leptos build --split` its frame, its validation and the
+//! first step are the `wizard` wasm module, fetched when the wizard is first shown, not part of the app shell;
+//! the later steps are the `wizard_steps` module (`shell.rs`; DEVELOPERS.md → "How we keep the bundle small").
 
 use leptos::prelude::*;
-use leptos_router::{LazyRoute, lazy_route};
 
 use super::WizardPage;
 
 /// `/sovereign/wizard` and `/sovereign/wizard/<step>`.
 pub struct WizardRoute;
 
-#[lazy_route]
-impl LazyRoute for WizardRoute {
-    fn data() -> Self {
-        Self
-    }
+in_chunk!(wizard, preload_wizard_route, fn wizard_view(_this: WizardRoute) -> AnyView {
+    view! { <WizardPage/> }.into_any()
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <WizardPage/> }.into_any()
-    }
-}
+lazy_route_in!(WizardRoute, wizard_view, preload_wizard_route);

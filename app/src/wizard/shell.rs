@@ -80,7 +80,8 @@ pub async fn preload_step_of(path: &str) {
     }
 }
 
-/// The view constructor of one step, from its own chunk (fetched on first use).
+/// The view constructor of one step, from its wasm module (fetched on first use): the first step is in the
+/// wizard's own module (`wizard`, with the frame), the others share `wizard_steps`.
 async fn step_maker(step: Step) -> fn() -> AnyView {
     match step {
         Step::Org => org_step().await,
@@ -93,40 +94,33 @@ async fn step_maker(step: Step) -> fn() -> AnyView {
     }
 }
 
-#[lazy]
-fn org_step() -> fn() -> AnyView {
+in_chunk!(wizard, preload_org_step, fn org_step() -> fn() -> AnyView {
     || view! { <org::OrgStep/> }.into_any()
-}
+});
 
-#[lazy]
-fn topology_step() -> fn() -> AnyView {
+in_chunk!(wizard_steps, preload_topology_step, fn topology_step() -> fn() -> AnyView {
     || view! { <topology::TopologyStep/> }.into_any()
-}
+});
 
-#[lazy]
-fn provider_step() -> fn() -> AnyView {
+in_chunk!(wizard_steps, preload_provider_step, fn provider_step() -> fn() -> AnyView {
     || view! { <provider::ProviderStep/> }.into_any()
-}
+});
 
-#[lazy]
-fn credentials_step() -> fn() -> AnyView {
+in_chunk!(wizard_steps, preload_credentials_step, fn credentials_step() -> fn() -> AnyView {
     || view! { <credentials::CredentialsStep/> }.into_any()
-}
+});
 
-#[lazy]
-fn components_step() -> fn() -> AnyView {
+in_chunk!(wizard_steps, preload_components_step, fn components_step() -> fn() -> AnyView {
     || view! { <components::ComponentsStep/> }.into_any()
-}
+});
 
-#[lazy]
-fn domain_step() -> fn() -> AnyView {
+in_chunk!(wizard_steps, preload_domain_step, fn domain_step() -> fn() -> AnyView {
     || view! { <domain::DomainStep/> }.into_any()
-}
+});
 
-#[lazy]
-fn review_step() -> fn() -> AnyView {
+in_chunk!(wizard_steps, preload_review_step, fn review_step() -> fn() -> AnyView {
     || view! { <review::ReviewStep/> }.into_any()
-}
+});
 
 fn outcome_for(slug: Option<&str>, first_incomplete: Step) -> Outcome {
     match slug.map(Step::from_slug) {
@@ -149,7 +143,7 @@ fn full_path() -> leptos_router::NavigateOptions {
 #[component]
 fn StepFrame(step: Step) -> impl IntoView {
     let state = use_wizard();
-    // Each step's view is a wasm chunk of its own (`#[lazy]`, built with `--split`): step 1 does not carry the
+    // Steps 2–7 are a wasm module of their own (`in_chunk!`, built with `--split`): step 1 does not carry the
     // provider tables, the component grid or the review. The server renders the step in place (the route is
     // `SsrMode::Async`) and preloads its chunk, so hydration does not wait on a second round trip.
     // The server always has the code; the browser has it when hydrating (the frontend loads the current step's
