@@ -41,6 +41,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    provide_context(crate::split::Preloaded::default());
     view! {
         <Stylesheet id="leptos" href="/sovereign/pkg/sovereign.css"/>
         <Title text="Catalyst"/>

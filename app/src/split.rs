@@ -8,8 +8,76 @@
 //! been served (BENCHMARKS.md → "Wizard step 1"). Grouping the pages a user visits together into one module
 //! each keeps the sets few: fewer, larger files.
 //!
-//! On the server the function is an ordinary `async fn` that also asks the page for a `<link rel="preload">`
-//! of its module's files (exactly what `#[lazy]` does), so the browser fetches them with the HTML.
+//! On the server the function is an ordinary `async fn` that also puts a `<link rel="preload">` for each of its
+//! module's files into the page's `<head>` ([`preload_module`]), so the browser fetches them with the HTML.
+//! (Leptos' own `prefetch_lazy_fn_on_server` looks the manifest up outside the page's reactive owner, and
+//! under load its links were missing from about half the pages.)
+
+#[cfg(feature = "ssr")]
+use std::collections::{HashMap, HashSet};
+#[cfg(feature = "ssr")]
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The split modules this page has already preloaded (provided per render by [`App`](crate::App)).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+pub struct Preloaded(Arc<Mutex<HashSet<&'static str>>>);
+
+/// wasm-split's manifest: module name → the files (without `.wasm`) it needs, read once from the site root.
+/// `None` for a build without `--split` (nothing to preload).
+#[cfg(feature = "ssr")]
+fn manifest(options: &leptos::config::LeptosOptions) -> Option<&'static HashMap<String, Vec<String>>> {
+    static MANIFEST: OnceLock<Option<HashMap<String, Vec<String>>>> = OnceLock::new();
+    MANIFEST
+        .get_or_init(|| {
+            let path = std::path::Path::new(&*options.site_root)
+                .join(&*options.site_pkg_dir)
+                .join("__wasm_split_manifest.json");
+            let text = std::fs::read_to_string(path).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+        .as_ref()
+}
+
+/// Adds `<link rel="preload">`s for the files of split module `module` to the page being rendered (once per
+/// page), and a `modulepreload` of the split loader.
+#[cfg(feature = "ssr")]
+pub fn preload_module(module: &'static str) {
+    use leptos::prelude::*;
+    use leptos_meta::Link;
+
+    let (Some(options), Some(preloaded)) = (use_context::<LeptosOptions>(), use_context::<Preloaded>())
+    else {
+        return;
+    };
+    let Some(files) = manifest(&options).and_then(|m| m.get(module)) else {
+        return;
+    };
+    let first_module = {
+        let mut seen = match preloaded.0.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !seen.insert(module) {
+            return;
+        }
+        seen.len() == 1
+    };
+    let pkg = format!("/{}", options.site_pkg_dir);
+    // `to_html()` on a leptos_meta component registers it with the page's <head>.
+    for file in files {
+        let _ = view! {
+            <Link rel="preload" href=format!("{pkg}/{file}.wasm") as_="fetch" type_="application/wasm" crossorigin="anonymous"/>
+        }
+        .to_html();
+    }
+    if first_module {
+        let _ = view! {
+            <Link rel="modulepreload" href=format!("{pkg}/__wasm_split.______________________.js") crossorigin="anonymous"/>
+        }
+        .to_html();
+    }
+}
 
 /// `in_chunk!(module, preload_fn, fn name(args) -> Output { body })` defines `async fn name(args) -> Output`
 /// whose body is compiled into the wasm split module `module` (built with `cargo leptos build --split`), and
@@ -29,7 +97,8 @@ macro_rules! in_chunk {
         #[cfg(not(feature = "hydrate"))]
         $(#[$meta])*
         $vis async fn $name($($arg: $ty),*) -> $ret {
-            ::leptos::prefetch_lazy_fn_on_server(stringify!($module));
+            #[cfg(feature = "ssr")]
+            $crate::split::preload_module(stringify!($module));
             $body
         }
 

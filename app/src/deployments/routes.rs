@@ -9,17 +9,29 @@ use super::pages::{DeploymentPage, DeploymentsPage};
 /// `/sovereign/deployments`.
 pub struct DeploymentsRoute;
 
-in_chunk!(deployments, preload_deployments_route, fn deployments_route_view(_this: DeploymentsRoute) -> AnyView {
-    view! { <DeploymentsPage/> }.into_any()
-});
+in_chunk!(
+    deployments,
+    preload_deployments_route,
+    fn deployments_route_view(_this: DeploymentsRoute) -> AnyView {
+        view! { <DeploymentsPage/> }.into_any()
+    }
+);
 
-lazy_route_in!(DeploymentsRoute, deployments_route_view, preload_deployments_route);
+lazy_route_in!(
+    DeploymentsRoute,
+    deployments_route_view,
+    preload_deployments_route
+);
 
 /// `/sovereign/provision/<id>`.
 pub struct DeploymentRoute;
 
-in_chunk!(deployments, preload_deployment_route, fn deployment_route_view(_this: DeploymentRoute) -> AnyView {
-    view! { <DeploymentPage/> }.into_any()
-});
+in_chunk!(
+    deployments,
+    preload_deployment_route,
+    fn deployment_route_view(_this: DeploymentRoute) -> AnyView {
+        view! { <DeploymentPage/> }.into_any()
+    }
+);
 
 lazy_route_in!(DeploymentRoute, deployment_route_view, preload_deployment_route);

@@ -9,8 +9,12 @@ use super::WizardPage;
 /// `/sovereign/wizard` and `/sovereign/wizard/<step>`.
 pub struct WizardRoute;
 
-in_chunk!(wizard, preload_wizard_route, fn wizard_view(_this: WizardRoute) -> AnyView {
-    view! { <WizardPage/> }.into_any()
-});
+in_chunk!(
+    wizard,
+    preload_wizard_route,
+    fn wizard_view(_this: WizardRoute) -> AnyView {
+        view! { <WizardPage/> }.into_any()
+    }
+);
 
 lazy_route_in!(WizardRoute, wizard_view, preload_wizard_route);

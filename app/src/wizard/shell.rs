@@ -94,33 +94,61 @@ async fn step_maker(step: Step) -> fn() -> AnyView {
     }
 }
 
-in_chunk!(wizard, preload_org_step, fn org_step() -> fn() -> AnyView {
-    || view! { <org::OrgStep/> }.into_any()
-});
+in_chunk!(
+    wizard,
+    preload_org_step,
+    fn org_step() -> fn() -> AnyView {
+        || view! { <org::OrgStep/> }.into_any()
+    }
+);
 
-in_chunk!(wizard_steps, preload_topology_step, fn topology_step() -> fn() -> AnyView {
-    || view! { <topology::TopologyStep/> }.into_any()
-});
+in_chunk!(
+    wizard_steps,
+    preload_topology_step,
+    fn topology_step() -> fn() -> AnyView {
+        || view! { <topology::TopologyStep/> }.into_any()
+    }
+);
 
-in_chunk!(wizard_steps, preload_provider_step, fn provider_step() -> fn() -> AnyView {
-    || view! { <provider::ProviderStep/> }.into_any()
-});
+in_chunk!(
+    wizard_steps,
+    preload_provider_step,
+    fn provider_step() -> fn() -> AnyView {
+        || view! { <provider::ProviderStep/> }.into_any()
+    }
+);
 
-in_chunk!(wizard_steps, preload_credentials_step, fn credentials_step() -> fn() -> AnyView {
-    || view! { <credentials::CredentialsStep/> }.into_any()
-});
+in_chunk!(
+    wizard_steps,
+    preload_credentials_step,
+    fn credentials_step() -> fn() -> AnyView {
+        || view! { <credentials::CredentialsStep/> }.into_any()
+    }
+);
 
-in_chunk!(wizard_steps, preload_components_step, fn components_step() -> fn() -> AnyView {
-    || view! { <components::ComponentsStep/> }.into_any()
-});
+in_chunk!(
+    wizard_steps,
+    preload_components_step,
+    fn components_step() -> fn() -> AnyView {
+        || view! { <components::ComponentsStep/> }.into_any()
+    }
+);
 
-in_chunk!(wizard_steps, preload_domain_step, fn domain_step() -> fn() -> AnyView {
-    || view! { <domain::DomainStep/> }.into_any()
-});
+in_chunk!(
+    wizard_steps,
+    preload_domain_step,
+    fn domain_step() -> fn() -> AnyView {
+        || view! { <domain::DomainStep/> }.into_any()
+    }
+);
 
-in_chunk!(wizard_steps, preload_review_step, fn review_step() -> fn() -> AnyView {
-    || view! { <review::ReviewStep/> }.into_any()
-});
+in_chunk!(
+    wizard_steps,
+    preload_review_step,
+    fn review_step() -> fn() -> AnyView {
+        || view! { <review::ReviewStep/> }.into_any()
+    }
+);
 
 fn outcome_for(slug: Option<&str>, first_incomplete: Step) -> Outcome {
     match slug.map(Step::from_slug) {

@@ -48,10 +48,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> impl axum::response::In
 
 async fn status(State(state): State<AppState>, Caller(me): Caller) -> ApiResult<Json<StatusReport>> {
     policy::require(&me, Action::SystemStatusRead, None)?;
-    let system = System {
-        db: state.db.clone(),
-        instance: state.instance.clone(),
-    };
+    let system = System::new(state.db.clone(), state.instance.clone());
     Ok(Json(system.report().await?))
 }
 

@@ -55,10 +55,7 @@ impl Ports {
             nameservers: state.settings.nameservers.clone(),
         });
         Self {
-            system: Arc::new(System {
-                db: state.db.clone(),
-                instance: state.instance.clone(),
-            }),
+            system: Arc::new(System::new(state.db.clone(), state.instance.clone())),
             wizard: Arc::new(wizard::Wizard {
                 db: state.db.clone(),
                 settings: wizard_settings.clone(),

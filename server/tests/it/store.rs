@@ -14,6 +14,7 @@ on_both_backends!(
     audit_appends_and_pages_newest_first,
     audit_filters_by_action_prefix_and_actor,
     audit_prefix_is_not_a_pattern,
+    status_report_pings_live_and_reuses_the_facts,
 );
 
 async fn migrations_are_applied(db: Db) {
@@ -25,6 +26,29 @@ async fn migrations_are_applied(db: Db) {
     assert!(!db.server_version().await.expect("version").is_empty());
     // Running them again is a no-op.
     db.migrate().await.expect("idempotent");
+}
+
+/// The overview's status report: the database's version and migration are read once and reused, the round
+/// trip is measured on every report, so a database that stops answering is reported at once.
+async fn status_report_pings_live_and_reuses_the_facts(db: Db) {
+    use server::engine::system::System;
+    let system = System::new(
+        db.clone(),
+        std::sync::Arc::new(server::state::Instance::default()),
+    );
+    let first = system.report().await.expect("reports");
+    assert_eq!(first.schema_version, db.latest_known_migration());
+    assert!(!first.database_version.is_empty());
+    let again = system.report().await.expect("reports again");
+    assert_eq!(
+        (again.database_version.as_str(), again.schema_version),
+        (first.database_version.as_str(), first.schema_version)
+    );
+    db.close().await;
+    assert!(
+        system.report().await.is_err(),
+        "a closed database must not be reported as answering"
+    );
 }
 
 async fn settings_round_trip(db: Db) {
