@@ -19,6 +19,9 @@ use crate::wizard::routes::WizardRoute;
 /// The whole HTML document, rendered on the server for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let theme = current_theme().as_str();
+    // The split modules' preload links need the site's paths (crate::split::preload_module).
+    #[cfg(feature = "ssr")]
+    provide_context(options.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme>

@@ -23,20 +23,28 @@ use std::sync::{Arc, Mutex, OnceLock};
 #[derive(Clone, Default)]
 pub struct Preloaded(Arc<Mutex<HashSet<&'static str>>>);
 
-/// wasm-split's manifest: module name → the files (without `.wasm`) it needs, read once from the site root.
+/// wasm-split's manifest: module name → the files (without `.wasm`) it needs, read once per site root.
 /// `None` for a build without `--split` (nothing to preload).
 #[cfg(feature = "ssr")]
-fn manifest(options: &leptos::config::LeptosOptions) -> Option<&'static HashMap<String, Vec<String>>> {
-    static MANIFEST: OnceLock<Option<HashMap<String, Vec<String>>>> = OnceLock::new();
-    MANIFEST
-        .get_or_init(|| {
-            let path = std::path::Path::new(&*options.site_root)
-                .join(&*options.site_pkg_dir)
-                .join("__wasm_split_manifest.json");
+type Manifest = HashMap<String, Vec<String>>;
+
+#[cfg(feature = "ssr")]
+fn manifest(options: &leptos::config::LeptosOptions) -> Option<Arc<Manifest>> {
+    static MANIFESTS: OnceLock<Mutex<HashMap<std::path::PathBuf, Option<Arc<Manifest>>>>> = OnceLock::new();
+    let path = std::path::Path::new(&*options.site_root)
+        .join(&*options.site_pkg_dir)
+        .join("__wasm_split_manifest.json");
+    let mut cache = match MANIFESTS.get_or_init(Default::default).lock() {
+        Ok(cache) => cache,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    cache
+        .entry(path)
+        .or_insert_with_key(|path| {
             let text = std::fs::read_to_string(path).ok()?;
-            serde_json::from_str(&text).ok()
+            serde_json::from_str(&text).ok().map(Arc::new)
         })
-        .as_ref()
+        .clone()
 }
 
 /// Adds `<link rel="preload">`s for the files of split module `module` to the page being rendered (once per
@@ -50,7 +58,10 @@ pub fn preload_module(module: &'static str) {
     else {
         return;
     };
-    let Some(files) = manifest(&options).and_then(|m| m.get(module)) else {
+    let Some(manifest) = manifest(&options) else {
+        return;
+    };
+    let Some(files) = manifest.get(module) else {
         return;
     };
     let first_module = {

@@ -316,3 +316,62 @@ async fn server_function_errors_carry_their_status() {
     let err: app::error::AppError = serde_json::from_str(&body).expect("the app's error type");
     assert_eq!(err.field_message("theme"), Some("Choose “dark” or “light”."));
 }
+
+/// A lazily loaded page puts a preload link for each file of its wasm split module into the HTML (so the
+/// browser fetches them with the page), once per file even when several of the page's parts are in the
+/// same module (the wizard's frame and its first step), and one modulepreload of the split loader.
+#[tokio::test]
+async fn lazy_pages_preload_their_split_module_once() {
+    let site = tempfile::tempdir().expect("tempdir");
+    let pkg = site.path().join("sovereign/pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(
+        pkg.join("__wasm_split_manifest.json"),
+        r#"{"signin": ["chunk_3", "split_signin"], "wizard": ["chunk_3", "chunk_7", "split_wizard"]}"#,
+    )
+    .expect("manifest");
+    let mut settings = common::memory_settings();
+    settings.site_root = site.path().to_path_buf();
+    let (router, state) = common::app_over(settings).await;
+    let count = |body: &str, needle: &str| body.matches(needle).count();
+    let preload = |file: &str| format!(r#"href="/sovereign/pkg/{file}.wasm" rel="preload""#);
+    let loader = r#"href="/sovereign/pkg/__wasm_split.______________________.js" rel="modulepreload""#;
+
+    let res = router
+        .clone()
+        .oneshot(get("/sovereign/login"))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8_lossy(&to_bytes(res.into_body(), 1 << 24).await.expect("body")).into_owned();
+    assert_eq!(count(&body, &preload("split_signin")), 1, "{body}");
+    assert_eq!(count(&body, &preload("chunk_3")), 1);
+    assert_eq!(
+        count(&body, &preload("split_wizard")),
+        0,
+        "only the page's own module"
+    );
+    assert_eq!(count(&body, loader), 1);
+
+    let (_, cookie) = common::sign_in(
+        &state,
+        "editor@example.com",
+        None,
+        Some(app::auth::OrgRole::Editor),
+    )
+    .await;
+    let mut req = get("/sovereign/wizard/organisation");
+    req.headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    let res = router.oneshot(req).await.expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8_lossy(&to_bytes(res.into_body(), 1 << 24).await.expect("body")).into_owned();
+    assert!(
+        body.contains(r#"id="f-org-name""#),
+        "the wizard's first step is rendered"
+    );
+    for file in ["split_wizard", "chunk_3", "chunk_7"] {
+        assert_eq!(count(&body, &preload(file)), 1, "{file} once: {body}");
+    }
+    assert_eq!(count(&body, loader), 1);
+}

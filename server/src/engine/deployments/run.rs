@@ -335,94 +335,63 @@ async fn infrastructure(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>)
             .ok();
     }
     let cfg = engine.config();
-    let lock = "-lock-timeout=120s".to_string();
-    let plain = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-
-    phase_started(
+    let run = TofuRun {
         engine,
         id,
+        tofu: &tofu,
+        workdir: &workdir,
+        ctx,
+        redactor: &redactor,
+    };
+    const LOCK: &str = "-lock-timeout=120s";
+
+    run.start(
         Phase::TofuInit,
         "Initialising the OpenTofu working directory.",
         vec![],
     )
     .await?;
     check_version(engine, id, &tofu, &workdir, ctx).await?;
-    let mut args = plain(&["init", "-input=false", "-no-color"]);
-    run_phase(
-        engine,
-        id,
-        &tofu,
+    run.command(
         Phase::TofuInit,
-        args,
+        &["init", "-input=false", "-no-color"],
         cfg.step_timeout,
-        &workdir,
-        ctx,
-        &redactor,
         None,
         true,
     )
     .await?;
 
-    phase_started(
-        engine,
-        id,
+    run.start(
         Phase::TofuPlan,
         "Planning the cloud resources (network, firewall, servers, load balancer).",
         vec![Effect::ClearResources],
     )
     .await?;
-    args = plain(&["plan", "-input=false", "-no-color", "-json", "-out=tfplan"]);
-    args.push(lock.clone());
-    run_phase(
-        engine,
-        id,
-        &tofu,
-        Phase::TofuPlan,
-        args,
-        cfg.step_timeout,
-        &workdir,
-        ctx,
-        &redactor,
-        None,
-        true,
-    )
-    .await?;
+    let plan = ["plan", "-input=false", "-no-color", "-json", "-out=tfplan", LOCK];
+    run.command(Phase::TofuPlan, &plan, cfg.step_timeout, None, true)
+        .await?;
 
-    phase_started(
-        engine,
-        id,
+    run.start(
         Phase::TofuApply,
         "Applying the plan: this creates real cloud resources.",
         vec![],
     )
     .await?;
-    args = plain(&["apply", "-input=false", "-no-color", "-json", "-auto-approve"]);
-    args.push(lock);
-    args.push("tfplan".into());
-    run_phase(
-        engine,
-        id,
-        &tofu,
-        Phase::TofuApply,
-        args,
-        cfg.apply_timeout,
-        &workdir,
-        ctx,
-        &redactor,
-        None,
-        true,
-    )
-    .await?;
+    let apply = [
+        "apply",
+        "-input=false",
+        "-no-color",
+        "-json",
+        "-auto-approve",
+        LOCK,
+        "tfplan",
+    ];
+    run.command(Phase::TofuApply, &apply, cfg.apply_timeout, None, true)
+        .await?;
 
-    phase_started(
-        engine,
-        id,
-        Phase::TofuOutput,
-        "Reading the OpenTofu outputs.",
-        vec![],
-    )
-    .await?;
-    let out = run_captured(engine, id, &tofu, Phase::TofuOutput, &workdir, ctx, &redactor).await?;
+    run.start(Phase::TofuOutput, "Reading the OpenTofu outputs.", vec![])
+        .await?;
+    let out = run.outputs(Phase::TofuOutput).await?;
     let mut result = parse_outputs(&out, &request);
     result.components = published.components;
     result.gitops_commit = published.commit;
@@ -534,22 +503,66 @@ fn hint_for(phase: Phase) -> &'static str {
     }
 }
 
-/// One OpenTofu command as a phase: every line an event, `-json` lines parsed into resource progress.
-/// `removed` collects the resources a destroy deleted; `finishes_phase`: a success ends the phase.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn run_phase(
-    engine: &Engine,
-    id: &str,
-    tofu: &Tofu,
+/// What every OpenTofu command of one run shares: the deployment, the binary, its work directory, the run's
+/// cancellation and the redactor that keeps secrets out of the events.
+pub(crate) struct TofuRun<'a> {
+    pub engine: &'a Engine,
+    pub id: &'a str,
+    pub tofu: &'a Tofu,
+    pub workdir: &'a Path,
+    pub ctx: &'a Arc<RunCtx>,
+    pub redactor: &'a Redactor,
+}
+
+impl TofuRun<'_> {
+    /// Records that `phase` started (see [`phase_started`]).
+    pub(crate) async fn start(&self, phase: Phase, message: &str, extra: Vec<Effect>) -> StepResult {
+        phase_started(self.engine, self.id, phase, message, extra).await
+    }
+
+    /// One OpenTofu command as (part of) a phase: every line an event, `-json` lines parsed into resource
+    /// progress. `removed` collects the resources a destroy deleted; `finishes_phase`: a success ends the phase.
+    pub(crate) async fn command(
+        &self,
+        phase: Phase,
+        args: &[&str],
+        timeout: Duration,
+        removed: Option<&mut Vec<CloudResource>>,
+        finishes_phase: bool,
+    ) -> StepResult {
+        run_phase(
+            self,
+            phase,
+            args.iter().map(|a| a.to_string()).collect(),
+            timeout,
+            removed,
+            finishes_phase,
+        )
+        .await
+    }
+
+    /// `tofu output -json`, captured.
+    pub(crate) async fn outputs(&self, phase: Phase) -> Result<Vec<u8>, StepError> {
+        run_captured(self, phase).await
+    }
+}
+
+async fn run_phase(
+    run: &TofuRun<'_>,
     phase: Phase,
     args: Vec<String>,
     timeout: Duration,
-    workdir: &Path,
-    ctx: &Arc<RunCtx>,
-    redactor: &Redactor,
     mut removed: Option<&mut Vec<CloudResource>>,
     finishes_phase: bool,
 ) -> StepResult {
+    let TofuRun {
+        engine,
+        id,
+        tofu,
+        workdir,
+        ctx,
+        redactor,
+    } = *run;
     let command = args.first().cloned().unwrap_or_default();
     let step = Step {
         args,
@@ -655,15 +668,15 @@ pub(crate) async fn run_phase(
     }
 }
 
-async fn run_captured(
-    engine: &Engine,
-    id: &str,
-    tofu: &Tofu,
-    phase: Phase,
-    workdir: &Path,
-    ctx: &Arc<RunCtx>,
-    redactor: &Redactor,
-) -> Result<Vec<u8>, StepError> {
+async fn run_captured(run: &TofuRun<'_>, phase: Phase) -> Result<Vec<u8>, StepError> {
+    let TofuRun {
+        engine,
+        id,
+        tofu,
+        workdir,
+        ctx,
+        redactor,
+    } = *run;
     let step = Step {
         args: vec!["output".into(), "-json".into(), "-no-color".into()],
         workdir: workdir.to_path_buf(),

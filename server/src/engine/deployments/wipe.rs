@@ -16,7 +16,7 @@ use app::deployments::{
 };
 
 use super::run::{
-    StepError, StepResult, missing_tofu, phase_finished, phase_started, redactor, request_of, run_phase,
+    StepError, StepResult, TofuRun, missing_tofu, phase_finished, phase_started, redactor, request_of,
     secrets_of, tofu_of, workdir_of, write_workdir,
 };
 use super::{Engine, RunCtx};
@@ -273,45 +273,34 @@ async fn destroy(
         return Err(missing_tofu(engine, Phase::TofuDestroy));
     }
     let cfg = engine.config();
-    let init = ["init", "-input=false", "-no-color"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    run_phase(
+    let run = TofuRun {
         engine,
         id,
-        &tofu,
-        Phase::TofuDestroy,
-        init,
-        cfg.step_timeout,
+        tofu: &tofu,
         workdir,
         ctx,
         redactor,
+    };
+    run.command(
+        Phase::TofuDestroy,
+        &["init", "-input=false", "-no-color"],
+        cfg.step_timeout,
         None,
         false,
     )
     .await?;
-    let args = [
+    let destroy = [
         "destroy",
         "-input=false",
         "-no-color",
         "-json",
         "-auto-approve",
         "-lock-timeout=120s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    run_phase(
-        engine,
-        id,
-        &tofu,
+    ];
+    run.command(
         Phase::TofuDestroy,
-        args,
+        &destroy,
         cfg.apply_timeout,
-        workdir,
-        ctx,
-        redactor,
         Some(destroyed),
         true,
     )
