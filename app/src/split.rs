@@ -10,8 +10,8 @@
 //!
 //! On the server the function is an ordinary `async fn` that also puts a `<link rel="preload">` for each of its
 //! module's files into the page's `<head>` ([`preload_module`]), so the browser fetches them with the HTML.
-//! (Leptos' own `prefetch_lazy_fn_on_server` looks the manifest up outside the page's reactive owner, and
-//! under load its links were missing from about half the pages.)
+//! (Leptos' own `prefetch_lazy_fn_on_server` looks the manifest up outside the page's reactive owner; its
+//! links came and went between requests, and the wizard's page had none.)
 
 #[cfg(feature = "ssr")]
 use std::collections::{HashMap, HashSet};
