@@ -3,7 +3,7 @@
 //!
 //! Leptos' `#[lazy]` and `#[lazy_route]` give every function a split module of its own. wasm-split then puts
 //! code that several modules share into one extra file per *set* of modules sharing it; with 21 modules that
-//! was 416 files, and wizard step 1 needed 174 of them. Over HTTP/1.1 each file costs the browser a few
+//! was 438 wasm files, and wizard step 1 needed 174 of them. Over HTTP/1.1 each file costs the browser a few
 //! milliseconds of queueing, so step 1 hydrated a second after its first paint although every byte had long
 //! been served (BENCHMARKS.md → "Wizard step 1"). Grouping the pages a user visits together into one module
 //! each keeps the sets few: fewer, larger files.
