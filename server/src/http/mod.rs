@@ -2,6 +2,7 @@
 //! static assets — everything but the probes under `/sovereign`.
 
 pub mod api;
+pub mod assets;
 pub mod catalog;
 pub mod deployments;
 pub mod extract;
@@ -16,6 +17,7 @@ use app::ports::{
 use app::routes::BASE;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
 use axum::response::Redirect;
 use axum::routing::get;
 use http::{HeaderName, Request};
@@ -91,7 +93,9 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
 
     let render_ports = ports.clone();
-    let fallback_ports = ports;
+    let not_found =
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || ports.provide(), app::shell);
+    let site_root = std::path::PathBuf::from(&*leptos_options.site_root);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -104,7 +108,18 @@ pub fn router(state: AppState) -> Router {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || fallback_ports.provide(), app::shell))
+        // A static file if the path names one, the 404 page otherwise (see `assets`).
+        .fallback(move |State(state): State<AppState>, req: Request<Body>| {
+            let (not_found, site_root) = (not_found.clone(), site_root.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                match assets::serve(&site_root, &parts).await {
+                    Some(file) => file,
+                    None => not_found(parts.uri.clone(), State(state), Request::from_parts(parts, body)).await,
+                }
+            }
+        })
+        .layer(axum::middleware::map_request(forget_leftover_owner))
         // Who is calling, and may they: every route below passes through here (see auth::middleware).
         .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::middleware::authenticate))
         .layer(axum::middleware::map_response(server_fn_status))
@@ -125,6 +140,17 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new()),
         )
         .with_state(state)
+}
+
+/// Clears the reactive owner a previous render left as the worker thread's current one (seen on most
+/// requests under a browser). leptos_axum creates the owner of a server function call or a static file
+/// with `Owner::new()`, which makes it a child of that leftover and lets it read another request's contexts
+/// — how a 404 page's status once reached the wasm files after it. Runs right before the handler.
+async fn forget_leftover_owner(req: Request<Body>) -> Request<Body> {
+    if let Some(owner) = leptos::prelude::Owner::current() {
+        owner.unset();
+    }
+    req
 }
 
 /// server_fn answers every error with 500; give it the status of the `AppError` inside instead

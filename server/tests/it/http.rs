@@ -375,3 +375,79 @@ async fn lazy_pages_preload_their_split_module_once() {
     }
     assert_eq!(count(&body, loader), 1);
 }
+
+/// Static files are served as files whatever was rendered before on the same thread: after a 404 page, the
+/// wasm it asks for must not inherit that page's 404 status (leptos_axum's file handler did exactly that,
+/// through a leftover reactive owner). They revalidate (`no-cache`) instead of being cached heuristically,
+/// so an upgrade never mixes old wasm with new server functions.
+#[tokio::test]
+async fn static_files_answer_200_after_a_404_page_and_revalidate() {
+    let site = tempfile::tempdir().expect("tempdir");
+    let pkg = site.path().join("sovereign/pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(pkg.join("chunk_1.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    let mut settings = common::memory_settings();
+    settings.site_root = site.path().to_path_buf();
+    let (router, state) = common::app_over(settings).await;
+    let (_, cookie) = common::sign_in(
+        &state,
+        "viewer@example.com",
+        None,
+        Some(app::auth::OrgRole::Viewer),
+    )
+    .await;
+
+    for round in 0..3 {
+        let mut page = get("/sovereign/marketplace/product/nope");
+        page.headers_mut()
+            .insert("cookie", cookie.parse().expect("cookie"));
+        let res = router.clone().oneshot(page).await.expect("infallible");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "round {round}: the page");
+        let _ = to_bytes(res.into_body(), 1 << 24).await.expect("body");
+
+        let res = router
+            .clone()
+            .oneshot(get("/sovereign/pkg/chunk_1.wasm"))
+            .await
+            .expect("infallible");
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "round {round}: the file after a 404 page"
+        );
+        assert_eq!(
+            res.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap_or_default()),
+            Some("no-cache")
+        );
+        let modified = res
+            .headers()
+            .get("last-modified")
+            .cloned()
+            .expect("last-modified");
+        let body = to_bytes(res.into_body(), 1 << 24).await.expect("body");
+        assert_eq!(&body[..], b"\0asm\x01\0\0\0");
+
+        let mut again = get("/sovereign/pkg/chunk_1.wasm");
+        again.headers_mut().insert("if-modified-since", modified);
+        let res = router.clone().oneshot(again).await.expect("infallible");
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_MODIFIED,
+            "round {round}: revalidation"
+        );
+    }
+
+    for path in ["/sovereign/pkg/missing.wasm", "/sovereign/pkg", "/sovereign/pkg/"] {
+        let mut req = get(path);
+        req.headers_mut()
+            .insert("cookie", cookie.parse().expect("cookie"));
+        let res = router.clone().oneshot(req).await.expect("infallible");
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{path}: no file, no listing, no redirect"
+        );
+    }
+}
