@@ -52,9 +52,7 @@ impl System {
             instance: self.instance.id.clone(),
         })
     }
-}
 
-impl System {
     async fn facts(&self) -> Result<(String, i64), Error> {
         let cached = match self.facts.0.lock() {
             Ok(guard) => guard.clone(),

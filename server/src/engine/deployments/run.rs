@@ -527,180 +527,144 @@ impl TofuRun<'_> {
         phase: Phase,
         args: &[&str],
         timeout: Duration,
-        removed: Option<&mut Vec<CloudResource>>,
+        mut removed: Option<&mut Vec<CloudResource>>,
         finishes_phase: bool,
     ) -> StepResult {
-        run_phase(
-            self,
-            phase,
-            args.iter().map(|a| a.to_string()).collect(),
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let command = args.first().cloned().unwrap_or_default();
+        let step = Step {
+            args,
+            workdir: self.workdir.to_path_buf(),
             timeout,
-            removed,
-            finishes_phase,
-        )
-        .await
+            cancel: self.ctx.cancel.child_token(),
+            capture_stdout: false,
+        };
+        let sink = EventSink::new(self.engine.clone(), self.id.to_string(), self.redactor.clone());
+        let mut last_error: Option<String> = None;
+        let started = std::time::Instant::now();
+        let result = self
+            .tofu
+            .run(&step, |stream, line| {
+                if line.trim().is_empty() {
+                    return;
+                }
+                if stream == Stream::Stdout
+                    && let Some(ui) = parse_line(&line)
+                {
+                    if let Some(e) = &ui.error {
+                        last_error = Some(e.clone());
+                    }
+                    let mut event = NewEvent::log(phase, ui.level, ui.message);
+                    let mut effect = None;
+                    if let Some(update) = ui.resource {
+                        let progress = update.into_progress(now_ms());
+                        if let Some(list) = removed.as_deref_mut()
+                            && progress.action == ResourceAction::Delete
+                            && progress.state == ResourceState::Complete
+                        {
+                            list.push(CloudResource {
+                                kind: progress.resource_type.trim_start_matches("hcloud_").to_string(),
+                                id: progress.cloud_id.clone().unwrap_or_default(),
+                                name: progress.address.clone(),
+                                monthly_cost: 0.0,
+                                reason: String::new(),
+                            });
+                        }
+                        event.kind = EventKind::Resource;
+                        event.resource = Some(progress.clone());
+                        effect = Some(Effect::Resource(progress));
+                    }
+                    sink.push(event, effect);
+                    return;
+                }
+                let trimmed = line.trim_end().to_string();
+                let level = if stream == Stream::Stderr {
+                    if trimmed.trim_start().starts_with("Error") {
+                        last_error = Some(trimmed.trim().trim_start_matches("Error:").trim().to_string());
+                        Level::Error
+                    } else {
+                        Level::Warn
+                    }
+                } else {
+                    Level::Info
+                };
+                sink.push(NewEvent::log(phase, level, trimmed), None);
+            })
+            .await;
+        sink.finish().await;
+        match result {
+            Ok(_) if !finishes_phase => Ok(()),
+            Ok(_) => {
+                phase_finished(
+                    self.engine,
+                    self.id,
+                    phase,
+                    PhaseState::Succeeded,
+                    &format!(
+                        "tofu {command} finished in {}.",
+                        humanize(Duration::from_secs(started.elapsed().as_secs().max(1)))
+                    ),
+                )
+                .await
+            }
+            Err(TofuError::Cancelled) => Err(StepError::Stopped(phase)),
+            Err(TofuError::Missing { .. }) => Err(missing_tofu(self.engine, phase)),
+            Err(TofuError::TimedOut(d)) => Err(StepError::failed(
+                phase,
+                format!(
+                    "tofu {command} did not finish within {}; it was stopped.",
+                    humanize(d)
+                ),
+                if phase == Phase::TofuApply || phase == Phase::TofuDestroy {
+                    "Retry to continue (OpenTofu resumes idempotently), or raise --tofu-apply-timeout if the cloud is slow today."
+                } else {
+                    "Retry, or raise --tofu-timeout if the machine or the network is slow."
+                },
+            )),
+            Err(e @ TofuError::Exit(_)) => Err(StepError::failed(
+                phase,
+                self.redactor.apply(&match last_error {
+                    Some(msg) => msg,
+                    None => format!("tofu {command} failed: {e}."),
+                }),
+                hint_for(phase),
+            )),
+            Err(e) => Err(StepError::failed(
+                phase,
+                self.redactor.apply(&e.to_string()),
+                hint_for(phase),
+            )),
+        }
     }
 
     /// `tofu output -json`, captured.
     pub(crate) async fn outputs(&self, phase: Phase) -> Result<Vec<u8>, StepError> {
-        run_captured(self, phase).await
-    }
-}
-
-async fn run_phase(
-    run: &TofuRun<'_>,
-    phase: Phase,
-    args: Vec<String>,
-    timeout: Duration,
-    mut removed: Option<&mut Vec<CloudResource>>,
-    finishes_phase: bool,
-) -> StepResult {
-    let TofuRun {
-        engine,
-        id,
-        tofu,
-        workdir,
-        ctx,
-        redactor,
-    } = *run;
-    let command = args.first().cloned().unwrap_or_default();
-    let step = Step {
-        args,
-        workdir: workdir.to_path_buf(),
-        timeout,
-        cancel: ctx.cancel.child_token(),
-        capture_stdout: false,
-    };
-    let sink = EventSink::new(engine.clone(), id.to_string(), redactor.clone());
-    let mut last_error: Option<String> = None;
-    let started = std::time::Instant::now();
-    let result = tofu
-        .run(&step, |stream, line| {
-            if line.trim().is_empty() {
-                return;
-            }
-            if stream == Stream::Stdout
-                && let Some(ui) = parse_line(&line)
-            {
-                if let Some(e) = &ui.error {
-                    last_error = Some(e.clone());
+        let step = Step {
+            args: vec!["output".into(), "-json".into(), "-no-color".into()],
+            workdir: self.workdir.to_path_buf(),
+            timeout: self.engine.config().step_timeout,
+            cancel: self.ctx.cancel.child_token(),
+            capture_stdout: true,
+        };
+        let sink = EventSink::new(self.engine.clone(), self.id.to_string(), self.redactor.clone());
+        let result = self
+            .tofu
+            .run(&step, |_, line| {
+                if !line.trim().is_empty() {
+                    sink.push(NewEvent::log(phase, Level::Warn, line), None);
                 }
-                let mut event = NewEvent::log(phase, ui.level, ui.message);
-                let mut effect = None;
-                if let Some(update) = ui.resource {
-                    let progress = update.into_progress(now_ms());
-                    if let Some(list) = removed.as_deref_mut()
-                        && progress.action == ResourceAction::Delete
-                        && progress.state == ResourceState::Complete
-                    {
-                        list.push(CloudResource {
-                            kind: progress.resource_type.trim_start_matches("hcloud_").to_string(),
-                            id: progress.cloud_id.clone().unwrap_or_default(),
-                            name: progress.address.clone(),
-                            monthly_cost: 0.0,
-                            reason: String::new(),
-                        });
-                    }
-                    event.kind = EventKind::Resource;
-                    event.resource = Some(progress.clone());
-                    effect = Some(Effect::Resource(progress));
-                }
-                sink.push(event, effect);
-                return;
-            }
-            let trimmed = line.trim_end().to_string();
-            let level = if stream == Stream::Stderr {
-                if trimmed.trim_start().starts_with("Error") {
-                    last_error = Some(trimmed.trim().trim_start_matches("Error:").trim().to_string());
-                    Level::Error
-                } else {
-                    Level::Warn
-                }
-            } else {
-                Level::Info
-            };
-            sink.push(NewEvent::log(phase, level, trimmed), None);
-        })
-        .await;
-    sink.finish().await;
-    match result {
-        Ok(_) if !finishes_phase => Ok(()),
-        Ok(_) => {
-            phase_finished(
-                engine,
-                id,
+            })
+            .await;
+        sink.finish().await;
+        match result {
+            Ok(out) => Ok(out),
+            Err(TofuError::Cancelled) => Err(StepError::Stopped(phase)),
+            Err(e) => Err(StepError::failed(
                 phase,
-                PhaseState::Succeeded,
-                &format!(
-                    "tofu {command} finished in {}.",
-                    humanize(Duration::from_secs(started.elapsed().as_secs().max(1)))
-                ),
-            )
-            .await
+                self.redactor.apply(&format!("tofu output failed: {e}.")),
+                hint_for(phase),
+            )),
         }
-        Err(TofuError::Cancelled) => Err(StepError::Stopped(phase)),
-        Err(TofuError::Missing { .. }) => Err(missing_tofu(engine, phase)),
-        Err(TofuError::TimedOut(d)) => Err(StepError::failed(
-            phase,
-            format!(
-                "tofu {command} did not finish within {}; it was stopped.",
-                humanize(d)
-            ),
-            if phase == Phase::TofuApply || phase == Phase::TofuDestroy {
-                "Retry to continue (OpenTofu resumes idempotently), or raise --tofu-apply-timeout if the cloud is slow today."
-            } else {
-                "Retry, or raise --tofu-timeout if the machine or the network is slow."
-            },
-        )),
-        Err(e @ TofuError::Exit(_)) => Err(StepError::failed(
-            phase,
-            redactor.apply(&match last_error {
-                Some(msg) => msg,
-                None => format!("tofu {command} failed: {e}."),
-            }),
-            hint_for(phase),
-        )),
-        Err(e) => Err(StepError::failed(
-            phase,
-            redactor.apply(&e.to_string()),
-            hint_for(phase),
-        )),
-    }
-}
-
-async fn run_captured(run: &TofuRun<'_>, phase: Phase) -> Result<Vec<u8>, StepError> {
-    let TofuRun {
-        engine,
-        id,
-        tofu,
-        workdir,
-        ctx,
-        redactor,
-    } = *run;
-    let step = Step {
-        args: vec!["output".into(), "-json".into(), "-no-color".into()],
-        workdir: workdir.to_path_buf(),
-        timeout: engine.config().step_timeout,
-        cancel: ctx.cancel.child_token(),
-        capture_stdout: true,
-    };
-    let sink = EventSink::new(engine.clone(), id.to_string(), redactor.clone());
-    let result = tofu
-        .run(&step, |_, line| {
-            if !line.trim().is_empty() {
-                sink.push(NewEvent::log(phase, Level::Warn, line), None);
-            }
-        })
-        .await;
-    sink.finish().await;
-    match result {
-        Ok(out) => Ok(out),
-        Err(TofuError::Cancelled) => Err(StepError::Stopped(phase)),
-        Err(e) => Err(StepError::failed(
-            phase,
-            redactor.apply(&format!("tofu output failed: {e}.")),
-            hint_for(phase),
-        )),
     }
 }
 
