@@ -45,6 +45,11 @@ cargo test --workspace --exclude frontend --no-fail-fast -- --test-threads=1
 
 log "building the site for the browser tests"
 cargo leptos build --split
+# wasm-split gives each split module its own constants only when its new data layout fits the input segment;
+# otherwise it keeps every page's text in the main module (DEVELOPERS.md → "How we keep the bundle small").
+if grep -qa 'High-availability control plane' "$ROOT/target/site/sovereign/pkg/sovereign.wasm"; then
+  die "the wizard's text is in the main wasm module: wasm-split kept all constant data there; raise DATA_SLACK in frontend/src/lib.rs"
+fi
 
 # The Hetzner Cloud API stand-in: the wizard checks the browser tests' token against it.
 log "starting the Hetzner API stand-in"

@@ -1,6 +1,7 @@
 //! The page frame: header with the product name, navigation to the pages that exist, theme switch.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::A;
 
 use crate::auth::Me;
@@ -105,9 +106,20 @@ fn UserMenu(me: Me) -> impl IntoView {
                 </p>
                 <a href=routes::page("settings/account") class="user-menu-item">"Account and password"</a>
                 <a href=routes::page("settings/tokens") class="user-menu-item">"API tokens"</a>
-                <ActionForm action=logout attr:class="contents">
+                // A plain form rather than `ActionForm`: signing out takes no input, and ActionForm's
+                // form-data decoder (serde_qs, ~20 KB of wasm) would otherwise ride in the shell's module.
+                // Without JavaScript the form posts to the server function, as ActionForm's does.
+                <form
+                    action=Logout::url()
+                    method="post"
+                    class="contents"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        logout.dispatch(Logout {});
+                    }
+                >
                     <button type="submit" class="user-menu-item" data-testid="sign-out">"Sign out"</button>
-                </ActionForm>
+                </form>
             </div>
         </details>
     }
