@@ -1,6 +1,7 @@
 //! The overview page: what Catalyst is and the state of this console.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::auth::api::current_user;
 use crate::auth::policy::{Action, allowed};
@@ -53,7 +54,17 @@ pub fn HomePage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-                <ActionForm action=check attr:class="mt-4 flex items-center gap-3 flex-wrap">
+                // A plain form, not `ActionForm`: the check takes no input, and ActionForm's form decoder
+                // (serde_qs) would ride in the shell's wasm module. Without JavaScript it posts all the same.
+                <form
+                    action=CheckSystem::url()
+                    method="post"
+                    class="mt-4 flex items-center gap-3 flex-wrap"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        check.dispatch(CheckSystem {});
+                    }
+                >
                     <button type="submit" class="btn btn-secondary" data-testid="check-db" disabled=move || check.pending().get()>
                         {move || if check.pending().get() { "Checking…" } else { "Check the database now" }}
                     </button>
@@ -68,7 +79,7 @@ pub fn HomePage() -> impl IntoView {
                             Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
                         }}
                     </span>
-                </ActionForm>
+                </form>
             </article>
         </section>
     }
