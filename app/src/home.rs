@@ -1,12 +1,11 @@
 //! The overview page: what Catalyst is and the state of this console.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 
 use crate::auth::api::current_user;
 use crate::auth::policy::{Action, allowed};
 use crate::system::{CheckSystem, StatusReport, check_system};
-use crate::ui::ErrorView;
+use crate::ui::{ErrorView, NoInputForm};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -54,17 +53,7 @@ pub fn HomePage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-                // A plain form, not `ActionForm`: the check takes no input, and ActionForm's form decoder
-                // (serde_qs) would ride in the shell's wasm module. Without JavaScript it posts all the same.
-                <form
-                    action=CheckSystem::url()
-                    method="post"
-                    class="mt-4 flex items-center gap-3 flex-wrap"
-                    on:submit=move |ev| {
-                        ev.prevent_default();
-                        check.dispatch(CheckSystem {});
-                    }
-                >
+                <NoInputForm action=check input={CheckSystem {}} class="mt-4 flex items-center gap-3 flex-wrap">
                     <button type="submit" class="btn btn-secondary" data-testid="check-db" disabled=move || check.pending().get()>
                         {move || if check.pending().get() { "Checking…" } else { "Check the database now" }}
                     </button>
@@ -79,7 +68,7 @@ pub fn HomePage() -> impl IntoView {
                             Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
                         }}
                     </span>
-                </form>
+                </NoInputForm>
             </article>
         </section>
     }

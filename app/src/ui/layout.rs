@@ -1,13 +1,13 @@
 //! The page frame: header with the product name, navigation to the pages that exist, theme switch.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 use leptos_router::components::A;
 
 use crate::auth::Me;
 use crate::auth::api::{Logout, current_user};
 use crate::routes;
 use crate::theme::ThemeToggle;
+use crate::ui::NoInputForm;
 
 /// Navigation entries: (label, path). Only pages that exist, and that the signed-in user may open, are
 /// listed; nothing is listed when signed out.
@@ -106,20 +106,9 @@ fn UserMenu(me: Me) -> impl IntoView {
                 </p>
                 <a href=routes::page("settings/account") class="user-menu-item">"Account and password"</a>
                 <a href=routes::page("settings/tokens") class="user-menu-item">"API tokens"</a>
-                // A plain form rather than `ActionForm`: signing out takes no input, and ActionForm's
-                // form-data decoder (serde_qs, ~20 KB of wasm) would otherwise ride in the shell's module.
-                // Without JavaScript the form posts to the server function, as ActionForm's does.
-                <form
-                    action=Logout::url()
-                    method="post"
-                    class="contents"
-                    on:submit=move |ev| {
-                        ev.prevent_default();
-                        logout.dispatch(Logout {});
-                    }
-                >
+                <NoInputForm action=logout input={Logout {}} class="contents">
                     <button type="submit" class="user-menu-item" data-testid="sign-out">"Sign out"</button>
-                </form>
+                </NoInputForm>
             </div>
         </details>
     }
