@@ -1,7 +1,6 @@
 //! The one error type of the app layer: every server function returns `Result<T, AppError>`, every port
 //! reports through it, and the REST API renders it as `{"error": "<code>", "detail": "<sentence>"}`.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -135,8 +134,10 @@ impl AppError {
     }
 }
 
+/// Server functions' errors travel in postcard, not JSON: the browser's main module then needs no JSON
+/// parser for them (`wire.rs`). The REST API renders [`AppError::to_body`] as JSON instead.
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::wire::Wire;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::ServerFn(value)
@@ -184,12 +185,22 @@ mod tests {
 
     #[test]
     fn survives_the_wire() {
-        let e = AppError::RateLimited {
-            detail: "Try again in 30 s.".into(),
-            retry_after_secs: 30,
-        };
-        let json = serde_json::to_string(&e).expect("serialises");
-        let back: AppError = serde_json::from_str(&json).expect("parses");
-        assert_eq!(back, e);
+        for e in [
+            AppError::RateLimited {
+                detail: "Try again in 30 s.".into(),
+                retry_after_secs: 30,
+            },
+            AppError::Invalid(vec![FieldError::new("theme", "Choose “dark” or “light”.")]),
+            AppError::Unauthenticated,
+            AppError::ServerFn(ServerFnErrorErr::Deserialization("bad".into())),
+        ] {
+            let back = AppError::de(e.ser());
+            assert_eq!(back, e);
+        }
+        // Bytes that are not the app's encoding become a readable request failure, not a panic.
+        assert!(matches!(
+            AppError::de(leptos::server_fn::Bytes::from_static(b"{\"error\":1}")),
+            AppError::ServerFn(ServerFnErrorErr::Deserialization(_))
+        ));
     }
 }

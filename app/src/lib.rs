@@ -24,6 +24,7 @@ pub mod system;
 pub mod theme;
 pub mod time;
 pub mod ui;
+pub mod wire;
 pub mod wizard;
 
 pub use app::{App, shell};

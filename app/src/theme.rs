@@ -1,6 +1,7 @@
 //! Dark (default) and light theme. The choice lives in a cookie so the server renders `<html data-theme>`
 //! correctly on the first byte: no flash, and the hydrated toggle starts from the same value as the HTML.
 
+use crate::wire::Postcard;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,8 @@ pub fn current_theme() -> Theme {
 }
 
 /// Remembers the theme for browsers without JavaScript (the toggle is a plain form that posts here).
-#[server]
+// Postcard answer: the shell decodes it in the main wasm module (`crate::wire`).
+#[server(output = Postcard)]
 pub async fn set_theme(theme: String) -> Result<(), AppError> {
     let theme =
         Theme::parse(&theme).ok_or_else(|| AppError::invalid("theme", "Choose “dark” or “light”."))?;

@@ -2,6 +2,7 @@
 //! Which of these anonymous callers may reach is decided by the server's middleware from
 //! [`PUBLIC_SERVER_FNS`]; everything else needs a session or an API token.
 
+use crate::wire::Postcard;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -29,7 +30,8 @@ pub async fn auth_info() -> Result<AuthInfo, AppError> {
 }
 
 /// The signed-in user and what the navigation may offer them; `None` when signed out.
-#[server]
+// Postcard answer: the shell decodes it in the main wasm module (`crate::wire`).
+#[server(output = Postcard)]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     use super::policy::{Action, allowed};
     Ok(super::current_principal().map(|p| Me {
@@ -52,7 +54,8 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 }
 
 /// Ends the current session and returns the login page's address.
-#[server]
+// Postcard answer: the shell decodes it in the main wasm module (`crate::wire`).
+#[server(output = Postcard)]
 pub async fn logout() -> Result<String, AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;

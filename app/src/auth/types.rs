@@ -113,8 +113,10 @@ pub struct Membership {
 }
 
 /// How the caller proved who they are on this request.
+/// Externally tagged (serde's default), not `tag = "kind"`: it crosses to the browser in postcard
+/// (`crate::wire`), which cannot decode internally tagged enums.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Credential {
     /// A browser session (cookie). The id is the session's public id, never its secret.
     Session { id: String },

@@ -139,12 +139,11 @@ fn deny(req: &Request, needs_setup: bool) -> Response {
     api_error(path, AppError::Unauthenticated, None)
 }
 
-/// A JSON error: the app's `AppError` encoding for server functions (their client decodes it), the REST
+/// The app's `AppError` encoding for server functions (their client decodes it), the REST JSON
 /// `{"error","detail"}` body elsewhere.
 fn api_error(path: &str, error: AppError, detail: Option<&str>) -> Response {
     if path.starts_with(app::routes::SERVER_FN_PREFIX) {
-        let body = serde_json::to_string(&error).unwrap_or_default();
-        return (error.status(), [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        return server_fn_error(error.status(), &error);
     }
     let mut res = ApiError(error.clone()).into_response();
     if let Some(detail) = detail {
@@ -157,17 +156,24 @@ fn api_error(path: &str, error: AppError, detail: Option<&str>) -> Response {
 /// 403 for a cross-site state change. Server functions get the app's error encoding (their client decodes
 /// it and shows the sentence); REST callers get `{"error": "cross-site-request", "detail": …}`.
 fn forbidden_cross_site(path: &str, problem: String) -> Response {
-    let body = if path.starts_with(app::routes::SERVER_FN_PREFIX) {
-        serde_json::to_string(&AppError::BadRequest(problem)).unwrap_or_default()
-    } else {
-        serde_json::json!({ "error": "cross-site-request", "detail": problem }).to_string()
-    };
+    if path.starts_with(app::routes::SERVER_FN_PREFIX) {
+        return server_fn_error(StatusCode::FORBIDDEN, &AppError::BadRequest(problem));
+    }
+    let body = serde_json::json!({ "error": "cross-site-request", "detail": problem }).to_string();
     (
         StatusCode::FORBIDDEN,
         [(header::CONTENT_TYPE, "application/json")],
         body,
     )
         .into_response()
+}
+
+/// An error answered on a server function's path before the function runs, in the encoding the function's
+/// own errors use (`AppError`'s `FromServerFnError::Encoder`), so the browser decodes it the same way.
+fn server_fn_error(status: StatusCode, error: &AppError) -> Response {
+    use leptos::server_fn::{ContentType, error::FromServerFnError};
+    let content_type = <<AppError as FromServerFnError>::Encoder as ContentType>::CONTENT_TYPE;
+    (status, [(header::CONTENT_TYPE, content_type)], error.ser()).into_response()
 }
 
 /// `303` to `location`, with a small page naming where it goes for clients that do not follow redirects

@@ -161,13 +161,15 @@ async fn server_fn_status(res: axum::response::Response) -> axum::response::Resp
     {
         return res;
     }
+    use leptos::server_fn::{ContentType, Decodes, error::FromServerFnError};
+    type Encoding = <AppError as FromServerFnError>::Encoder;
     let (mut parts, body) = res.into_parts();
     let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+    if let Ok(error) = <Encoding as Decodes<AppError>>::decode(bytes.clone()) {
         parts.status = error.status();
         parts.headers.insert(
             http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
+            http::HeaderValue::from_static(<Encoding as ContentType>::CONTENT_TYPE),
         );
     }
     axum::response::Response::from_parts(parts, Body::from(bytes))

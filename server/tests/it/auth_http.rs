@@ -38,10 +38,22 @@ async fn harness() -> H {
 struct Res {
     status: StatusCode,
     headers: http::HeaderMap,
+    /// The body as text (lossy: postcard answers are binary), for JSON bodies and assertion messages.
     body: String,
+    bytes: Vec<u8>,
 }
 
 impl Res {
+    /// A server function's error, decoded as the browser decodes it (`AppError`'s own encoding).
+    fn app_error(&self) -> app::error::AppError {
+        use leptos::server_fn::error::FromServerFnError;
+        app::error::AppError::de(self.bytes.clone().into())
+    }
+    /// A shell server function's postcard answer (`app::wire`).
+    fn wire<T: serde::de::DeserializeOwned>(&self) -> T {
+        app::wire::decode(&self.bytes)
+            .unwrap_or_else(|e| panic!("not the wire encoding ({e}): {:?}", self.bytes))
+    }
     fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
@@ -76,6 +88,7 @@ impl H {
             status,
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body.to_vec(),
         }
     }
 
@@ -236,7 +249,13 @@ async fn no_route_outside_the_public_list_answers_without_a_session() {
                 );
             } else {
                 assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{label}: {}", res.body);
-                assert_eq!(res.headers["content-type"], "application/json", "{label}");
+                if path.starts_with(app::routes::SERVER_FN_PREFIX) {
+                    // Server functions get their own error encoding, which their client decodes.
+                    assert_eq!(res.headers["content-type"], "application/x-postcard", "{label}");
+                    assert_eq!(res.app_error(), app::error::AppError::Unauthenticated, "{label}");
+                } else {
+                    assert_eq!(res.headers["content-type"], "application/json", "{label}");
+                }
             }
             if credential.starts_with("catalyst_session") {
                 let cleared = res.headers.get_all("set-cookie").iter().any(|v| {
@@ -294,7 +313,7 @@ async fn the_public_list_answers_without_a_session() {
     let res = h.send(put).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
     assert!(res.body.contains("\"not-found\""), "{}", res.body);
-    let err: app::error::AppError = serde_json::from_str(&users.body).expect("the app's error encoding");
+    let err = users.app_error();
     assert_eq!(err, app::error::AppError::Unauthenticated);
 }
 
@@ -331,7 +350,7 @@ async fn cookie_authorised_state_changes_need_the_consoles_origin() {
     ] {
         let res = h.send(post(&headers)).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{headers:?}: {}", res.body);
-        let err: app::error::AppError = serde_json::from_str(&res.body).expect("decodable by the app");
+        let err = res.app_error();
         assert!(err.to_string().contains("refused"), "{err}");
     }
     // Accepted: the console's own Origin, or a same-origin fetch without Origin.
@@ -533,7 +552,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
         (unknown.status, &unknown.body),
         "indistinguishable"
     );
-    let err: app::error::AppError = serde_json::from_str(&wrong.body).expect("app error");
+    let err = wrong.app_error();
     assert_eq!(
         err.field_message("password"),
         Some(server::auth::service::BAD_CREDENTIALS)
@@ -720,10 +739,7 @@ async fn an_expired_session_redirects_pages_and_is_a_401_for_the_api() {
     assert_eq!(api.json()["error"], "unauthenticated");
     let sf = h.call(app::system::CheckSystem::PATH, &[], Some(&cookie)).await;
     assert_eq!(sf.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        serde_json::from_str::<app::error::AppError>(&sf.body).expect("app error"),
-        app::error::AppError::Unauthenticated
-    );
+    assert_eq!(sf.app_error(), app::error::AppError::Unauthenticated);
 }
 
 #[tokio::test]
@@ -788,7 +804,7 @@ async fn repeated_failures_lock_the_account_and_name_the_wait() {
             )
             .await;
         assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
-        let err: app::error::AppError = serde_json::from_str(&res.body).expect("app error");
+        let err = res.app_error();
         match err {
             app::error::AppError::RateLimited {
                 detail,
@@ -875,7 +891,7 @@ async fn forbidden_actions_are_403s_naming_the_permission() {
     let (_, viewer) = h.user("viewer@example.com", None, Some(OrgRole::Viewer)).await;
     let res = h.call(app::auth::api::ListUsers::PATH, &[], Some(&viewer)).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let err: app::error::AppError = serde_json::from_str(&res.body).expect("app error");
+    let err = res.app_error();
     assert_eq!(err, app::error::AppError::Forbidden("org.members.manage".into()));
     let res = h.call(app::auth::api::AuditPage::PATH, &[], Some(&viewer)).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -927,7 +943,7 @@ async fn role_changes_follow_the_policy_and_are_audited() {
     let res = set(org_admin.clone(), "owner").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        serde_json::from_str::<app::error::AppError>(&res.body).expect("e"),
+        res.app_error(),
         app::error::AppError::Forbidden("org.owners.manage".into())
     );
     // The superadmin may.
@@ -1081,12 +1097,7 @@ async fn first_run_offers_a_token_guarded_setup_page_once() {
     };
     let res = setup("wrong-token", "root@example.com").await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        serde_json::from_str::<app::error::AppError>(&res.body)
-            .expect("e")
-            .field_message("token")
-            .is_some()
-    );
+    assert!(res.app_error().field_message("token").is_some());
     let res = setup(&token, "root@example.com").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let cookie = res.session_cookie().expect("signed in");
@@ -1129,12 +1140,7 @@ async fn invite_only_sign_up_needs_a_link_that_works_once() {
     };
     let res = signup("new@example.com", None).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        serde_json::from_str::<app::error::AppError>(&res.body)
-            .expect("e")
-            .field_message("invite")
-            .is_some()
-    );
+    assert!(res.app_error().field_message("invite").is_some());
     let org = server::db::orgs::list(&h.state.db).await.expect("orgs").remove(0);
     let res = h
         .call(
@@ -1201,7 +1207,11 @@ async fn open_sign_up_gives_newcomers_their_own_organisation() {
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.body.contains("at least 12"), "{}", res.body);
+    assert!(
+        res.app_error().to_string().contains("at least 12"),
+        "{:?}",
+        res.app_error()
+    );
     let res = h
         .call(
             app::auth::api::Signup::PATH,
@@ -1215,17 +1225,15 @@ async fn open_sign_up_gives_newcomers_their_own_organisation() {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let cookie = res.session_cookie().expect("signed in");
-    let me = h
+    let me: app::auth::Me = h
         .call(app::auth::api::CurrentUser::PATH, &[], Some(&cookie))
         .await
-        .json();
-    assert_eq!(me["principal"]["memberships"][0]["role"], "owner");
-    assert_eq!(me["principal"]["memberships"][0]["orgName"], "eve's organisation");
-    assert_eq!(
-        me["canManageUsers"], true,
-        "owners manage their organisation's members"
-    );
-    assert_eq!(me["canReadAudit"], false);
+        .wire::<Option<app::auth::Me>>()
+        .expect("signed in");
+    assert_eq!(me.principal.memberships[0].role, app::auth::OrgRole::Owner);
+    assert_eq!(me.principal.memberships[0].org_name, "eve's organisation");
+    assert!(me.can_manage_users, "owners manage their organisation's members");
+    assert!(!me.can_read_audit);
     let res = h
         .call(
             app::auth::api::Signup::PATH,
@@ -1259,7 +1267,11 @@ async fn changing_the_password_signs_out_other_sessions() {
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.body.contains("current"), "{}", res.body);
+    assert!(
+        res.app_error().field_message("current").is_some(),
+        "{:?}",
+        res.app_error()
+    );
     let res = h
         .call(
             app::auth::api::ChangePassword::PATH,

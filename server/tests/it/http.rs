@@ -41,7 +41,13 @@ async fn router() -> App {
     }
 }
 
-async fn send(app: &App, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+async fn send(app: &App, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+    let (status, headers, body) = send_raw(app, req).await;
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// [`send`] with the body as bytes: server functions that answer in postcard (`app::wire`).
+async fn send_raw(app: &App, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
     let h = req.headers_mut();
     let cookie = match h.get("cookie").and_then(|v| v.to_str().ok()) {
         Some(existing) => format!("{existing}; {}", app.cookie),
@@ -55,7 +61,13 @@ async fn send(app: &App, mut req: Request<Body>) -> (StatusCode, http::HeaderMap
     let status = res.status();
     let headers = res.headers().clone();
     let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
+    (status, headers, body.to_vec())
+}
+
+/// A server function's error body, decoded as the browser decodes it (`AppError`'s own encoding).
+fn app_error(body: Vec<u8>) -> app::error::AppError {
+    use leptos::server_fn::error::FromServerFnError;
+    app::error::AppError::de(body.into())
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -282,11 +294,12 @@ async fn server_functions_live_under_the_base_path() {
         .header("accept", "application/json")
         .body(Body::empty())
         .expect("req");
-    let (s, _, body) = send(&r, req).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(v["database"], "sqlite");
-    assert!(v["schemaVersion"].as_i64().is_some_and(|n| n > 0));
+    let (s, _, body) = send_raw(&r, req).await;
+    assert_eq!(s, StatusCode::OK, "{body:?}");
+    // The shell's server functions answer in postcard (`app::wire`), which the main wasm module decodes.
+    let v: app::system::StatusReport = app::wire::decode(&body).expect("postcard");
+    assert_eq!(v.database, "sqlite");
+    assert!(v.schema_version > 0);
 }
 
 #[tokio::test]
@@ -297,9 +310,9 @@ async fn malformed_server_function_input_is_a_4xx() {
         .header("accept", "application/json")
         .body(Body::from("nonsense=%%%"))
         .expect("req");
-    let (s, _, body) = send(&r, req).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
-    let err: app::error::AppError = serde_json::from_str(&body).expect("the app's error type");
+    let (s, _, body) = send_raw(&r, req).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body:?}");
+    let err = app_error(body);
     assert!(err.to_string().contains("theme"), "{err}");
 }
 
@@ -311,9 +324,9 @@ async fn server_function_errors_carry_their_status() {
         .header("accept", "application/json")
         .body(Body::from("theme=purple"))
         .expect("req");
-    let (s, _, body) = send(&r, req).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let err: app::error::AppError = serde_json::from_str(&body).expect("the app's error type");
+    let (s, _, body) = send_raw(&r, req).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body:?}");
+    let err = app_error(body);
     assert_eq!(err.field_message("theme"), Some("Choose “dark” or “light”."));
 }
 

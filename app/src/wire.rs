@@ -1,0 +1,171 @@
+//! How values cross between server and browser where the browser's main wasm module has to decode them.
+//!
+//! The shell (header, navigation, overview) is in every page's main module, so whatever it needs to decode
+//! is paid for on every first load. JSON costs the browser serde_json's parser and float formatting (~60 KB
+//! of wasm before compression); postcard's decoder is a few KB. So the shell's server functions answer in
+//! postcard (`#[server(output = Postcard)]`), its resources carry postcard in the page ([`shell_resource`]),
+//! and every server function's error, [`AppError`](crate::error::AppError), is encoded in postcard (its
+//! `FromServerFnError::Encoder`). Inputs stay URL-encoded forms or JSON, so plain form posts work without
+//! JavaScript and requests stay readable. Lazy pages keep JSON: their modules load only where they are used.
+//!
+//! Postcard is not self-describing: types sent this way must not use `skip_serializing_if`, `flatten`,
+//! internally tagged or untagged enums. The round-trip tests below keep the shell's types honest.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Post;
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
+use serde::{Serialize, de::DeserializeOwned};
+use std::future::Future;
+
+/// Postcard, for server-function answers and errors (`server_fn`'s `Encodes`/`Decodes`) and for resources
+/// (`codee`'s `Encoder`/`Decoder`). Its own error is [`WireError`]: postcard's error type would bring the
+/// text of each of its ~30 variants into the main module for a message no one can act on.
+pub struct Wire;
+
+/// An answer that is not the postcard the caller expected (a truncated body, or a proxy's own page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireError;
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("The server's answer could not be read; reload the page and try again.")
+    }
+}
+
+impl std::error::Error for WireError {}
+
+impl ContentType for Wire {
+    const CONTENT_TYPE: &'static str = "application/x-postcard";
+}
+
+impl FormatType for Wire {
+    const FORMAT_TYPE: Format = Format::Binary;
+}
+
+impl<T: Serialize> Encodes<T> for Wire {
+    type Error = WireError;
+
+    fn encode(value: &T) -> Result<Bytes, WireError> {
+        encode(value).map(Bytes::from)
+    }
+}
+
+impl<T: DeserializeOwned> Decodes<T> for Wire {
+    type Error = WireError;
+
+    fn decode(bytes: Bytes) -> Result<T, WireError> {
+        decode(&bytes)
+    }
+}
+
+impl<T: Serialize> codee::Encoder<T> for Wire {
+    type Error = WireError;
+    type Encoded = Vec<u8>;
+
+    fn encode(value: &T) -> Result<Vec<u8>, WireError> {
+        encode(value)
+    }
+}
+
+impl<T: DeserializeOwned> codee::Decoder<T> for Wire {
+    type Error = WireError;
+    type Encoded = [u8];
+
+    fn decode(bytes: &[u8]) -> Result<T, WireError> {
+        decode(bytes)
+    }
+}
+
+/// The output protocol of the shell's server functions: `#[server(output = Postcard)]` with this in scope.
+pub type Postcard = Post<Wire>;
+
+/// The codec of the shell's resources (server-rendered page → hydrating browser).
+pub type Codec = Wire;
+
+/// A blocking resource with no source signal, carried in the page as postcard.
+#[track_caller]
+pub fn shell_resource<T, Fut>(fetcher: impl Fn() -> Fut + Send + Sync + 'static) -> Resource<T, Codec>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(|| (), move |_| fetcher(), true)
+}
+
+/// Encodes a value as the shell's server functions answer.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
+    postcard::to_allocvec(value).map_err(|_| WireError)
+}
+
+/// Decodes a value a shell server function answered.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    postcard::from_bytes(bytes).map_err(|_| WireError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Credential, Me, Membership, OrgRole, PlatformRole, Principal};
+    use crate::error::AppError;
+    use crate::system::StatusReport;
+    use codee::{Decoder, Encoder};
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: T) {
+        let bytes = <Codec as Encoder<T>>::encode(&value).expect("encodes");
+        let back: T = <Codec as Decoder<T>>::decode(&bytes).expect("decodes");
+        assert_eq!(back, value);
+        assert_eq!(
+            decode::<T>(&encode(&value).expect("encodes")).expect("decodes"),
+            value
+        );
+    }
+
+    fn me(credential: Credential) -> Me {
+        Me {
+            principal: Principal {
+                user_id: "u1".into(),
+                email: "eve@example.com".into(),
+                display_name: "Eve".into(),
+                platform_role: Some(PlatformRole::SovereignAdmin),
+                memberships: vec![Membership {
+                    org_id: "o1".into(),
+                    org_slug: "eve".into(),
+                    org_name: "Eve's organisation".into(),
+                    role: OrgRole::Owner,
+                }],
+                credential,
+                has_password: true,
+            },
+            can_manage_users: true,
+            can_read_audit: false,
+        }
+    }
+
+    /// Every type the shell decodes survives postcard (no serde attribute postcard cannot follow).
+    #[test]
+    fn the_shells_values_survive_postcard() {
+        round_trip::<Result<Option<Me>, AppError>>(Ok(Some(me(Credential::Session { id: "s1".into() }))));
+        round_trip::<Result<Option<Me>, AppError>>(Ok(Some(me(Credential::Token { id: "t1".into() }))));
+        round_trip::<Result<Option<Me>, AppError>>(Ok(None));
+        round_trip::<Result<Option<Me>, AppError>>(Err(AppError::Unauthenticated));
+        round_trip::<Result<StatusReport, AppError>>(Ok(StatusReport {
+            version: "0.1.0".into(),
+            database: "postgres".into(),
+            database_version: "PostgreSQL 15.14".into(),
+            schema_version: 7,
+            database_latency_us: 412,
+            uptime_secs: 3600,
+            instance: "catalyst-0".into(),
+        }));
+        round_trip::<Result<StatusReport, AppError>>(Err(AppError::Unavailable(
+            "The database is down.".into(),
+        )));
+    }
+
+    /// A truncated answer is an error, never a panic or a wrong value.
+    #[test]
+    fn truncated_bytes_are_an_error() {
+        let bytes = encode(&me(Credential::Session { id: "s1".into() })).expect("encodes");
+        assert!(decode::<Me>(&bytes[..bytes.len() - 3]).is_err());
+    }
+}
