@@ -109,13 +109,18 @@ impl H {
         Client { h: self, cookie }
     }
 
-    async fn send(&self, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+        let (status, headers, body) = self.send_raw(req).await;
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn send_raw(&self, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let (status, headers) = (res.status(), res.headers().clone());
         let body = to_bytes(res.into_body(), 1 << 22).await.expect("body");
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+        (status, headers, body.to_vec())
     }
 
     async fn first_org(&self) -> String {
@@ -124,7 +129,9 @@ impl H {
 }
 
 impl Client<'_> {
-    /// Calls a server function as the hydrated app does (JSON in and out, the console's Origin).
+    /// Calls a server function as the hydrated app does (JSON in and out, the console's Origin). An error is
+    /// decoded as the browser decodes it (`AppError`'s own encoding, `app::wire`) and given back as the
+    /// JSON of that `AppError` (`{"Invalid": [...]}`, `{"Forbidden": "…"}`), so assertions read the same.
     async fn call(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let req = Request::post(path)
             .header("content-type", "application/json")
@@ -133,8 +140,13 @@ impl Client<'_> {
             .header("cookie", &self.cookie)
             .body(Body::from(body.to_string()))
             .expect("req");
-        let (status, _, body) = self.h.send(req).await;
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        let (status, _, body) = self.h.send_raw(req).await;
+        if !status.is_success() {
+            use leptos::server_fn::error::FromServerFnError;
+            let error = app::error::AppError::de(body.into());
+            return (status, serde_json::to_value(error).unwrap_or(Value::Null));
+        }
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     async fn page(&self, uri: &str) -> (StatusCode, http::HeaderMap, String) {
