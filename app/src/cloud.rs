@@ -448,11 +448,19 @@ pub const HQ_HINTS: &[HqHint] = &[
 ];
 
 /// The first hint whose word appears in `headquarters` as a whole word (case-insensitive).
+///
+/// The hint words are ASCII, so ASCII case folding finds the same matches as Unicode's; it keeps Unicode's
+/// case tables (13 KB) out of the wizard's first page, which runs this as the headquarters are typed.
 pub fn hq_hint(headquarters: &str) -> Option<&'static HqHint> {
     let text: String = headquarters
-        .to_lowercase()
         .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
         .collect();
     let padded = format!(" {} ", text.split_whitespace().collect::<Vec<_>>().join(" "));
     HQ_HINTS
@@ -592,6 +600,28 @@ mod tests {
         // "uk" must not match inside another word.
         assert_eq!(hq_hint("Fukuoka"), None);
         assert_eq!(hq_hint(""), None);
+        // Any case, and non-ASCII punctuation between words.
+        assert_eq!(hq_hint("HELSINKI").map(|h| h.regions[0]), Some("hel1"));
+        assert_eq!(
+            hq_hint("Paris · France").map(|h| h.provider),
+            hq_hint("paris").map(|h| h.provider)
+        );
+        assert!(hq_hint("Paris · France").is_some());
+        // A word with a non-ASCII letter is a word of its own, not split at that letter.
+        assert_eq!(hq_hint("Dubaï"), None);
+    }
+
+    /// `hq_hint` folds case in ASCII only: that finds every match only while the hint words are lowercase ASCII.
+    #[test]
+    fn hint_words_are_lowercase_ascii() {
+        for hint in HQ_HINTS {
+            for word in hint.words {
+                assert!(
+                    word.bytes().all(|b| b.is_ascii_lowercase() || b == b' '),
+                    "hint word {word:?} must be lowercase ASCII"
+                );
+            }
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::ui::{ErrorView, NoInputForm};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let initial = crate::wire::shell_resource(check_system);
-    let me = crate::wire::shell_resource(current_user);
+    let initial = crate::wire::postcard_resource(check_system);
+    let me = crate::wire::postcard_resource(current_user);
     let check = ServerAction::<CheckSystem>::new();
     view! {
         <leptos_meta::Title text="Catalyst · Sovereign cloud control plane"/>

@@ -4,10 +4,12 @@
 //! is paid for on every first load. JSON cost the main module serde_json's parser, float formatting and
 //! JSON deserialisers (with them gone it shrank from 811 to 690 KB raw, 297 to 253 KB gzip); postcard's
 //! decoder is a few KB. So the shell's server functions answer in
-//! postcard (`#[server(output = Postcard)]`), its resources carry postcard in the page ([`shell_resource`]),
+//! postcard (`#[server(output = Postcard)]`), its resources carry postcard in the page ([`postcard_resource`]),
 //! and every server function's error, [`AppError`](crate::error::AppError), is encoded in postcard (its
 //! `FromServerFnError::Encoder`). Inputs stay URL-encoded forms or JSON, so plain form posts work without
-//! JavaScript and requests stay readable. Lazy pages keep JSON: their modules load only where they are used.
+//! JavaScript and requests stay readable. The wizard's first step, the page most people open right after the
+//! overview, reads postcard too (`wizard::api`); other lazy pages keep JSON, as their modules load only where
+//! they are used.
 //!
 //! Postcard is not self-describing: types sent this way must not use `skip_serializing_if`, `flatten`,
 //! internally tagged or untagged enums. The round-trip tests below keep the shell's types honest.
@@ -85,7 +87,7 @@ pub type Codec = Wire;
 
 /// A blocking resource with no source signal, carried in the page as postcard.
 #[track_caller]
-pub fn shell_resource<T, Fut>(fetcher: impl Fn() -> Fut + Send + Sync + 'static) -> Resource<T, Codec>
+pub fn postcard_resource<T, Fut>(fetcher: impl Fn() -> Fut + Send + Sync + 'static) -> Resource<T, Codec>
 where
     T: Serialize + DeserializeOwned + Send + Sync + 'static,
     Fut: Future<Output = T> + Send + 'static,
@@ -161,6 +163,66 @@ mod tests {
         round_trip::<Result<StatusReport, AppError>>(Err(AppError::Unavailable(
             "The database is down.".into(),
         )));
+    }
+
+    /// What the wizard's first step decodes (its draft, its console facts) survives postcard, with every
+    /// origin of the SSH key.
+    #[test]
+    fn the_wizards_values_survive_postcard() {
+        use crate::deployments::validate::ValidationContext;
+        use crate::wizard::{OrgChoice, SshKeyOrigin, WizardBootstrap, WizardConfig, WizardDraft};
+        let config = WizardConfig {
+            validation: ValidationContext {
+                pool_domains: vec!["omani.works".into()],
+            },
+            nameservers: vec!["ns1.example.net".into()],
+            default_components: vec!["cilium".into(), "flux".into()],
+        };
+        for ssh_key in [
+            SshKeyOrigin::None,
+            SshKeyOrigin::Pasted,
+            SshKeyOrigin::Generated {
+                fingerprint: "SHA256:abc".into(),
+            },
+        ] {
+            let mut draft = WizardDraft::new(&config);
+            draft.org_id = "o1".into();
+            draft.completed = 3;
+            draft.ssh_key = ssh_key;
+            round_trip::<Result<WizardDraft, AppError>>(Ok(draft.clone()));
+            round_trip::<Result<WizardBootstrap, AppError>>(Ok(WizardBootstrap {
+                draft,
+                config: config.clone(),
+                orgs: vec![OrgChoice {
+                    id: "o1".into(),
+                    name: "Acme".into(),
+                }],
+            }));
+        }
+        round_trip::<Result<(), AppError>>(Ok(()));
+    }
+
+    /// The stored draft (JSON) keeps its internally tagged SSH key origin, whatever postcard needs.
+    #[test]
+    fn the_ssh_key_origin_keeps_its_json_form() {
+        use crate::wizard::SshKeyOrigin;
+        let generated = SshKeyOrigin::Generated {
+            fingerprint: "SHA256:abc".into(),
+        };
+        let json = serde_json::to_value(&generated).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"source": "generated", "fingerprint": "SHA256:abc"})
+        );
+        assert_eq!(
+            serde_json::from_value::<SshKeyOrigin>(serde_json::json!({"source": "pasted"})).expect("reads"),
+            SshKeyOrigin::Pasted
+        );
+        assert_eq!(
+            serde_json::from_value::<SshKeyOrigin>(json).expect("reads"),
+            generated
+        );
+        assert!(serde_json::from_value::<SshKeyOrigin>(serde_json::json!({"source": "stolen"})).is_err());
     }
 
     /// A truncated answer is an error, never a panic or a wrong value.

@@ -602,6 +602,14 @@ fn validate_domain(req: &DeploymentRequest, ctx: &ValidationContext, e: &mut Vec
     push(e, "adminEmail", email(&req.admin_email));
 }
 
+/// The rules of step 1 alone: what `validate_step(Step::Org, …)` runs, for callers that must not carry the
+/// other steps' rules (the wizard's first page in the browser).
+pub fn org_step(req: &DeploymentRequest) -> Vec<FieldError> {
+    let mut e = Vec::new();
+    validate_org(req, &mut e);
+    e
+}
+
 /// The rules of one step. `Review` checks everything (it is the whole request).
 pub fn validate_step(step: Step, req: &DeploymentRequest, ctx: &ValidationContext) -> Vec<FieldError> {
     let mut e = Vec::new();

@@ -32,7 +32,7 @@ fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let me = crate::wire::shell_resource(current_user);
+    let me = crate::wire::postcard_resource(current_user);
     view! {
         <a href="#main" class="skip-link">"Skip to content"</a>
         <header class="app-header">

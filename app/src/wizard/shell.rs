@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::api::get_wizard;
 use super::state::{WizardState, step_url, use_wizard};
-use super::{components, credentials, domain, org, provider, review, topology};
+use super::{components, credentials, domain, later, org, provider, review, topology};
 use crate::deployments::validate::Step;
 use crate::ui::{ErrorView, NotFound};
 
@@ -17,7 +17,8 @@ use crate::ui::{ErrorView, NotFound};
 pub fn WizardPage() -> impl IntoView {
     let params = use_params_map();
     let slug = Memo::new(move |_| params.read().get("step"));
-    let boot = Resource::new_blocking(|| (), |_| get_wizard());
+    // Postcard in the page, as get_wizard answers: step 1 decodes no JSON (`wire`).
+    let boot = crate::wire::postcard_resource(get_wizard);
     view! {
         <leptos_meta::Title text="New Sovereign · Catalyst"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading your draft…"</p> }>
@@ -103,13 +104,32 @@ in_chunk!(
     /// Steps 2–7. `Step::Org` is never asked of this module (see [`step_maker`]); it gets the 404 view
     /// rather than pulling step 1's code in here as well.
     fn later_step(step: Step) -> fn() -> AnyView {
+        // Each hands the wizard's state this module's rules and Launch before it renders (`later`).
         match step {
-            Step::Topology => || view! { <topology::TopologyStep/> }.into_any(),
-            Step::Provider => || view! { <provider::ProviderStep/> }.into_any(),
-            Step::Credentials => || view! { <credentials::CredentialsStep/> }.into_any(),
-            Step::Components => || view! { <components::ComponentsStep/> }.into_any(),
-            Step::Domain => || view! { <domain::DomainStep/> }.into_any(),
-            Step::Review => || view! { <review::ReviewStep/> }.into_any(),
+            Step::Topology => || {
+                later::install();
+                view! { <topology::TopologyStep/> }.into_any()
+            },
+            Step::Provider => || {
+                later::install();
+                view! { <provider::ProviderStep/> }.into_any()
+            },
+            Step::Credentials => || {
+                later::install();
+                view! { <credentials::CredentialsStep/> }.into_any()
+            },
+            Step::Components => || {
+                later::install();
+                view! { <components::ComponentsStep/> }.into_any()
+            },
+            Step::Domain => || {
+                later::install();
+                view! { <domain::DomainStep/> }.into_any()
+            },
+            Step::Review => || {
+                later::install();
+                view! { <review::ReviewStep/> }.into_any()
+            },
             Step::Org => || view! { <NotFound/> }.into_any(),
         }
     }

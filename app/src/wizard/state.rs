@@ -8,16 +8,13 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::api::{launch, save_draft};
+use super::api::save_draft;
 use super::browser;
 use super::types::{
     Availability, OrgChoice, SubdomainCheck, TokenCheck, WizardBootstrap, WizardConfig, WizardDraft,
 };
 use crate::catalog::Catalog;
-use crate::deployments::validate::{
-    Step, owner_org, validate_secrets, validate_step, validate_step_with_catalog,
-};
-use crate::deployments::{CreateDeployment, DeploymentSecrets, DomainMode, Secret};
+use crate::deployments::validate::{Step, org_step, owner_org};
 use crate::error::{AppError, FieldError};
 use crate::routes;
 
@@ -55,6 +52,15 @@ impl SubdomainState {
     }
 }
 
+/// What only steps 2–7 need: their rules as the browser runs them (`later::step_errors`) and Launch
+/// (`later::launch`). They are code of the `wizard_steps` module, which puts them here when it shows a step, so
+/// step 1's module carries neither the other steps' rules nor the catalog's engine nor the create call.
+#[derive(Clone, Copy)]
+pub struct LaterSteps {
+    pub errors: fn(&WizardState, Step) -> Vec<FieldError>,
+    pub launch: fn(&WizardState),
+}
+
 #[derive(Clone, Copy)]
 pub struct WizardState {
     pub draft: RwSignal<WizardDraft>,
@@ -77,6 +83,8 @@ pub struct WizardState {
     pub subdomain: RwSignal<SubdomainState>,
     /// Whether the last autosave reached the server.
     pub saved: RwSignal<Option<bool>>,
+    /// Steps 2–7's rules and Launch, once their module has shown a step ([`LaterSteps`]).
+    pub later: StoredValue<Option<LaterSteps>>,
     autosave: StoredValue<Option<TimeoutHandle>>,
     /// Client-side navigation (keeps the in-memory secrets).
     navigate: Callback<String>,
@@ -99,6 +107,7 @@ impl WizardState {
             notice: RwSignal::new(None),
             subdomain: RwSignal::new(SubdomainState::Idle),
             saved: RwSignal::new(None),
+            later: StoredValue::new(None),
             autosave: StoredValue::new(None),
             navigate: {
                 let nav = leptos_router::hooks::use_navigate();
@@ -121,55 +130,25 @@ impl WizardState {
     }
 
     /// The errors of a step as the browser sees them: the shared rules, plus the checks that need this
-    /// session (the token was checked with Hetzner; the subdomain was found free).
+    /// session (the organisation is one of the user's; on later steps, the token was checked with Hetzner
+    /// and the subdomain was found free). Steps 2–7 are asked of their own module ([`LaterSteps`]); a step
+    /// is only ever shown, and continued from, once that module is here.
     pub fn step_errors(&self, step: Step) -> Vec<FieldError> {
-        let ctx = self.ctx();
-        let catalog = self.catalog.get_value();
-        let mut errors = self.draft.with(|d| match &catalog {
-            Some(c) => validate_step_with_catalog(step, &d.request, &ctx, c),
-            None => validate_step(step, &d.request, &ctx),
-        });
         match step {
             Step::Org => {
+                let mut errors = self.draft.with(|d| org_step(&d.request));
                 let allowed: Vec<String> = self.orgs.with_value(|o| o.iter().map(|o| o.id.clone()).collect());
                 if let Some(m) = self.draft.with(|d| owner_org(&d.org_id, &allowed)) {
                     errors.insert(0, FieldError::new("orgId", m));
                 }
+                errors
             }
-            Step::Credentials => {
-                let s = self.secrets.get();
-                if let Some(m) = crate::deployments::validate::hetzner_token(&s.hetzner_token) {
-                    errors.insert(0, FieldError::new("secrets.hetznerToken", m));
-                } else if !s.token_check.as_ref().is_some_and(|c| c.valid) {
-                    errors.insert(
-                        0,
-                        FieldError::new(
-                            "secrets.hetznerToken",
-                            "Validate the token with Hetzner before you continue.",
-                        ),
-                    );
-                }
-            }
-            Step::Domain => {
-                let pool = self.draft.with(|d| d.request.domain.mode == DomainMode::Pool);
-                let has_sub_error = errors.iter().any(|e| e.field == "domain.subdomain");
-                if pool && !has_sub_error {
-                    let message = match self.subdomain.get() {
-                        SubdomainState::Answer(c) if c.status == Availability::Available => None,
-                        SubdomainState::Answer(c) => Some(c.detail),
-                        SubdomainState::Local(_, m) | SubdomainState::Failed(m) => Some(m),
-                        SubdomainState::Checking | SubdomainState::Idle => {
-                            Some("Wait for the availability check to finish.".to_string())
-                        }
-                    };
-                    if let Some(m) = message {
-                        errors.push(FieldError::new("domain.subdomain", m));
-                    }
-                }
-            }
-            _ => {}
+            later => self
+                .later
+                .get_value()
+                .map(|rules| (rules.errors)(self, later))
+                .unwrap_or_default(),
         }
-        errors
     }
 
     /// The message to show beside `field`, if any (reactive).
@@ -239,7 +218,9 @@ impl WizardState {
         self.attempted.set(Some(step));
         self.notice.set(None);
         if step == Step::Review {
-            self.launch();
+            if let Some(rules) = self.later.get_value() {
+                (rules.launch)(self);
+            }
             return;
         }
         let errors = self.step_errors(step);
@@ -270,7 +251,7 @@ impl WizardState {
     }
 
     /// A rejected call: field messages go beside their fields, on the step they belong to.
-    fn show_server_error(&self, e: AppError, current: Step) {
+    pub fn show_server_error(&self, e: AppError, current: Step) {
         match e {
             AppError::Invalid(fields) if !fields.is_empty() => {
                 let target = fields
@@ -296,52 +277,6 @@ impl WizardState {
 
     pub fn go(&self, url: &str) {
         self.navigate.run(url.to_string());
-    }
-
-    fn launch(&self) {
-        let (org_id, request, token) = (
-            self.draft.with_untracked(|d| d.org_id.clone()),
-            self.draft.with_untracked(|d| d.request.clone()),
-            self.secrets
-                .with_untracked(|s| s.hetzner_token.trim().to_string()),
-        );
-        let create = CreateDeployment {
-            org_id: Some(org_id.clone()),
-            request,
-            secrets: DeploymentSecrets {
-                hetzner_token: Secret::new(token),
-                registrar_token: None,
-            },
-        };
-        // Everything the browser can check, with the same rules the server runs next.
-        let mut errors = Vec::new();
-        let ctx = self.ctx();
-        for s in Step::ALL.into_iter().filter(|s| *s != Step::Review) {
-            // The subdomain's availability is checked again by the server at launch.
-            errors.extend(match s {
-                Step::Domain => validate_step(s, &create.request, &ctx),
-                _ => self.step_errors(s),
-            });
-        }
-        let secret_errors: Vec<FieldError> = validate_secrets(&create.request, &create.secrets)
-            .into_iter()
-            .filter(|e| !errors.iter().any(|x| x.field == e.field))
-            .collect();
-        errors.extend(secret_errors);
-        if !errors.is_empty() {
-            self.show_server_error(AppError::Invalid(errors), Step::Review);
-            return;
-        }
-        let this = *self;
-        self.busy.set(true);
-        spawn_local(async move {
-            let result = launch(org_id, create).await;
-            this.busy.set(false);
-            match result {
-                Ok(id) => this.go(&routes::page(&format!("provision/{id}"))),
-                Err(e) => this.show_server_error(e, Step::Review),
-            }
-        });
     }
 }
 

@@ -14,8 +14,11 @@ pub const DEFAULT_HQ: &str = "Frankfurt, Germany";
 pub const DEFAULT_EMAIL: &str = "platform@acme.io";
 
 /// Where the draft's SSH public key came from (the private key is never kept).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "lowercase")]
+///
+/// In JSON (the stored draft, the REST API) it is internally tagged, `{"source": "generated", "fingerprint": …}`;
+/// in the browser's postcard, which cannot read internally tagged enums, it is externally tagged. Serde tells
+/// the two apart by `is_human_readable`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SshKeyOrigin {
     #[default]
     None,
@@ -23,6 +26,69 @@ pub enum SshKeyOrigin {
     Generated { fingerprint: String },
     /// Pasted by the operator.
     Pasted,
+}
+
+/// [`SshKeyOrigin`] as JSON has it.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+enum SshKeyOriginJson {
+    None,
+    Generated { fingerprint: String },
+    Pasted,
+}
+
+/// [`SshKeyOrigin`] as postcard has it.
+#[derive(Serialize, Deserialize)]
+enum SshKeyOriginCompact {
+    None,
+    Generated { fingerprint: String },
+    Pasted,
+}
+
+impl Serialize for SshKeyOrigin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fingerprint = || match self {
+            SshKeyOrigin::Generated { fingerprint } => fingerprint.clone(),
+            _ => String::new(),
+        };
+        if s.is_human_readable() {
+            match self {
+                SshKeyOrigin::None => SshKeyOriginJson::None,
+                SshKeyOrigin::Generated { .. } => SshKeyOriginJson::Generated {
+                    fingerprint: fingerprint(),
+                },
+                SshKeyOrigin::Pasted => SshKeyOriginJson::Pasted,
+            }
+            .serialize(s)
+        } else {
+            match self {
+                SshKeyOrigin::None => SshKeyOriginCompact::None,
+                SshKeyOrigin::Generated { .. } => SshKeyOriginCompact::Generated {
+                    fingerprint: fingerprint(),
+                },
+                SshKeyOrigin::Pasted => SshKeyOriginCompact::Pasted,
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SshKeyOrigin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(if d.is_human_readable() {
+            match SshKeyOriginJson::deserialize(d)? {
+                SshKeyOriginJson::None => SshKeyOrigin::None,
+                SshKeyOriginJson::Generated { fingerprint } => SshKeyOrigin::Generated { fingerprint },
+                SshKeyOriginJson::Pasted => SshKeyOrigin::Pasted,
+            }
+        } else {
+            match SshKeyOriginCompact::deserialize(d)? {
+                SshKeyOriginCompact::None => SshKeyOrigin::None,
+                SshKeyOriginCompact::Generated { fingerprint } => SshKeyOrigin::Generated { fingerprint },
+                SshKeyOriginCompact::Pasted => SshKeyOrigin::Pasted,
+            }
+        })
+    }
 }
 
 /// A wizard run in progress, saved on the server per user. Holds no secrets: the Hetzner token, registrar

@@ -1,0 +1,119 @@
+//! Steps 2–7's side of [`WizardState`]: their rules as the browser runs them and Launch. This is code of the
+//! `wizard_steps` wasm module (`shell::later_step` calls [`install`] before it renders any of those steps), so
+//! the first step's module needs neither these rules, the catalog's dependency engine, nor the create call.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::api::launch as launch_call;
+use super::state::{LaterSteps, SubdomainState, WizardState, use_wizard};
+use super::types::Availability;
+use crate::deployments::validate::{Step, validate_secrets, validate_step, validate_step_with_catalog};
+use crate::deployments::{CreateDeployment, DeploymentSecrets, DomainMode, Secret};
+use crate::error::{AppError, FieldError};
+use crate::routes;
+
+/// Hands steps 2–7's rules and Launch to the wizard's state (once per wizard run).
+pub fn install() {
+    let state = use_wizard();
+    if state.later.with_value(|l| l.is_none()) {
+        state.later.set_value(Some(LaterSteps {
+            errors: step_errors,
+            launch,
+        }));
+    }
+}
+
+/// The errors of `step` (2–7) as the browser sees them: the shared rules (with the catalog's, once the
+/// Components step loaded it), plus the checks that need this session.
+fn step_errors(state: &WizardState, step: Step) -> Vec<FieldError> {
+    let ctx = state.ctx();
+    let catalog = state.catalog.get_value();
+    let mut errors = state.draft.with(|d| match &catalog {
+        Some(c) => validate_step_with_catalog(step, &d.request, &ctx, c),
+        None => validate_step(step, &d.request, &ctx),
+    });
+    match step {
+        Step::Credentials => {
+            let s = state.secrets.get();
+            if let Some(m) = crate::deployments::validate::hetzner_token(&s.hetzner_token) {
+                errors.insert(0, FieldError::new("secrets.hetznerToken", m));
+            } else if !s.token_check.as_ref().is_some_and(|c| c.valid) {
+                errors.insert(
+                    0,
+                    FieldError::new(
+                        "secrets.hetznerToken",
+                        "Validate the token with Hetzner before you continue.",
+                    ),
+                );
+            }
+        }
+        Step::Domain => {
+            let pool = state.draft.with(|d| d.request.domain.mode == DomainMode::Pool);
+            let has_sub_error = errors.iter().any(|e| e.field == "domain.subdomain");
+            if pool && !has_sub_error {
+                let message = match state.subdomain.get() {
+                    SubdomainState::Answer(c) if c.status == Availability::Available => None,
+                    SubdomainState::Answer(c) => Some(c.detail),
+                    SubdomainState::Local(_, m) | SubdomainState::Failed(m) => Some(m),
+                    SubdomainState::Checking | SubdomainState::Idle => {
+                        Some("Wait for the availability check to finish.".to_string())
+                    }
+                };
+                if let Some(m) = message {
+                    errors.push(FieldError::new("domain.subdomain", m));
+                }
+            }
+        }
+        _ => {}
+    }
+    errors
+}
+
+/// Launch: everything the browser can check, with the same rules the server runs next; then the create
+/// call, and on success the live deployment page.
+fn launch(state: &WizardState) {
+    let (org_id, request, token) = (
+        state.draft.with_untracked(|d| d.org_id.clone()),
+        state.draft.with_untracked(|d| d.request.clone()),
+        state
+            .secrets
+            .with_untracked(|s| s.hetzner_token.trim().to_string()),
+    );
+    let create = CreateDeployment {
+        org_id: Some(org_id.clone()),
+        request,
+        secrets: DeploymentSecrets {
+            hetzner_token: Secret::new(token),
+            registrar_token: None,
+        },
+    };
+    let mut errors = Vec::new();
+    let ctx = state.ctx();
+    for s in Step::ALL.into_iter().filter(|s| *s != Step::Review) {
+        // The subdomain's availability is checked again by the server at launch.
+        errors.extend(match s {
+            Step::Domain => validate_step(s, &create.request, &ctx),
+            _ => state.step_errors(s),
+        });
+    }
+    let secret_errors: Vec<FieldError> = validate_secrets(&create.request, &create.secrets)
+        .into_iter()
+        .filter(|e| !errors.iter().any(|x| x.field == e.field))
+        .collect();
+    errors.extend(secret_errors);
+    if !errors.is_empty() {
+        state.show_server_error(AppError::Invalid(errors), Step::Review);
+        return;
+    }
+    let this = *state;
+    state.busy.set(true);
+    spawn_local(async move {
+        let result = launch_call(org_id, create).await;
+        this.busy.set(false);
+        match result {
+            Ok(id) => this.go(&routes::page(&format!("provision/{id}"))),
+            Err(e) => this.show_server_error(e, Step::Review),
+        }
+    });
+}
