@@ -75,6 +75,8 @@ ensure_build_tools() {
   ensure_apt ca-certificates curl git
   # libgit2 (vendored, for the GitOps push) links the system OpenSSL for HTTPS.
   ensure_apt libssl-dev pkg-config
+  # zopfli writes the release site's gzip copies (scripts/gzip-site.sh): ~5 % smaller than gzip -9.
+  ensure_apt zopfli
   ensure_rust
   ensure_npm
   ensure_wasm_bindgen
