@@ -3,8 +3,8 @@
 preload it references, and reports per file the raw size, gzip -9 (a reproducible baseline independent of the
 server) and what the server actually sends for `Accept-Encoding: gzip` and for `Accept-Encoding: br`.
 
-With a split build (`cargo leptos build --split`) the page preloads the wasm chunks of its lazy routes and the
-split loader script; those are counted, because the page needs them before it is interactive. Chunks of other
+With a split build (`cargo leptos build --split`) the page preloads the wasm chunks of its lazy routes (listed in
+a module script in its head) and the split loader script; those are counted, because the page needs them before it is interactive. Chunks of other
 pages are not.
 
     scripts/bench-size.py http://127.0.0.1:3000/sovereign [--cookie 'name=value'] [--summary]
@@ -30,7 +30,12 @@ def main():
     a = ap.parse_args()
     html, _ = fetch(a.url, a.cookie, "identity")
     text = html.decode("utf-8", "replace")
-    refs = sorted(set(re.findall(r'(?:href|src)="([^"]+\.(?:js|wasm|css))"', text)))
+    refs = set(re.findall(r'(?:href|src)="([^"]+\.(?:js|wasm|css))"', text))
+    # Split modules are preloaded by a module script in the head (app/src/split.rs): `for(const f of["chunk_3",…])`
+    # with `l.href="<pkg>/"+f+".wasm"`.
+    for files, pkg in re.findall(r'for\(const f of\[([^\]]*)\]\).*?l\.href="([^"]*)/"\+f\+"\.wasm"', text):
+        refs.update(f"{pkg}/{f}.wasm" for f in re.findall(r'"([^"]+)"', files))
+    refs = sorted(refs)
     # The hydration script imports the JS glue, which loads the wasm next to it (the split loader has none).
     for js in [r for r in refs if r.endswith(".js") and "__wasm_split" not in r]:
         wasm = js[:-3] + ".wasm"

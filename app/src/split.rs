@@ -8,10 +8,10 @@
 //! been served (BENCHMARKS.md → "Wizard step 1"). Grouping the pages a user visits together into one module
 //! each keeps the sets few: fewer, larger files.
 //!
-//! On the server the function is an ordinary `async fn` that also puts a `<link rel="preload">` for each of its
-//! module's files into the page's `<head>` ([`preload_module`]), so the browser fetches them with the HTML.
-//! (Leptos' own `prefetch_lazy_fn_on_server` looks the manifest up outside the page's reactive owner; its
-//! links came and went between requests, and the wizard's page had none.)
+//! On the server the function is an ordinary `async fn` that also has the browser fetch its module's files
+//! while the page's own code starts ([`preload_module`]). (Leptos' own `prefetch_lazy_fn_on_server` looks the
+//! manifest up outside the page's reactive owner; its links came and went between requests, and the wizard's
+//! page had none.)
 
 #[cfg(feature = "ssr")]
 use std::collections::{HashMap, HashSet};
@@ -47,12 +47,18 @@ fn manifest(options: &leptos::config::LeptosOptions) -> Option<Arc<Manifest>> {
         .clone()
 }
 
-/// Adds `<link rel="preload">`s for the files of split module `module` to the page being rendered (once per
-/// page), and a `modulepreload` of the split loader.
+/// Has the browser fetch the files of split module `module` for the page being rendered (once per page), and
+/// adds a `modulepreload` of the split loader.
+///
+/// The files are not `<link rel="preload">`s in the HTML: two dozen wasm responses arriving while the browser
+/// lays out the server-rendered page put its first paint back by 100–250 ms at 4× CPU throttling (BENCHMARKS.md
+/// → "Wizard step 1"). A module script in the `<head>` adds those links instead. Module scripts run once the
+/// document is parsed, as the hydration script does, so the files are still on their way before the page's code
+/// asks for them, but after the page is painted.
 #[cfg(feature = "ssr")]
 pub fn preload_module(module: &'static str) {
     use leptos::prelude::*;
-    use leptos_meta::Link;
+    use leptos_meta::{Link, Script};
 
     let (Some(options), Some(preloaded)) = (use_context::<LeptosOptions>(), use_context::<Preloaded>())
     else {
@@ -76,17 +82,59 @@ pub fn preload_module(module: &'static str) {
     };
     let pkg = format!("/{}", options.site_pkg_dir);
     // `to_html()` on a leptos_meta component registers it with the page's <head>.
-    for file in files {
-        let _ = view! {
-            <Link rel="preload" href=format!("{pkg}/{file}.wasm") as_="fetch" type_="application/wasm" crossorigin="anonymous"/>
-        }
-        .to_html();
-    }
+    let script = preload_script(&pkg, files);
+    let _ = view! { <Script type_="module">{script}</Script> }.to_html();
     if first_module {
         let _ = view! {
             <Link rel="modulepreload" href=format!("{pkg}/__wasm_split.______________________.js") crossorigin="anonymous"/>
         }
         .to_html();
+    }
+}
+
+/// The module script that preloads `files` (names without `.wasm`, as in wasm-split's manifest) from `pkg`.
+/// The names are wasm-split's own (`chunk_12`, `split_wizard`): letters, digits and `_`, nothing that needs
+/// escaping in a script; anything else is left out rather than written into one.
+#[cfg(feature = "ssr")]
+fn preload_script(pkg: &str, files: &[String]) -> String {
+    let safe = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_/-.".contains(&b))
+    };
+    let list = files
+        .iter()
+        .filter(|f| safe(f))
+        .map(|f| format!("\"{f}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let pkg = if safe(pkg) { pkg } else { "" };
+    format!(
+        "for(const f of[{list}]){{const l=document.createElement(\"link\");l.rel=\"preload\";l.as=\"fetch\";\
+         l.type=\"application/wasm\";l.crossOrigin=\"anonymous\";l.href=\"{pkg}/\"+f+\".wasm\";document.head.append(l)}}"
+    )
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::preload_script;
+
+    #[test]
+    fn the_preload_script_lists_the_files_and_nothing_else() {
+        let files = vec![
+            "chunk_3".to_string(),
+            "split_wizard".to_string(),
+            "x\"</script>".to_string(),
+        ];
+        let script = preload_script("/sovereign/pkg", &files);
+        assert!(
+            script.starts_with(r#"for(const f of["chunk_3","split_wizard"]){"#),
+            "{script}"
+        );
+        assert!(
+            script.contains(r#"l.href="/sovereign/pkg/"+f+".wasm""#),
+            "{script}"
+        );
+        assert!(!script.contains("</script>"));
     }
 }
 
