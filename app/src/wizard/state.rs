@@ -218,8 +218,12 @@ impl WizardState {
         self.attempted.set(Some(step));
         self.notice.set(None);
         if step == Step::Review {
-            if let Some(rules) = self.later.get_value() {
-                (rules.launch)(self);
+            match self.later.get_value() {
+                Some(rules) => (rules.launch)(self),
+                // The Review step installs Launch before it renders, so this is a click that beat it.
+                None => self.notice.set(Some(
+                    "The Review step is still loading; press Launch again in a moment.".into(),
+                )),
             }
             return;
         }
