@@ -261,26 +261,43 @@ impl EngineSettings {
     }
 }
 
-/// `90s`, `15m`, `2h`, `500ms`, or plain seconds.
+/// The one duration syntax of every option: a whole number and a unit — `500ms`, `90s`, `15m`, `2h`, `7d` —
+/// or plain seconds (`42`). Zero and anything over [`MAX_DURATION`] (366 days) are refused: no option needs
+/// more, and a deadline that far away could overflow a clock.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
+    let not_a_duration =
+        || format!("“{s}” is not a duration; use a number and ms, s, m, h or d, e.g. 90s, 15m or 2h");
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("“{s}” is not a duration; use e.g. 90s, 15m or 2h"))?;
-    let d = match unit.trim() {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" | "min" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => return Err(format!("“{s}” is not a duration; use e.g. 90s, 15m or 2h")),
+    let n: u64 = num.parse().map_err(|_| not_a_duration())?;
+    let (per, millis) = match unit.trim() {
+        "" | "s" => (1, false),
+        "ms" => (1, true),
+        "m" | "min" => (60, false),
+        "h" => (3600, false),
+        "d" => (86_400, false),
+        _ => return Err(not_a_duration()),
+    };
+    let n = n
+        .checked_mul(per)
+        .ok_or_else(|| format!("“{s}” is too long a duration; use at most 366d"))?;
+    let d = if millis {
+        Duration::from_millis(n)
+    } else {
+        Duration::from_secs(n)
     };
     if d.is_zero() {
         return Err(format!("“{s}” is zero; give a positive duration such as 90s"));
     }
+    if d > MAX_DURATION {
+        return Err(format!("“{s}” is too long a duration; use at most 366d"));
+    }
     Ok(d)
 }
+
+/// The longest duration any option takes.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -627,8 +644,63 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("42"), Ok(Duration::from_secs(42)));
-        assert!(parse_duration("1d").is_err());
-        assert!(parse_duration("m").is_err());
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in [
+            "",
+            "m",
+            "0s",
+            "1w",
+            "-5m",
+            "1.5h",
+            "367d",
+            "18446744073709551615",
+            "18446744073709551615h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// README.md's configuration table is the documentation of every option: one row per flag of
+    /// `catalyst --help`, naming its environment variable, and no row for a flag that does not exist.
+    #[test]
+    fn readme_lists_every_option_once_with_its_environment_variable() {
+        use clap::CommandFactory;
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+        let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `--")).collect();
+        let cli = Cli::command();
+        let mut flags = Vec::new();
+        for arg in cli.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let flag = format!("`--{long}`");
+            let matching: Vec<&&str> = rows
+                .iter()
+                .filter(|r| r.starts_with(&format!("| {flag} |")))
+                .collect();
+            assert_eq!(
+                matching.len(),
+                1,
+                "README.md must have exactly one configuration row for {flag}: {matching:?}"
+            );
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy();
+                assert!(
+                    matching[0].contains(&format!("| `{env}` |")),
+                    "README.md's row for {flag} must name `{env}`: {}",
+                    matching[0]
+                );
+            }
+            flags.push(flag);
+        }
+        for row in rows {
+            assert!(
+                flags.iter().any(|f| row.starts_with(&format!("| {f} |"))),
+                "README.md documents an option that does not exist: {row}"
+            );
+        }
     }
 
     #[test]

@@ -292,29 +292,15 @@ pub fn parse_public_url(raw: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// `90s`, `30m`, `12h`, `7d` (one number and one unit) → a duration of at least one second.
+/// A session lifetime: the options' one duration syntax (`crate::config::parse_duration`: `90s`, `30m`,
+/// `12h`, `7d`), with a unit, and between one second and 366 days.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let s = raw.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let secs_per = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "“{raw}” is not a duration; use a number and s, m, h or d, e.g. 30m or 12h"
-            ));
-        }
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("“{raw}” is not a duration; use a number and s, m, h or d, e.g. 30m or 12h"))?;
-    let secs = n.saturating_mul(secs_per);
-    if secs == 0 || secs > 366 * 86_400 {
-        return Err(format!("“{raw}” is out of range; use between 1s and 366d"));
+    if raw.trim().ends_with(|c: char| c.is_ascii_digit()) || raw.trim().ends_with("ms") {
+        return Err(format!(
+            "“{raw}” is not a session duration; use a number and s, m, h or d, e.g. 30m or 12h"
+        ));
     }
-    Ok(Duration::from_secs(secs))
+    crate::config::parse_duration(raw)
 }
 
 /// `groupA=superadmin,groupB=org:acme:editor` → rules.
@@ -360,7 +346,18 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration(" 12h "), Ok(Duration::from_secs(43_200)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
-        for bad in ["", "12", "h", "0s", "1w", "-5m", "1.5h", "400d"] {
+        for bad in [
+            "",
+            "12",
+            "500ms",
+            "h",
+            "0s",
+            "1w",
+            "-5m",
+            "1.5h",
+            "400d",
+            "18446744073709551615d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
