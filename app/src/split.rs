@@ -138,6 +138,41 @@ mod tests {
     }
 }
 
+/// Fetches the split module of the page at `path` (a full path, `/sovereign/users`) and waits until it is
+/// here; does nothing for the overview, the 404 page or a path outside the console. A wizard step's own
+/// module is [`crate::wizard::preload_step_of`]'s.
+///
+/// The frontend starts this as soon as the main module is instantiated, alongside the shell's hydration, so
+/// the files the page's `<link rel="preload">`s announced are asked for at once rather than when hydration
+/// reaches the route: a preload not used within a few seconds of the load event is a browser warning, and a
+/// debug build hydrates the shell more slowly than that.
+pub async fn load_module_of(path: &str) {
+    use leptos_router::LazyRoute;
+
+    match module_of(path) {
+        Some("signin") => crate::auth::pages::routes::LoginRoute::preload().await,
+        Some("console") => crate::deployments::routes::DeploymentsRoute::preload().await,
+        Some("wizard") => crate::wizard::routes::WizardRoute::preload().await,
+        _ => {}
+    }
+}
+
+/// The split module (`in_chunk!`'s name) of the page at `path`, if it is a lazy route.
+pub fn module_of(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix(crate::routes::BASE)?;
+    let mut segments = rest.trim_start_matches('/').split('/');
+    match (
+        segments.next().unwrap_or_default(),
+        segments.next().unwrap_or_default(),
+    ) {
+        ("login" | "signup" | "setup", _) => Some("signin"),
+        ("deployments" | "provision" | "marketplace" | "users" | "audit", _)
+        | ("settings", "account" | "tokens") => Some("console"),
+        ("wizard", _) => Some("wizard"),
+        _ => None,
+    }
+}
+
 /// `in_chunk!(module, preload_fn, fn name(args) -> Output { body })` defines `async fn name(args) -> Output`
 /// whose body is compiled into the wasm split module `module` (built with `cargo leptos build --split`), and
 /// `async fn preload_fn()` that fetches that module without calling anything in it.
@@ -187,4 +222,29 @@ macro_rules! lazy_route_in {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod module_of_tests {
+    use super::module_of;
+
+    #[test]
+    fn each_lazy_page_names_its_module_and_the_shell_pages_none() {
+        for (path, module) in [
+            ("/sovereign/login", Some("signin")),
+            ("/sovereign/setup", Some("signin")),
+            ("/sovereign/marketplace/product/cilium", Some("console")),
+            ("/sovereign/provision/abc", Some("console")),
+            ("/sovereign/users", Some("console")),
+            ("/sovereign/settings/tokens", Some("console")),
+            ("/sovereign/wizard/topology", Some("wizard")),
+            ("/sovereign", None),
+            ("/sovereign/", None),
+            ("/sovereign/settings/unknown", None),
+            ("/sovereign/no-such-page", None),
+            ("/users", None),
+        ] {
+            assert_eq!(module_of(path), module, "{path}");
+        }
+    }
 }

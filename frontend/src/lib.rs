@@ -24,13 +24,16 @@ pub fn hydrate() {
         else {
             return;
         };
+        let path = web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .unwrap_or_default();
+        // The page's split module: fetched now, while the shell hydrates, not when hydration reaches the route.
+        wasm_bindgen_futures::spawn_local({
+            let path = path.clone();
+            async move { app::split::load_module_of(&path).await }
+        });
         // A wizard step's code is a chunk of its own; the step can only hydrate once it is here.
-        if let Ok(path) = web_sys::window()
-            .map(|w| w.location().pathname())
-            .unwrap_or(Ok(String::new()))
-        {
-            app::wizard::preload_step_of(&path).await;
-        }
+        app::wizard::preload_step_of(&path).await;
         leptos::mount::hydrate_from_async(body.clone(), app::App)
             .await
             .forget();

@@ -1,6 +1,6 @@
 //! The marketplace pages as lazily loaded routes: with `cargo leptos build --split` their code (and the
-//! dependency engine and card grid they share) is the `marketplace` wasm module, fetched when a marketplace page
-//! is first shown, so the app shell does not carry it (DEVELOPERS.md → "How we keep the bundle small").
+//! dependency engine and card grid they share) is part of the `console` wasm module (with the deployment and account pages), fetched when
+//! one of those pages is first shown, so the app shell does not carry it (DEVELOPERS.md → "How we keep the bundle small").
 
 use leptos::prelude::*;
 
@@ -10,7 +10,7 @@ use super::pages::{FamilyPage, MarketplaceLayout, MarketplacePage, ProductPage};
 pub struct MarketplaceLayoutRoute;
 
 in_chunk!(
-    marketplace,
+    console,
     preload_marketplace_layout_route,
     fn marketplace_layout_route_view(_this: MarketplaceLayoutRoute) -> AnyView {
         view! { <MarketplaceLayout/> }.into_any()
@@ -27,7 +27,7 @@ lazy_route_in!(
 pub struct MarketplaceRoute;
 
 in_chunk!(
-    marketplace,
+    console,
     preload_marketplace_route,
     fn marketplace_route_view(_this: MarketplaceRoute) -> AnyView {
         view! { <MarketplacePage/> }.into_any()
@@ -44,7 +44,7 @@ lazy_route_in!(
 pub struct FamilyRoute;
 
 in_chunk!(
-    marketplace,
+    console,
     preload_family_route,
     fn family_route_view(_this: FamilyRoute) -> AnyView {
         view! { <FamilyPage/> }.into_any()
@@ -57,7 +57,7 @@ lazy_route_in!(FamilyRoute, family_route_view, preload_family_route);
 pub struct ProductRoute;
 
 in_chunk!(
-    marketplace,
+    console,
     preload_product_route,
     fn product_route_view(_this: ProductRoute) -> AnyView {
         view! { <ProductPage/> }.into_any()

@@ -1,6 +1,6 @@
 //! The deployment pages as lazily loaded routes: with `cargo leptos build --split` the list and the live view
-//! (event stream, flow canvas, timeline) are the `deployments` wasm module, fetched when one of them is first
-//! shown (DEVELOPERS.md → "How we keep the bundle small").
+//! (event stream, flow canvas, timeline) are part of the `console` wasm module (with the marketplace and account
+//! pages), fetched when one of those pages is first shown (DEVELOPERS.md → "How we keep the bundle small").
 
 use leptos::prelude::*;
 
@@ -10,7 +10,7 @@ use super::pages::{DeploymentPage, DeploymentsPage};
 pub struct DeploymentsRoute;
 
 in_chunk!(
-    deployments,
+    console,
     preload_deployments_route,
     fn deployments_route_view(_this: DeploymentsRoute) -> AnyView {
         view! { <DeploymentsPage/> }.into_any()
@@ -27,7 +27,7 @@ lazy_route_in!(
 pub struct DeploymentRoute;
 
 in_chunk!(
-    deployments,
+    console,
     preload_deployment_route,
     fn deployment_route_view(_this: DeploymentRoute) -> AnyView {
         view! { <DeploymentPage/> }.into_any()

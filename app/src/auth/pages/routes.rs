@@ -1,7 +1,7 @@
 //! The auth pages as lazily loaded routes: with `cargo leptos build --split` their code is fetched when one of
 //! them is first shown, so the app shell does not carry it. Signing in, signing up and the first-run setup are
-//! the `signin` wasm module; the signed-in account and administration pages are the `accounts` module
-//! (DEVELOPERS.md → "How we keep the bundle small").
+//! the `signin` wasm module; the signed-in account and administration pages are part of the `console`
+//! module with the marketplace and deployment pages (DEVELOPERS.md → "How we keep the bundle small").
 
 use leptos::prelude::*;
 
@@ -50,7 +50,7 @@ lazy_route_in!(SetupRoute, setup_route_view, preload_setup_route);
 pub struct UsersRoute;
 
 in_chunk!(
-    accounts,
+    console,
     preload_users_route,
     fn users_route_view(_this: UsersRoute) -> AnyView {
         view! { <UsersPage/> }.into_any()
@@ -63,7 +63,7 @@ lazy_route_in!(UsersRoute, users_route_view, preload_users_route);
 pub struct AuditRoute;
 
 in_chunk!(
-    accounts,
+    console,
     preload_audit_route,
     fn audit_route_view(_this: AuditRoute) -> AnyView {
         view! { <AuditPage/> }.into_any()
@@ -76,7 +76,7 @@ lazy_route_in!(AuditRoute, audit_route_view, preload_audit_route);
 pub struct AccountRoute;
 
 in_chunk!(
-    accounts,
+    console,
     preload_account_route,
     fn account_route_view(_this: AccountRoute) -> AnyView {
         view! { <AccountPage/> }.into_any()
@@ -89,7 +89,7 @@ lazy_route_in!(AccountRoute, account_route_view, preload_account_route);
 pub struct TokensRoute;
 
 in_chunk!(
-    accounts,
+    console,
     preload_tokens_route,
     fn tokens_route_view(_this: TokensRoute) -> AnyView {
         view! { <TokensPage/> }.into_any()
