@@ -409,6 +409,67 @@ async fn lazy_pages_preload_their_split_module_once() {
     assert_eq!(count(&body, loader), 1);
 }
 
+/// The frontend starts loading a page's split module before hydrating (`app::split::load_module_of`), by the
+/// module `app::split::module_of` names for the path; it must be the module the server has the page preload
+/// (the one `in_chunk!` put the page's code in), or the page's preloads go unused and its module loads late.
+#[tokio::test]
+async fn module_of_names_the_module_each_lazy_page_preloads() {
+    let site = tempfile::tempdir().expect("tempdir");
+    let pkg = site.path().join("sovereign/pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    // One file per module, named after it.
+    std::fs::write(
+        pkg.join("__wasm_split_manifest.json"),
+        r#"{"signin": ["split_signin"], "console": ["split_console"], "wizard": ["split_wizard"], "wizard_steps": ["split_wizard_steps"]}"#,
+    )
+    .expect("manifest");
+    let mut settings = common::memory_settings();
+    settings.site_root = site.path().to_path_buf();
+    let (router, state) = common::app_over(settings).await;
+    let (_, cookie) = common::sign_in(
+        &state,
+        "root@example.com",
+        Some(app::auth::PlatformRole::Superadmin),
+        None,
+    )
+    .await;
+    let preloaded = |body: &str| -> Vec<String> {
+        let head = body.split("</head>").next().unwrap_or_default();
+        ["signin", "console", "wizard_steps", "wizard"]
+            .into_iter()
+            .filter(|m| head.contains(&format!(r#""split_{m}""#)))
+            .map(str::to_string)
+            .collect()
+    };
+    for (path, signed_in) in [
+        ("/sovereign/login", false),
+        ("/sovereign", true),
+        ("/sovereign/marketplace", true),
+        ("/sovereign/marketplace/product/cilium", true),
+        ("/sovereign/deployments", true),
+        ("/sovereign/provision/no-such-deployment", true),
+        ("/sovereign/users", true),
+        ("/sovereign/audit", true),
+        ("/sovereign/settings/account", true),
+        ("/sovereign/settings/tokens", true),
+        ("/sovereign/wizard/organisation", true),
+    ] {
+        let mut req = get(path);
+        if signed_in {
+            req.headers_mut()
+                .insert("cookie", cookie.parse().expect("cookie"));
+        }
+        let res = router.clone().oneshot(req).await.expect("infallible");
+        let body =
+            String::from_utf8_lossy(&to_bytes(res.into_body(), 1 << 24).await.expect("body")).into_owned();
+        let expected: Vec<String> = app::split::module_of(path)
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        assert_eq!(preloaded(&body), expected, "{path}");
+    }
+}
+
 /// Static files are served as files whatever was rendered before on the same thread: after a 404 page, the
 /// wasm it asks for must not inherit that page's 404 status (leptos_axum's file handler did exactly that,
 /// through a leftover reactive owner). They revalidate (`no-cache`) instead of being cached heuristically,
