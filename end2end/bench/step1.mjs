@@ -9,46 +9,13 @@
 // browser with that session cookie (a fresh browser and an empty HTTP cache each run).
 // The server must be a release build (`cargo leptos build --release`) with nothing loaded from outside
 // 127.0.0.1; the script fails if any request leaves the loopback address.
-import { chromium } from 'playwright-core';
+import { arg, base, launch, median, signIn } from './common.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const base = arg('url', process.env.CATALYST_URL ?? 'http://127.0.0.1:3000');
 const runs = Number(arg('runs', '7'));
 const rates = arg('throttle', '1,4').split(',').map(Number);
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const email = arg('email', process.env.CATALYST_ADMIN_EMAIL ?? 'admin@example.com');
-const password = arg('password', process.env.CATALYST_ADMIN_PASSWORD ?? '');
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** Signs in through the login page; returns the session (cookies) for the measured runs. */
-async function signIn() {
-  if (!password) throw new Error('give --password (or set CATALYST_ADMIN_PASSWORD) for an account that may use the wizard');
-  const browser = await chromium.launch({ executablePath, args: launchArgs });
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${base}/sovereign/login`);
-    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await Promise.all([
-      page.waitForURL((u) => !u.pathname.startsWith('/sovereign/login'), { timeout: 60_000 }),
-      page.getByTestId('login-submit').click(),
-    ]);
-    return await page.context().storageState();
-  } finally {
-    await browser.close();
-  }
-}
 
 async function once(rate, storageState) {
-  const browser = await chromium.launch({ executablePath, args: launchArgs });
+  const browser = await launch();
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
     const page = await context.newPage();

@@ -9,26 +9,15 @@
 // The kinds are Chromium trace event names, grouped: html (parsing), style+layout, paint, script (JS
 // compile and run, wasm instantiation and calls), wasm-compile (main-thread wasm compilation), gc, other.
 // Nested events count once, in the innermost kind named below. Release builds only, as step1.mjs.
-import { chromium } from 'playwright-core';
-import { writeFileSync } from 'node:fs';
+import { arg, base, launch, median, signIn as signInOnce } from './common.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const base = arg('url', process.env.CATALYST_URL ?? 'http://127.0.0.1:3000');
 const runs = Number(arg('runs', '5'));
 const rate = Number(arg('throttle', '4'));
 const path = arg('path', '/sovereign/wizard/organisation');
 const out = arg('out', '');
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const email = arg('email', process.env.CATALYST_ADMIN_EMAIL ?? 'admin@example.com');
-const password = arg('password', process.env.CATALYST_ADMIN_PASSWORD ?? '');
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+
+/** Signs in, unless the page needs no session (`--no-signin`). */
+const signIn = () => (process.argv.includes('--no-signin') ? undefined : signInOnce());
 
 // Innermost event name → kind. Events not named here take the kind of the event around them.
 const KIND = {
@@ -61,26 +50,6 @@ const KIND = {
   'V8.GCScavenger': 'gc',
   'V8.GC_MC': 'gc',
 };
-
-async function signIn() {
-  if (process.argv.includes('--no-signin')) return undefined;
-  if (!password) throw new Error('give --password (or set CATALYST_ADMIN_PASSWORD)');
-  const browser = await chromium.launch({ executablePath, args: launchArgs });
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${base}/sovereign/login`);
-    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await Promise.all([
-      page.waitForURL((u) => !u.pathname.startsWith('/sovereign/login'), { timeout: 60_000 }),
-      page.getByTestId('login-submit').click(),
-    ]);
-    return await page.context().storageState();
-  } finally {
-    await browser.close();
-  }
-}
 
 /** Self time per kind of the renderer main thread's complete events between t0 and t1 (µs, trace clock). */
 function summarise(events, t0, t1) {
@@ -115,7 +84,7 @@ function summarise(events, t0, t1) {
 }
 
 async function once(storageState, i) {
-  const browser = await chromium.launch({ executablePath, args: launchArgs });
+  const browser = await launch();
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
     const page = await context.newPage();

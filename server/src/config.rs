@@ -279,19 +279,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "d" => (86_400, false),
         _ => return Err(not_a_duration()),
     };
-    let n = n
+    let d = n
         .checked_mul(per)
+        .map(|n| {
+            if millis {
+                Duration::from_millis(n)
+            } else {
+                Duration::from_secs(n)
+            }
+        })
+        .filter(|d| *d <= MAX_DURATION)
         .ok_or_else(|| format!("“{s}” is too long a duration; use at most 366d"))?;
-    let d = if millis {
-        Duration::from_millis(n)
-    } else {
-        Duration::from_secs(n)
-    };
     if d.is_zero() {
         return Err(format!("“{s}” is zero; give a positive duration such as 90s"));
-    }
-    if d > MAX_DURATION {
-        return Err(format!("“{s}” is too long a duration; use at most 366d"));
     }
     Ok(d)
 }

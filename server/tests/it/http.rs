@@ -330,20 +330,24 @@ async fn server_function_errors_carry_their_status() {
     assert_eq!(err.field_message("theme"), Some("Choose “dark” or “light”."));
 }
 
+/// A site root holding only wasm-split's manifest (`sovereign/pkg/__wasm_split_manifest.json`).
+fn site_with_split_manifest(manifest: &str) -> tempfile::TempDir {
+    let site = tempfile::tempdir().expect("tempdir");
+    let pkg = site.path().join("sovereign/pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(pkg.join("__wasm_split_manifest.json"), manifest).expect("manifest");
+    site
+}
+
 /// A lazily loaded page has the browser preload each file of its wasm split module, once per file even when
 /// several of the page's parts are in the same module (the wizard's frame and its first step), and adds one
 /// modulepreload of the split loader. The files are listed in a module script in the `<head>`, which adds the
 /// preload links once the document is parsed: as `<link>`s in the HTML they put the first paint back.
 #[tokio::test]
 async fn lazy_pages_preload_their_split_module_once() {
-    let site = tempfile::tempdir().expect("tempdir");
-    let pkg = site.path().join("sovereign/pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(
-        pkg.join("__wasm_split_manifest.json"),
+    let site = site_with_split_manifest(
         r#"{"signin": ["chunk_3", "split_signin"], "wizard": ["chunk_3", "chunk_7", "split_wizard"]}"#,
-    )
-    .expect("manifest");
+    );
     let mut settings = common::memory_settings();
     settings.site_root = site.path().to_path_buf();
     let (router, state) = common::app_over(settings).await;
@@ -414,15 +418,10 @@ async fn lazy_pages_preload_their_split_module_once() {
 /// (the one `in_chunk!` put the page's code in), or the page's preloads go unused and its module loads late.
 #[tokio::test]
 async fn module_of_names_the_module_each_lazy_page_preloads() {
-    let site = tempfile::tempdir().expect("tempdir");
-    let pkg = site.path().join("sovereign/pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
     // One file per module, named after it.
-    std::fs::write(
-        pkg.join("__wasm_split_manifest.json"),
+    let site = site_with_split_manifest(
         r#"{"signin": ["split_signin"], "console": ["split_console"], "wizard": ["split_wizard"], "wizard_steps": ["split_wizard_steps"]}"#,
-    )
-    .expect("manifest");
+    );
     let mut settings = common::memory_settings();
     settings.site_root = site.path().to_path_buf();
     let (router, state) = common::app_over(settings).await;

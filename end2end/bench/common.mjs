@@ -1,0 +1,40 @@
+// What the step-1 benchmarks share: command-line options, the browser they launch, the median, and the sign-in
+// whose session every measured browser starts with.
+import { chromium } from 'playwright-core';
+
+/** The value after `--name` on the command line, or `dflt`. */
+export const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+export const base = arg('url', process.env.CATALYST_URL ?? 'http://127.0.0.1:3000');
+export const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const launchArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'];
+export const launch = () => chromium.launch({ executablePath, args: launchArgs });
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Signs in through the login page (`--email`/`--password` or $CATALYST_ADMIN_EMAIL/$CATALYST_ADMIN_PASSWORD)
+ *  and returns the session (cookies) for the measured runs. */
+export async function signIn() {
+  const email = arg('email', process.env.CATALYST_ADMIN_EMAIL ?? 'admin@example.com');
+  const password = arg('password', process.env.CATALYST_ADMIN_PASSWORD ?? '');
+  if (!password) throw new Error('give --password (or set CATALYST_ADMIN_PASSWORD) for an account that may use the wizard');
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/sovereign/login`);
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await Promise.all([
+      page.waitForURL((u) => !u.pathname.startsWith('/sovereign/login'), { timeout: 60_000 }),
+      page.getByTestId('login-submit').click(),
+    ]);
+    return await page.context().storageState();
+  } finally {
+    await browser.close();
+  }
+}
