@@ -8,8 +8,8 @@
 //! and every server function's error, [`AppError`](crate::error::AppError), is encoded in postcard (its
 //! `FromServerFnError::Encoder`). Inputs stay URL-encoded forms or JSON, so plain form posts work without
 //! JavaScript and requests stay readable. The wizard's first step, the page most people open right after the
-//! overview, reads postcard too (`wizard::api`); other lazy pages keep JSON, as their modules load only where
-//! they are used.
+//! overview, speaks postcard both ways (`wizard::api`: reading, saving and discarding the draft), so it carries
+//! no JSON code at all; other lazy pages keep JSON, as their modules load only where they are used.
 //!
 //! Postcard is not self-describing: types sent this way must not use `skip_serializing_if`, `flatten`,
 //! internally tagged or untagged enums. The round-trip tests below keep the shell's types honest.

@@ -133,6 +133,15 @@ impl Compliance {
         Compliance::FedRamp,
     ];
 
+    /// `selected` without duplicates, in the order of [`Compliance::ALL`] (which is also their `Ord` order).
+    /// No sort: a sort of this type would cost the wizard's first page a few KB of wasm.
+    pub fn canonical(selected: &[Compliance]) -> Vec<Compliance> {
+        Compliance::ALL
+            .into_iter()
+            .filter(|c| selected.contains(c))
+            .collect()
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Compliance::PciDss => "PCI DSS",
@@ -379,6 +388,19 @@ pub struct CreateDeployment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_compliance_is_sorted_and_deduplicated() {
+        use Compliance::*;
+        // ALL is in `Ord` order, so the canonical list is what sort + dedup would give.
+        assert!(Compliance::ALL.windows(2).all(|w| w[0] < w[1]));
+        let picked = [Nis2, PciDss, Gdpr, Nis2, FedRamp, Gdpr];
+        let mut sorted = picked.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(Compliance::canonical(&picked), sorted);
+        assert_eq!(Compliance::canonical(&[]), Vec::<Compliance>::new());
+    }
 
     #[test]
     fn secrets_do_not_print() {

@@ -16,8 +16,8 @@ use crate::cloud::{Provider, Topology};
 use crate::error::FieldError;
 
 use super::request::{
-    CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, MAX_WORKERS, RESERVED_SUBDOMAINS,
-    RegionSpec,
+    Compliance, CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, MAX_WORKERS,
+    RESERVED_SUBDOMAINS, RegionSpec,
 };
 
 /// Facts only the server knows, handed to the browser so both run the same rules.
@@ -458,10 +458,8 @@ fn push(errors: &mut Vec<FieldError>, field: impl Into<String>, message: Option<
 fn validate_org(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     push(e, "org.name", org_name(&req.org.name));
     push(e, "org.headquarters", headquarters(&req.org.headquarters));
-    let mut seen = req.org.compliance.clone();
-    seen.sort();
-    seen.dedup();
-    if seen.len() != req.org.compliance.len() {
+    // Duplicates: the canonical list is shorter. (No sort: see `Compliance::canonical`.)
+    if Compliance::canonical(&req.org.compliance).len() != req.org.compliance.len() {
         e.push(FieldError::new(
             "org.compliance",
             "Select each compliance framework once.",

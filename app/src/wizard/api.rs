@@ -2,9 +2,9 @@
 //! validation. Drafts belong to the signed-in user and to one of their organisations where they may create
 //! deployments (`Action::WizardUse` / `Action::DeploymentCreate`: editors and above; viewers may not).
 //!
-//! Inputs are JSON. The answers step 1 reads (the draft, a save, a discard) are postcard (`app::wire`): the
-//! wizard's first page then carries no JSON parser, float parsing or JSON deserialisers of the request types
-//! (BENCHMARKS.md → "Wizard step 1"). The later steps' checks answer in JSON.
+//! The calls step 1 makes (read the draft, save it, discard it) are postcard both ways (`app::wire`): the
+//! wizard's first page then carries no JSON parser or writer, no float parsing and no JSON (de)serialisers
+//! of the request types (BENCHMARKS.md → "Wizard step 1"). The later steps' checks and Launch speak JSON.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -18,7 +18,7 @@ use crate::error::AppError;
 
 /// The user's draft (a new one with the defaults if there is none), the console facts, and the
 /// organisations the draft may belong to.
-#[server(input = Json, output = Postcard, endpoint = "wizard/get")]
+#[server(input = Postcard, output = Postcard, endpoint = "wizard/get")]
 pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
     use crate::auth::Action;
     let me = crate::auth::require(Action::WizardUse, None)?;
@@ -48,13 +48,16 @@ pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
     if !orgs.iter().any(|o| o.id == draft.org_id) {
         draft.org_id = first_org.id.clone();
     }
+    // Region cards left untouched follow the headquarters (step 1 saves the headquarters without them: the
+    // browser's first module has no region tables, `state::LaterSteps`).
+    draft.refresh_regions();
     Ok(WizardBootstrap { draft, config, orgs })
 }
 
 /// Saves the draft. With `confirm`, also confirms that step: every step up to it is validated with the
 /// shared rules, and the step counts as completed only if they pass (otherwise the field errors come back
 /// as `AppError::Invalid`, and the data is still saved so nothing typed is lost).
-#[server(input = Json, output = Postcard, endpoint = "wizard/save_draft")]
+#[server(input = Postcard, output = Postcard, endpoint = "wizard/save_draft")]
 pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<WizardDraft, AppError> {
     use crate::auth::Action;
     use crate::deployments::validate::{owner_org, validate_step_with_catalog};
@@ -105,7 +108,7 @@ pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<Wiz
 }
 
 /// Throws the user's draft away ("Start over").
-#[server(input = Json, output = Postcard, endpoint = "wizard/discard_draft")]
+#[server(input = Postcard, output = Postcard, endpoint = "wizard/discard_draft")]
 pub async fn discard_draft() -> Result<(), AppError> {
     let me = crate::auth::require(crate::auth::Action::WizardUse, None)?;
     crate::ports::wizard()?.delete_draft(&me.user_id).await

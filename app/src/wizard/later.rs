@@ -7,20 +7,23 @@ use leptos::task::spawn_local;
 
 use super::api::launch as launch_call;
 use super::state::{LaterSteps, SubdomainState, WizardState, use_wizard};
-use super::types::Availability;
+use super::types::{Availability, WizardDraft};
 use crate::deployments::validate::{Step, validate_secrets, validate_step, validate_step_with_catalog};
 use crate::deployments::{CreateDeployment, DeploymentSecrets, DomainMode, Secret};
 use crate::error::{AppError, FieldError};
 use crate::routes;
 
-/// Hands steps 2–7's rules and Launch to the wizard's state (once per wizard run).
+/// Hands steps 2–7's rules, Launch and the region pre-selection to the wizard's state (once per wizard run),
+/// and brings the region cards in line with the headquarters typed on step 1 before this step renders.
 pub fn install() {
     let state = use_wizard();
     if state.later.with_value(|l| l.is_none()) {
         state.later.set_value(Some(LaterSteps {
             errors: step_errors,
             launch,
+            refresh_regions: WizardDraft::refresh_regions,
         }));
+        state.draft.update_untracked(WizardDraft::refresh_regions);
     }
 }
 

@@ -52,10 +52,17 @@ pub fn OrgStep() -> impl IntoView {
                     aria-invalid=aria_invalid("org.headquarters")
                     aria-describedby=error_id("org.headquarters")
                     on:focus=move |ev| select_all(&ev)
-                    on:input=move |ev| state.edit("org.headquarters", |d| {
-                        d.request.org.headquarters = event_target_value(&ev);
-                        d.refresh_regions();
-                    })
+                    on:input=move |ev| {
+                        // The region cards follow the headquarters once steps 2–7's module is here (it refreshes
+                        // them itself when it arrives, and the server when it hands out the draft).
+                        let refresh = state.later.with_value(|l| l.map(|l| l.refresh_regions));
+                        state.edit("org.headquarters", |d| {
+                            d.request.org.headquarters = event_target_value(&ev);
+                            if let Some(refresh) = refresh {
+                                refresh(d);
+                            }
+                        })
+                    }
                 />
                 <p class="field-hint">"City and country: used to pre-select the closest cloud regions."</p>
                 <FieldMessage field="org.headquarters"/>
@@ -126,7 +133,7 @@ pub fn OrgStep() -> impl IntoView {
                                             list.remove(i);
                                         } else {
                                             list.push(c);
-                                            list.sort();
+                                            *list = Compliance::canonical(list);
                                         }
                                     })
                                 >

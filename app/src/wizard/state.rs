@@ -52,13 +52,18 @@ impl SubdomainState {
     }
 }
 
-/// What only steps 2–7 need: their rules as the browser runs them (`later::step_errors`) and Launch
-/// (`later::launch`). They are code of the `wizard_steps` module, which puts them here when it shows a step, so
-/// step 1's module carries neither the other steps' rules nor the catalog's engine nor the create call.
+/// What only steps 2–7 need: their rules as the browser runs them (`later::step_errors`), Launch
+/// (`later::launch`), and the region cards' pre-selection from the headquarters
+/// ([`WizardDraft::refresh_regions`]). They are code of the `wizard_steps` module, which puts them here when it
+/// shows a step, so step 1's module carries neither the other steps' rules nor the catalog's engine nor the
+/// create call, nor the providers' region and size tables. (The server refreshes the cards of the draft it
+/// hands out, and the module refreshes them when it is installed, so cards left untouched always follow the
+/// headquarters the user typed on step 1.)
 #[derive(Clone, Copy)]
 pub struct LaterSteps {
     pub errors: fn(&WizardState, Step) -> Vec<FieldError>,
     pub launch: fn(&WizardState),
+    pub refresh_regions: fn(&mut WizardDraft),
 }
 
 #[derive(Clone, Copy)]
@@ -92,10 +97,9 @@ pub struct WizardState {
 
 impl WizardState {
     pub fn new(boot: WizardBootstrap) -> Self {
-        let mut draft = boot.draft;
-        draft.refresh_regions();
         Self {
-            draft: RwSignal::new(draft),
+            // The server refreshed its region cards (`api::get_wizard`).
+            draft: RwSignal::new(boot.draft),
             config: StoredValue::new(boot.config),
             orgs: StoredValue::new(boot.orgs),
             catalog: StoredValue::new(None),

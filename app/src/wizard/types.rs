@@ -183,8 +183,7 @@ impl WizardDraft {
     pub fn normalise(&mut self) {
         self.completed = self.completed.min(Step::ALL.len() as u8 - 1);
         let r = &mut self.request;
-        r.org.compliance.sort();
-        r.org.compliance.dedup();
+        r.org.compliance = Compliance::canonical(&r.org.compliance);
         r.domain.subdomain = r.domain.subdomain.trim().to_ascii_lowercase();
         r.domain.byo_domain = r.domain.byo_domain.trim().to_ascii_lowercase();
         r.hetzner_project_id = r.hetzner_project_id.trim().to_string();

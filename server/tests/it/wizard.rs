@@ -129,16 +129,29 @@ impl H {
 }
 
 impl Client<'_> {
-    /// Calls a server function as the hydrated app does (JSON in and out, the console's Origin). An error is
-    /// decoded as the browser decodes it (`AppError`'s own encoding, `app::wire`) and given back as the
+    /// Calls a server function as the hydrated app does (the console's Origin; JSON in and out, or postcard
+    /// for the calls step 1 makes). Arguments are given as JSON and sent as the function takes them. An error
+    /// is decoded as the browser decodes it (`AppError`'s own encoding, `app::wire`) and given back as the
     /// JSON of that `AppError` (`{"Invalid": [...]}`, `{"Forbidden": "…"}`), so assertions read the same.
     async fn call(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        use app::wizard::api::{DiscardDraft, GetWizard, SaveDraft};
+        // Step 1's calls take postcard (`app::wizard::api`): encode the arguments as the browser does.
+        fn postcard<T: serde::de::DeserializeOwned + serde::Serialize>(args: Value) -> Vec<u8> {
+            let args: T = serde_json::from_value(args).expect("the arguments fit the function's type");
+            app::wire::encode(&args).expect("the arguments encode")
+        }
+        let (content_type, body) = match path {
+            p if p == GetWizard::PATH => ("application/x-postcard", postcard::<GetWizard>(body)),
+            p if p == SaveDraft::PATH => ("application/x-postcard", postcard::<SaveDraft>(body)),
+            p if p == DiscardDraft::PATH => ("application/x-postcard", postcard::<DiscardDraft>(body)),
+            _ => ("application/json", body.to_string().into_bytes()),
+        };
         let req = Request::post(path)
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
+            .header("content-type", content_type)
+            .header("accept", content_type)
             .header("origin", common::ORIGIN)
             .header("cookie", &self.cookie)
-            .body(Body::from(body.to_string()))
+            .body(Body::from(body))
             .expect("req");
         let (status, headers, body) = self.h.send_raw(req).await;
         if !status.is_success() {
@@ -152,9 +165,8 @@ impl Client<'_> {
         if !postcard {
             return (status, serde_json::from_slice(&body).unwrap_or(Value::Null));
         }
-        // The answers step 1 reads are postcard (`app::wizard::api`): decode them as the browser does, into
-        // their type, and give that back as its JSON.
-        use app::wizard::api::{DiscardDraft, GetWizard, SaveDraft};
+        // The answers step 1 reads are postcard: decode them as the browser does, into their type, and give
+        // that back as its JSON.
         let value = match path {
             p if p == GetWizard::PATH => app::wire::decode::<app::wizard::WizardBootstrap>(&body)
                 .map(|v| serde_json::to_value(v).unwrap_or(Value::Null)),
