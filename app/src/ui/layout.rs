@@ -92,7 +92,9 @@ fn UserMenu(me: Me) -> impl IntoView {
         }
     });
     let p = me.principal;
-    let initial = p.label().chars().next().unwrap_or('?').to_uppercase().to_string();
+    // Upper-cased by the stylesheet (`.avatar`): `char::to_uppercase` would put Unicode's case tables (13 KB)
+    // into the main wasm module, which every page loads.
+    let initial = p.label().chars().next().unwrap_or('?').to_string();
     view! {
         <details class="user-menu" data-testid="user-menu">
             <summary class="user-menu-button" aria-label=format!("Account menu of {}", p.email)>
