@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+    VARY,
 };
 use http::{HeaderValue, Method, Request, StatusCode};
 use tower::ServiceExt;
@@ -23,7 +24,9 @@ use tower_http::services::ServeDir;
 ///
 /// Every file is sent with `Cache-Control: no-cache`: the names are not content-hashed, so a browser must
 /// revalidate (a cheap 304) rather than keep a heuristic copy — after an upgrade, old wasm would call
-/// server functions that no longer exist.
+/// server functions that no longer exist. And with `Vary: Accept-Encoding`: the body depends on that header
+/// (brotli, gzip or none), so a cache in front of the console (a CDN, a corporate proxy) must not hand one
+/// client's encoding to another.
 pub async fn serve(site_root: &Path, req: &http::request::Parts) -> Option<Response> {
     if !matches!(req.method, Method::GET | Method::HEAD) {
         return None;
@@ -60,5 +63,7 @@ pub async fn serve(site_root: &Path, req: &http::request::Parts) -> Option<Respo
     }
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
     Some(res)
 }

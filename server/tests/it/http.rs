@@ -469,6 +469,47 @@ async fn module_of_names_the_module_each_lazy_page_preloads() {
     }
 }
 
+/// A precompressed copy is sent to a browser that accepts its encoding, the file itself to one that does not,
+/// and both answers say that they vary by `Accept-Encoding`, so no cache in between mixes them up.
+#[tokio::test]
+async fn static_files_pick_their_encoding_and_say_they_vary_by_it() {
+    let site = tempfile::tempdir().expect("tempdir");
+    let pkg = site.path().join("sovereign/pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(pkg.join("chunk_2.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(pkg.join("chunk_2.wasm.gz"), b"gzip copy").expect("gzip copy");
+    let mut settings = common::memory_settings();
+    settings.site_root = site.path().to_path_buf();
+    let (router, _state) = common::app_over(settings).await;
+
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate"), Some("gzip"), &b"gzip copy"[..]),
+        (None, None, &b"\0asm\x01\0\0\0"[..]),
+    ] {
+        let mut req = get("/sovereign/pkg/chunk_2.wasm");
+        if let Some(accept) = accept {
+            req.headers_mut()
+                .insert("accept-encoding", accept.parse().expect("header"));
+        }
+        let res = router.clone().oneshot(req).await.expect("infallible");
+        assert_eq!(res.status(), StatusCode::OK, "{accept:?}");
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or_default().to_string())
+        };
+        assert_eq!(header("content-encoding").as_deref(), encoding, "{accept:?}");
+        assert_eq!(header("vary").as_deref(), Some("accept-encoding"), "{accept:?}");
+        assert_eq!(
+            header("content-type").as_deref(),
+            Some("application/wasm"),
+            "{accept:?}"
+        );
+        let got = to_bytes(res.into_body(), 1 << 24).await.expect("body");
+        assert_eq!(&got[..], body, "{accept:?}");
+    }
+}
+
 /// Static files are served as files whatever was rendered before on the same thread: after a 404 page, the
 /// wasm it asks for must not inherit that page's 404 status (leptos_axum's file handler did exactly that,
 /// through a leftover reactive owner). They revalidate (`no-cache`) instead of being cached heuristically,
