@@ -229,6 +229,34 @@ fn forbidden(v: &Value) -> &str {
     v["Forbidden"].as_str().unwrap_or_default()
 }
 
+/// Step 1 saves the headquarters without touching the region cards (its wasm has no region tables); the
+/// draft the server hands out has cards that follow the headquarters, unless the user arranged them.
+#[tokio::test]
+async fn the_draft_handed_out_has_region_cards_that_follow_the_headquarters() {
+    let h = harness().await;
+    let c = h.client("hq@example.com", None, Some(OrgRole::Editor)).await;
+    let mut d = c.draft().await;
+    assert_eq!(
+        d["request"]["regions"][0]["cloudRegion"], "fsn1",
+        "Frankfurt's default"
+    );
+    d["request"]["org"]["headquarters"] = "Helsinki, Finland".into();
+    let (s, v) = c.save(&d, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let d = c.draft().await;
+    assert_eq!(d["request"]["regions"][0]["provider"], "hetzner");
+    assert_eq!(d["request"]["regions"][0]["cloudRegion"], "hel1");
+
+    // Cards the user arranged stay as they are.
+    let mut d = d;
+    d["request"]["regions"][0]["cloudRegion"] = "nbg1".into();
+    d["regionsCustomised"] = true.into();
+    d["request"]["org"]["headquarters"] = "Frankfurt, Germany".into();
+    let (s, v) = c.save(&d, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(c.draft().await["request"]["regions"][0]["cloudRegion"], "nbg1");
+}
+
 #[tokio::test]
 async fn a_new_user_gets_the_defaults_and_keeps_their_draft() {
     let h = harness().await;
