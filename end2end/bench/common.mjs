@@ -1,5 +1,5 @@
-// What the step-1 benchmarks share: command-line options, the browser they launch, the median, and the sign-in
-// whose session every measured browser starts with.
+// What the step-1 benchmarks share: command-line options, the browser they launch, the median, the sign-in
+// whose session every measured browser starts with, and how a measured page is set up and read.
 import { chromium } from 'playwright-core';
 
 /** The value after `--name` on the command line, or `dflt`. */
@@ -37,4 +37,41 @@ export async function signIn() {
   } finally {
     await browser.close();
   }
+}
+
+/** A page of `browser` as every measured load starts: a 1280×800 context with `storageState`, gzip as the only
+ *  accepted encoding (what the bytes target is stated in), the HTTP cache off, the CPU throttled `rate` times
+ *  through CDP, and `window.__hydratedAt` set when `<body data-hydrated="true">` appears. Returns the page and
+ *  its CDP session (Network is enabled on it). */
+export async function measuredPage(browser, storageState, rate) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': 'gzip' } });
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+  await page.addInitScript(() => {
+    new MutationObserver((_, obs) => {
+      if (document.body?.dataset.hydrated === 'true') {
+        window.__hydratedAt = performance.now();
+        obs.disconnect();
+      }
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+  });
+  return { page, cdp };
+}
+
+/** Waits for the `data-hydrated` marker and the first contentful paint, and returns both times (ms). (A copy of
+ *  the page with no script sets the marker on `load`, which can come before the paint is recorded.) */
+export async function paintAndReady(page) {
+  await page.waitForFunction(
+    () => window.__hydratedAt !== undefined && performance.getEntriesByName('first-contentful-paint').length > 0,
+    null,
+    { timeout: 60_000 },
+  );
+  return page.evaluate(() => ({
+    fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+    ready: window.__hydratedAt,
+  }));
 }

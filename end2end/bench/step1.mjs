@@ -16,7 +16,7 @@
 // first paint), and the page with the main module instantiated but nothing hydrated ("main-module floor":
 // when its `init()` resolved). Neither can be beaten by any work of the page's own code, so the page's
 // figures minus these are what the app's code costs (BENCHMARKS.md → "Wizard step 1").
-import { arg, base, launch, median, signIn } from './common.mjs';
+import { arg, base, launch, measuredPage, median, paintAndReady, signIn } from './common.mjs';
 
 const runs = Number(arg('runs', '7'));
 const rates = arg('throttle', '1,4').split(',').map(Number);
@@ -48,46 +48,22 @@ async function floorPages(storageState) {
 async function once(rate, storageState, copy) {
   const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    // Count what crossed the wire as gzip: ask for gzip only (what the target is stated in).
-    await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': 'gzip' } });
-    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+    const { page, cdp } = await measuredPage(browser, storageState, rate);
     const bytes = new Map();
     const urls = new Map();
     cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
     cdp.on('Network.loadingFinished', (e) => bytes.set(e.requestId, e.encodedDataLength));
-    await page.addInitScript(() => {
-      new MutationObserver((_, obs) => {
-        if (document.body?.dataset.hydrated === 'true') {
-          window.__hydratedAt = performance.now();
-          obs.disconnect();
-        }
-      }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
-    });
     if (copy) {
       await page.route(`${base}${PATH}`, (route) =>
         route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: copy }),
       );
     }
     await page.goto(`${base}${PATH}`, { waitUntil: 'load' });
-    await page.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 60_000 });
-    if (copy) {
-      return await page.evaluate(() => ({
-        fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
-        ready: window.__hydratedAt,
-      }));
-    }
+    const timing = await paintAndReady(page);
+    if (copy) return timing;
     // Typing works: the app shows the name rule's message for an empty name (a live, hydrated check).
     await page.fill('#f-org-name', '');
     await page.waitForSelector('[data-testid="error-org.name"]:has-text("Enter")', { timeout: 10_000 });
-    const timing = await page.evaluate(() => ({
-      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
-      ready: window.__hydratedAt,
-    }));
     await page.waitForTimeout(200); // let the last loadingFinished events arrive
     const outside = [...urls.values()].filter((u) => !/^https?:\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:'));
     if (outside.length) throw new Error(`requests left 127.0.0.1: ${outside.join(', ')}`);

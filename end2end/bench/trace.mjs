@@ -9,7 +9,7 @@
 // The kinds are Chromium trace event names, grouped: html (parsing), style+layout, paint, script (JS
 // compile and run, wasm instantiation and calls), wasm-compile (main-thread wasm compilation), gc, other.
 // Nested events count once, in the innermost kind named below. Release builds only, as step1.mjs.
-import { arg, base, launch, median, signIn as signInOnce } from './common.mjs';
+import { arg, base, launch, measuredPage, median, signIn as signInOnce } from './common.mjs';
 
 const runs = Number(arg('runs', '5'));
 const rate = Number(arg('throttle', '4'));
@@ -86,21 +86,7 @@ function summarise(events, t0, t1) {
 async function once(storageState, i) {
   const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState });
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': 'gzip' } });
-    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    await cdp.send('Emulation.setCPUThrottlingRate', { rate });
-    await page.addInitScript(() => {
-      new MutationObserver((_, obs) => {
-        if (document.body?.dataset.hydrated === 'true') {
-          window.__hydratedAt = performance.now();
-          obs.disconnect();
-        }
-      }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
-    });
+    const { page } = await measuredPage(browser, storageState, rate);
     const tracing = !process.argv.includes('--no-trace');
     if (tracing) await browser.startTracing(page, {
       categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'disabled-by-default-v8.compile', 'blink', 'loading'],

@@ -330,13 +330,20 @@ async fn server_function_errors_carry_their_status() {
     assert_eq!(err.field_message("theme"), Some("Choose “dark” or “light”."));
 }
 
-/// A site root holding only wasm-split's manifest (`sovereign/pkg/__wasm_split_manifest.json`).
-fn site_with_split_manifest(manifest: &str) -> tempfile::TempDir {
+/// A site root holding only these files of `sovereign/pkg/` (name, content).
+fn site_with_pkg_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     let site = tempfile::tempdir().expect("tempdir");
     let pkg = site.path().join("sovereign/pkg");
     std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(pkg.join("__wasm_split_manifest.json"), manifest).expect("manifest");
+    for (name, content) in files {
+        std::fs::write(pkg.join(name), content).expect("site file");
+    }
     site
+}
+
+/// A site root holding only wasm-split's manifest (`sovereign/pkg/__wasm_split_manifest.json`).
+fn site_with_split_manifest(manifest: &str) -> tempfile::TempDir {
+    site_with_pkg_files(&[("__wasm_split_manifest.json", manifest.as_bytes())])
 }
 
 /// A lazily loaded page has the browser preload each file of its wasm split module, once per file even when
@@ -473,11 +480,10 @@ async fn module_of_names_the_module_each_lazy_page_preloads() {
 /// and both answers say that they vary by `Accept-Encoding`, so no cache in between mixes them up.
 #[tokio::test]
 async fn static_files_pick_their_encoding_and_say_they_vary_by_it() {
-    let site = tempfile::tempdir().expect("tempdir");
-    let pkg = site.path().join("sovereign/pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(pkg.join("chunk_2.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
-    std::fs::write(pkg.join("chunk_2.wasm.gz"), b"gzip copy").expect("gzip copy");
+    let site = site_with_pkg_files(&[
+        ("chunk_2.wasm", b"\0asm\x01\0\0\0"),
+        ("chunk_2.wasm.gz", b"gzip copy"),
+    ]);
     let mut settings = common::memory_settings();
     settings.site_root = site.path().to_path_buf();
     let (router, _state) = common::app_over(settings).await;
@@ -516,10 +522,7 @@ async fn static_files_pick_their_encoding_and_say_they_vary_by_it() {
 /// so an upgrade never mixes old wasm with new server functions.
 #[tokio::test]
 async fn static_files_answer_200_after_a_404_page_and_revalidate() {
-    let site = tempfile::tempdir().expect("tempdir");
-    let pkg = site.path().join("sovereign/pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(pkg.join("chunk_1.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    let site = site_with_pkg_files(&[("chunk_1.wasm", b"\0asm\x01\0\0\0")]);
     let mut settings = common::memory_settings();
     settings.site_root = site.path().to_path_buf();
     let (router, state) = common::app_over(settings).await;
