@@ -59,7 +59,7 @@ async function once(rate, storageState, copy) {
       );
     }
     await page.goto(`${base}${PATH}`, { waitUntil: 'load' });
-    const timing = await paintAndReady(page);
+    const timing = await paintAndReady(cdp);
     if (copy) return timing;
     // Typing works: the app shows the name rule's message for an empty name (a live, hydrated check).
     await page.fill('#f-org-name', '');

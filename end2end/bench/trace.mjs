@@ -9,7 +9,7 @@
 // The kinds are Chromium trace event names, grouped: html (parsing), style+layout, paint, script (JS
 // compile and run, wasm instantiation and calls), wasm-compile (main-thread wasm compilation), gc, other.
 // Nested events count once, in the innermost kind named below. Release builds only, as step1.mjs.
-import { arg, base, launch, measuredPage, median, signIn as signInOnce } from './common.mjs';
+import { arg, base, launch, measuredPage, median, paintAndReady, signIn as signInOnce } from './common.mjs';
 
 const runs = Number(arg('runs', '5'));
 const rate = Number(arg('throttle', '4'));
@@ -86,13 +86,13 @@ function summarise(events, t0, t1) {
 async function once(storageState, i) {
   const browser = await launch();
   try {
-    const { page } = await measuredPage(browser, storageState, rate);
+    const { page, cdp } = await measuredPage(browser, storageState, rate);
     const tracing = !process.argv.includes('--no-trace');
     if (tracing) await browser.startTracing(page, {
       categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'disabled-by-default-v8.compile', 'blink', 'loading'],
     });
     await page.goto(`${base}${path}`, { waitUntil: 'load' });
-    await page.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 60_000 });
+    await paintAndReady(cdp); // not Playwright's waitForFunction: see paintAndReady
     const timing = await page.evaluate(() => ({
       fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
       ready: window.__hydratedAt,
