@@ -38,10 +38,11 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 log "cargo tests (SQLite and Postgres)"
-# One test at a time per test binary: on a loaded machine, concurrent in-process SSR renders on several
-# per-test runtimes have twice left a test parked forever (a reactive wake-up that never arrives); the
-# root cause is still being investigated. Serial runs cost a few minutes and never showed it.
-cargo test --workspace --exclude frontend --no-fail-fast -- --test-threads=1
+# Tests run in parallel. (They once ran one at a time: a page rendered while another test built its router
+# could hang, because Leptos' route listing holds resources back process-wide; the server now lists the
+# routes once per process — `routes()` in server/src/http/mod.rs — and a test covers it. A response that
+# stalls fails its test after 30 s with what had arrived, instead of hanging the run: `common::oneshot`.)
+cargo test --workspace --exclude frontend --no-fail-fast
 
 log "building the site for the browser tests"
 cargo leptos build --split

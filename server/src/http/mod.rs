@@ -8,7 +8,7 @@ pub mod deployments;
 pub mod extract;
 pub mod health;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::error::AppError;
 use app::ports::{
@@ -23,7 +23,7 @@ use axum::routing::get;
 use http::{HeaderName, Request};
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -87,10 +87,22 @@ impl Ports {
     }
 }
 
+/// The app's routes, found once per process by rendering the app with resources held back.
+///
+/// `generate_route_list` holds resources back with a flag that is global to the process
+/// (`leptos::server::SuppressResourceLoad`): a resource that any *other* thread creates while the list is being
+/// generated never loads, and that thread's page never finishes rendering. Built once, before any router (and
+/// so any render) exists, the list cannot overlap a render, however many routers a process builds (the
+/// in-process tests build one each, in parallel).
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
     let ports = Ports::new(&state);
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(app::App);
+    let routes = routes();
 
     let render_ports = ports.clone();
     let not_found =

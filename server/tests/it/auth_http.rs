@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use app::auth::{OrgRole, PlatformRole};
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use server::auth::public;
 use server::config::Settings;
 use server::state::AppState;
-use tower::ServiceExt;
 
 struct H {
     router: Router,
@@ -80,10 +79,12 @@ impl H {
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
         }
-        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let res = common::oneshot(self.router.clone(), req).await;
         let status = res.status();
         let headers = res.headers().clone();
-        let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+        let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .expect("body");
         Res {
             status,
             headers,

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use app::catalog::Tier;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use http::{Request, StatusCode};
 use server::db::DbUrl;
-use tower::ServiceExt;
 
 fn repo_platform() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"))
@@ -400,10 +399,12 @@ async fn send(s: &Signed, mut req: Request<Body>) -> (StatusCode, http::HeaderMa
     let headers = req.headers_mut();
     headers.insert("cookie", s.cookie.parse().expect("cookie header"));
     headers.insert("origin", common::ORIGIN.parse().expect("origin header"));
-    let res = s.router.clone().oneshot(req).await.expect("infallible");
+    let res = common::oneshot(s.router.clone(), req).await;
     let status = res.status();
     let headers = res.headers().clone();
-    let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+    let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
+        .await
+        .expect("body");
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use app::auth::{OrgRole, PlatformRole};
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use common::engine::{
     GitRepo, KubeStandin, TOKEN, eventually, helm_releases, module_dir, request, standin_tofu,
 };
@@ -17,7 +17,6 @@ use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use server::crypto::SecretBox;
 use server::db::DbUrl;
-use tower::ServiceExt;
 
 /// Everything the server logs in this test binary (the secret scan reads it).
 fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -130,11 +129,7 @@ impl Api {
 
     /// A streaming request (SSE) as this caller.
     async fn open(&self, req: Request<Body>) -> http::Response<Body> {
-        self.router
-            .clone()
-            .oneshot(self.sign(req))
-            .await
-            .expect("infallible")
+        common::oneshot(self.router.clone(), self.sign(req)).await
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
@@ -143,10 +138,12 @@ impl Api {
 
     /// Sends as is: no cookie, no origin (what cloud-init sends).
     async fn send_raw(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let res = common::oneshot(self.router.clone(), req).await;
         let status = res.status();
         let headers = res.headers().clone();
-        let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+        let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .expect("body");
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 

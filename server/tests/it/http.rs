@@ -3,11 +3,10 @@
 use crate::common;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use server::db::DbUrl;
-use tower::ServiceExt;
 
 /// A router with a signed-in superadmin; [`send`] adds their session cookie and the console's Origin.
 struct App {
@@ -57,10 +56,12 @@ async fn send_raw(app: &App, mut req: Request<Body>) -> (StatusCode, http::Heade
     if !h.contains_key("origin") {
         h.insert("origin", common::ORIGIN.parse().expect("origin"));
     }
-    let res = app.router.clone().oneshot(req).await.expect("infallible");
+    let res = common::oneshot(app.router.clone(), req).await;
     let status = res.status();
     let headers = res.headers().clone();
-    let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+    let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
+        .await
+        .expect("body");
     (status, headers, body.to_vec())
 }
 
@@ -379,13 +380,10 @@ async fn lazy_pages_preload_their_split_module_once() {
     };
     let loader = r#"href="/sovereign/pkg/__wasm_split.______________________.js" rel="modulepreload""#;
 
-    let res = router
-        .clone()
-        .oneshot(get("/sovereign/login"))
-        .await
-        .expect("infallible");
+    let res = common::oneshot(router.clone(), get("/sovereign/login")).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let body = String::from_utf8_lossy(&to_bytes(res.into_body(), 1 << 24).await.expect("body")).into_owned();
+    let body = String::from_utf8_lossy(&common::to_bytes(res.into_body(), 1 << 24).await.expect("body"))
+        .into_owned();
     no_links(&body);
     assert_eq!(count(&head(&body), &preload("split_signin")), 1, "{body}");
     assert_eq!(count(&head(&body), &preload("chunk_3")), 1);
@@ -406,9 +404,10 @@ async fn lazy_pages_preload_their_split_module_once() {
     let mut req = get("/sovereign/wizard/organisation");
     req.headers_mut()
         .insert("cookie", cookie.parse().expect("cookie"));
-    let res = router.oneshot(req).await.expect("infallible");
+    let res = common::oneshot(router, req).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let body = String::from_utf8_lossy(&to_bytes(res.into_body(), 1 << 24).await.expect("body")).into_owned();
+    let body = String::from_utf8_lossy(&common::to_bytes(res.into_body(), 1 << 24).await.expect("body"))
+        .into_owned();
     assert!(
         body.contains(r#"id="f-org-name""#),
         "the wizard's first step is rendered"
@@ -465,9 +464,9 @@ async fn module_of_names_the_module_each_lazy_page_preloads() {
             req.headers_mut()
                 .insert("cookie", cookie.parse().expect("cookie"));
         }
-        let res = router.clone().oneshot(req).await.expect("infallible");
-        let body =
-            String::from_utf8_lossy(&to_bytes(res.into_body(), 1 << 24).await.expect("body")).into_owned();
+        let res = common::oneshot(router.clone(), req).await;
+        let body = String::from_utf8_lossy(&common::to_bytes(res.into_body(), 1 << 24).await.expect("body"))
+            .into_owned();
         let expected: Vec<String> = app::split::module_of(path)
             .map(str::to_string)
             .into_iter()
@@ -497,7 +496,7 @@ async fn static_files_pick_their_encoding_and_say_they_vary_by_it() {
             req.headers_mut()
                 .insert("accept-encoding", accept.parse().expect("header"));
         }
-        let res = router.clone().oneshot(req).await.expect("infallible");
+        let res = common::oneshot(router.clone(), req).await;
         assert_eq!(res.status(), StatusCode::OK, "{accept:?}");
         let header = |name: &str| {
             res.headers()
@@ -511,7 +510,7 @@ async fn static_files_pick_their_encoding_and_say_they_vary_by_it() {
             Some("application/wasm"),
             "{accept:?}"
         );
-        let got = to_bytes(res.into_body(), 1 << 24).await.expect("body");
+        let got = common::to_bytes(res.into_body(), 1 << 24).await.expect("body");
         assert_eq!(&got[..], body, "{accept:?}");
     }
 }
@@ -538,15 +537,11 @@ async fn static_files_answer_200_after_a_404_page_and_revalidate() {
         let mut page = get("/sovereign/marketplace/product/nope");
         page.headers_mut()
             .insert("cookie", cookie.parse().expect("cookie"));
-        let res = router.clone().oneshot(page).await.expect("infallible");
+        let res = common::oneshot(router.clone(), page).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "round {round}: the page");
-        let _ = to_bytes(res.into_body(), 1 << 24).await.expect("body");
+        let _ = common::to_bytes(res.into_body(), 1 << 24).await.expect("body");
 
-        let res = router
-            .clone()
-            .oneshot(get("/sovereign/pkg/chunk_1.wasm"))
-            .await
-            .expect("infallible");
+        let res = common::oneshot(router.clone(), get("/sovereign/pkg/chunk_1.wasm")).await;
         assert_eq!(
             res.status(),
             StatusCode::OK,
@@ -563,12 +558,12 @@ async fn static_files_answer_200_after_a_404_page_and_revalidate() {
             .get("last-modified")
             .cloned()
             .expect("last-modified");
-        let body = to_bytes(res.into_body(), 1 << 24).await.expect("body");
+        let body = common::to_bytes(res.into_body(), 1 << 24).await.expect("body");
         assert_eq!(&body[..], b"\0asm\x01\0\0\0");
 
         let mut again = get("/sovereign/pkg/chunk_1.wasm");
         again.headers_mut().insert("if-modified-since", modified);
-        let res = router.clone().oneshot(again).await.expect("infallible");
+        let res = common::oneshot(router.clone(), again).await;
         assert_eq!(
             res.status(),
             StatusCode::NOT_MODIFIED,
@@ -580,11 +575,54 @@ async fn static_files_answer_200_after_a_404_page_and_revalidate() {
         let mut req = get(path);
         req.headers_mut()
             .insert("cookie", cookie.parse().expect("cookie"));
-        let res = router.clone().oneshot(req).await.expect("infallible");
+        let res = common::oneshot(router.clone(), req).await;
         assert_eq!(
             res.status(),
             StatusCode::NOT_FOUND,
             "{path}: no file, no listing, no redirect"
         );
     }
+}
+
+/// Building a router while another thread renders pages leaves the renders alone. (Leptos holds resources back
+/// with a process-wide flag while it lists an app's routes: a page whose resource was created meanwhile on
+/// another thread never finished rendering, and the parallel tests, which each build a router, hung now and
+/// then. The route list is now built once per process.)
+#[tokio::test]
+async fn a_router_built_during_a_render_does_not_stall_it() {
+    let app = router().await;
+    let settings = common::memory_settings();
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = std::thread::spawn({
+        let building = building.clone();
+        move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let state = rt.block_on(async { server::app_state(settings, common::sqlite().await) });
+            // Inside the runtime, as a server builds its router: listing the routes renders the app.
+            let _runtime = rt.enter();
+            let mut built = 0;
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = server::http::router(state.clone());
+                built += 1;
+            }
+            built
+        }
+    });
+    // Pages whose views create resources: the overview, the marketplace (catalog) and the account page.
+    for round in 0..15 {
+        for path in [
+            "/sovereign",
+            "/sovereign/marketplace",
+            "/sovereign/settings/account",
+        ] {
+            let (status, _, body) = send(&app, get(path)).await;
+            assert_eq!(status, StatusCode::OK, "round {round}, {path}: {body}");
+        }
+    }
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    let built = builder.join().expect("the router builder");
+    assert!(built > 0, "routers were built while the pages rendered");
 }

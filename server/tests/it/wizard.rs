@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use app::auth::{OrgRole, PlatformRole};
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Request, StatusCode};
 use leptos::server_fn::ServerFn;
@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use server::config::Settings;
 use server::db::{self, Db};
 use server::state::AppState;
-use tower::ServiceExt;
 
 on_both_backends!(drafts_round_trip);
 
@@ -117,9 +116,9 @@ impl H {
     async fn send_raw(&self, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
-        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let res = common::oneshot(self.router.clone(), req).await;
         let (status, headers) = (res.status(), res.headers().clone());
-        let body = to_bytes(res.into_body(), 1 << 22).await.expect("body");
+        let body = common::to_bytes(res.into_body(), 1 << 22).await.expect("body");
         (status, headers, body.to_vec())
     }
 

@@ -283,3 +283,44 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// How long a test waits for the next piece of a response before it fails instead of hanging.
+const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The whole body of `body` (at most `limit` bytes), like `axum::body::to_bytes`, except that a response that
+/// stops coming fails the test with what had arrived so far instead of hanging it: the part of a server-
+/// rendered page before the stall names the view that never finished.
+pub async fn to_bytes(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, String> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut got = Vec::new();
+    loop {
+        match tokio::time::timeout(STALL, body.frame()).await {
+            Err(_) => panic!(
+                "the response body stalled for {STALL:?} after {} bytes: …{}",
+                got.len(),
+                String::from_utf8_lossy(&got[got.len().saturating_sub(2000)..])
+            ),
+            Ok(None) => return Ok(got.into()),
+            Ok(Some(Err(e))) => return Err(e.to_string()),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    got.extend_from_slice(&data);
+                    if got.len() > limit {
+                        return Err(format!("the body is over {limit} bytes"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `router.oneshot(req)`, failing the test if no response head comes within 30 s instead of hanging it.
+pub async fn oneshot(router: axum::Router, req: http::Request<axum::body::Body>) -> axum::response::Response {
+    use tower::ServiceExt;
+    let what = format!("{} {}", req.method(), req.uri());
+    match tokio::time::timeout(STALL, router.oneshot(req)).await {
+        Ok(res) => res.unwrap_or_else(|e| match e {}),
+        Err(_) => panic!("{what}: no response head within {STALL:?}"),
+    }
+}
