@@ -93,7 +93,7 @@ impl Ports {
 /// (`leptos::server::SuppressResourceLoad`): a resource that any *other* thread creates while the list is being
 /// generated never loads, and that thread's page never finishes rendering. Built once, before any router (and
 /// so any render) exists, the list cannot overlap a render, however many routers a process builds (the
-/// in-process tests build one each, in parallel).
+/// in-process tests build one each, in parallel). Upstream: leptos-rs/leptos#4773.
 fn routes() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
