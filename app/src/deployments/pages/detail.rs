@@ -321,10 +321,16 @@ fn Live(view: DeploymentView) -> impl IntoView {
 #[component]
 fn LinkState(link: RwSignal<Link>) -> impl IntoView {
     view! {
-        <span class="link-state muted text-sm" data-testid="link-state" aria-live="polite">
+        // While live, a green dot (CSS) before the word: seen at a glance, not read out as "black circle".
+        <span
+            class="link-state muted text-sm"
+            class:is-live=move || link.get() == Link::Live
+            data-testid="link-state"
+            aria-live="polite"
+        >
             {move || match link.get() {
                 Link::Static => "Snapshot",
-                Link::Live => "● Live",
+                Link::Live => "Live",
                 Link::Reconnecting => "Reconnecting…",
                 Link::Finished => "Finished",
             }}
