@@ -92,19 +92,16 @@ async function once(storageState, i) {
       categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'disabled-by-default-v8.compile', 'blink', 'loading'],
     });
     await page.goto(`${base}${path}`, { waitUntil: 'load' });
-    await paintAndReady(cdp); // not Playwright's waitForFunction: see paintAndReady
-    const timing = await page.evaluate(() => ({
-      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
-      ready: window.__hydratedAt,
-      origin: performance.timeOrigin,
-      // What the page fetched before it was ready: name, start, end (ms since navigation).
-      resources: performance
-        .getEntriesByType('resource')
-        .filter((r) => r.startTime < window.__hydratedAt)
-        .map((r) => [new URL(r.name).pathname, Math.round(r.startTime), Math.round(r.responseEnd)]),
-    }));
+    const timing = await paintAndReady(cdp); // not Playwright's waitForFunction: see paintAndReady
     if (i === 0 && process.argv.includes('--resources')) {
-      for (const [name, start, end] of timing.resources) console.log(`    ${String(start).padStart(5)} → ${String(end).padStart(5)} ms  ${name}`);
+      // What the page fetched before it was ready: name, start, end (ms since navigation).
+      const resources = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((r) => r.startTime < window.__hydratedAt)
+          .map((r) => [new URL(r.name).pathname, Math.round(r.startTime), Math.round(r.responseEnd)]),
+      );
+      for (const [name, start, end] of resources) console.log(`    ${String(start).padStart(5)} → ${String(end).padStart(5)} ms  ${name}`);
     }
     if (!tracing) return { fcp: timing.fcp, ready: timing.ready, ms: {}, msBefore: {}, byName: {} };
     const buf = await browser.stopTracing();

@@ -79,12 +79,7 @@ impl H {
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
         }
-        let res = common::oneshot(self.router.clone(), req).await;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
-            .await
-            .expect("body");
+        let (status, headers, body) = common::send(&self.router, req).await;
         Res {
             status,
             headers,

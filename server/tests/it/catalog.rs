@@ -399,12 +399,7 @@ async fn send(s: &Signed, mut req: Request<Body>) -> (StatusCode, http::HeaderMa
     let headers = req.headers_mut();
     headers.insert("cookie", s.cookie.parse().expect("cookie header"));
     headers.insert("origin", common::ORIGIN.parse().expect("origin header"));
-    let res = common::oneshot(s.router.clone(), req).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("body");
+    let (status, headers, body) = common::send(&s.router, req).await;
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -138,12 +138,7 @@ impl Api {
 
     /// Sends as is: no cookie, no origin (what cloud-init sends).
     async fn send_raw(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-        let res = common::oneshot(self.router.clone(), req).await;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
-            .await
-            .expect("body");
+        let (status, headers, body) = common::send(&self.router, req).await;
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 

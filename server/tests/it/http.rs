@@ -56,12 +56,7 @@ async fn send_raw(app: &App, mut req: Request<Body>) -> (StatusCode, http::Heade
     if !h.contains_key("origin") {
         h.insert("origin", common::ORIGIN.parse().expect("origin"));
     }
-    let res = common::oneshot(app.router.clone(), req).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = common::to_bytes(res.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("body");
+    let (status, headers, body) = common::send(&app.router, req).await;
     (status, headers, body.to_vec())
 }
 

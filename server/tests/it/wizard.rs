@@ -116,9 +116,7 @@ impl H {
     async fn send_raw(&self, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
-        let res = common::oneshot(self.router.clone(), req).await;
-        let (status, headers) = (res.status(), res.headers().clone());
-        let body = common::to_bytes(res.into_body(), 1 << 22).await.expect("body");
+        let (status, headers, body) = common::send(&self.router, req).await;
         (status, headers, body.to_vec())
     }
 

@@ -290,9 +290,8 @@ const STALL: std::time::Duration = std::time::Duration::from_secs(30);
 /// The whole body of `body` (at most `limit` bytes), like `axum::body::to_bytes`, except that a response that
 /// stops coming fails the test with what had arrived so far instead of hanging it: the part of a server-
 /// rendered page before the stall names the view that never finished.
-pub async fn to_bytes(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, String> {
+pub async fn to_bytes(mut body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, String> {
     use http_body_util::BodyExt;
-    let mut body = body;
     let mut got = Vec::new();
     loop {
         match tokio::time::timeout(STALL, body.frame()).await {
@@ -323,4 +322,16 @@ pub async fn oneshot(router: axum::Router, req: http::Request<axum::body::Body>)
         Ok(res) => res.unwrap_or_else(|e| match e {}),
         Err(_) => panic!("{what}: no response head within {STALL:?}"),
     }
+}
+
+/// Sends `req` through `router` and reads the whole answer: status, headers and body (up to 16 MiB), each
+/// failing the test after 30 s of silence instead of hanging it.
+pub async fn send(
+    router: &axum::Router,
+    req: http::Request<axum::body::Body>,
+) -> (http::StatusCode, http::HeaderMap, axum::body::Bytes) {
+    let res = oneshot(router.clone(), req).await;
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+    (status, headers, body)
 }
