@@ -1,5 +1,5 @@
 import { test, expect, snap, STATE } from './fixtures';
-import { BAD_TOKEN, ED25519, GOOD_TOKEN, card as gridCard, credentials, next, saved, startOver } from './wizard';
+import { BAD_TOKEN, ED25519, ED25519_FINGERPRINT, GOOD_TOKEN, card as gridCard, credentials, next, saved, startOver } from './wizard';
 
 test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page }) => {
   test.setTimeout(90_000);
@@ -135,6 +135,8 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await expect(page.getByTestId('review-fqdn')).toHaveText('https://console.globex.omani.works');
   await expect(page.getByTestId('review-cost')).toContainText('€0.186/hr');
   await expect(page.getByTestId('review-owner-org')).toHaveText('Default');
+  // The key re-entered after the reload is the pasted one: its fingerprint is ssh-keygen's.
+  await expect(page.getByTestId('review-ssh-fingerprint')).toHaveText(ED25519_FINGERPRINT);
   await expect(page.getByTestId('review-components-count')).toContainText('50 selected');
   await expect(page.getByTestId('review-component-list')).toContainText('Neo4j');
   await expect(page.getByTestId('review-component-list')).not.toContainText('LibreChat');
@@ -229,6 +231,7 @@ test('Launch hands the request to the engine and lands on the live deployment pa
   await expect(page.getByTestId('subdomain-status')).toHaveText('available');
   await next(page, 'review');
   await expect(page.getByTestId('review-fqdn')).toHaveText(`https://console.${sub}.omani.works`);
+  await expect(page.getByTestId('review-ssh-fingerprint')).toHaveText(ED25519_FINGERPRINT);
   await page.getByTestId('wizard-continue').click();
   await expect(page).toHaveURL(/\/sovereign\/provision\/[A-Za-z0-9_-]+$/, { timeout: 30_000 });
   await expect(page.getByTestId('link-state')).toHaveText(/Live|Finished/, { timeout: 20_000 });

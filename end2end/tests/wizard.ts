@@ -9,6 +9,8 @@ import { hydrated } from './fixtures';
 export const GOOD_TOKEN = process.env.E2E_HETZNER_TOKEN ?? 'set-E2E_HETZNER_TOKEN-to-the-stand-in-token-0123456789abcdefghij';
 export const BAD_TOKEN = 'b'.repeat(64);
 export const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir e2e@catalyst';
+/** What `ssh-keygen -lf` prints for ED25519. */
+export const ED25519_FINGERPRINT = 'SHA256:kHCzDlZwL3Kuj84qI1SmihDxjG9ptAjY4h5d8IqNoTs';
 
 export async function open(page: Page, step = '') {
   await page.goto(`/sovereign/wizard${step ? '/' + step : ''}`);
@@ -51,6 +53,7 @@ export async function credentials(page: Page) {
   await page.getByTestId('ssh-tab-paste').click();
   await page.getByTestId('ssh-paste').fill(ED25519);
   await expect(page.getByTestId('ssh-paste-ok')).toBeVisible();
+  await expect(page.getByTestId('ssh-paste-fingerprint')).toHaveText(ED25519_FINGERPRINT);
 }
 
 /** The component grid's card of one blueprint. */

@@ -300,47 +300,30 @@ pub fn ssh_public_key(value: &str) -> Option<String> {
     None
 }
 
-/// Standard base64 with padding (what OpenSSH writes). `None` if malformed.
+/// Standard base64 with canonical padding (what OpenSSH writes). `None` if malformed or empty.
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let b = s.as_bytes();
-    if b.is_empty() || !b.len().is_multiple_of(4) {
+    use base64::Engine as _;
+    if s.is_empty() {
         return None;
     }
-    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    if pad > 2 {
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+/// The key's SHA-256 fingerprint as `ssh-keygen -l` prints it: `SHA256:` and the unpadded base64 of the
+/// digest of the decoded key blob. `None` for a line [`ssh_public_key`] refuses. The console shows it for a
+/// pasted key so the operator can compare it with `ssh-keygen -lf key.pub` before launching.
+pub fn ssh_fingerprint(line: &str) -> Option<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    if ssh_public_key(line).is_some() {
         return None;
     }
-    let mut out = Vec::with_capacity(b.len() / 4 * 3);
-    for (i, chunk) in b.chunks(4).enumerate() {
-        let last = i == b.len() / 4 - 1;
-        let mut n = 0u32;
-        let mut real = 4;
-        for (j, &c) in chunk.iter().enumerate() {
-            let v = if c == b'=' {
-                if !last || j < 4 - pad {
-                    return None;
-                }
-                real -= 1;
-                0
-            } else {
-                val(c)?
-            };
-            n = (n << 6) | v;
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..real - 1]);
-    }
-    Some(out)
+    let blob = base64_decode(line.split_whitespace().nth(1)?)?;
+    let digest = sha2::Sha256::digest(&blob);
+    Some(format!(
+        "SHA256:{}",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+    ))
 }
 
 /// One DNS label as a Sovereign subdomain: `^[a-z]([a-z0-9-]*[a-z0-9])?$`, at most 63 characters.
@@ -1019,6 +1002,34 @@ mod tests {
         assert_eq!(base64_decode("aGVsbA="), None);
         assert_eq!(base64_decode("a=Vs"), None);
         assert_eq!(base64_decode(""), None);
+        // Bits after the last byte must be zero (canonical), as OpenSSH writes them.
+        assert_eq!(base64_decode("aGVsbG9="), None);
+    }
+
+    #[test]
+    fn ssh_fingerprints_match_ssh_keygen() {
+        // `ssh-keygen -lf` of the same lines.
+        assert_eq!(
+            ssh_fingerprint(ED25519).as_deref(),
+            Some("SHA256:kHCzDlZwL3Kuj84qI1SmihDxjG9ptAjY4h5d8IqNoTs")
+        );
+        assert_eq!(
+            ssh_fingerprint(&format!("  {NISTP256}  ")).as_deref(),
+            Some("SHA256:wMTJvx94uC/i+iswpKbeWOPx6wcRxxM/MzUD87tnyXg")
+        );
+        // The comment is not part of the key.
+        assert_eq!(
+            ssh_fingerprint(ED25519.trim_end_matches(" catalyst@acme")),
+            ssh_fingerprint(ED25519)
+        );
+        for refused in [
+            "",
+            "hello world",
+            "ssh-ed25519 AAAA$$$",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq",
+        ] {
+            assert_eq!(ssh_fingerprint(refused), None, "{refused}");
+        }
     }
 
     #[test]

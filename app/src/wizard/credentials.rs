@@ -9,7 +9,7 @@ use super::browser;
 use super::fields::{FieldMessage, aria_invalid};
 use super::state::{error_id, use_wizard};
 use super::types::{SshKeyOrigin, TokenCheck, TokenFailure};
-use crate::deployments::validate::ssh_public_key;
+use crate::deployments::validate::ssh_fingerprint;
 use crate::error::AppError;
 
 #[component]
@@ -167,6 +167,8 @@ fn SshKey() -> impl IntoView {
             String::new()
         }
     }));
+    // Shown beside a valid pasted key; `None` while the text is not a key the provisioner accepts.
+    let pasted_fingerprint = Memo::new(move |_| pasted.with(|p| ssh_fingerprint(p)));
     let fqdn = move || d.with(|d| d.request.fqdn());
     let file_name = move || {
         let f = fqdn();
@@ -280,9 +282,10 @@ fn SshKey() -> impl IntoView {
                         secrets.update(|s| s.private_key = None);
                     }
                 >{pasted.get_untracked()}</textarea>
-                <p class="text-ok field-hint" data-testid="ssh-paste-ok"
-                    hidden=move || !(paste_tab.get() && !pasted.with(|p| p.trim().is_empty()) && ssh_public_key(&pasted.get()).is_none())>
-                    "Looks like a valid OpenSSH public key."
+                <p class="text-ok field-hint" data-testid="ssh-paste-ok" hidden=move || !paste_tab.get() || pasted_fingerprint.with(Option::is_none)>
+                    "Looks like a valid OpenSSH public key. Fingerprint "
+                    <code data-testid="ssh-paste-fingerprint">{move || pasted_fingerprint.get().unwrap_or_default()}</code>
+                    " — compare it with " <code>"ssh-keygen -lf your-key.pub"</code> "."
                 </p>
             </div>
             <FieldMessage field="sshPublicKey"/>

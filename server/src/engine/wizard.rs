@@ -363,6 +363,11 @@ mod tests {
                 .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")
         );
         assert!(k.fingerprint.starts_with("SHA256:"));
+        // The browser's fingerprint of a key (shown for pasted keys) is ssh-key's, digit for digit.
+        assert_eq!(
+            app::deployments::validate::ssh_fingerprint(&k.public_key).as_deref(),
+            Some(k.fingerprint.as_str())
+        );
         let other = generate_ed25519("catalyst").expect("generates");
         assert_ne!(other.public_key, k.public_key, "every pair is new");
     }
