@@ -1,4 +1,5 @@
 import { test as base, expect, Page } from '@playwright/test';
+import * as fs from 'fs';
 import * as path from 'path';
 
 /** Messages the browser logs that are not ours to fix (none today). */
@@ -53,11 +54,37 @@ export async function hydrated(page: Page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
 }
 
-/** Saves a screenshot under test-results/screenshots for people to look at. */
+/** axe-core, the accessibility engine browsers' own audit tools use (npm `axe-core`). */
+const AXE_SOURCE = fs.readFileSync(path.resolve(__dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+
+/**
+ * The serious and critical WCAG problems axe-core finds on the page as it is now, one line per element.
+ * (Evaluated over the DevTools protocol, so the console's Content-Security-Policy does not stop it.)
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Violation[] }> } }).axe;
+    const { violations } = await axe.run(document, { resultTypes: ['violations'] });
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${v.help} — ${n.target.join(' ')}`));
+  });
+}
+
+/**
+ * Saves a screenshot under test-results/screenshots for people to look at, after checking the page with
+ * axe-core: every page the tests picture must be free of serious and critical accessibility problems.
+ * (Pages with JavaScript off are pictured only: axe runs in the page.)
+ */
 export async function snap(page: Page, name: string) {
   // A wizard step's code arrives as its own chunk after navigation: picture the step, not its placeholder.
   await expect(page.getByTestId('wizard-step-loading')).toHaveCount(0);
   await page.screenshot({ path: path.resolve(__dirname, '../test-results/screenshots', `${name}.png`), fullPage: true });
+  if (base.info().project.use.javaScriptEnabled !== false) {
+    expect(await accessibilityProblems(page), `accessibility of ${name}`).toEqual([]);
+  }
 }
 
 /** The superadmin `scripts/test.sh` seeds with `catalyst admin create`. */

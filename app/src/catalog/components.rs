@@ -716,6 +716,8 @@ pub fn ComponentGrid(
             </div>
 
             <div id="panel-choose" role="tabpanel" aria-labelledby="tab-choose" class="panel" hidden=move || tab.get() != Tab::Choose>
+                // The cards' names are third-level headings: this is the level between them and the page's title.
+                <h2 class="sr-only">"Components to choose"</h2>
                 <div class="grid-toolbar">
                     <div class="counter">
                         <p data-testid="selected-count">
@@ -774,6 +776,7 @@ pub fn ComponentGrid(
             </div>
 
             <div id="panel-always" role="tabpanel" aria-labelledby="tab-always" class="panel" hidden=move || tab.get() != Tab::Always>
+                <h2 class="sr-only">"Always included"</h2>
                 <p class="lead-sm">
                     "These components run on every Sovereign: the platform is built on them, so they are always installed "
                     "and cannot be removed."

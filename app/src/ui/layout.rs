@@ -97,8 +97,11 @@ fn UserMenu(me: Me) -> impl IntoView {
     let initial = p.label().chars().next().unwrap_or('?').to_string();
     view! {
         <details class="user-menu" data-testid="user-menu">
-            <summary class="user-menu-button" aria-label=format!("Account menu of {}", p.email)>
+            // The name is the visible e-mail with a hidden prefix (not an aria-label that replaces it): what
+            // a speech-input user reads on the button is part of its accessible name (WCAG 2.5.3).
+            <summary class="user-menu-button">
                 <span class="avatar" aria-hidden="true">{initial}</span>
+                <span class="sr-only">"Account menu of "</span>
                 <span class="user-menu-email">{p.email.clone()}</span>
             </summary>
             <div class="user-menu-panel">

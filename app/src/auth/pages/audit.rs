@@ -75,7 +75,7 @@ pub fn AuditPage() -> impl IntoView {
                         let (current, pages, total) = (p.page, p.pages(), p.total);
                         let cat = category();
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Audit events">
                                 <table class="table" data-testid="audit-table">
                                     <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
                                         <th scope="col">"Outcome"</th><th scope="col">"Details"</th></tr></thead>

@@ -90,7 +90,7 @@ pub fn TokensPage() -> impl IntoView {
 #[component]
 fn TokenTable(list: Vec<ApiTokenInfo>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="API tokens">
             <table class="table" data-testid="tokens-table">
                 <thead>
                     <tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Created"</th>

@@ -131,7 +131,7 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
     let pages = page.pages();
     let current = page.page;
     view! {
-        <div class="table-wrap card">
+        <div class="table-wrap card" tabindex="0" role="region" aria-label="Deployments">
             <table class="data-table" data-testid="deployments-table">
                 <thead>
                     <tr>
