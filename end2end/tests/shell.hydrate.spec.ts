@@ -1,4 +1,4 @@
-import { test, expect, hydrated, snap } from './fixtures';
+import { test, expect, accessibilityProblems, hydrated, snap } from './fixtures';
 
 test('a control that calls a server function works after hydration', async ({ page }) => {
   await page.goto('/sovereign');
@@ -26,6 +26,26 @@ test('the theme choice survives a reload', async ({ page }) => {
   await expect(html).toHaveAttribute('data-theme', 'dark');
   await page.reload();
   await expect(html).toHaveAttribute('data-theme', 'dark');
+});
+
+test('the light theme passes the same accessibility check as the dark one', async ({ page, context, baseURL }) => {
+  // snap() checks every page the tests picture, in the dark theme they start in; this is the light one.
+  await context.addCookies([{ name: 'catalyst_theme', value: 'light', url: baseURL ?? 'http://127.0.0.1:3000' }]);
+  for (const path of ['', '/wizard/organisation', '/marketplace', '/marketplace/product/neo4j', '/deployments', '/users', '/audit', '/settings/tokens', '/settings/account']) {
+    await page.goto(`/sovereign${path}`);
+    await hydrated(page);
+    await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+    expect(await accessibilityProblems(page), `accessibility of /sovereign${path} in the light theme`).toEqual([]);
+  }
+  // And a deployment's live page, when earlier tests have launched one (its phases, logs and status colours).
+  await page.goto('/sovereign/deployments');
+  const first = page.getByTestId('deployment-row').first().getByRole('link').first();
+  if ((await first.count()) > 0) {
+    await first.click();
+    await expect(page).toHaveURL(/\/sovereign\/provision\//);
+    await hydrated(page);
+    expect(await accessibilityProblems(page), 'accessibility of a deployment page in the light theme').toEqual([]);
+  }
 });
 
 test('the 404 page hydrates without errors and links home', async ({ page }) => {

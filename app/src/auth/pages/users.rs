@@ -172,7 +172,7 @@ fn UserTable(data: UsersView, actions: Actions) -> impl IntoView {
         <section aria-labelledby="users-heading">
             <h2 id="users-heading" class="section-title">{format!("People ({})", data.users.len())}</h2>
             // Scrolls sideways on a phone: a region the keyboard can reach and scroll.
-            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="users-heading">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Table of people">
                 <table class="table" data-testid="users-table">
                     <thead>
                         <tr>
@@ -291,7 +291,7 @@ fn Invitations(data: UsersView, actions: Actions) -> impl IntoView {
     view! {
         <section class="mt-6" aria-labelledby="invites-heading">
             <h2 id="invites-heading" class="section-title">"Open invitations"</h2>
-            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="invites-heading">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Table of open invitations">
                 <table class="table" data-testid="invitations-table">
                     <thead><tr><th scope="col">"E-mail"</th><th scope="col">"Organisation"</th><th scope="col">"Role"</th>
                         <th scope="col">"Expires"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
