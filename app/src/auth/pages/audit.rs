@@ -8,7 +8,7 @@ use crate::audit::{AuditEntry, Outcome};
 use crate::auth::api::audit_page;
 use crate::routes;
 use crate::time::{format_rfc3339, format_utc};
-use crate::ui::ErrorView;
+use crate::ui::{ErrorView, TableRegion};
 
 const CATEGORIES: &[(&str, &str)] = &[
     ("", "All"),
@@ -75,13 +75,13 @@ pub fn AuditPage() -> impl IntoView {
                         let (current, pages, total) = (p.page, p.pages(), p.total);
                         let cat = category();
                         view! {
-                            <div class="table-wrap" tabindex="0" role="region" aria-label="Audit events">
+                            <TableRegion label="Audit events">
                                 <table class="table" data-testid="audit-table">
                                     <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
                                         <th scope="col">"Outcome"</th><th scope="col">"Details"</th></tr></thead>
                                     <tbody>{p.items.into_iter().map(|e| view! { <Row e/> }).collect_view()}</tbody>
                                 </table>
-                            </div>
+                            </TableRegion>
                             <nav class="pager" aria-label="Pages">
                                 {(current > 1).then(|| view! { <a class="btn btn-secondary btn-sm" href=href(&cat, current - 1) rel="prev">"Newer"</a> })}
                                 <span class="muted text-sm" data-testid="audit-page">{format!("Page {current} of {pages} · {total} events")}</span>

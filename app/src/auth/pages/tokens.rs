@@ -8,7 +8,7 @@ use crate::auth::ApiTokenInfo;
 use crate::auth::api::{CreateToken, RevokeToken, list_tokens, take_created_token};
 use crate::routes;
 use crate::time::format_utc;
-use crate::ui::ErrorView;
+use crate::ui::{ErrorView, TableRegion};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
@@ -90,7 +90,7 @@ pub fn TokensPage() -> impl IntoView {
 #[component]
 fn TokenTable(list: Vec<ApiTokenInfo>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
     view! {
-        <div class="table-wrap" tabindex="0" role="region" aria-label="API tokens">
+        <TableRegion label="API tokens">
             <table class="table" data-testid="tokens-table">
                 <thead>
                     <tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Created"</th>
@@ -117,6 +117,6 @@ fn TokenTable(list: Vec<ApiTokenInfo>, revoke: ServerAction<RevokeToken>) -> imp
                     }).collect_view()}
                 </tbody>
             </table>
-        </div>
+        </TableRegion>
     }
 }

@@ -10,7 +10,7 @@ use crate::auth::api::{
 };
 use crate::auth::{InviteOutcome, OrgRole, PlatformRole, UserSummary, UsersView};
 use crate::time::format_utc;
-use crate::ui::ErrorView;
+use crate::ui::{ErrorView, TableRegion};
 
 #[derive(Clone, Copy)]
 struct Actions {
@@ -171,8 +171,7 @@ fn UserTable(data: UsersView, actions: Actions) -> impl IntoView {
     view! {
         <section aria-labelledby="users-heading">
             <h2 id="users-heading" class="section-title">{format!("People ({})", data.users.len())}</h2>
-            // Scrolls sideways on a phone: a region the keyboard can reach and scroll.
-            <div class="table-wrap" tabindex="0" role="region" aria-label="Table of people">
+            <TableRegion label="Table of people">
                 <table class="table" data-testid="users-table">
                     <thead>
                         <tr>
@@ -187,7 +186,7 @@ fn UserTable(data: UsersView, actions: Actions) -> impl IntoView {
                         {data.users.into_iter().map(|u| view! { <UserRow u platform actions/> }).collect_view()}
                     </tbody>
                 </table>
-            </div>
+            </TableRegion>
         </section>
     }
     .into_any()
@@ -291,7 +290,7 @@ fn Invitations(data: UsersView, actions: Actions) -> impl IntoView {
     view! {
         <section class="mt-6" aria-labelledby="invites-heading">
             <h2 id="invites-heading" class="section-title">"Open invitations"</h2>
-            <div class="table-wrap" tabindex="0" role="region" aria-label="Table of open invitations">
+            <TableRegion label="Table of open invitations">
                 <table class="table" data-testid="invitations-table">
                     <thead><tr><th scope="col">"E-mail"</th><th scope="col">"Organisation"</th><th scope="col">"Role"</th>
                         <th scope="col">"Expires"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
@@ -312,7 +311,7 @@ fn Invitations(data: UsersView, actions: Actions) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-            </div>
+            </TableRegion>
         </section>
     }
     .into_any()

@@ -10,7 +10,7 @@ use crate::deployments::status::DeploymentStatus;
 use crate::deployments::types::{DeploymentSummary, ListQuery, SortKey};
 use crate::paging::Page;
 use crate::time::format_utc;
-use crate::ui::ErrorView;
+use crate::ui::{ErrorView, TableRegion};
 
 #[component]
 pub fn DeploymentsPage() -> impl IntoView {
@@ -131,7 +131,7 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
     let pages = page.pages();
     let current = page.page;
     view! {
-        <div class="table-wrap card" tabindex="0" role="region" aria-label="Deployments">
+        <TableRegion label="Deployments" card=true>
             <table class="data-table" data-testid="deployments-table">
                 <thead>
                     <tr>
@@ -162,7 +162,7 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
-        </div>
+        </TableRegion>
         <nav class="pager" aria-label="Pages">
             <span class="muted">{format!("{} deployment(s) · page {current} of {pages}", page.total)}</span>
             {(current > 1).then(|| view! { <a class="btn btn-secondary" href=page_href(&params, current - 1)>"Previous"</a> })}
