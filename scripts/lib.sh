@@ -9,6 +9,7 @@ export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 CARGO_LEPTOS_VERSION="0.3.10"
+LEPTOSFMT_VERSION="0.1.33"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -46,6 +47,13 @@ ensure_cargo_leptos() {
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug
 }
 
+# leptosfmt formats the insides of `view!` macros, which cargo fmt leaves alone (scripts/fmt.sh runs both).
+ensure_leptosfmt() {
+  if leptosfmt --version 2>/dev/null | grep -q " $LEPTOSFMT_VERSION\$"; then return 0; fi
+  log "installing leptosfmt $LEPTOSFMT_VERSION"
+  cargo install leptosfmt --version "$LEPTOSFMT_VERSION" --locked
+}
+
 ensure_wasm_bindgen() {
   local want
   want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
@@ -80,6 +88,7 @@ ensure_build_tools() {
   ensure_rust
   ensure_npm
   ensure_wasm_bindgen
+  ensure_leptosfmt
   ensure_cargo_leptos
   command -v wasm-opt | grep -q node_modules || die "wasm-opt from npm binaryen must come first on PATH"
 }

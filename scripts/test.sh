@@ -34,6 +34,7 @@ eval "$("$ROOT/scripts/pg-throwaway.sh" start)"
 
 log "checking formatting and lints"
 cargo fmt --all -- --check
+leptosfmt --check --quiet app/src frontend/src > /dev/null || die "view! macros are not formatted: run scripts/fmt.sh"
 cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 

@@ -26,16 +26,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme>
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="dark light"/>
-                <link rel="icon" type="image/svg+xml" href="/sovereign/favicon.svg"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="dark light" />
+                <link rel="icon" type="image/svg+xml" href="/sovereign/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
-                <App/>
+                <App />
             </body>
         </html>
     }
@@ -47,31 +47,55 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_context(crate::split::Preloaded::default());
     view! {
-        <Stylesheet id="leptos" href="/sovereign/pkg/sovereign.css"/>
-        <Title text="Catalyst"/>
+        <Stylesheet id="leptos" href="/sovereign/pkg/sovereign.css" />
+        <Title text="Catalyst" />
         <Router base=BASE>
             <Layout>
-                <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                    <Routes fallback=|| view! { <NotFound/> }>
-                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <ErrorBoundary fallback=|errors| view! { <ErrorList errors /> }>
+                    <Routes fallback=|| view! { <NotFound /> }>
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         // Every page but the overview is a lazy route: its code is a separate wasm chunk
                         // (DEVELOPERS.md → "How we keep the bundle small").
-                        <Route path=path!("/wizard") view={Lazy::<WizardRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/wizard/:step") view={Lazy::<WizardRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/deployments") view={Lazy::<DeploymentsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/provision/:id") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async/>
-                        <ParentRoute path=path!("/marketplace") view={Lazy::<MarketplaceLayoutRoute>::new()} ssr=SsrMode::Async>
-                            <Route path=path!("") view={Lazy::<MarketplaceRoute>::new()}/>
-                            <Route path=path!("family/:id") view={Lazy::<FamilyRoute>::new()}/>
-                            <Route path=path!("product/:id") view={Lazy::<ProductRoute>::new()}/>
+                        <Route path=path!("/wizard") view=Lazy::<WizardRoute>::new() ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/wizard/:step")
+                            view=Lazy::<WizardRoute>::new()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/deployments")
+                            view=Lazy::<DeploymentsRoute>::new()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/provision/:id")
+                            view=Lazy::<DeploymentRoute>::new()
+                            ssr=SsrMode::Async
+                        />
+                        <ParentRoute
+                            path=path!("/marketplace")
+                            view=Lazy::<MarketplaceLayoutRoute>::new()
+                            ssr=SsrMode::Async
+                        >
+                            <Route path=path!("") view=Lazy::<MarketplaceRoute>::new() />
+                            <Route path=path!("family/:id") view=Lazy::<FamilyRoute>::new() />
+                            <Route path=path!("product/:id") view=Lazy::<ProductRoute>::new() />
                         </ParentRoute>
-                        <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/settings/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view=Lazy::<LoginRoute>::new() ssr=SsrMode::Async />
+                        <Route path=path!("/signup") view=Lazy::<SignupRoute>::new() ssr=SsrMode::Async />
+                        <Route path=path!("/setup") view=Lazy::<SetupRoute>::new() ssr=SsrMode::Async />
+                        <Route path=path!("/users") view=Lazy::<UsersRoute>::new() ssr=SsrMode::Async />
+                        <Route path=path!("/audit") view=Lazy::<AuditRoute>::new() ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/settings/account")
+                            view=Lazy::<AccountRoute>::new()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/settings/tokens")
+                            view=Lazy::<TokensRoute>::new()
+                            ssr=SsrMode::Async
+                        />
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -13,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
     let me = crate::wire::postcard_resource(current_user);
     let check = ServerAction::<CheckSystem>::new();
     view! {
-        <leptos_meta::Title text="Catalyst · Sovereign cloud control plane"/>
+        <leptos_meta::Title text="Catalyst · Sovereign cloud control plane" />
         <section class="hero">
             <p class="eyebrow">"Sovereign cloud control plane"</p>
             <h1>"Launch your Sovereign"</h1>
@@ -23,20 +23,28 @@ pub fn HomePage() -> impl IntoView {
             </p>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    // The wizard is offered only to those who may use it (editors and above).
                     let may_design = me
                         .await
                         .ok()
                         .flatten()
                         .is_some_and(|me| allowed(&me.principal, Action::WizardUse, None));
+                    // The wizard is offered only to those who may use it (editors and above).
                     view! {
                         <div class="hero-actions">
-                            {may_design.then(|| view! {
-                                <a class="btn btn-primary" href=crate::routes::page("wizard") data-testid="cta-wizard">
-                                    "Design a new Sovereign →"
-                                </a>
-                            })}
-                            <a class="btn btn-secondary" href=crate::routes::page("marketplace")>"Browse components"</a>
+                            {may_design
+                                .then(|| {
+                                    view! {
+                                        <a
+                                            class="btn btn-primary"
+                                            href=crate::routes::page("wizard")
+                                            data-testid="cta-wizard"
+                                        >
+                                            "Design a new Sovereign →"
+                                        </a>
+                                    }
+                                })} <a class="btn btn-secondary" href=crate::routes::page("marketplace")>
+                                "Browse components"
+                            </a>
                         </div>
                     }
                 })}
@@ -45,27 +53,44 @@ pub fn HomePage() -> impl IntoView {
         <section class="grid-cards" aria-label="Console status">
             <article class="card" data-testid="system-card">
                 <h2 class="card-title">"This console"</h2>
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <Suspense fallback=|| {
+                    view! { <p class="muted">"Loading…"</p> }
+                }>
                     {move || Suspend::new(async move {
                         match initial.await {
-                            Ok(report) => view! { <StatusFacts report/> }.into_any(),
-                            Err(error) => view! { <ErrorView error/> }.into_any(),
+                            Ok(report) => view! { <StatusFacts report /> }.into_any(),
+                            Err(error) => view! { <ErrorView error /> }.into_any(),
                         }
                     })}
                 </Suspense>
-                <NoInputForm action=check input={CheckSystem {}} class="mt-4 flex items-center gap-3 flex-wrap">
-                    <button type="submit" class="btn btn-secondary" data-testid="check-db" disabled=move || check.pending().get()>
+                <NoInputForm action=check input=CheckSystem {} class="mt-4 flex items-center gap-3 flex-wrap">
+                    <button
+                        type="submit"
+                        class="btn btn-secondary"
+                        data-testid="check-db"
+                        disabled=move || check.pending().get()
+                    >
                         {move || if check.pending().get() { "Checking…" } else { "Check the database now" }}
                     </button>
                     <span data-testid="check-result" aria-live="polite" class="text-sm">
                         {move || match check.value().get() {
-                            None => view! { <span class="muted">"Not checked yet in this session."</span> }.into_any(),
-                            Some(Ok(r)) => view! {
-                                <span class="text-ok">
-                                    {format!("{} answered in {}", backend_label(&r.database), crate::time::format_millis(r.database_latency_us))}
-                                </span>
-                            }.into_any(),
-                            Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
+                            None => {
+                                view! { <span class="muted">"Not checked yet in this session."</span> }
+                                    .into_any()
+                            }
+                            Some(Ok(r)) => {
+                                view! {
+                                    <span class="text-ok">
+                                        {format!(
+                                            "{} answered in {}",
+                                            backend_label(&r.database),
+                                            crate::time::format_millis(r.database_latency_us),
+                                        )}
+                                    </span>
+                                }
+                                    .into_any()
+                            }
+                            Some(Err(error)) => view! { <ErrorView error /> }.into_any(),
                         }}
                     </span>
                 </NoInputForm>
@@ -87,7 +112,9 @@ fn StatusFacts(report: StatusReport) -> impl IntoView {
     view! {
         <dl class="facts">
             <dt>"Database"</dt>
-            <dd data-testid="db-backend">{format!("{} {}", backend_label(&report.database), report.database_version)}</dd>
+            <dd data-testid="db-backend">
+                {format!("{} {}", backend_label(&report.database), report.database_version)}
+            </dd>
             <dt>"Schema"</dt>
             <dd>{format!("migration {}", report.schema_version)}</dd>
             <dt>"Version"</dt>

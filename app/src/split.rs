@@ -86,7 +86,11 @@ pub fn preload_module(module: &'static str) {
     let _ = view! { <Script type_="module">{script}</Script> }.to_html();
     if first_module {
         let _ = view! {
-            <Link rel="modulepreload" href=format!("{pkg}/__wasm_split.______________________.js") crossorigin="anonymous"/>
+            <Link
+                rel="modulepreload"
+                href=format!("{pkg}/__wasm_split.______________________.js")
+                crossorigin="anonymous"
+            />
         }
         .to_html();
     }

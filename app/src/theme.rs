@@ -118,7 +118,12 @@ pub fn ThemeToggle() -> impl IntoView {
     };
     view! {
         <form method="post" action=SetTheme::url() on:submit=on_submit class="contents">
-            <input type="hidden" name="theme" prop:value=move || next().as_str() value=theme.get_untracked().toggled().as_str()/>
+            <input
+                type="hidden"
+                name="theme"
+                prop:value=move || next().as_str()
+                value=theme.get_untracked().toggled().as_str()
+            />
             <button
                 type="submit"
                 class="btn-icon"
@@ -128,12 +133,12 @@ pub fn ThemeToggle() -> impl IntoView {
                 <span class="sr-only">{move || format!("Switch to {} theme", next().as_str())}</span>
                 // Both icons are rendered; CSS shows the one for the current theme, so markup never differs.
                 <svg class="icon-moon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
-                    <path fill="currentColor" d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z"/>
+                    <path fill="currentColor" d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z" />
                 </svg>
                 <svg class="icon-sun" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
-                    <circle cx="12" cy="12" r="4.5" fill="currentColor"/>
+                    <circle cx="12" cy="12" r="4.5" fill="currentColor" />
                     <g stroke="currentColor" stroke-width="2" stroke-linecap="round">
-                        <path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4"/>
+                        <path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4" />
                     </g>
                 </svg>
             </button>

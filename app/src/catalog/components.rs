@@ -298,7 +298,12 @@ pub fn ToastRegion(actions: SelectionActions) -> impl IntoView {
             <For each=move || actions.toasts.get() key=|t| t.id let:t>
                 <div class="toast" data-testid="toast">
                     <span>{t.text.clone()}</span>
-                    <button type="button" class="toast-close" aria-label="Dismiss" on:click=move |_| actions.dismiss(t.id)>
+                    <button
+                        type="button"
+                        class="toast-close"
+                        aria-label="Dismiss"
+                        on:click=move |_| actions.dismiss(t.id)
+                    >
                         "×"
                     </button>
                 </div>
@@ -369,19 +374,37 @@ pub fn RemovalDialog(actions: SelectionActions) -> impl IntoView {
             }
             on:keydown=on_keydown
         >
-            <h2 id="removal-title" class="dialog-title">{title}</h2>
-            <p id="removal-lead" class="muted">{lead}</p>
+            <h2 id="removal-title" class="dialog-title">
+                {title}
+            </h2>
+            <p id="removal-lead" class="muted">
+                {lead}
+            </p>
             <ul class="dialog-list" data-testid="removal-list">
-                {move || actions.pending.with(|p| p.as_ref().map(|p| p.also.clone()).unwrap_or_default())
-                    .into_iter()
-                    .map(|n| view! { <li>{n}</li> })
-                    .collect_view()}
+                {move || {
+                    actions
+                        .pending
+                        .with(|p| p.as_ref().map(|p| p.also.clone()).unwrap_or_default())
+                        .into_iter()
+                        .map(|n| view! { <li>{n}</li> })
+                        .collect_view()
+                }}
             </ul>
             <div class="dialog-actions">
-                <button type="button" class="btn btn-secondary" node_ref=keep on:click=move |_| actions.cancel()>
+                <button
+                    type="button"
+                    class="btn btn-secondary"
+                    node_ref=keep
+                    on:click=move |_| actions.cancel()
+                >
                     "Keep"
                 </button>
-                <button type="button" class="btn btn-danger" data-testid="confirm-remove" on:click=move |_| actions.confirm()>
+                <button
+                    type="button"
+                    class="btn btn-danger"
+                    data-testid="confirm-remove"
+                    on:click=move |_| actions.confirm()
+                >
                     "Remove all"
                 </button>
             </div>
@@ -430,7 +453,12 @@ fn trap_tab(dialog: &leptos::web_sys::HtmlDialogElement, ev: &leptos::ev::Keyboa
 #[component]
 pub fn FamilyChip(family: Family) -> impl IntoView {
     view! {
-        <a class="chip chip-family" href=family_href(&family.id) style=format!("--fam:{}", family.color) title=family.subtitle.clone()>
+        <a
+            class="chip chip-family"
+            href=family_href(&family.id)
+            style=format!("--fam:{}", family.color)
+            title=family.subtitle.clone()
+        >
             {family.name.clone()}
         </a>
     }
@@ -447,12 +475,16 @@ pub fn Logo(blueprint: Blueprint, color: String, #[prop(optional)] large: bool) 
     let class = if large { "logo logo-lg" } else { "logo" };
     match logo_src(&blueprint) {
         Some(src) => {
-            view! { <img class=class src=src alt="" width="40" height="40" loading="lazy"/> }.into_any()
+            view! { <img class=class src=src alt="" width="40" height="40" loading="lazy" /> }.into_any()
         }
         None => {
             let letter: String = blueprint.name.chars().take(1).collect();
-            view! { <span class=format!("{class} logo-tile") style=format!("--fam:{color}") aria-hidden="true">{letter}</span> }
-                .into_any()
+            view! {
+                <span class=format!("{class} logo-tile") style=format!("--fam:{color}") aria-hidden="true">
+                    {letter}
+                </span>
+            }
+            .into_any()
         }
     }
 }
@@ -485,12 +517,22 @@ pub fn ComponentCard(
         move |_| actions.toggle(&id, &toggle_id)
     };
     view! {
-        <article class="cc" class:cc-selected=selected data-testid="component-card" data-id=id.clone() data-selected=move || selected.get().to_string()>
+        <article
+            class="cc"
+            class:cc-selected=selected
+            data-testid="component-card"
+            data-id=id.clone()
+            data-selected=move || selected.get().to_string()
+        >
             <div class="cc-head">
-                <Logo blueprint=blueprint.clone() color=color.clone()/>
+                <Logo blueprint=blueprint.clone() color=color.clone() />
                 <div class="cc-title">
-                    <h3 class="cc-name"><a class="cc-link" href=product_href(&id)>{name.clone()}</a></h3>
-                    {family.map(|f| view! { <FamilyChip family=f/> })}
+                    <h3 class="cc-name">
+                        <a class="cc-link" href=product_href(&id)>
+                            {name.clone()}
+                        </a>
+                    </h3>
+                    {family.map(|f| view! { <FamilyChip family=f /> })}
                 </div>
                 <button
                     type="button"
@@ -498,7 +540,9 @@ pub fn ComponentCard(
                     class="cc-toggle"
                     data-testid="toggle"
                     aria-pressed=move || selected.get().to_string()
-                    aria-label=move || if selected.get() { format!("Remove {name}") } else { format!("Add {name}") }
+                    aria-label=move || {
+                        if selected.get() { format!("Remove {name}") } else { format!("Add {name}") }
+                    }
                     on:click=on_toggle
                 >
                     <span aria-hidden="true">{move || if selected.get() { "✓" } else { "+" }}</span>
@@ -506,8 +550,17 @@ pub fn ComponentCard(
             </div>
             <p class="cc-desc">{blueprint.summary.clone()}</p>
             <div class="cc-chips">
-                <TierChip tier/>
-                {deps.into_iter().map(|d| view! { <span class="chip chip-dep" title="Needs">{d}</span> }).collect_view()}
+                <TierChip tier />
+                {deps
+                    .into_iter()
+                    .map(|d| {
+                        view! {
+                            <span class="chip chip-dep" title="Needs">
+                                {d}
+                            </span>
+                        }
+                    })
+                    .collect_view()}
                 <Show when=move || selected.get()>
                     <span class="chip chip-selected">"SELECTED"</span>
                 </Show>
@@ -629,7 +682,7 @@ pub fn ComponentGrid(
             let shown = move || visible.with(|v| v.contains(&id));
             view! {
                 <div class="cc-cell" class:hidden=move || !shown()>
-                    <ComponentCard catalog=catalog.clone() blueprint=b.clone() actions/>
+                    <ComponentCard catalog=catalog.clone() blueprint=b.clone() actions />
                 </div>
             }
         })
@@ -656,9 +709,11 @@ pub fn ComponentGrid(
                         .unwrap_or_default();
                     view! {
                         <li class="always-item">
-                            <Logo blueprint=b.clone() color=f.color.clone()/>
+                            <Logo blueprint=b.clone() color=f.color.clone() />
                             <div>
-                                <a href=product_href(&b.id) class="always-name">{b.name.clone()}</a>
+                                <a href=product_href(&b.id) class="always-name">
+                                    {b.name.clone()}
+                                </a>
                                 <p class="muted text-sm">{b.summary.clone()}</p>
                                 <p class="text-xs muted">{why}</p>
                             </div>
@@ -669,7 +724,7 @@ pub fn ComponentGrid(
             Some(view! {
                 <section class="always-group" aria-labelledby=format!("always-{}", f.id)>
                     <h3 id=format!("always-{}", f.id) class="always-family">
-                        <FamilyChip family=f.clone()/>
+                        <FamilyChip family=f.clone() />
                         <span class="muted text-sm">{f.subtitle.clone()}</span>
                     </h3>
                     <ul class="always-list">{items}</ul>
@@ -701,21 +756,41 @@ pub fn ComponentGrid(
     view! {
         <div class="grid-root" data-testid="component-grid">
             <div class="tabs" role="tablist" aria-label="Components">
-                <button type="button" role="tab" id="tab-choose" class="tab" aria-controls="panel-choose"
+                <button
+                    type="button"
+                    role="tab"
+                    id="tab-choose"
+                    class="tab"
+                    aria-controls="panel-choose"
                     aria-selected=move || (tab.get() == Tab::Choose).to_string()
                     tabindex=move || if tab.get() == Tab::Choose { "0" } else { "-1" }
-                    on:click=move |_| tab.set(Tab::Choose) on:keydown=on_tab_key>
+                    on:click=move |_| tab.set(Tab::Choose)
+                    on:keydown=on_tab_key
+                >
                     {move || format!("Choose your stack ({})", chosen_count())}
                 </button>
-                <button type="button" role="tab" id="tab-always" class="tab" aria-controls="panel-always"
+                <button
+                    type="button"
+                    role="tab"
+                    id="tab-always"
+                    class="tab"
+                    aria-controls="panel-always"
                     aria-selected=move || (tab.get() == Tab::Always).to_string()
                     tabindex=move || if tab.get() == Tab::Always { "0" } else { "-1" }
-                    on:click=move |_| tab.set(Tab::Always) on:keydown=on_tab_key>
+                    on:click=move |_| tab.set(Tab::Always)
+                    on:keydown=on_tab_key
+                >
                     {format!("Always included ({always_count})")}
                 </button>
             </div>
 
-            <div id="panel-choose" role="tabpanel" aria-labelledby="tab-choose" class="panel" hidden=move || tab.get() != Tab::Choose>
+            <div
+                id="panel-choose"
+                role="tabpanel"
+                aria-labelledby="tab-choose"
+                class="panel"
+                hidden=move || tab.get() != Tab::Choose
+            >
                 // The cards' names are third-level headings: this is the level between them and the page's title.
                 <h2 class="sr-only">"Components to choose"</h2>
                 <div class="grid-toolbar">
@@ -723,17 +798,32 @@ pub fn ComponentGrid(
                         <p data-testid="selected-count">
                             "Selected " <strong>{selected_count}</strong> {format!(" of {total}")}
                         </p>
-                        <div class="meter" role="progressbar" aria-label="Components selected" aria-valuemin="0"
-                            aria-valuemax=total.to_string() aria-valuenow=move || selected_count().to_string()>
-                            <span style=move || format!("width:{:.1}%", selected_count() as f64 * 100.0 / total.max(1) as f64)></span>
+                        <div
+                            class="meter"
+                            role="progressbar"
+                            aria-label="Components selected"
+                            aria-valuemin="0"
+                            aria-valuemax=total.to_string()
+                            aria-valuenow=move || selected_count().to_string()
+                        >
+                            <span style=move || {
+                                format!("width:{:.1}%", selected_count() as f64 * 100.0 / total.max(1) as f64)
+                            }></span>
                         </div>
                     </div>
-                    <button type="button" class="btn btn-secondary" data-testid="reset" on:click=move |_| actions.reset()>
+                    <button
+                        type="button"
+                        class="btn btn-secondary"
+                        data-testid="reset"
+                        on:click=move |_| actions.reset()
+                    >
                         "Reset to defaults"
                     </button>
                 </div>
                 <form class="search" method="get" role="search" on:submit=|ev| ev.prevent_default()>
-                    <label for="component-search" class="sr-only">"Search components"</label>
+                    <label for="component-search" class="sr-only">
+                        "Search components"
+                    </label>
                     <input
                         id="component-search"
                         name="q"
@@ -747,8 +837,12 @@ pub fn ComponentGrid(
                     />
                 </form>
                 <div class="family-chips" role="group" aria-label="Filter by family">
-                    <button type="button" class="fchip" aria-pressed=move || family_filter.with(Option::is_none).to_string()
-                        on:click=move |_| family_filter.set(None)>
+                    <button
+                        type="button"
+                        class="fchip"
+                        aria-pressed=move || family_filter.with(Option::is_none).to_string()
+                        on:click=move |_| family_filter.set(None)
+                    >
                         "All"
                     </button>
                     {chip_families
@@ -757,25 +851,49 @@ pub fn ComponentGrid(
                             let fid = f.id.clone();
                             let fid2 = f.id.clone();
                             view! {
-                                <button type="button" class="fchip" style=format!("--fam:{}", f.color) data-family=f.id.clone()
-                                    aria-pressed=move || family_filter.with(|x| x.as_deref() == Some(fid.as_str())).to_string()
-                                    on:click=move |_| family_filter.update(|x| {
-                                        *x = if x.as_deref() == Some(fid2.as_str()) { None } else { Some(fid2.clone()) }
-                                    })>
+                                <button
+                                    type="button"
+                                    class="fchip"
+                                    style=format!("--fam:{}", f.color)
+                                    data-family=f.id.clone()
+                                    aria-pressed=move || {
+                                        family_filter.with(|x| x.as_deref() == Some(fid.as_str())).to_string()
+                                    }
+                                    on:click=move |_| {
+                                        family_filter
+                                            .update(|x| {
+                                                *x = if x.as_deref() == Some(fid2.as_str()) {
+                                                    None
+                                                } else {
+                                                    Some(fid2.clone())
+                                                }
+                                            })
+                                    }
+                                >
                                     {f.name.clone()}
                                 </button>
                             }
                         })
                         .collect_view()}
                 </div>
-                <p class="sr-only" aria-live="polite">{move || format!("{} components shown", visible.with(Vec::len))}</p>
+                <p class="sr-only" aria-live="polite">
+                    {move || format!("{} components shown", visible.with(Vec::len))}
+                </p>
                 <div class="cards">{cards}</div>
                 <Show when=move || visible.with(Vec::is_empty)>
-                    <p class="empty" data-testid="empty">"No components match your filters."</p>
+                    <p class="empty" data-testid="empty">
+                        "No components match your filters."
+                    </p>
                 </Show>
             </div>
 
-            <div id="panel-always" role="tabpanel" aria-labelledby="tab-always" class="panel" hidden=move || tab.get() != Tab::Always>
+            <div
+                id="panel-always"
+                role="tabpanel"
+                aria-labelledby="tab-always"
+                class="panel"
+                hidden=move || tab.get() != Tab::Always
+            >
                 <h2 class="sr-only">"Always included"</h2>
                 <p class="lead-sm">
                     "These components run on every Sovereign: the platform is built on them, so they are always installed "
@@ -784,8 +902,8 @@ pub fn ComponentGrid(
                 <div class="always">{always}</div>
             </div>
 
-            <RemovalDialog actions/>
-            <ToastRegion actions/>
+            <RemovalDialog actions />
+            <ToastRegion actions />
         </div>
     }
 }

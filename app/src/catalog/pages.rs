@@ -30,24 +30,37 @@ pub struct Market {
 pub fn MarketplaceLayout() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |_| get_catalog());
     view! {
-        <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading the catalog…"</p> }>
+        <Suspense fallback=|| {
+            view! {
+                <p class="muted" aria-busy="true">
+                    "Loading the catalog…"
+                </p>
+            }
+        }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => match Catalog::new(d) {
-                        Ok(catalog) => {
-                            let selection = RwSignal::new(catalog.default_selection());
-                            provide_context(Market { catalog: Arc::new(catalog), selection });
-                            view! { <Outlet/> }.into_any()
+                    Ok(d) => {
+                        match Catalog::new(d) {
+                            Ok(catalog) => {
+                                let selection = RwSignal::new(catalog.default_selection());
+                                provide_context(Market {
+                                    catalog: Arc::new(catalog),
+                                    selection,
+                                });
+                                view! { <Outlet /> }.into_any()
+                            }
+                            Err(problems) => {
+                                let error = crate::error::AppError::Internal(
+                                    format!(
+                                        "The catalog is inconsistent: {}",
+                                        problems.first().map(ToString::to_string).unwrap_or_default(),
+                                    ),
+                                );
+                                view! { <ErrorView error /> }.into_any()
+                            }
                         }
-                        Err(problems) => {
-                            let error = crate::error::AppError::Internal(format!(
-                                "The catalog is inconsistent: {}",
-                                problems.first().map(ToString::to_string).unwrap_or_default()
-                            ));
-                            view! { <ErrorView error/> }.into_any()
-                        }
-                    },
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                    }
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -60,7 +73,7 @@ pub fn MarketplacePage() -> impl IntoView {
     let market = expect_context::<Market>();
     let q = use_query_map().with_untracked(|m| m.get("q").unwrap_or_default());
     view! {
-        <Title text="Marketplace · Catalyst"/>
+        <Title text="Marketplace · Catalyst" />
         <header class="page-head">
             <p class="eyebrow">"Marketplace"</p>
             <h1>"Platform components"</h1>
@@ -69,7 +82,7 @@ pub fn MarketplacePage() -> impl IntoView {
                 "that others need asks first."
             </p>
         </header>
-        <ComponentGrid catalog=market.catalog.clone() selection=market.selection initial_query=q/>
+        <ComponentGrid catalog=market.catalog.clone() selection=market.selection initial_query=q />
     }
 }
 
@@ -82,7 +95,7 @@ pub fn FamilyPage() -> impl IntoView {
         let id = params.with(|p| p.get("id").unwrap_or_default());
         let catalog = market.catalog.clone();
         let Some(family) = catalog.family(&id).cloned() else {
-            return view! { <NotFound/> }.into_any();
+            return view! { <NotFound /> }.into_any();
         };
         let actions = SelectionActions::new(catalog.clone(), market.selection);
         let members = catalog
@@ -94,13 +107,15 @@ pub fn FamilyPage() -> impl IntoView {
                 let selected = move || actions.is_selected(&bid);
                 view! {
                     <li class="member" data-testid="member">
-                        <Logo blueprint=b.clone() color=family.color.clone()/>
+                        <Logo blueprint=b.clone() color=family.color.clone() />
                         <div class="member-body">
-                            <a class="member-name" href=product_href(&b.id)>{b.name.clone()}</a>
+                            <a class="member-name" href=product_href(&b.id)>
+                                {b.name.clone()}
+                            </a>
                             <p class="muted text-sm">{b.summary.clone()}</p>
                         </div>
                         <div class="member-chips">
-                            <TierChip tier/>
+                            <TierChip tier />
                             <Show when=selected.clone()>
                                 <span class="chip chip-selected">"SELECTED"</span>
                             </Show>
@@ -113,7 +128,13 @@ pub fn FamilyPage() -> impl IntoView {
             .dependencies
             .iter()
             .filter_map(|d| catalog.family(d).cloned())
-            .map(|f| view! { <li><FamilyChip family=f/></li> })
+            .map(|f| {
+                view! {
+                    <li>
+                        <FamilyChip family=f />
+                    </li>
+                }
+            })
             .collect_view();
         let has_deps = !family.dependencies.is_empty();
         let fid = family.id.clone();
@@ -123,7 +144,7 @@ pub fn FamilyPage() -> impl IntoView {
             .iter()
             .all(|b| catalog.is_mandatory(&b.id));
         view! {
-            <Title text=format!("{} · Marketplace · Catalyst", family.name)/>
+            <Title text=format!("{} · Marketplace · Catalyst", family.name) />
             <nav class="crumbs" aria-label="Breadcrumb">
                 <a href=routes::page("marketplace")>"Marketplace"</a>
                 <span aria-hidden="true">" / "</span>
@@ -133,39 +154,67 @@ pub fn FamilyPage() -> impl IntoView {
                 <p class="eyebrow fam-eyebrow">{family.subtitle.clone()}</p>
                 <h1>{family.name.clone()}</h1>
                 <p class="lead">{family.summary.clone()}</p>
-                {(!mandatory_family).then(|| view! {
-                    <div class="hero-actions">
-                        <button type="button" class="btn btn-primary" on:click=move |_| actions.add_family(&fid)>
-                            "Add the whole family"
-                        </button>
-                        <button type="button" id="family-remove" class="btn btn-secondary"
-                            on:click=move |_| actions.request_remove_family(&fid2, "family-remove")>
-                            "Remove the family"
-                        </button>
-                    </div>
-                })}
-                {family.cascade_on_member_selection.then(|| view! {
-                    <p class="note">"Choosing any member of this family adds the whole family."</p>
-                })}
+                {(!mandatory_family)
+                    .then(|| {
+                        view! {
+                            <div class="hero-actions">
+                                <button
+                                    type="button"
+                                    class="btn btn-primary"
+                                    on:click=move |_| actions.add_family(&fid)
+                                >
+                                    "Add the whole family"
+                                </button>
+                                <button
+                                    type="button"
+                                    id="family-remove"
+                                    class="btn btn-secondary"
+                                    on:click=move |_| actions.request_remove_family(&fid2, "family-remove")
+                                >
+                                    "Remove the family"
+                                </button>
+                            </div>
+                        }
+                    })}
+                {family
+                    .cascade_on_member_selection
+                    .then(|| {
+                        view! {
+                            <p class="note">"Choosing any member of this family adds the whole family."</p>
+                        }
+                    })}
             </header>
             <div class="two-col">
                 <section aria-labelledby="overview">
-                    <h2 id="overview" class="section-title">"Overview"</h2>
-                    {family.overview.iter().map(|p| view! { <p class="prose-p">{p.clone()}</p> }).collect_view()}
+                    <h2 id="overview" class="section-title">
+                        "Overview"
+                    </h2>
+                    {family
+                        .overview
+                        .iter()
+                        .map(|p| view! { <p class="prose-p">{p.clone()}</p> })
+                        .collect_view()}
                     <h2 class="section-title">"Capabilities"</h2>
-                    <ul class="bullets">{family.capabilities.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}</ul>
-                    {has_deps.then(|| view! {
-                        <h2 class="section-title">"Depends on families"</h2>
-                        <ul class="chip-list">{deps}</ul>
-                    })}
+                    <ul class="bullets">
+                        {family.capabilities.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}
+                    </ul>
+                    {has_deps
+                        .then(|| {
+                            view! {
+                                <h2 class="section-title">"Depends on families"</h2>
+                                <ul class="chip-list">{deps}</ul>
+                            }
+                        })}
                 </section>
                 <section aria-labelledby="members">
-                    <h2 id="members" class="section-title">"Members"</h2>
+                    <h2 id="members" class="section-title">
+                        "Members"
+                    </h2>
                     <ul class="members">{members}</ul>
                 </section>
             </div>
-            <RemovalDialog actions/>
-            <ToastRegion actions/>
+            <RemovalDialog actions />
+            <ToastRegion actions />
         }
         .into_any()
     }
@@ -180,7 +229,7 @@ pub fn ProductPage() -> impl IntoView {
         let id = params.with(|p| p.get("id").unwrap_or_default());
         let catalog = market.catalog.clone();
         let Some(b) = catalog.blueprint(&id).cloned() else {
-            return view! { <NotFound/> }.into_any();
+            return view! { <NotFound /> }.into_any();
         };
         let selection = market.selection;
         let actions = SelectionActions::new(catalog.clone(), selection);
@@ -190,7 +239,15 @@ pub fn ProductPage() -> impl IntoView {
         let mandatory = tier == Tier::Mandatory;
         let links = |list: Vec<&super::types::Blueprint>| {
             list.into_iter()
-                .map(|d| view! { <li><a class="chip chip-link" href=product_href(&d.id)>{d.name.clone()}</a></li> })
+                .map(|d| {
+                    view! {
+                        <li>
+                            <a class="chip chip-link" href=product_href(&d.id)>
+                                {d.name.clone()}
+                            </a>
+                        </li>
+                    }
+                })
                 .collect_view()
         };
         let depends_on = catalog.dependencies_of(&b.id);
@@ -219,86 +276,143 @@ pub fn ProductPage() -> impl IntoView {
         };
         let chart = b.chart.clone();
         view! {
-            <Title text=format!("{} · Marketplace · Catalyst", b.name)/>
+            <Title text=format!("{} · Marketplace · Catalyst", b.name) />
             <nav class="crumbs" aria-label="Breadcrumb">
                 <a href=routes::page("marketplace")>"Marketplace"</a>
                 <span aria-hidden="true">" / "</span>
-                {family.clone().map(|f| view! { <a href=family_href(&f.id)>{f.name.clone()}</a><span aria-hidden="true">" / "</span> })}
+                {family
+                    .clone()
+                    .map(|f| {
+                        view! {
+                            <a href=family_href(&f.id)>{f.name.clone()}</a>
+                            <span aria-hidden="true">" / "</span>
+                        }
+                    })}
                 <span aria-current="page">{b.name.clone()}</span>
             </nav>
             <header class="page-head product-hero" data-testid="product" data-id=b.id.clone()>
-                <Logo blueprint=b.clone() color=color large=true/>
+                <Logo blueprint=b.clone() color=color large=true />
                 <div class="product-title">
                     <h1>{b.name.clone()}</h1>
                     <p class="lead">{b.summary.clone()}</p>
                     <div class="cc-chips">
-                        {family.map(|f| view! { <FamilyChip family=f/> })}
-                        <TierChip tier/>
+                        {family.map(|f| view! { <FamilyChip family=f /> })} <TierChip tier />
                     </div>
                 </div>
                 <div class="product-action">
                     {if mandatory {
-                        view! { <span class="pill-always" data-testid="always-installed">"Always installed"</span> }.into_any()
+                        view! {
+                            <span class="pill-always" data-testid="always-installed">
+                                "Always installed"
+                            </span>
+                        }
+                            .into_any()
                     } else {
                         view! {
-                            <button type="button" id="product-toggle" data-testid="product-toggle"
-                                class=move || if selected.get() { "btn btn-secondary" } else { "btn btn-primary" }
+                            <button
+                                type="button"
+                                id="product-toggle"
+                                data-testid="product-toggle"
+                                class=move || {
+                                    if selected.get() { "btn btn-secondary" } else { "btn btn-primary" }
+                                }
                                 aria-pressed=move || selected.get().to_string()
-                                on:click=toggle>
+                                on:click=toggle
+                            >
                                 {move || if selected.get() { "Remove from stack" } else { "Add to stack" }}
                             </button>
-                        }.into_any()
-                    }}
-                    <p class="text-sm muted why" data-testid="why">{why}</p>
+                        }
+                            .into_any()
+                    }} <p class="text-sm muted why" data-testid="why">
+                        {why}
+                    </p>
                 </div>
             </header>
             <div class="two-col">
                 <section aria-labelledby="about">
-                    <h2 id="about" class="section-title">"About"</h2>
+                    <h2 id="about" class="section-title">
+                        "About"
+                    </h2>
                     <p class="prose-p">{b.description.clone()}</p>
                     <h2 class="section-title">"Depends on"</h2>
                     {if no_deps {
                         view! { <p class="muted">"Nothing: it runs on the base platform."</p> }.into_any()
                     } else {
-                        view! { <ul class="chip-list" data-testid="depends-on">{depends_on}</ul> }.into_any()
+                        view! {
+                            <ul class="chip-list" data-testid="depends-on">
+                                {depends_on}
+                            </ul>
+                        }
+                            .into_any()
                     }}
                     <h2 class="section-title">"Depended on by"</h2>
                     {if no_rdeps {
                         view! { <p class="muted">"No other component needs it."</p> }.into_any()
                     } else {
-                        view! { <ul class="chip-list" data-testid="depended-on-by">{depended_by}</ul> }.into_any()
+                        view! {
+                            <ul class="chip-list" data-testid="depended-on-by">
+                                {depended_by}
+                            </ul>
+                        }
+                            .into_any()
                     }}
                 </section>
                 <section aria-labelledby="facts">
-                    <h2 id="facts" class="section-title">"Facts"</h2>
+                    <h2 id="facts" class="section-title">
+                        "Facts"
+                    </h2>
                     <dl class="facts">
                         <dt>"Upstream"</dt>
-                        <dd><a href=b.upstream.url.clone() rel="noopener noreferrer" target="_blank">{b.upstream.project.clone()}</a></dd>
+                        <dd>
+                            <a href=b.upstream.url.clone() rel="noopener noreferrer" target="_blank">
+                                {b.upstream.project.clone()}
+                            </a>
+                        </dd>
                         <dt>"Licence"</dt>
-                        <dd>{format!("{} ({})", b.upstream.license, b.sovereignty.license_kind.label().to_lowercase())}</dd>
+                        <dd>
+                            {format!(
+                                "{} ({})",
+                                b.upstream.license,
+                                b.sovereignty.license_kind.label().to_lowercase(),
+                            )}
+                        </dd>
                         <dt>"Steward"</dt>
                         <dd>{b.sovereignty.steward.clone()}</dd>
                         <dt>"Jurisdiction"</dt>
                         <dd>{b.sovereignty.jurisdiction.clone()}</dd>
                         {match chart {
-                            Some(c) => view! {
-                                <dt>"Helm chart"</dt>
-                                <dd><code>{format!("{} {}", c.name, c.version)}</code><br/><span class="muted text-sm break-all">{c.repository.clone()}</span></dd>
-                                <dt>"Namespace"</dt>
-                                <dd><code>{c.namespace.clone()}</code></dd>
-                            }.into_any(),
-                            None => view! {
-                                <dt>"Deployment"</dt>
-                                <dd>"Run by Catalyst itself, not installed in the cluster."</dd>
-                            }.into_any(),
+                            Some(c) => {
+                                view! {
+                                    <dt>"Helm chart"</dt>
+                                    <dd>
+                                        <code>{format!("{} {}", c.name, c.version)}</code>
+                                        <br />
+                                        <span class="muted text-sm break-all">{c.repository.clone()}</span>
+                                    </dd>
+                                    <dt>"Namespace"</dt>
+                                    <dd>
+                                        <code>{c.namespace.clone()}</code>
+                                    </dd>
+                                }
+                                    .into_any()
+                            }
+                            None => {
+                                view! {
+                                    <dt>"Deployment"</dt>
+                                    <dd>"Run by Catalyst itself, not installed in the cluster."</dd>
+                                }
+                                    .into_any()
+                            }
                         }}
                         <dt>"Id"</dt>
-                        <dd><code>{b.id.clone()}</code></dd>
+                        <dd>
+                            <code>{b.id.clone()}</code>
+                        </dd>
                     </dl>
                 </section>
             </div>
-            <RemovalDialog actions/>
-            <ToastRegion actions/>
+            <RemovalDialog actions />
+            <ToastRegion actions />
         }
         .into_any()
     }

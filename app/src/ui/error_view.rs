@@ -12,14 +12,12 @@ pub fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
             <p class="font-semibold">"Something went wrong"</p>
             <ul>
                 {move || {
-                    errors
-                        .get()
-                        .into_iter()
-                        .map(|(_, e)| view! { <li>{e.to_string()}</li> })
-                        .collect_view()
+                    errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()
                 }}
             </ul>
-            <p class="muted text-sm">"Reload the page to try again. If it keeps happening, the server log has the details."</p>
+            <p class="muted text-sm">
+                "Reload the page to try again. If it keeps happening, the server log has the details."
+            </p>
         </div>
     }
 }
@@ -45,7 +43,12 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
                 .next()
                 .map_or(String::new(), |_| format!("?{}", here.search.get_untracked()))
         );
-        view! { " " <a href=crate::auth::login_url(&next) data-testid="sign-in-again">"Sign in again"</a> }
+        view! {
+            " "
+            <a href=crate::auth::login_url(&next) data-testid="sign-in-again">
+                "Sign in again"
+            </a>
+        }
     });
     view! {
         <div class="alert alert-error" role="alert" data-testid="error" data-code=error.code()>

@@ -13,12 +13,16 @@ pub fn NotFound() -> impl IntoView {
         }
     }
     view! {
-        <leptos_meta::Title text="Page not found · Catalyst"/>
+        <leptos_meta::Title text="Page not found · Catalyst" />
         <section class="status-page" data-testid="not-found">
             <p class="status-code">"404"</p>
             <h1>"Page not found"</h1>
-            <p class="muted">"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
-            <a class="btn btn-primary" href=routes::home()>"Back to the overview"</a>
+            <p class="muted">
+                "There is nothing at this address. It may have moved, or the link may be mistyped."
+            </p>
+            <a class="btn btn-primary" href=routes::home()>
+                "Back to the overview"
+            </a>
         </section>
     }
 }

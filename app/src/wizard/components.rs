@@ -28,24 +28,36 @@ where
     let children = Arc::new(children);
     let data = Resource::new_blocking(|| (), |_| get_catalog());
     view! {
-        <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading the component catalog…"</p> }>
+        <Suspense fallback=|| {
+            view! {
+                <p class="muted" aria-busy="true">
+                    "Loading the component catalog…"
+                </p>
+            }
+        }>
             {move || {
                 let children = children.clone();
                 Suspend::new(async move {
-                    match data.await.and_then(|d| {
-                        Catalog::new(d).map_err(|problems| {
-                            AppError::Internal(format!(
-                                "The catalog is inconsistent: {}",
-                                problems.first().map(ToString::to_string).unwrap_or_default()
-                            ))
+                    match data
+                        .await
+                        .and_then(|d| {
+                            Catalog::new(d)
+                                .map_err(|problems| {
+                                    AppError::Internal(
+                                        format!(
+                                            "The catalog is inconsistent: {}",
+                                            problems.first().map(ToString::to_string).unwrap_or_default(),
+                                        ),
+                                    )
+                                })
                         })
-                    }) {
+                    {
                         Ok(catalog) => {
                             let catalog = Arc::new(catalog);
                             state.catalog.set_value(Some(catalog.clone()));
                             children(catalog).into_any()
                         }
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
                     }
                 })
             }}
@@ -62,8 +74,8 @@ pub fn ComponentsStep() -> impl IntoView {
                 "The platform building blocks Flux installs on your Sovereign. Dependencies come along automatically; "
                 "removing a component that others need asks first. Mandatory components are always included."
             </p>
-            <FieldMessage field="components"/>
-            <WithCatalog children=|catalog| view! { <Grid catalog/> }/>
+            <FieldMessage field="components" />
+            <WithCatalog children=|catalog| view! { <Grid catalog /> } />
         </div>
     }
 }
@@ -98,7 +110,7 @@ fn Grid(catalog: Arc<Catalog>) -> impl IntoView {
             false,
         );
     }
-    view! { <ComponentGrid catalog selection/> }
+    view! { <ComponentGrid catalog selection /> }
 }
 
 fn sorted(ids: &[String]) -> Vec<String> {

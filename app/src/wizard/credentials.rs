@@ -16,8 +16,8 @@ use crate::error::AppError;
 pub fn CredentialsStep() -> impl IntoView {
     view! {
         <div class="stack">
-            <HetznerToken/>
-            <SshKey/>
+            <HetznerToken />
+            <SshKey />
         </div>
     }
 }
@@ -48,13 +48,18 @@ fn HetznerToken() -> impl IntoView {
     let project = move || d.with(|d| d.request.hetzner_project_id.clone());
     view! {
         <section class="card" data-testid="token-section" aria-labelledby="token-h">
-            <h2 class="card-title" id="token-h">"Hetzner Cloud API token " <span class="req">"required"</span></h2>
+            <h2 class="card-title" id="token-h">
+                "Hetzner Cloud API token "
+                <span class="req">"required"</span>
+            </h2>
             <p class="field-hint">
                 "Read & Write API token (64+ characters). It is used for this check and sent once with Launch; "
                 "it is never saved — after a reload you enter it again."
             </p>
             <div class="field">
-                <label class="label" for="f-secrets-hetznerToken">"API token"</label>
+                <label class="label" for="f-secrets-hetznerToken">
+                    "API token"
+                </label>
                 <div class="input-row">
                     <input
                         id="f-secrets-hetznerToken"
@@ -67,19 +72,28 @@ fn HetznerToken() -> impl IntoView {
                         aria-describedby=error_id("secrets.hetznerToken")
                         on:input=move |ev| {
                             state.touch("secrets.hetznerToken");
-                            secrets.update(|s| {
-                                s.hetzner_token = event_target_value(&ev);
-                                s.token_check = None;
-                            });
+                            secrets
+                                .update(|s| {
+                                    s.hetzner_token = event_target_value(&ev);
+                                    s.token_check = None;
+                                });
                         }
                     />
-                    <button type="button" class="btn btn-secondary" aria-pressed=move || reveal.get().to_string()
-                        on:click=move |_| reveal.update(|r| *r = !*r)>
+                    <button
+                        type="button"
+                        class="btn btn-secondary"
+                        aria-pressed=move || reveal.get().to_string()
+                        on:click=move |_| reveal.update(|r| *r = !*r)
+                    >
                         {move || if reveal.get() { "Hide" } else { "Show" }}
                     </button>
-                    <button type="button" class="btn btn-primary" data-testid="validate-token"
+                    <button
+                        type="button"
+                        class="btn btn-primary"
+                        data-testid="validate-token"
                         disabled=move || checking.get()
-                        on:click=move |_| run_check()>
+                        on:click=move |_| run_check()
+                    >
                         {move || match (checking.get(), check()) {
                             (true, _) => "Checking…",
                             (false, Some(c)) if c.valid => "Validated ✓",
@@ -88,37 +102,80 @@ fn HetznerToken() -> impl IntoView {
                         }}
                     </button>
                 </div>
-                <FieldMessage field="secrets.hetznerToken"/>
+                <FieldMessage field="secrets.hetznerToken" />
             </div>
-            {move || check().map(|c| {
-                if c.valid {
-                    view! { <p class="alert alert-ok" data-testid="token-ok">"Token validated — read/write access confirmed."</p> }.into_any()
-                } else {
-                    let kind = c.failure.unwrap_or(TokenFailure::Http);
-                    let diagnostic = serde_json::json!({
+            {move || {
+                check()
+                    .map(|c| {
+                        if c.valid {
+                            view! {
+                                <p class="alert alert-ok" data-testid="token-ok">
+                                    "Token validated — read/write access confirmed."
+                                </p>
+                            }
+                                .into_any()
+                        } else {
+                            let kind = c.failure.unwrap_or(TokenFailure::Http);
+                            let diagnostic = serde_json::json!(
+                                {
                         "kind": kind.id(), "summary": kind.summary(), "status": c.status, "rawMessage": c.message,
-                    }).to_string();
-                    view! {
-                        <div class="error-card" role="alert" data-testid="token-error" data-kind=kind.id()>
-                            <p class="error-card-title">
-                                {kind.summary()}
-                                {c.status.map(|s| view! { <span class="wz-chip wz-chip-err">{format!("HTTP {s}")}</span> })}
-                            </p>
-                            <p>{kind.hint()}</p>
-                            <pre class="raw">{c.message.clone()}</pre>
-                            <div class="row">
-                                <button type="button" class="btn btn-secondary" on:click=move |_| run_check()>"Retry validation"</button>
-                                <button type="button" class="btn btn-ghost" data-testid="copy-diagnostic" on:click=move |_| {
-                                    browser::copy_text(&diagnostic);
-                                    copied.set(true);
-                                    set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
-                                }>{move || if copied.get() { "Copied" } else { "Copy diagnostic" }}</button>
-                            </div>
-                            <p class="field-hint">"The token is not stored on our servers either way."</p>
-                        </div>
-                    }.into_any()
-                }
-            })}
+                    }
+                            )
+                                .to_string();
+                            view! {
+                                <div
+                                    class="error-card"
+                                    role="alert"
+                                    data-testid="token-error"
+                                    data-kind=kind.id()
+                                >
+                                    <p class="error-card-title">
+                                        {kind.summary()}
+                                        {c
+                                            .status
+                                            .map(|s| {
+                                                view! {
+                                                    <span class="wz-chip wz-chip-err">
+                                                        {format!("HTTP {s}")}
+                                                    </span>
+                                                }
+                                            })}
+                                    </p>
+                                    <p>{kind.hint()}</p>
+                                    <pre class="raw">{c.message.clone()}</pre>
+                                    <div class="row">
+                                        <button
+                                            type="button"
+                                            class="btn btn-secondary"
+                                            on:click=move |_| run_check()
+                                        >
+                                            "Retry validation"
+                                        </button>
+                                        <button
+                                            type="button"
+                                            class="btn btn-ghost"
+                                            data-testid="copy-diagnostic"
+                                            on:click=move |_| {
+                                                browser::copy_text(&diagnostic);
+                                                copied.set(true);
+                                                set_timeout(
+                                                    move || copied.set(false),
+                                                    std::time::Duration::from_secs(2),
+                                                );
+                                            }
+                                        >
+                                            {move || if copied.get() { "Copied" } else { "Copy diagnostic" }}
+                                        </button>
+                                    </div>
+                                    <p class="field-hint">
+                                        "The token is not stored on our servers either way."
+                                    </p>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
             <details class="howto" open=move || !check().is_some_and(|c| c.valid)>
                 <summary>"How to create a token"</summary>
                 <ol>
@@ -131,7 +188,10 @@ fn HetznerToken() -> impl IntoView {
                 </ol>
             </details>
             <div class="field">
-                <label class="label" for="f-hetznerProjectId">"Hetzner project ID " <span class="req">"required"</span></label>
+                <label class="label" for="f-hetznerProjectId">
+                    "Hetzner project ID "
+                    <span class="req">"required"</span>
+                </label>
                 <input
                     id="f-hetznerProjectId"
                     class="input mono"
@@ -140,10 +200,18 @@ fn HetznerToken() -> impl IntoView {
                     prop:value=project
                     aria-invalid=aria_invalid("hetznerProjectId")
                     aria-describedby=error_id("hetznerProjectId")
-                    on:input=move |ev| state.edit("hetznerProjectId", |d| d.request.hetzner_project_id = event_target_value(&ev))
+                    on:input=move |ev| {
+                        state
+                            .edit(
+                                "hetznerProjectId",
+                                |d| d.request.hetzner_project_id = event_target_value(&ev),
+                            )
+                    }
                 />
-                <p class="field-hint">"The number in the console URL: console.hetzner.cloud/projects/<id>."</p>
-                <FieldMessage field="hetznerProjectId"/>
+                <p class="field-hint">
+                    "The number in the console URL: console.hetzner.cloud/projects/<id>."
+                </p>
+                <FieldMessage field="hetznerProjectId" />
             </div>
         </section>
     }
@@ -209,59 +277,129 @@ fn SshKey() -> impl IntoView {
     };
     view! {
         <section class="card" data-testid="ssh-key-section" aria-labelledby="ssh-h">
-            <h2 class="card-title" id="ssh-h">"SSH access " <span class="req">"required"</span></h2>
-            <p class="field-hint">"A break-glass key for the nodes. Only key types the provisioner accepts: Ed25519, ECDSA P-256, RSA."</p>
+            <h2 class="card-title" id="ssh-h">
+                "SSH access "
+                <span class="req">"required"</span>
+            </h2>
+            <p class="field-hint">
+                "A break-glass key for the nodes. Only key types the provisioner accepts: Ed25519, ECDSA P-256, RSA."
+            </p>
             <div class="tabs" role="tablist" aria-label="SSH key source">
-                <button type="button" role="tab" id="tab-generate" class="tab" aria-selected=move || (!paste_tab.get()).to_string()
-                    data-testid="ssh-tab-generate" on:click=move |_| paste_tab.set(false)>"Generate key pair " <span class="tag">"recommended"</span></button>
-                <button type="button" role="tab" id="tab-paste" class="tab" aria-selected=move || paste_tab.get().to_string()
-                    data-testid="ssh-tab-paste" on:click=move |_| paste_tab.set(true)>"Paste existing public key"</button>
+                <button
+                    type="button"
+                    role="tab"
+                    id="tab-generate"
+                    class="tab"
+                    aria-selected=move || (!paste_tab.get()).to_string()
+                    data-testid="ssh-tab-generate"
+                    on:click=move |_| paste_tab.set(false)
+                >
+                    "Generate key pair "
+                    <span class="tag">"recommended"</span>
+                </button>
+                <button
+                    type="button"
+                    role="tab"
+                    id="tab-paste"
+                    class="tab"
+                    aria-selected=move || paste_tab.get().to_string()
+                    data-testid="ssh-tab-paste"
+                    on:click=move |_| paste_tab.set(true)
+                >
+                    "Paste existing public key"
+                </button>
             </div>
             <div role="tabpanel" hidden=move || paste_tab.get() aria-labelledby="tab-generate">
-                <button type="button" class="btn btn-primary" id=move || if paste_tab.get() { "" } else { "f-sshPublicKey" }
-                    data-testid="ssh-generate" disabled=move || generating.get() on:click=generate>
+                <button
+                    type="button"
+                    class="btn btn-primary"
+                    id=move || if paste_tab.get() { "" } else { "f-sshPublicKey" }
+                    data-testid="ssh-generate"
+                    disabled=move || generating.get()
+                    on:click=generate
+                >
                     {move || match (generating.get(), matches!(origin(), SshKeyOrigin::Generated { .. })) {
                         (true, _) => "Generating…",
                         (false, true) => "Re-generate",
                         (false, false) => "Generate key pair",
                     }}
                 </button>
-                <p class="field-error" hidden=move || gen_error.with(|e| e.is_none())>{move || gen_error.get()}</p>
+                <p class="field-error" hidden=move || gen_error.with(|e| e.is_none())>
+                    {move || gen_error.get()}
+                </p>
                 {move || match origin() {
                     SshKeyOrigin::Generated { fingerprint } => {
                         let pk = secrets.with(|s| s.private_key.clone());
                         view! {
                             <div class="stack-sm" data-testid="ssh-generated">
                                 {match pk {
-                                    Some(key) => view! {
-                                        <div class="alert alert-warn">
-                                            <strong>"Private key shown once. Save it now or you lose access."</strong>
-                                            " Then run " <code>{format!("chmod 600 {}", file_name())}</code> "."
-                                            <div class="row">
-                                                <a id="ssh-private-download" class="btn btn-secondary" download=file_name()
-                                                    href=browser::data_url("application/x-pem-file", &key)
-                                                    on:click=move |_| secrets.update(|s| s.private_key_downloaded = true)>
-                                                    {move || if secrets.with(|s| s.private_key_downloaded) { "Download again" } else { "Download private key" }}
-                                                </a>
+                                    Some(key) => {
+                                        view! {
+                                            <div class="alert alert-warn">
+                                                <strong>
+                                                    "Private key shown once. Save it now or you lose access."
+                                                </strong>
+                                                " Then run "
+                                                <code>{format!("chmod 600 {}", file_name())}</code>
+                                                "."
+                                                <div class="row">
+                                                    <a
+                                                        id="ssh-private-download"
+                                                        class="btn btn-secondary"
+                                                        download=file_name()
+                                                        href=browser::data_url("application/x-pem-file", &key)
+                                                        on:click=move |_| {
+                                                            secrets.update(|s| s.private_key_downloaded = true)
+                                                        }
+                                                    >
+                                                        {move || {
+                                                            if secrets.with(|s| s.private_key_downloaded) {
+                                                                "Download again"
+                                                            } else {
+                                                                "Download private key"
+                                                            }
+                                                        }}
+                                                    </a>
+                                                </div>
                                             </div>
-                                        </div>
-                                    }.into_any(),
-                                    None => view! {
-                                        <p class="alert alert-warn">"The private key was offered once when it was generated and is kept nowhere. If you did not save it, generate a new pair."</p>
-                                    }.into_any(),
+                                        }
+                                            .into_any()
+                                    }
+                                    None => {
+                                        view! {
+                                            <p class="alert alert-warn">
+                                                "The private key was offered once when it was generated and is kept nowhere. If you did not save it, generate a new pair."
+                                            </p>
+                                        }
+                                            .into_any()
+                                    }
                                 }}
-                                <label class="label" for="ssh-public-generated">"Public key"</label>
-                                <textarea id="ssh-public-generated" class="input mono" rows="2" readonly=true
-                                    prop:value=move || d.with(|d| d.request.ssh_public_key.clone())>{d.with_untracked(|d| d.request.ssh_public_key.clone())}</textarea>
-                                <p class="field-hint">"Fingerprint " <code data-testid="ssh-fingerprint">{fingerprint}</code></p>
+                                <label class="label" for="ssh-public-generated">
+                                    "Public key"
+                                </label>
+                                <textarea
+                                    id="ssh-public-generated"
+                                    class="input mono"
+                                    rows="2"
+                                    readonly=true
+                                    prop:value=move || d.with(|d| d.request.ssh_public_key.clone())
+                                >
+                                    {d.with_untracked(|d| d.request.ssh_public_key.clone())}
+                                </textarea>
+                                <p class="field-hint">
+                                    "Fingerprint " <code data-testid="ssh-fingerprint">{fingerprint}</code>
+                                </p>
                             </div>
-                        }.into_any()
+                        }
+                            .into_any()
                     }
                     _ => view! { <span></span> }.into_any(),
                 }}
             </div>
             <div role="tabpanel" hidden=move || !paste_tab.get() aria-labelledby="tab-paste" class="field">
-                <label class="label" for=move || if paste_tab.get() { "f-sshPublicKey" } else { "ssh-paste" }>"OpenSSH public key"</label>
+                <label class="label" for=move || if paste_tab.get() { "f-sshPublicKey" } else { "ssh-paste" }>
+                    "OpenSSH public key"
+                </label>
                 <textarea
                     id=move || if paste_tab.get() { "f-sshPublicKey" } else { "ssh-paste" }
                     class="input mono"
@@ -275,20 +413,34 @@ fn SshKey() -> impl IntoView {
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
                         pasted.set(v.clone());
-                        state.edit("sshPublicKey", |d| {
-                            d.request.ssh_public_key = v.trim().to_string();
-                            d.ssh_key = SshKeyOrigin::Pasted;
-                        });
+                        state
+                            .edit(
+                                "sshPublicKey",
+                                |d| {
+                                    d.request.ssh_public_key = v.trim().to_string();
+                                    d.ssh_key = SshKeyOrigin::Pasted;
+                                },
+                            );
                         secrets.update(|s| s.private_key = None);
                     }
-                >{pasted.get_untracked()}</textarea>
-                <p class="text-ok field-hint" data-testid="ssh-paste-ok" hidden=move || !paste_tab.get() || pasted_fingerprint.with(Option::is_none)>
+                >
+                    {pasted.get_untracked()}
+                </textarea>
+                <p
+                    class="text-ok field-hint"
+                    data-testid="ssh-paste-ok"
+                    hidden=move || !paste_tab.get() || pasted_fingerprint.with(Option::is_none)
+                >
                     "Looks like a valid OpenSSH public key. Fingerprint "
-                    <code data-testid="ssh-paste-fingerprint">{move || pasted_fingerprint.get().unwrap_or_default()}</code>
-                    " — compare it with " <code>"ssh-keygen -lf your-key.pub"</code> "."
+                    <code data-testid="ssh-paste-fingerprint">
+                        {move || pasted_fingerprint.get().unwrap_or_default()}
+                    </code>
+                    " — compare it with "
+                    <code>"ssh-keygen -lf your-key.pub"</code>
+                    "."
                 </p>
             </div>
-            <FieldMessage field="sshPublicKey"/>
+            <FieldMessage field="sshPublicKey" />
         </section>
     }
 }

@@ -129,40 +129,64 @@ pub fn DomainStep() -> impl IntoView {
     view! {
         <div class="stack">
             <div class="mode-grid" role="radiogroup" aria-label="Domain mode" id="f-domain-mode">
-                {DomainMode::ALL.into_iter().map(|m| {
-                    let (sub, disabled) = match m {
-                        DomainMode::Pool if no_pools => ("no pool domains configured on this console", true),
-                        DomainMode::Pool => ("recommended for a first deployment", false),
-                        DomainMode::ByoManual => ("we show you the records to set", false),
-                        DomainMode::ByoApi => ("coming soon — not yet supported", true),
-                    };
-                    view! {
-                        <button type="button" role="radio" class="option-card" disabled=disabled
-                            data-testid=format!("domain-mode-{}", m.id())
-                            aria-checked=move || (mode.get() == m).to_string()
-                            on:click=move |_| set_mode(m)>
-                            <span class="option-name">{m.label()}</span>
-                            <span class="field-hint">{sub}</span>
-                        </button>
-                    }
-                }).collect_view()}
+                {DomainMode::ALL
+                    .into_iter()
+                    .map(|m| {
+                        let (sub, disabled) = match m {
+                            DomainMode::Pool if no_pools => {
+                                ("no pool domains configured on this console", true)
+                            }
+                            DomainMode::Pool => ("recommended for a first deployment", false),
+                            DomainMode::ByoManual => ("we show you the records to set", false),
+                            DomainMode::ByoApi => ("coming soon — not yet supported", true),
+                        };
+                        view! {
+                            <button
+                                type="button"
+                                role="radio"
+                                class="option-card"
+                                disabled=disabled
+                                data-testid=format!("domain-mode-{}", m.id())
+                                aria-checked=move || (mode.get() == m).to_string()
+                                on:click=move |_| set_mode(m)
+                            >
+                                <span class="option-name">{m.label()}</span>
+                                <span class="field-hint">{sub}</span>
+                            </button>
+                        }
+                    })
+                    .collect_view()}
             </div>
-            <FieldMessage field="domain.mode"/>
+            <FieldMessage field="domain.mode" />
             {move || match mode.get() {
-                DomainMode::Pool => view! { <PoolDomain pools=pools.clone() checker/> }.into_any(),
-                _ => view! { <ByoDomain nameservers=nameservers.clone()/> }.into_any(),
+                DomainMode::Pool => view! { <PoolDomain pools=pools.clone() checker /> }.into_any(),
+                _ => view! { <ByoDomain nameservers=nameservers.clone() /> }.into_any(),
             }}
             <p class="wz-chip wz-chip-accent" data-testid="sovereign-url" hidden=move || fqdn().is_none()>
                 {move || fqdn().map(|f| format!("Sovereign URL: console.{f}"))}
             </p>
             <div class="field">
-                <label class="label" for="f-adminEmail">"Admin contact e-mail " <span class="req">"required"</span></label>
-                <input id="f-adminEmail" class="input" type="email" autocomplete="email"
-                    value=email prop:value=email
-                    aria-invalid=aria_invalid("adminEmail") aria-describedby=error_id("adminEmail")
-                    on:input=move |ev| state.edit("adminEmail", |d| d.request.admin_email = event_target_value(&ev))/>
-                <p class="field-hint">"Used as the Let's Encrypt account e-mail for TLS certificates, and for the deployment-completion notice."</p>
-                <FieldMessage field="adminEmail"/>
+                <label class="label" for="f-adminEmail">
+                    "Admin contact e-mail "
+                    <span class="req">"required"</span>
+                </label>
+                <input
+                    id="f-adminEmail"
+                    class="input"
+                    type="email"
+                    autocomplete="email"
+                    value=email
+                    prop:value=email
+                    aria-invalid=aria_invalid("adminEmail")
+                    aria-describedby=error_id("adminEmail")
+                    on:input=move |ev| {
+                        state.edit("adminEmail", |d| d.request.admin_email = event_target_value(&ev))
+                    }
+                />
+                <p class="field-hint">
+                    "Used as the Let's Encrypt account e-mail for TLS certificates, and for the deployment-completion notice."
+                </p>
+                <FieldMessage field="adminEmail" />
             </div>
         </div>
     }
@@ -176,38 +200,73 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
     let status = state.subdomain;
     view! {
         <div class="field">
-            <label class="label" for="f-domain-subdomain">"Subdomain"</label>
+            <label class="label" for="f-domain-subdomain">
+                "Subdomain"
+            </label>
             <div class="input-row">
-                <input id="f-domain-subdomain" class="input mono" autocomplete="off" spellcheck="false"
-                    placeholder="acme" maxlength="63"
-                    value=sub prop:value=sub
-                    aria-invalid=aria_invalid("domain.subdomain") aria-describedby="subdomain-status f-domain-subdomain-error"
+                <input
+                    id="f-domain-subdomain"
+                    class="input mono"
+                    autocomplete="off"
+                    spellcheck="false"
+                    placeholder="acme"
+                    maxlength="63"
+                    value=sub
+                    prop:value=sub
+                    aria-invalid=aria_invalid("domain.subdomain")
+                    aria-describedby="subdomain-status f-domain-subdomain-error"
                     on:input=move |ev| {
-                        let v: String = event_target_value(&ev).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+                        let v: String = event_target_value(&ev)
+                            .chars()
+                            .filter(|c| !c.is_whitespace())
+                            .collect::<String>()
+                            .to_lowercase();
                         state.edit("domain.subdomain", |d| d.request.domain.subdomain = v);
                         checker.schedule();
-                    }/>
-                <span class="dot-sep" aria-hidden="true">"."</span>
-                <label class="sr-only" for="f-domain-poolDomain">"Pool domain"</label>
-                <select id="f-domain-poolDomain" class="input input-auto"
+                    }
+                />
+                <span class="dot-sep" aria-hidden="true">
+                    "."
+                </span>
+                <label class="sr-only" for="f-domain-poolDomain">
+                    "Pool domain"
+                </label>
+                <select
+                    id="f-domain-poolDomain"
+                    class="input input-auto"
                     aria-invalid=aria_invalid("domain.poolDomain")
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         state.edit("domain.poolDomain", |d| d.request.domain.pool_domain = v);
                         checker.schedule();
-                    }>
-                    {pools.into_iter().map(|p| {
-                        let (p1, p2) = (p.clone(), p.clone());
-                        view! { <option value=p1 selected=move || d.with(|d| d.request.domain.pool_domain == p2)>{p}</option> }
-                    }).collect_view()}
+                    }
+                >
+                    {pools
+                        .into_iter()
+                        .map(|p| {
+                            let (p1, p2) = (p.clone(), p.clone());
+                            view! {
+                                <option
+                                    value=p1
+                                    selected=move || d.with(|d| d.request.domain.pool_domain == p2)
+                                >
+                                    {p}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
                 </select>
-                <span id="subdomain-status" class="pill" data-testid="subdomain-status"
+                <span
+                    id="subdomain-status"
+                    class="pill"
+                    data-testid="subdomain-status"
                     data-state=move || match status.get() {
                         SubdomainState::Idle => "idle".to_string(),
                         SubdomainState::Checking => "checking".to_string(),
                         other => other.availability().map(|a| a.pill().replace(' ', "-")).unwrap_or_default(),
                     }
-                    aria-live="polite">
+                    aria-live="polite"
+                >
                     {move || match status.get() {
                         SubdomainState::Idle => String::new(),
                         SubdomainState::Checking => "checking…".to_string(),
@@ -215,21 +274,33 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
                     }}
                 </span>
             </div>
-            <FieldMessage field="domain.subdomain"/>
-            <FieldMessage field="domain.poolDomain"/>
+            <FieldMessage field="domain.subdomain" />
+            <FieldMessage field="domain.poolDomain" />
             {move || match status.get() {
-                SubdomainState::Answer(c) if c.status != Availability::Available => Some(view! {
-                    <div class="error-card" data-testid="subdomain-error">
-                        <p class="error-card-title">{c.status.title()} " " <span class="wz-chip">{c.fqdn.clone()}</span></p>
-                        <p>{c.detail.clone()}</p>
-                    </div>
-                }.into_any()),
-                SubdomainState::Local(a, m) if a == Availability::Reserved => Some(view! {
-                    <div class="error-card" data-testid="subdomain-error">
-                        <p class="error-card-title">{a.title()}</p>
-                        <p>{m}</p>
-                    </div>
-                }.into_any()),
+                SubdomainState::Answer(c) if c.status != Availability::Available => {
+                    Some(
+                        view! {
+                            <div class="error-card" data-testid="subdomain-error">
+                                <p class="error-card-title">
+                                    {c.status.title()} " " <span class="wz-chip">{c.fqdn.clone()}</span>
+                                </p>
+                                <p>{c.detail.clone()}</p>
+                            </div>
+                        }
+                            .into_any(),
+                    )
+                }
+                SubdomainState::Local(a, m) if a == Availability::Reserved => {
+                    Some(
+                        view! {
+                            <div class="error-card" data-testid="subdomain-error">
+                                <p class="error-card-title">{a.title()}</p>
+                                <p>{m}</p>
+                            </div>
+                        }
+                            .into_any(),
+                    )
+                }
                 _ => None,
             }}
             <p class="field-hint">"TLS certificates are issued automatically via Let's Encrypt DNS-01."</p>
@@ -245,47 +316,85 @@ fn ByoDomain(nameservers: Vec<String>) -> impl IntoView {
     let copied = RwSignal::new(None::<usize>);
     view! {
         <div class="field">
-            <label class="label" for="f-domain-byoDomain">"Your domain"</label>
-            <input id="f-domain-byoDomain" class="input mono" autocomplete="off" spellcheck="false"
+            <label class="label" for="f-domain-byoDomain">
+                "Your domain"
+            </label>
+            <input
+                id="f-domain-byoDomain"
+                class="input mono"
+                autocomplete="off"
+                spellcheck="false"
                 placeholder="sovereign.example.com"
-                value=domain prop:value=domain
-                aria-invalid=aria_invalid("domain.byoDomain") aria-describedby=error_id("domain.byoDomain")
+                value=domain
+                prop:value=domain
+                aria-invalid=aria_invalid("domain.byoDomain")
+                aria-describedby=error_id("domain.byoDomain")
                 on:input=move |ev| {
                     let v = event_target_value(&ev).trim().to_lowercase();
                     state.edit("domain.byoDomain", |d| d.request.domain.byo_domain = v);
-                }/>
-            <FieldMessage field="domain.byoDomain"/>
+                }
+            />
+            <FieldMessage field="domain.byoDomain" />
         </div>
         <div class="card">
             <h2 class="card-title">"Set these NS records at your registrar"</h2>
             <div class="sku-wrap">
                 <table data-testid="ns-table">
-                    <thead><tr><th scope="col">"Type"</th><th scope="col">"Name"</th><th scope="col">"Value"</th><th scope="col"><span class="sr-only">"Copy"</span></th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Type"</th>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Value"</th>
+                            <th scope="col">
+                                <span class="sr-only">"Copy"</span>
+                            </th>
+                        </tr>
+                    </thead>
                     <tbody>
-                        {nameservers.into_iter().enumerate().map(|(i, ns)| {
-                            let ns2 = ns.clone();
-                            view! {
-                                <tr>
-                                    <td>"NS"</td>
-                                    <td class="mono">{move || { let v = domain(); if v.is_empty() { "your domain".to_string() } else { v } }}</td>
-                                    <td class="mono">{ns.clone()}</td>
-                                    <td>
-                                        <button type="button" class="btn btn-ghost" aria-label=format!("Copy {ns}")
-                                            on:click=move |_| {
-                                                browser::copy_text(&ns2);
-                                                copied.set(Some(i));
-                                                set_timeout(move || copied.set(None), Duration::from_millis(1200));
-                                            }>
-                                            {move || if copied.get() == Some(i) { "✓ Copied" } else { "Copy" }}
-                                        </button>
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
+                        {nameservers
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, ns)| {
+                                let ns2 = ns.clone();
+                                view! {
+                                    <tr>
+                                        <td>"NS"</td>
+                                        <td class="mono">
+                                            {move || {
+                                                let v = domain();
+                                                if v.is_empty() { "your domain".to_string() } else { v }
+                                            }}
+                                        </td>
+                                        <td class="mono">{ns.clone()}</td>
+                                        <td>
+                                            <button
+                                                type="button"
+                                                class="btn btn-ghost"
+                                                aria-label=format!("Copy {ns}")
+                                                on:click=move |_| {
+                                                    browser::copy_text(&ns2);
+                                                    copied.set(Some(i));
+                                                    set_timeout(
+                                                        move || copied.set(None),
+                                                        Duration::from_millis(1200),
+                                                    );
+                                                }
+                                            >
+                                                {move || {
+                                                    if copied.get() == Some(i) { "✓ Copied" } else { "Copy" }
+                                                }}
+                                            </button>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
                     </tbody>
                 </table>
             </div>
-            <p class="field-hint">"NS changes take 1–4 hours to propagate, up to 48 hours. Certificates are issued once the delegation is visible."</p>
+            <p class="field-hint">
+                "NS changes take 1–4 hours to propagate, up to 48 hours. Certificates are issued once the delegation is visible."
+            </p>
         </div>
     }
 }

@@ -16,11 +16,14 @@ pub fn OrgStep() -> impl IntoView {
     let hq = move || d.with(|d| d.request.org.headquarters.clone());
     view! {
         <div class="form-grid">
-            <OwnerOrg/>
+            <OwnerOrg />
             <div class="field">
                 <label class="label" for="f-org-name">
-                    "Organisation name " <span class="req">"required"</span>
-                    <span class="wz-badge" hidden=move || name() != DEFAULT_ORG_NAME>"default"</span>
+                    "Organisation name "
+                    <span class="req">"required"</span>
+                    <span class="wz-badge" hidden=move || name() != DEFAULT_ORG_NAME>
+                        "default"
+                    </span>
                 </label>
                 <input
                     id="f-org-name"
@@ -33,14 +36,19 @@ pub fn OrgStep() -> impl IntoView {
                     aria-invalid=aria_invalid("org.name")
                     aria-describedby=error_id("org.name")
                     on:focus=move |ev| select_all(&ev)
-                    on:input=move |ev| state.edit("org.name", |d| d.request.org.name = event_target_value(&ev))
+                    on:input=move |ev| {
+                        state.edit("org.name", |d| d.request.org.name = event_target_value(&ev))
+                    }
                 />
-                <FieldMessage field="org.name"/>
+                <FieldMessage field="org.name" />
             </div>
             <div class="field">
                 <label class="label" for="f-org-headquarters">
-                    "Headquarters " <span class="muted">"optional"</span>
-                    <span class="wz-badge" hidden=move || hq() != DEFAULT_HQ>"default"</span>
+                    "Headquarters "
+                    <span class="muted">"optional"</span>
+                    <span class="wz-badge" hidden=move || hq() != DEFAULT_HQ>
+                        "default"
+                    </span>
                 </label>
                 <input
                     id="f-org-headquarters"
@@ -53,22 +61,26 @@ pub fn OrgStep() -> impl IntoView {
                     aria-describedby=error_id("org.headquarters")
                     on:focus=move |ev| select_all(&ev)
                     on:input=move |ev| {
-                        // The region cards follow the headquarters once steps 2–7's module is here (it refreshes
-                        // them itself when it arrives, and the server when it hands out the draft).
                         let refresh = state.later.with_value(|l| l.map(|l| l.refresh_regions));
-                        state.edit("org.headquarters", |d| {
-                            d.request.org.headquarters = event_target_value(&ev);
-                            if let Some(refresh) = refresh {
-                                refresh(d);
-                            }
-                        })
+                        state
+                            .edit(
+                                "org.headquarters",
+                                |d| {
+                                    d.request.org.headquarters = event_target_value(&ev);
+                                    if let Some(refresh) = refresh {
+                                        refresh(d);
+                                    }
+                                },
+                            )
                     }
                 />
                 <p class="field-hint">"City and country: used to pre-select the closest cloud regions."</p>
-                <FieldMessage field="org.headquarters"/>
+                <FieldMessage field="org.headquarters" />
             </div>
             <div class="field">
-                <label class="label" for="f-org-industry">"Industry"</label>
+                <label class="label" for="f-org-industry">
+                    "Industry"
+                </label>
                 <select
                     id="f-org-industry"
                     class="input"
@@ -83,7 +95,10 @@ pub fn OrgStep() -> impl IntoView {
                         .into_iter()
                         .map(|i| {
                             view! {
-                                <option value=i.label() selected=move || d.with(|d| d.request.org.industry == i)>
+                                <option
+                                    value=i.label()
+                                    selected=move || d.with(|d| d.request.org.industry == i)
+                                >
                                     {i.label()}
                                 </option>
                             }
@@ -92,7 +107,9 @@ pub fn OrgStep() -> impl IntoView {
                 </select>
             </div>
             <div class="field">
-                <label class="label" for="f-org-size">"Organisation size"</label>
+                <label class="label" for="f-org-size">
+                    "Organisation size"
+                </label>
                 <select
                     id="f-org-size"
                     class="input"
@@ -127,15 +144,21 @@ pub fn OrgStep() -> impl IntoView {
                                     type="button"
                                     class="wz-chip"
                                     aria-pressed=move || on().to_string()
-                                    on:click=move |_| state.edit("org.compliance", |d| {
-                                        let list = &mut d.request.org.compliance;
-                                        if let Some(i) = list.iter().position(|x| *x == c) {
-                                            list.remove(i);
-                                        } else {
-                                            list.push(c);
-                                            *list = Compliance::canonical(list);
-                                        }
-                                    })
+                                    on:click=move |_| {
+                                        state
+                                            .edit(
+                                                "org.compliance",
+                                                |d| {
+                                                    let list = &mut d.request.org.compliance;
+                                                    if let Some(i) = list.iter().position(|x| *x == c) {
+                                                        list.remove(i);
+                                                    } else {
+                                                        list.push(c);
+                                                        *list = Compliance::canonical(list);
+                                                    }
+                                                },
+                                            )
+                                    }
                                 >
                                     {c.label()}
                                 </button>
@@ -143,7 +166,7 @@ pub fn OrgStep() -> impl IntoView {
                         })
                         .collect_view()}
                 </div>
-                <FieldMessage field="org.compliance"/>
+                <FieldMessage field="org.compliance" />
             </fieldset>
         </div>
     }
@@ -164,14 +187,17 @@ fn OwnerOrg() -> impl IntoView {
                     <span class="muted">"Created in organisation "</span>
                     <strong>{name}</strong>
                 </p>
-                <FieldMessage field="orgId"/>
+                <FieldMessage field="orgId" />
             </div>
         }
         .into_any();
     }
     view! {
         <div class="field span-2">
-            <label class="label" for="f-orgId">"Create in organisation " <span class="req">"required"</span></label>
+            <label class="label" for="f-orgId">
+                "Create in organisation "
+                <span class="req">"required"</span>
+            </label>
             <select
                 id="f-orgId"
                 class="input"
@@ -188,13 +214,17 @@ fn OwnerOrg() -> impl IntoView {
                     .map(|o| {
                         let id = o.id.clone();
                         view! {
-                            <option value=o.id.clone() selected=move || current() == id>{o.name}</option>
+                            <option value=o.id.clone() selected=move || current() == id>
+                                {o.name}
+                            </option>
                         }
                     })
                     .collect_view()}
             </select>
-            <p class="field-hint">"The organisation that owns the Sovereign: its members see and manage it."</p>
-            <FieldMessage field="orgId"/>
+            <p class="field-hint">
+                "The organisation that owns the Sovereign: its members see and manage it."
+            </p>
+            <FieldMessage field="orgId" />
         </div>
     }
     .into_any()

@@ -25,19 +25,25 @@ pub fn ProviderStep() -> impl IntoView {
         })
     };
     view! {
-        <p class="hint-banner" data-testid="hq-hint" hidden=move || note().is_none()>{note}</p>
-        <FieldMessage field="regions"/>
+        <p class="hint-banner" data-testid="hq-hint" hidden=move || note().is_none()>
+            {note}
+        </p>
+        <FieldMessage field="regions" />
         <div class="region-grid" style=move || format!("--cols:{}", count.get().clamp(1, 3))>
-            {move || (0..count.get()).map(|i| view! { <RegionCard i/> }).collect_view()}
+            {move || (0..count.get()).map(|i| view! { <RegionCard i /> }).collect_view()}
         </div>
         <p class="cost-total" data-testid="cost-total">
-            {move || d.with(|d| format!(
-                "Estimated infrastructure cost across {} region(s): {}",
-                d.request.regions.len(),
-                cost_label(total_cost_hour(&d.request))
-            ))}
+            {move || {
+                d.with(|d| {
+                    format!(
+                        "Estimated infrastructure cost across {} region(s): {}",
+                        d.request.regions.len(),
+                        cost_label(total_cost_hour(&d.request)),
+                    )
+                })
+            }}
         </p>
-        <SkuTable/>
+        <SkuTable />
     }
 }
 
@@ -50,21 +56,34 @@ fn SkuTable() -> impl IntoView {
             <div class="sku-wrap">
                 <table>
                     <thead>
-                        <tr><th scope="col">"Size"</th><th scope="col">"vCPU"</th><th scope="col">"RAM"</th><th scope="col">"Disk"</th><th scope="col">"Type"</th><th scope="col">"€/hour"</th><th scope="col">"€/month"</th></tr>
+                        <tr>
+                            <th scope="col">"Size"</th>
+                            <th scope="col">"vCPU"</th>
+                            <th scope="col">"RAM"</th>
+                            <th scope="col">"Disk"</th>
+                            <th scope="col">"Type"</th>
+                            <th scope="col">"€/hour"</th>
+                            <th scope="col">"€/month"</th>
+                        </tr>
                     </thead>
                     <tbody>
                         {HETZNER_SIZES
                             .iter()
-                            .map(|s| view! {
-                                <tr>
-                                    <td><code>{s.id}</code>{s.recommended.then_some(" ★")}</td>
-                                    <td>{s.vcpu}</td>
-                                    <td>{format!("{} GB", s.ram_gb)}</td>
-                                    <td>{s.disk.label()}</td>
-                                    <td>{s.category}</td>
-                                    <td>{format!("€{:.4}", s.price_hour)}</td>
-                                    <td>{format!("€{:.2}", s.price_month())}</td>
-                                </tr>
+                            .map(|s| {
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <code>{s.id}</code>
+                                            {s.recommended.then_some(" ★")}
+                                        </td>
+                                        <td>{s.vcpu}</td>
+                                        <td>{format!("{} GB", s.ram_gb)}</td>
+                                        <td>{s.disk.label()}</td>
+                                        <td>{s.category}</td>
+                                        <td>{format!("€{:.4}", s.price_hour)}</td>
+                                        <td>{format!("€{:.2}", s.price_month())}</td>
+                                    </tr>
+                                }
                             })
                             .collect_view()}
                     </tbody>
@@ -127,16 +146,25 @@ fn RegionCard(i: usize) -> impl IntoView {
     let ids = [&f_provider, &f_region, &f_cp, &f_wc, &f_ws].map(|x| super::state::field_id(x));
     let is_airgap = move || region().is_some_and(|r| r.airgap);
     view! {
-        <section class="region-card" class:is-airgap=is_airgap data-testid=format!("region-{i}") aria-label=label>
+        <section
+            class="region-card"
+            class:is-airgap=is_airgap
+            data-testid=format!("region-{i}")
+            aria-label=label
+        >
             <header class="region-head">
-                <span class="region-check" aria-hidden="true" class:ok=configured>{move || if configured() { "✓" } else { "○" }}</span>
+                <span class="region-check" aria-hidden="true" class:ok=configured>
+                    {move || if configured() { "✓" } else { "○" }}
+                </span>
                 <h2 class="region-title">{label}</h2>
                 <span class="region-cost" data-testid=format!("region-cost-{i}")>
                     {move || region().map(|r| format!("€{:.3}/hr", region_cost_hour(&r, ha())))}
                 </span>
             </header>
             <div class="field">
-                <label class="label" for=ids[0].clone()>"Cloud provider"</label>
+                <label class="label" for=ids[0].clone()>
+                    "Cloud provider"
+                </label>
                 <select
                     id=ids[0].clone()
                     class="input"
@@ -145,7 +173,9 @@ fn RegionCard(i: usize) -> impl IntoView {
                     on:change={
                         let field = f_provider.clone();
                         move |ev| {
-                            if let Some(p) = Provider::parse(&event_target_value(&ev)).filter(|p| p.is_provisionable()) {
+                            if let Some(p) = Provider::parse(&event_target_value(&ev))
+                                .filter(|p| p.is_provisionable())
+                            {
                                 edit(field.clone(), Box::new(move |r| *r = region_for_provider(p, r.airgap)));
                             }
                         }
@@ -159,17 +189,23 @@ fn RegionCard(i: usize) -> impl IntoView {
                                 None => p.label().to_string(),
                             };
                             view! {
-                                <option value=p.id() disabled=!p.is_provisionable() selected=move || region().is_some_and(|r| r.provider == p)>
+                                <option
+                                    value=p.id()
+                                    disabled=!p.is_provisionable()
+                                    selected=move || region().is_some_and(|r| r.provider == p)
+                                >
                                     {text}
                                 </option>
                             }
                         })
                         .collect_view()}
                 </select>
-                <FieldMessage field=f_provider.clone()/>
+                <FieldMessage field=f_provider.clone() />
             </div>
             <div class="field">
-                <label class="label" for=ids[1].clone()>"Region"</label>
+                <label class="label" for=ids[1].clone()>
+                    "Region"
+                </label>
                 <select
                     id=ids[1].clone()
                     class="input"
@@ -183,18 +219,32 @@ fn RegionCard(i: usize) -> impl IntoView {
                         }
                     }
                 >
-                    {move || provider.get().map(|p| p.regions().iter().map(|reg| {
-                        let id = reg.id;
-                        view! {
-                            <option value=id selected=move || region().is_some_and(|r| r.cloud_region == id)>
-                                {format!("{} · {}, {}", reg.id, reg.city, reg.country)}
-                            </option>
-                        }
-                    }).collect_view())}
+                    {move || {
+                        provider
+                            .get()
+                            .map(|p| {
+                                p.regions()
+                                    .iter()
+                                    .map(|reg| {
+                                        let id = reg.id;
+                                        view! {
+                                            <option
+                                                value=id
+                                                selected=move || {
+                                                    region().is_some_and(|r| r.cloud_region == id)
+                                                }
+                                            >
+                                                {format!("{} · {}, {}", reg.id, reg.city, reg.country)}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()
+                            })
+                    }}
                 </select>
-                <FieldMessage field=f_region.clone()/>
+                <FieldMessage field=f_region.clone() />
             </div>
-            <SizeSelect i id=ids[2].clone() field=f_cp.clone() label="Control-plane size" worker=false/>
+            <SizeSelect i id=ids[2].clone() field=f_cp.clone() label="Control-plane size" worker=false />
             <div class="field">
                 <label class="label" for=ids[3].clone()>
                     "Worker nodes"
@@ -206,12 +256,19 @@ fn RegionCard(i: usize) -> impl IntoView {
                         aria-label="One worker fewer"
                         on:click={
                             let field = f_wc.clone();
-                            move |_| edit(field.clone(), Box::new(|r| {
-                                r.worker_count = r.worker_count.saturating_sub(1);
-                                if r.worker_count == 0 { r.worker_size.clear(); }
-                            }))
+                            move |_| edit(
+                                field.clone(),
+                                Box::new(|r| {
+                                    r.worker_count = r.worker_count.saturating_sub(1);
+                                    if r.worker_count == 0 {
+                                        r.worker_size.clear();
+                                    }
+                                }),
+                            )
                         }
-                    >"−"</button>
+                    >
+                        "−"
+                    </button>
                     <input
                         id=ids[3].clone()
                         class="input input-number"
@@ -227,13 +284,18 @@ fn RegionCard(i: usize) -> impl IntoView {
                             let field = f_wc.clone();
                             move |ev| {
                                 let n: u32 = event_target_value(&ev).trim().parse().unwrap_or(0);
-                                edit(field.clone(), Box::new(move |r| {
-                                    r.worker_count = n;
-                                    if n > 0 && r.worker_size.is_empty() {
-                                        r.worker_size = r.control_plane_size.clone();
-                                    }
-                                    if n == 0 { r.worker_size.clear(); }
-                                }))
+                                edit(
+                                    field.clone(),
+                                    Box::new(move |r| {
+                                        r.worker_count = n;
+                                        if n > 0 && r.worker_size.is_empty() {
+                                            r.worker_size = r.control_plane_size.clone();
+                                        }
+                                        if n == 0 {
+                                            r.worker_size.clear();
+                                        }
+                                    }),
+                                )
                             }
                         }
                     />
@@ -243,28 +305,38 @@ fn RegionCard(i: usize) -> impl IntoView {
                         aria-label="One worker more"
                         on:click={
                             let field = f_wc.clone();
-                            move |_| edit(field.clone(), Box::new(|r| {
-                                r.worker_count = (r.worker_count + 1).min(MAX_WORKERS);
-                                if r.worker_size.is_empty() {
-                                    r.worker_size = r.control_plane_size.clone();
-                                }
-                            }))
+                            move |_| edit(
+                                field.clone(),
+                                Box::new(|r| {
+                                    r.worker_count = (r.worker_count + 1).min(MAX_WORKERS);
+                                    if r.worker_size.is_empty() {
+                                        r.worker_size = r.control_plane_size.clone();
+                                    }
+                                }),
+                            )
                         }
-                    >"+"</button>
+                    >
+                        "+"
+                    </button>
                 </div>
-                <FieldMessage field=f_wc.clone()/>
+                <FieldMessage field=f_wc.clone() />
             </div>
             {move || {
                 if has_workers.get() {
-                    view! { <SizeSelect i id=ids[4].clone() field=f_ws.clone() label="Worker size" worker=true/> }.into_any()
+                    view! {
+                        <SizeSelect i id=ids[4].clone() field=f_ws.clone() label="Worker size" worker=true />
+                    }
+                        .into_any()
                 } else {
                     view! {
                         <p class="field-hint solo-note">
-                            {move || format!(
-                                "No worker nodes — the control plane ({} node{}) runs all workloads.",
-                                control_plane_nodes(ha()),
-                                if ha() { "s" } else { "" }
-                            )}
+                            {move || {
+                                format!(
+                                    "No worker nodes — the control plane ({} node{}) runs all workloads.",
+                                    control_plane_nodes(ha()),
+                                    if ha() { "s" } else { "" },
+                                )
+                            }}
                         </p>
                     }
                         .into_any()
@@ -294,7 +366,9 @@ fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: 
     let f2 = field.clone();
     view! {
         <div class="field">
-            <label class="label" for=id.clone()>{label}</label>
+            <label class="label" for=id.clone()>
+                {label}
+            </label>
             <select
                 id=id
                 class="input"
@@ -302,20 +376,37 @@ fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: 
                 aria-describedby=error_id(&field)
                 on:change=move |ev| {
                     let v = event_target_value(&ev);
-                    state.edit(&f2, move |d| {
-                        d.regions_customised = true;
-                        if let Some(r) = d.request.regions.get_mut(i) {
-                            if worker { r.worker_size = v } else { r.control_plane_size = v }
-                        }
-                    })
+                    state
+                        .edit(
+                            &f2,
+                            move |d| {
+                                d.regions_customised = true;
+                                if let Some(r) = d.request.regions.get_mut(i) {
+                                    if worker { r.worker_size = v } else { r.control_plane_size = v }
+                                }
+                            },
+                        )
                 }
             >
-                {move || provider.get().map(|p| p.sizes().iter().map(|s| {
-                    let id = s.id;
-                    view! { <option value=id selected=move || current() == id>{format!("{} — {}", s.id, s.sublabel())}</option> }
-                }).collect_view())}
+                {move || {
+                    provider
+                        .get()
+                        .map(|p| {
+                            p.sizes()
+                                .iter()
+                                .map(|s| {
+                                    let id = s.id;
+                                    view! {
+                                        <option value=id selected=move || current() == id>
+                                            {format!("{} — {}", s.id, s.sublabel())}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()
+                        })
+                }}
             </select>
-            <FieldMessage field=field.clone()/>
+            <FieldMessage field=field.clone() />
         </div>
     }
 }

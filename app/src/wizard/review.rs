@@ -16,7 +16,9 @@ fn Section(step: Step, title: &'static str, children: Children) -> impl IntoView
         <section class="card review-section" data-testid=format!("review-{}", step.slug())>
             <header class="review-head">
                 <h2 class="card-title">{title}</h2>
-                <a class="btn btn-ghost" href=step_url(step) aria-label=format!("Edit {}", step.label())>"Edit"</a>
+                <a class="btn btn-ghost" href=step_url(step) aria-label=format!("Edit {}", step.label())>
+                    "Edit"
+                </a>
             </header>
             {children()}
         </section>
@@ -68,95 +70,220 @@ pub fn ReviewStep() -> impl IntoView {
         <div class="review-grid">
             <Section step=Step::Org title="Organisation">
                 <dl class="facts">
-                    <dt>"Belongs to"</dt><dd data-testid="review-owner-org">{owner}</dd>
-                    <dt>"Name"</dt><dd data-testid="review-org-name">{r_org.org.name.clone()}</dd>
-                    <dt>"Industry"</dt><dd>{r_org.org.industry.label()}</dd>
-                    <dt>"Size"</dt><dd>{r_org.org.size.label()}</dd>
-                    <dt>"Headquarters"</dt><dd>{if r_org.org.headquarters.trim().is_empty() { "—".to_string() } else { r_org.org.headquarters.clone() }}</dd>
-                    <dt>"Compliance"</dt><dd>{compliance}</dd>
+                    <dt>"Belongs to"</dt>
+                    <dd data-testid="review-owner-org">{owner}</dd>
+                    <dt>"Name"</dt>
+                    <dd data-testid="review-org-name">{r_org.org.name.clone()}</dd>
+                    <dt>"Industry"</dt>
+                    <dd>{r_org.org.industry.label()}</dd>
+                    <dt>"Size"</dt>
+                    <dd>{r_org.org.size.label()}</dd>
+                    <dt>"Headquarters"</dt>
+                    <dd>
+                        {if r_org.org.headquarters.trim().is_empty() {
+                            "—".to_string()
+                        } else {
+                            r_org.org.headquarters.clone()
+                        }}
+                    </dd>
+                    <dt>"Compliance"</dt>
+                    <dd>{compliance}</dd>
                 </dl>
             </Section>
             <Section step=Step::Topology title="Topology">
                 <dl class="facts">
-                    <dt>"Template"</dt><dd>{format!("{} — {}", r_topo.topology.name(), r_topo.topology.tag())}</dd>
-                    <dt>"Regions"</dt><dd>{format!("{} ({} topology + {} air-gap)", r_topo.regions.len(), slots, usize::from(r_topo.airgap))}</dd>
-                    <dt>"HA"</dt><dd>{if ha { "Enabled — 3-node etcd quorum per region" } else { "Disabled — single control-plane node" }}</dd>
-                    <dt>"AIR-GAP"</dt><dd>{if r_topo.airgap { "Enabled — isolated recovery region" } else { "Disabled" }}</dd>
+                    <dt>"Template"</dt>
+                    <dd>{format!("{} — {}", r_topo.topology.name(), r_topo.topology.tag())}</dd>
+                    <dt>"Regions"</dt>
+                    <dd>
+                        {format!(
+                            "{} ({} topology + {} air-gap)",
+                            r_topo.regions.len(),
+                            slots,
+                            usize::from(r_topo.airgap),
+                        )}
+                    </dd>
+                    <dt>"HA"</dt>
+                    <dd>
+                        {if ha {
+                            "Enabled — 3-node etcd quorum per region"
+                        } else {
+                            "Disabled — single control-plane node"
+                        }}
+                    </dd>
+                    <dt>"AIR-GAP"</dt>
+                    <dd>{if r_topo.airgap { "Enabled — isolated recovery region" } else { "Disabled" }}</dd>
                 </dl>
             </Section>
             <Section step=Step::Provider title="Cloud provider per region">
-                <p class="cost-total" data-testid="review-cost">{cost_label(total)}</p>
+                <p class="cost-total" data-testid="review-cost">
+                    {cost_label(total)}
+                </p>
                 <ul class="review-regions">
-                    {r_prov.regions.iter().enumerate().map(|(i, reg)| {
-                        let label = if reg.airgap { AIRGAP_SLOT_LABEL } else { r_prov.topology.slot_labels().get(i).copied().unwrap_or("Region") };
-                        let city = reg.provider.region(&reg.cloud_region).map(|c| format!("{}, {}", c.city, c.country)).unwrap_or_default();
-                        let cp = reg.provider.size(&reg.control_plane_size).map(|s| s.sublabel()).unwrap_or_default();
-                        let workers = if reg.worker_count == 0 {
-                            "solo — no workers".to_string()
-                        } else {
-                            format!("W×{}: {} {}", reg.worker_count, reg.worker_size, reg.provider.size(&reg.worker_size).map(|s| s.sublabel()).unwrap_or_default())
-                        };
-                        view! {
-                            <li class="review-region">
-                                <p><strong>{label}</strong>" · "{reg.provider.label()}</p>
-                                <p class="muted">{format!("{} · {}", reg.cloud_region, city)}</p>
-                                <p>{format!("CP×{}: {} {}", control_plane_nodes(ha), reg.control_plane_size, cp)}</p>
-                                <p>{workers}</p>
-                                <p class="muted">{format!("€{:.3}/hr", region_cost_hour(reg, ha))}</p>
-                            </li>
-                        }
-                    }).collect_view()}
+                    {r_prov
+                        .regions
+                        .iter()
+                        .enumerate()
+                        .map(|(i, reg)| {
+                            let label = if reg.airgap {
+                                AIRGAP_SLOT_LABEL
+                            } else {
+                                r_prov.topology.slot_labels().get(i).copied().unwrap_or("Region")
+                            };
+                            let city = reg
+                                .provider
+                                .region(&reg.cloud_region)
+                                .map(|c| format!("{}, {}", c.city, c.country))
+                                .unwrap_or_default();
+                            let cp = reg
+                                .provider
+                                .size(&reg.control_plane_size)
+                                .map(|s| s.sublabel())
+                                .unwrap_or_default();
+                            let workers = if reg.worker_count == 0 {
+                                "solo — no workers".to_string()
+                            } else {
+                                format!(
+                                    "W×{}: {} {}",
+                                    reg.worker_count,
+                                    reg.worker_size,
+                                    reg
+                                        .provider
+                                        .size(&reg.worker_size)
+                                        .map(|s| s.sublabel())
+                                        .unwrap_or_default(),
+                                )
+                            };
+                            view! {
+                                <li class="review-region">
+                                    <p>
+                                        <strong>{label}</strong>
+                                        " · "
+                                        {reg.provider.label()}
+                                    </p>
+                                    <p class="muted">{format!("{} · {}", reg.cloud_region, city)}</p>
+                                    <p>
+                                        {format!(
+                                            "CP×{}: {} {}",
+                                            control_plane_nodes(ha),
+                                            reg.control_plane_size,
+                                            cp,
+                                        )}
+                                    </p>
+                                    <p>{workers}</p>
+                                    <p class="muted">{format!("€{:.3}/hr", region_cost_hour(reg, ha))}</p>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
                 </ul>
             </Section>
             <Section step=Step::Credentials title="Credentials">
                 <dl class="facts">
-                    <dt>"Hetzner project"</dt><dd>{r_cred.hetzner_project_id.clone()}</dd>
+                    <dt>"Hetzner project"</dt>
+                    <dd>{r_cred.hetzner_project_id.clone()}</dd>
                     <dt>"API token"</dt>
                     <dd data-testid="review-token">
-                        {move || state.secrets.with(|s| {
-                            if s.hetzner_token.trim().is_empty() {
-                                "Not entered in this session — go back to Credentials (tokens are never saved, so a reload clears it).".to_string()
-                            } else {
-                                Secret::new(s.hetzner_token.trim()).masked()
-                            }
-                        })}
+                        {move || {
+                            state
+                                .secrets
+                                .with(|s| {
+                                    if s.hetzner_token.trim().is_empty() {
+                                        "Not entered in this session — go back to Credentials (tokens are never saved, so a reload clears it)."
+                                            .to_string()
+                                    } else {
+                                        Secret::new(s.hetzner_token.trim()).masked()
+                                    }
+                                })
+                        }}
                     </dd>
                     <dt>"Token validated"</dt>
-                    <dd>{move || if state.secrets.with(|s| s.token_check.as_ref().is_some_and(|c| c.valid)) { "Yes" } else { "No — validate it on the Credentials step" }}</dd>
+                    <dd>
+                        {move || {
+                            if state.secrets.with(|s| s.token_check.as_ref().is_some_and(|c| c.valid)) {
+                                "Yes"
+                            } else {
+                                "No — validate it on the Credentials step"
+                            }
+                        }}
+                    </dd>
                     <dt>"SSH key"</dt>
-                    <dd>{match origin { SshKeyOrigin::Generated { .. } => "Generated by Catalyst (private key offered once as a download)", SshKeyOrigin::Pasted => "Pasted by you", SshKeyOrigin::None => "None" }}</dd>
-                    <dt>"Fingerprint"</dt><dd class="mono break-all" data-testid="review-ssh-fingerprint">{fingerprint}</dd>
+                    <dd>
+                        {match origin {
+                            SshKeyOrigin::Generated { .. } => {
+                                "Generated by Catalyst (private key offered once as a download)"
+                            }
+                            SshKeyOrigin::Pasted => "Pasted by you",
+                            SshKeyOrigin::None => "None",
+                        }}
+                    </dd>
+                    <dt>"Fingerprint"</dt>
+                    <dd class="mono break-all" data-testid="review-ssh-fingerprint">
+                        {fingerprint}
+                    </dd>
                 </dl>
             </Section>
             <Section step=Step::Components title="Components">
                 <WithCatalog children=move |catalog| {
                     let ids = r_comp.components.clone();
-                    let chosen: Vec<String> = ids.iter().filter(|id| !catalog.is_mandatory(id)).cloned().collect();
+                    let chosen: Vec<String> = ids
+                        .iter()
+                        .filter(|id| !catalog.is_mandatory(id))
+                        .cloned()
+                        .collect();
                     let always = ids.len() - chosen.len();
                     let names = catalog.names(&chosen);
                     view! {
                         <p data-testid="review-components-count">
-                            {format!("{} selected — {} chosen, {} always included", ids.len(), chosen.len(), always)}
+                            {format!(
+                                "{} selected — {} chosen, {} always included",
+                                ids.len(),
+                                chosen.len(),
+                                always,
+                            )}
                         </p>
-                        {(!names.is_empty()).then(|| view! {
-                            <ul class="chips" data-testid="review-component-list">
-                                {names.into_iter().map(|n| view! { <li class="wz-chip">{n}</li> }).collect_view()}
-                            </ul>
-                        })}
+                        {(!names.is_empty())
+                            .then(|| {
+                                view! {
+                                    <ul class="chips" data-testid="review-component-list">
+                                        {names
+                                            .into_iter()
+                                            .map(|n| view! { <li class="wz-chip">{n}</li> })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                            })}
                     }
-                }/>
+                } />
             </Section>
             <Section step=Step::Domain title="Domain">
                 <dl class="facts">
-                    <dt>"Mode"</dt><dd>{r_dom.domain.mode.label()}</dd>
+                    <dt>"Mode"</dt>
+                    <dd>{r_dom.domain.mode.label()}</dd>
                     {match r_dom.domain.mode {
-                        DomainMode::Pool => view! {
-                            <dt>"Subdomain"</dt><dd>{format!("{} . {}", r_dom.domain.subdomain, r_dom.domain.pool_domain)}</dd>
-                        }.into_any(),
-                        _ => view! { <dt>"Domain"</dt><dd>{r_dom.domain.byo_domain.clone()}</dd> }.into_any(),
+                        DomainMode::Pool => {
+                            view! {
+                                <dt>"Subdomain"</dt>
+                                <dd>
+                                    {format!("{} . {}", r_dom.domain.subdomain, r_dom.domain.pool_domain)}
+                                </dd>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            view! {
+                                <dt>"Domain"</dt>
+                                <dd>{r_dom.domain.byo_domain.clone()}</dd>
+                            }
+                                .into_any()
+                        }
                     }}
-                    <dt>"Admin e-mail"</dt><dd>{r_dom.admin_email.clone()}</dd>
-                    <dt>"Console"</dt><dd class="mono" data-testid="review-fqdn">{format!("https://console.{}", r_dom.fqdn())}</dd>
+                    <dt>"Admin e-mail"</dt>
+                    <dd>{r_dom.admin_email.clone()}</dd>
+                    <dt>"Console"</dt>
+                    <dd class="mono" data-testid="review-fqdn">
+                        {format!("https://console.{}", r_dom.fqdn())}
+                    </dd>
                 </dl>
             </Section>
         </div>

@@ -20,26 +20,30 @@ pub fn WizardPage() -> impl IntoView {
     // Postcard in the page, as get_wizard answers: step 1 decodes no JSON (`wire`).
     let boot = crate::wire::postcard_resource(get_wizard);
     view! {
-        <leptos_meta::Title text="New Sovereign · Catalyst"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading your draft…"</p> }>
+        <leptos_meta::Title text="New Sovereign · Catalyst" />
+        <Suspense fallback=|| {
+            view! { <p class="muted">"Loading your draft…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match boot.await {
                     Ok(boot) => {
                         provide_context(WizardState::new(boot));
-                        view! { <WizardBody slug/> }.into_any()
+                        view! { <WizardBody slug /> }.into_any()
                     }
-                    Err(error @ crate::error::AppError::Forbidden(_)) => view! {
-                        <section class="card wizard-refused" data-testid="wizard-refused">
-                            <h1>"New Sovereign"</h1>
-                            <p class="muted">
-                                "Sovereigns are designed and launched by editors, admins and owners of an organisation. "
-                                "Ask an admin or owner of your organisation to give you the editor role."
-                            </p>
-                            <ErrorView error/>
-                        </section>
+                    Err(error @ crate::error::AppError::Forbidden(_)) => {
+                        view! {
+                            <section class="card wizard-refused" data-testid="wizard-refused">
+                                <h1>"New Sovereign"</h1>
+                                <p class="muted">
+                                    "Sovereigns are designed and launched by editors, admins and owners of an organisation. "
+                                    "Ask an admin or owner of your organisation to give you the editor role."
+                                </p>
+                                <ErrorView error />
+                            </section>
+                        }
+                            .into_any()
                     }
-                    .into_any(),
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -63,9 +67,11 @@ fn WizardBody(slug: Memo<Option<String>>) -> impl IntoView {
         outcome_for(slug.get().as_deref(), first)
     });
     move || match outcome.get() {
-        Outcome::Redirect(first) => view! { <Redirect path=step_url(first) options=full_path()/> }.into_any(),
-        Outcome::NotFound => view! { <NotFound/> }.into_any(),
-        Outcome::Show(step) => view! { <StepFrame step/> }.into_any(),
+        Outcome::Redirect(first) => {
+            view! { <Redirect path=step_url(first) options=full_path() /> }.into_any()
+        }
+        Outcome::NotFound => view! { <NotFound /> }.into_any(),
+        Outcome::Show(step) => view! { <StepFrame step /> }.into_any(),
     }
 }
 
@@ -164,9 +170,13 @@ fn StepFrame(step: Step) -> impl IntoView {
     let content = match step_maker(step).now_or_never() {
         Some(make) => make(),
         None => view! {
-            <Suspense fallback=|| view! { <p class="muted" data-testid="wizard-step-loading">"Loading this step…"</p> }>
-                {Suspend::new(async move { (step_maker(step).await)() })}
-            </Suspense>
+            <Suspense fallback=|| {
+                view! {
+                    <p class="muted" data-testid="wizard-step-loading">
+                        "Loading this step…"
+                    </p>
+                }
+            }>{Suspend::new(async move { (step_maker(step).await)() })}</Suspense>
         }
         .into_any(),
     };
@@ -177,7 +187,12 @@ fn StepFrame(step: Step) -> impl IntoView {
                 <h1>{step.title()}</h1>
             </header>
             <div class="wizard-content">{content}</div>
-            <p class="alert alert-error wizard-notice" role="alert" data-testid="wizard-notice" hidden=move || state.notice.with(|n| n.is_none())>
+            <p
+                class="alert alert-error wizard-notice"
+                role="alert"
+                data-testid="wizard-notice"
+                hidden=move || state.notice.with(|n| n.is_none())
+            >
                 {move || state.notice.get()}
             </p>
         }
@@ -185,13 +200,7 @@ fn StepFrame(step: Step) -> impl IntoView {
     // The Components step hosts the marketplace grid, which has its own search form: forms cannot nest, so
     // that step's frame is a plain element and Continue a plain button.
     let frame = if step == Step::Components {
-        view! {
-            <div class="wizard-form">
-                {body()}
-                <Footer step submits=false/>
-            </div>
-        }
-        .into_any()
+        view! { <div class="wizard-form">{body()} <Footer step submits=false /></div> }.into_any()
     } else {
         view! {
             <form
@@ -203,14 +212,14 @@ fn StepFrame(step: Step) -> impl IntoView {
                 }
             >
                 {body()}
-                <Footer step submits=true/>
+                <Footer step submits=true />
             </form>
         }
         .into_any()
     };
     view! {
         <div class="wizard" data-step=step.slug()>
-            <Stepper current=step/>
+            <Stepper current=step />
             {frame}
         </div>
     }
@@ -240,22 +249,41 @@ fn Stepper(current: Step) -> impl IntoView {
                                 "step is-future"
                             }
                         };
-                        let inner = move || view! {
-                            <span class="step-dot" aria-hidden="true">{s.number()}</span>
-                            <span class="step-text">
-                                <span class="step-label">{s.label()}</span>
-                                <span class="step-desc">{s.description()}</span>
-                            </span>
+                        let inner = move || {
+                            view! {
+                                <span class="step-dot" aria-hidden="true">
+                                    {s.number()}
+                                </span>
+                                <span class="step-text">
+                                    <span class="step-label">{s.label()}</span>
+                                    <span class="step-desc">{s.description()}</span>
+                                </span>
+                            }
                         };
                         view! {
                             <li class=class data-testid=format!("stepper-{}", s.slug())>
                                 {move || {
                                     if s == current {
-                                        view! { <span class="step-inner" aria-current="step">{inner()}</span> }.into_any()
+                                        view! {
+                                            <span class="step-inner" aria-current="step">
+                                                {inner()}
+                                            </span>
+                                        }
+                                            .into_any()
                                     } else if reachable() {
-                                        view! { <a class="step-inner" href=step_url(s)>{inner()}</a> }.into_any()
+                                        view! {
+                                            <a class="step-inner" href=step_url(s)>
+                                                {inner()}
+                                            </a>
+                                        }
+                                            .into_any()
                                     } else {
-                                        view! { <span class="step-inner" aria-disabled="true">{inner()}</span> }.into_any()
+                                        view! {
+                                            <span class="step-inner" aria-disabled="true">
+                                                {inner()}
+                                            </span>
+                                        }
+                                            .into_any()
                                     }
                                 }}
                             </li>
@@ -263,7 +291,7 @@ fn Stepper(current: Step) -> impl IntoView {
                     })
                     .collect_view()}
             </ol>
-            <StartOver/>
+            <StartOver />
         </nav>
     }
 }
@@ -290,11 +318,18 @@ fn StartOver() -> impl IntoView {
     };
     view! {
         <div class="start-over">
-            <button type="button" class="btn btn-ghost btn-sm" data-testid="start-over" on:click=discard
-                on:blur=move |_| armed.set(false)>
+            <button
+                type="button"
+                class="btn btn-ghost btn-sm"
+                data-testid="start-over"
+                on:click=discard
+                on:blur=move |_| armed.set(false)
+            >
                 {move || if armed.get() { "Discard this draft? Press again" } else { "Start over" }}
             </button>
-            <p class="field-error" role="alert">{move || failed.get()}</p>
+            <p class="field-error" role="alert">
+                {move || failed.get()}
+            </p>
         </div>
     }
 }
@@ -320,15 +355,37 @@ fn Footer(step: Step, submits: bool) -> impl IntoView {
                 </p>
                 <div class="wizard-actions">
                     {match step.prev() {
-                        Some(prev) => view! { <a class="btn btn-secondary" href=step_url(prev) data-testid="wizard-back">"← Back"</a> }.into_any(),
-                        None => view! { <span class="btn btn-secondary" aria-disabled="true" data-testid="wizard-back">"← Back"</span> }.into_any(),
+                        Some(prev) => {
+                            view! {
+                                <a class="btn btn-secondary" href=step_url(prev) data-testid="wizard-back">
+                                    "← Back"
+                                </a>
+                            }
+                                .into_any()
+                        }
+                        None => {
+                            view! {
+                                <span
+                                    class="btn btn-secondary"
+                                    aria-disabled="true"
+                                    data-testid="wizard-back"
+                                >
+                                    "← Back"
+                                </span>
+                            }
+                                .into_any()
+                        }
                     }}
                     <button
                         type=if submits { "submit" } else { "button" }
                         class="btn btn-primary"
                         data-testid="wizard-continue"
                         aria-busy=move || state.busy.get().to_string()
-                        on:click=move |_| if !submits { state.continue_from(step) }
+                        on:click=move |_| {
+                            if !submits {
+                                state.continue_from(step)
+                            }
+                        }
                     >
                         {label}
                     </button>

@@ -58,20 +58,32 @@ pub fn TopologyStep() -> impl IntoView {
                             class="option-card"
                             data-testid=format!("topology-{}", t.id())
                             aria-checked=move || checked().to_string()
-                            on:click=move |_| state.edit("topology", |d| {
-                                if d.request.topology != t {
-                                    d.request.topology = t;
-                                    d.reset_regions();
-                                }
-                            })
+                            on:click=move |_| {
+                                state
+                                    .edit(
+                                        "topology",
+                                        |d| {
+                                            if d.request.topology != t {
+                                                d.request.topology = t;
+                                                d.reset_regions();
+                                            }
+                                        },
+                                    )
+                            }
                         >
                             <span class="option-head">
                                 <span class="option-name">{t.name()}</span>
                                 <span class="tag">{t.tag()}</span>
-                                {(t == Topology::Dual).then(|| view! { <span class="tag tag-accent">"recommended"</span> })}
+                                {(t == Topology::Dual)
+                                    .then(|| view! { <span class="tag tag-accent">"recommended"</span> })}
                             </span>
                             <span class="option-facts">
-                                {format!("{} region(s) · {} cluster(s) · {} vCluster(s)", t.region_count(), t.clusters(), t.vclusters())}
+                                {format!(
+                                    "{} region(s) · {} cluster(s) · {} vCluster(s)",
+                                    t.region_count(),
+                                    t.clusters(),
+                                    t.vclusters(),
+                                )}
                             </span>
                             <ul class="option-bullets">
                                 {bullets(t).into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}
@@ -94,10 +106,16 @@ pub fn TopologyStep() -> impl IntoView {
                 title="AIR-GAP add-on: Ransomware Recovery"
                 detail="+1 isolated region · +1 cluster · pull-only replication · Specter forensic mode."
                 on=Signal::derive(move || d.with(|d| d.request.airgap))
-                set=move |v| state.edit("airgap", |d| {
-                    d.request.airgap = v;
-                    d.reset_regions();
-                })
+                set=move |v| {
+                    state
+                        .edit(
+                            "airgap",
+                            |d| {
+                                d.request.airgap = v;
+                                d.reset_regions();
+                            },
+                        )
+                }
             />
         </div>
     }
@@ -116,7 +134,9 @@ fn Toggle(
     view! {
         <div class="toggle-row">
             <div>
-                <p class="toggle-title" id=label_id.clone()>{title}</p>
+                <p class="toggle-title" id=label_id.clone()>
+                    {title}
+                </p>
                 <p class="field-hint">{detail}</p>
             </div>
             <button

@@ -51,43 +51,91 @@ pub fn AuditPage() -> impl IntoView {
         |(p, c)| audit_page(Some(p), Some(c)),
     );
     view! {
-        <leptos_meta::Title text="Audit log · Catalyst"/>
+        <leptos_meta::Title text="Audit log · Catalyst" />
         <header class="page-header">
             <h1>"Audit log"</h1>
-            <p class="muted">"Sign-ins, failed sign-ins, role changes, API tokens and settings: who, what, when and from where."</p>
+            <p class="muted">
+                "Sign-ins, failed sign-ins, role changes, API tokens and settings: who, what, when and from where."
+            </p>
         </header>
         <nav class="tabs mb-4" aria-label="Categories">
-            {CATEGORIES.iter().map(|(key, label)| {
-                let key = *key;
-                view! {
-                    <a href=href(key, 1) aria-current=move || (category() == key).then_some("page")>{*label}</a>
-                }
-            }).collect_view()}
+            {CATEGORIES
+                .iter()
+                .map(|(key, label)| {
+                    let key = *key;
+                    view! {
+                        <a href=href(key, 1) aria-current=move || (category() == key).then_some("page")>
+                            {*label}
+                        </a>
+                    }
+                })
+                .collect_view()}
         </nav>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="muted">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match entries.await {
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
-                    Ok(page) if page.items.is_empty() => view! {
-                        <p class="empty" data-testid="audit-empty">"Nothing recorded in this category yet."</p>
-                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                    Ok(page) if page.items.is_empty() => {
+                        view! {
+                            <p class="empty" data-testid="audit-empty">
+                                "Nothing recorded in this category yet."
+                            </p>
+                        }
+                            .into_any()
+                    }
                     Ok(p) => {
                         let (current, pages, total) = (p.page, p.pages(), p.total);
                         let cat = category();
                         view! {
                             <TableRegion label="Audit events">
                                 <table class="table" data-testid="audit-table">
-                                    <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                                        <th scope="col">"Outcome"</th><th scope="col">"Details"</th></tr></thead>
-                                    <tbody>{p.items.into_iter().map(|e| view! { <Row e/> }).collect_view()}</tbody>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"When"</th>
+                                            <th scope="col">"Who"</th>
+                                            <th scope="col">"What"</th>
+                                            <th scope="col">"Outcome"</th>
+                                            <th scope="col">"Details"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {p.items.into_iter().map(|e| view! { <Row e /> }).collect_view()}
+                                    </tbody>
                                 </table>
                             </TableRegion>
                             <nav class="pager" aria-label="Pages">
-                                {(current > 1).then(|| view! { <a class="btn btn-secondary btn-sm" href=href(&cat, current - 1) rel="prev">"Newer"</a> })}
-                                <span class="muted text-sm" data-testid="audit-page">{format!("Page {current} of {pages} · {total} events")}</span>
-                                {(current < pages).then(|| view! { <a class="btn btn-secondary btn-sm" href=href(&cat, current + 1) rel="next">"Older"</a> })}
+                                {(current > 1)
+                                    .then(|| {
+                                        view! {
+                                            <a
+                                                class="btn btn-secondary btn-sm"
+                                                href=href(&cat, current - 1)
+                                                rel="prev"
+                                            >
+                                                "Newer"
+                                            </a>
+                                        }
+                                    })}
+                                <span class="muted text-sm" data-testid="audit-page">
+                                    {format!("Page {current} of {pages} · {total} events")}
+                                </span>
+                                {(current < pages)
+                                    .then(|| {
+                                        view! {
+                                            <a
+                                                class="btn btn-secondary btn-sm"
+                                                href=href(&cat, current + 1)
+                                                rel="next"
+                                            >
+                                                "Older"
+                                            </a>
+                                        }
+                                    })}
                             </nav>
-                        }.into_any()
+                        }
+                            .into_any()
                     }
                 }
             })}
@@ -104,13 +152,22 @@ fn Row(e: AuditEntry) -> impl IntoView {
     };
     view! {
         <tr data-testid="audit-row" data-action=e.action.clone()>
-            <td class="text-sm nowrap"><time datetime=format_rfc3339(e.at)>{format_utc(e.at)}</time></td>
+            <td class="text-sm nowrap">
+                <time datetime=format_rfc3339(e.at)>{format_utc(e.at)}</time>
+            </td>
             <td>
                 <div>{e.actor.clone()}</div>
-                <div class="muted text-xs">{if e.ip.is_empty() { "—".to_string() } else { e.ip.clone() }}</div>
+                <div class="muted text-xs">
+                    {if e.ip.is_empty() { "—".to_string() } else { e.ip.clone() }}
+                </div>
             </td>
-            <td><code class="text-sm">{e.action.clone()}</code><div class="muted text-xs">{e.target.clone()}</div></td>
-            <td><span class=badge>{label}</span></td>
+            <td>
+                <code class="text-sm">{e.action.clone()}</code>
+                <div class="muted text-xs">{e.target.clone()}</div>
+            </td>
+            <td>
+                <span class=badge>{label}</span>
+            </td>
             <td class="text-sm">{e.detail.clone()}</td>
         </tr>
     }

@@ -44,42 +44,98 @@ pub fn LoginPage() -> impl IntoView {
     let password_error = field_error(value, "password");
     let other_error = form_error(value, &["email", "password"]);
     view! {
-        <leptos_meta::Title text="Sign in · Catalyst"/>
+        <leptos_meta::Title text="Sign in · Catalyst" />
         <AuthCard title="Sign in to Catalyst">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     let info = info.await;
-                    let setup_hint = matches!(&info, Ok(i) if i.needs_setup).then(|| view! {
-                        <div class="alert alert-info" data-testid="setup-hint">
-                            "This console has no accounts yet. Open the setup link printed in the server log to create the first administrator."
-                        </div>
-                    });
-                    let sso_button = info.as_ref().ok().and_then(|i| i.oidc_label.clone()).map(|label| {
-                        let href = format!("{}?next={}", routes::page("auth/oidc/start"), encode_component(&next()));
-                        view! {
-                            <a class="btn btn-secondary w-full" href=href rel="external" data-testid="sso-login">
-                                {format!("Sign in with {label}")}
-                            </a>
-                            <p class="divider"><span>"or with your e-mail"</span></p>
-                        }
-                    });
-                    let signup = matches!(&info, Ok(i) if i.signup == SignupPolicy::Open).then(|| view! {
-                        <p class="muted text-sm mt-4">
-                            "No account yet? " <a href=routes::page("signup")>"Create one"</a>
-                        </p>
-                    });
-                    view! { {setup_hint} {sso_button} {signup} }
+                    let setup_hint = matches!(&info, Ok(i) if i.needs_setup)
+                        .then(|| {
+                            view! {
+                                <div class="alert alert-info" data-testid="setup-hint">
+                                    "This console has no accounts yet. Open the setup link printed in the server log to create the first administrator."
+                                </div>
+                            }
+                        });
+                    let sso_button = info
+                        .as_ref()
+                        .ok()
+                        .and_then(|i| i.oidc_label.clone())
+                        .map(|label| {
+                            let href = format!(
+                                "{}?next={}",
+                                routes::page("auth/oidc/start"),
+                                encode_component(&next()),
+                            );
+                            view! {
+                                <a
+                                    class="btn btn-secondary w-full"
+                                    href=href
+                                    rel="external"
+                                    data-testid="sso-login"
+                                >
+                                    {format!("Sign in with {label}")}
+                                </a>
+                                <p class="divider">
+                                    <span>"or with your e-mail"</span>
+                                </p>
+                            }
+                        });
+                    let signup = matches!(&info, Ok(i) if i.signup == SignupPolicy::Open)
+                        .then(|| {
+                            view! {
+                                <p class="muted text-sm mt-4">
+                                    "No account yet? " <a href=routes::page("signup")>"Create one"</a>
+                                </p>
+                            }
+                        });
+                    view! {
+                        {setup_hint}
+                        {sso_button}
+                        {signup}
+                    }
                 })}
             </Suspense>
-            {move || sso().map(|m| view! { <div class="alert alert-error" role="alert" data-testid="sso-error">{m}</div> })}
+            {move || {
+                sso()
+                    .map(|m| {
+                        view! {
+                            <div class="alert alert-error" role="alert" data-testid="sso-error">
+                                {m}
+                            </div>
+                        }
+                    })
+            }}
             <ActionForm action=login attr:class="form" attr:data-testid="login-form">
-                <input type="hidden" name="next" value=next/>
-                <Field id="login-email" label="E-mail" name="email" kind="email" autocomplete="username"
-                    required=true autofocus=true error=Signal::derive(email_error)/>
-                <Field id="login-password" label="Password" name="password" kind="password"
-                    autocomplete="current-password" required=true error=Signal::derive(password_error)/>
-                {move || other_error().map(|error| view! { <ErrorView error/> })}
-                <button type="submit" class="btn btn-primary w-full" data-testid="login-submit" disabled=move || login.pending().get()>
+                <input type="hidden" name="next" value=next />
+                <Field
+                    id="login-email"
+                    label="E-mail"
+                    name="email"
+                    kind="email"
+                    autocomplete="username"
+                    required=true
+                    autofocus=true
+                    error=Signal::derive(email_error)
+                />
+                <Field
+                    id="login-password"
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    error=Signal::derive(password_error)
+                />
+                {move || other_error().map(|error| view! { <ErrorView error /> })}
+                <button
+                    type="submit"
+                    class="btn btn-primary w-full"
+                    data-testid="login-submit"
+                    disabled=move || login.pending().get()
+                >
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>

@@ -103,8 +103,17 @@ pub(crate) fn Field(
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described
             />
-            {hint.map(|h| view! { <p class="field-hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+            {hint
+                .map(|h| {
+                    view! {
+                        <p class="field-hint" id=hint_id>
+                            {h}
+                        </p>
+                    }
+                })}
+            <p class="field-error" id=error_id role="alert">
+                {move || error.get()}
+            </p>
         </div>
     }
 }

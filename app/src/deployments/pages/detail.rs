@@ -22,17 +22,23 @@ pub fn DeploymentPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let data = Resource::new_blocking(id, load_deployment);
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading the deployment…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="muted">"Loading the deployment…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(view) => view! { <Live view/> }.into_any(),
-                    Err(error) => view! {
-                        <leptos_meta::Title text="Deployment not found · Catalyst"/>
-                        <h1>"Deployment"</h1>
-                        <ErrorView error/>
-                        <p><a href=crate::routes::page("deployments")>"All deployments"</a></p>
+                    Ok(view) => view! { <Live view /> }.into_any(),
+                    Err(error) => {
+                        view! {
+                            <leptos_meta::Title text="Deployment not found · Catalyst" />
+                            <h1>"Deployment"</h1>
+                            <ErrorView error />
+                            <p>
+                                <a href=crate::routes::page("deployments")>"All deployments"</a>
+                            </p>
+                        }
+                            .into_any()
                     }
-                    .into_any(),
                 }
             })}
         </Suspense>
@@ -194,119 +200,196 @@ fn Live(view: DeploymentView) -> impl IntoView {
     let status = move || deployment.with(|d| d.status);
     // Parts are type-erased (`into_any`): one view this size would exceed the compiler's query depth.
     let header = view! {
-        <leptos_meta::Title text=format!("{fqdn} · Deployment · Catalyst")/>
+        <leptos_meta::Title text=format!("{fqdn} · Deployment · Catalyst") />
         <div class="page-head">
             <div class="min-w-0">
-                <p class="eyebrow"><a href=crate::routes::page("deployments")>"Deployments"</a>" / "{id.clone()}</p>
-                <h1 class="break-all" data-testid="deployment-fqdn">{fqdn.clone()}</h1>
+                <p class="eyebrow">
+                    <a href=crate::routes::page("deployments")>"Deployments"</a>
+                    " / "
+                    {id.clone()}
+                </p>
+                <h1 class="break-all" data-testid="deployment-fqdn">
+                    {fqdn.clone()}
+                </h1>
                 <p class="muted text-sm">
-                    {move || deployment.with(|d| format!(
-                        "Created {} by {} · {} region(s) · {} component(s)",
-                        format_utc(d.created_at),
-                        if d.created_by_name.is_empty() { "a removed account" } else { d.created_by_name.as_str() },
-                        d.request.regions.len(),
-                        d.request.components.len()
-                    ))}
+                    {move || {
+                        deployment
+                            .with(|d| {
+                                format!(
+                                    "Created {} by {} · {} region(s) · {} component(s)",
+                                    format_utc(d.created_at),
+                                    if d.created_by_name.is_empty() {
+                                        "a removed account"
+                                    } else {
+                                        d.created_by_name.as_str()
+                                    },
+                                    d.request.regions.len(),
+                                    d.request.components.len(),
+                                )
+                            })
+                    }}
                 </p>
             </div>
             <div class="head-actions">
-                <span data-testid="deployment-status">{move || view! { <StatusBadge status=status()/> }}</span>
-                <LinkState link/>
+                <span data-testid="deployment-status">
+                    {move || view! { <StatusBadge status=status() /> }}
+                </span>
+                <LinkState link />
             </div>
         </div>
-
     }
     .into_any();
     let error = view! {
-        {move || deployment.with(|d| d.error.clone()).filter(|_| status() == DeploymentStatus::Failed).map(|e| view! {
-            <section class="alert alert-error mb-4" role="alert" data-testid="error-panel">
-                <p class="font-semibold">{format!("Failed in {}", e.phase.label().to_lowercase())}</p>
-                <p class="mt-1">{e.message.clone()}</p>
-                // The hint says what to do and to retry; only those who may retry can act on it.
-                {if deployment.with(|d| d.can.retry) {
-                    view! { <p class="mt-2 hint">{e.hint.clone()}</p> }.into_any()
-                } else {
+        {move || {
+            deployment
+                .with(|d| d.error.clone())
+                .filter(|_| status() == DeploymentStatus::Failed)
+                .map(|e| {
                     view! {
-                        <p class="mt-2 hint" data-testid="retry-elsewhere">
-                            "An editor, admin or owner of this organisation can fix the cause and retry it."
-                        </p>
+                        <section class="alert alert-error mb-4" role="alert" data-testid="error-panel">
+                            <p class="font-semibold">
+                                {format!("Failed in {}", e.phase.label().to_lowercase())}
+                            </p>
+                            <p class="mt-1">{e.message.clone()}</p>
+                            // The hint says what to do and to retry; only those who may retry can act on it.
+                            {if deployment.with(|d| d.can.retry) {
+                                view! { <p class="mt-2 hint">{e.hint.clone()}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <p class="mt-2 hint" data-testid="retry-elsewhere">
+                                        "An editor, admin or owner of this organisation can fix the cause and retry it."
+                                    </p>
+                                }
+                                    .into_any()
+                            }}
+                        </section>
                     }
-                    .into_any()
-                }}
-            </section>
-        })}
-
+                })
+        }}
     }
     .into_any();
     let toolbar = view! {
         <div class="toolbar">
-            {move || (status() == DeploymentStatus::Failed && deployment.with(|d| d.can.retry)).then(|| {
-                let id = deployment.with_untracked(|d| d.id.clone());
-                view! {
-                    <ActionForm action=retry attr:data-testid="retry-form">
-                        <input type="hidden" name="id" value=id/>
-                        <button type="submit" class="btn btn-primary" disabled=move || retry.pending().get()>
-                            {move || if retry.pending().get() { "Retrying…" } else { "Retry" }}
-                        </button>
-                    </ActionForm>
-                }
-            })}
-            {move || (status().in_flight() && deployment.with(|d| d.can.cancel)).then(|| {
-                let id = deployment.with_untracked(|d| d.id.clone());
-                view! {
-                    <ActionForm action=cancel>
-                        <input type="hidden" name="id" value=id/>
-                        <button type="submit" class="btn btn-secondary" disabled=move || cancel.pending().get()>
-                            {move || if cancel.pending().get() { "Cancelling…" } else { "Cancel run" }}
-                        </button>
-                    </ActionForm>
-                }
-            })}
-            {move || deployment.with(|d| {
-                (d.can.kubeconfig && !d.kubeconfig_regions.is_empty()).then(|| view! {
-                    <a class="btn btn-secondary" data-testid="kubeconfig-link" download=""
-                        href=format!("{}/deployments/{}/kubeconfig", crate::routes::API_V1, d.id)>
-                        "Download kubeconfig"
-                    </a>
-                })
-            })}
-            {move || retry.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
-            {move || cancel.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+            {move || {
+                (status() == DeploymentStatus::Failed && deployment.with(|d| d.can.retry))
+                    .then(|| {
+                        let id = deployment.with_untracked(|d| d.id.clone());
+                        view! {
+                            <ActionForm action=retry attr:data-testid="retry-form">
+                                <input type="hidden" name="id" value=id />
+                                <button
+                                    type="submit"
+                                    class="btn btn-primary"
+                                    disabled=move || retry.pending().get()
+                                >
+                                    {move || if retry.pending().get() { "Retrying…" } else { "Retry" }}
+                                </button>
+                            </ActionForm>
+                        }
+                    })
+            }}
+            {move || {
+                (status().in_flight() && deployment.with(|d| d.can.cancel))
+                    .then(|| {
+                        let id = deployment.with_untracked(|d| d.id.clone());
+                        view! {
+                            <ActionForm action=cancel>
+                                <input type="hidden" name="id" value=id />
+                                <button
+                                    type="submit"
+                                    class="btn btn-secondary"
+                                    disabled=move || cancel.pending().get()
+                                >
+                                    {move || {
+                                        if cancel.pending().get() { "Cancelling…" } else { "Cancel run" }
+                                    }}
+                                </button>
+                            </ActionForm>
+                        }
+                    })
+            }}
+            {move || {
+                deployment
+                    .with(|d| {
+                        (d.can.kubeconfig && !d.kubeconfig_regions.is_empty())
+                            .then(|| {
+                                view! {
+                                    <a
+                                        class="btn btn-secondary"
+                                        data-testid="kubeconfig-link"
+                                        download=""
+                                        href=format!(
+                                            "{}/deployments/{}/kubeconfig",
+                                            crate::routes::API_V1,
+                                            d.id,
+                                        )
+                                    >
+                                        "Download kubeconfig"
+                                    </a>
+                                }
+                            })
+                    })
+            }} {move || retry.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
+            {move || cancel.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
         </div>
-
     }
     .into_any();
     let grid = view! {
         <div class="detail-grid">
             <section class="card" aria-labelledby="phases-title">
-                <h2 id="phases-title" class="card-title">"Phases"</h2>
+                <h2 id="phases-title" class="card-title">
+                    "Phases"
+                </h2>
                 <ol class="phases" data-testid="phases">
-                    {move || deployment.with(|d| d.phases.clone()).into_iter().map(|p| {
-                        let n = now.get();
-                        view! { <PhaseRow p now=n/> }
-                    }).collect_view()}
+                    {move || {
+                        deployment
+                            .with(|d| d.phases.clone())
+                            .into_iter()
+                            .map(|p| {
+                                let n = now.get();
+                                view! { <PhaseRow p now=n /> }
+                            })
+                            .collect_view()
+                    }}
                 </ol>
-                {move || deployment.with(|d| d.result.clone()).map(|r| view! {
-                    <dl class="facts mt-4">
-                        <dt>"Load balancer"</dt><dd class="mono">{r.load_balancer_ip}</dd>
-                        <dt>"Control plane"</dt><dd class="mono">{r.control_plane_ip}</dd>
-                        <dt>"Console"</dt><dd class="break-all">{r.console_url}</dd>
-                    </dl>
-                })}
+                {move || {
+                    deployment
+                        .with(|d| d.result.clone())
+                        .map(|r| {
+                            view! {
+                                <dl class="facts mt-4">
+                                    <dt>"Load balancer"</dt>
+                                    <dd class="mono">{r.load_balancer_ip}</dd>
+                                    <dt>"Control plane"</dt>
+                                    <dd class="mono">{r.control_plane_ip}</dd>
+                                    <dt>"Console"</dt>
+                                    <dd class="break-all">{r.console_url}</dd>
+                                </dl>
+                            }
+                        })
+                }}
             </section>
             <section class="card" aria-labelledby="resources-title">
                 <h2 id="resources-title" class="card-title">
                     "Cloud resources "
-                    <span class="muted text-sm">{move || deployment.with(|d| {
-                        let done = d.resources.iter().filter(|r| r.state == ResourceState::Complete).count();
-                        format!("{done} of {} done", d.resources.len())
-                    })}</span>
+                    <span class="muted text-sm">
+                        {move || {
+                            deployment
+                                .with(|d| {
+                                    let done = d
+                                        .resources
+                                        .iter()
+                                        .filter(|r| r.state == ResourceState::Complete)
+                                        .count();
+                                    format!("{done} of {} done", d.resources.len())
+                                })
+                        }}
+                    </span>
                 </h2>
-                <Resources deployment/>
-                <Components deployment/>
+                <Resources deployment />
+                <Components deployment />
             </section>
         </div>
-
     }
     .into_any();
     view! {
@@ -314,7 +397,7 @@ fn Live(view: DeploymentView) -> impl IntoView {
         {error}
         {toolbar}
         {grid}
-        <LogPane events/>
+        <LogPane events />
     }
 }
 
@@ -352,9 +435,14 @@ fn phase_icon(state: PhaseState) -> &'static str {
 fn PhaseRow(p: PhaseProgress, now: Millis) -> impl IntoView {
     let duration = p.duration(now).map(format_duration).unwrap_or_default();
     view! {
-        <li class=format!("phase phase-{}", p.state.as_str()) data-testid=format!("phase-{}", p.phase.as_str())
-            data-state=p.state.as_str()>
-            <span class="phase-icon" aria-hidden="true">{phase_icon(p.state)}</span>
+        <li
+            class=format!("phase phase-{}", p.state.as_str())
+            data-testid=format!("phase-{}", p.phase.as_str())
+            data-state=p.state.as_str()
+        >
+            <span class="phase-icon" aria-hidden="true">
+                {phase_icon(p.state)}
+            </span>
             <span class="phase-name">{p.phase.label()}</span>
             <span class="phase-state muted">{p.state.as_str()}</span>
             <span class="phase-time mono muted">{duration}</span>
@@ -368,21 +456,34 @@ fn Resources(deployment: RwSignal<Deployment>) -> impl IntoView {
         {move || {
             let resources: Vec<ResourceProgress> = deployment.with(|d| d.resources.clone());
             if resources.is_empty() {
-                return view! { <p class="muted text-sm">"OpenTofu lists the resources once it has planned."</p> }.into_any();
+                return view! {
+                    <p class="muted text-sm">"OpenTofu lists the resources once it has planned."</p>
+                }
+                    .into_any();
             }
             view! {
                 <ul class="resources" data-testid="resources">
-                    {resources.into_iter().map(|r| view! {
-                        <li class=format!("resource resource-{}", r.state.as_str()) data-testid="resource-row">
-                            <span class="mono break-all">{r.address.clone()}</span>
-                            <span class="muted text-sm">{r.action.as_str()}</span>
-                            <span class="resource-state">{r.state.as_str()}</span>
-                            <span class="mono muted text-sm">{(r.elapsed_secs > 0).then(|| format!("{} s", r.elapsed_secs))}</span>
-                        </li>
-                    }).collect_view()}
+                    {resources
+                        .into_iter()
+                        .map(|r| {
+                            view! {
+                                <li
+                                    class=format!("resource resource-{}", r.state.as_str())
+                                    data-testid="resource-row"
+                                >
+                                    <span class="mono break-all">{r.address.clone()}</span>
+                                    <span class="muted text-sm">{r.action.as_str()}</span>
+                                    <span class="resource-state">{r.state.as_str()}</span>
+                                    <span class="mono muted text-sm">
+                                        {(r.elapsed_secs > 0).then(|| format!("{} s", r.elapsed_secs))}
+                                    </span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
                 </ul>
             }
-            .into_any()
+                .into_any()
         }}
     }
 }
@@ -392,18 +493,28 @@ fn Components(deployment: RwSignal<Deployment>) -> impl IntoView {
     view! {
         {move || {
             let components = deployment.with(|d| d.components.clone());
-            (!components.is_empty()).then(|| view! {
-                <h2 class="card-title mt-4">"Components"</h2>
-                <ul class="resources" data-testid="components">
-                    {components.into_iter().map(|c| view! {
-                        <li class=format!("resource component-{}", c.state.as_str())>
-                            <span class="strong">{c.id.clone()}</span>
-                            <span class="resource-state">{c.state.as_str()}</span>
-                            <span class="muted text-sm break-all col-span-2">{c.message.clone()}</span>
-                        </li>
-                    }).collect_view()}
-                </ul>
-            })
+            (!components.is_empty())
+                .then(|| {
+                    view! {
+                        <h2 class="card-title mt-4">"Components"</h2>
+                        <ul class="resources" data-testid="components">
+                            {components
+                                .into_iter()
+                                .map(|c| {
+                                    view! {
+                                        <li class=format!("resource component-{}", c.state.as_str())>
+                                            <span class="strong">{c.id.clone()}</span>
+                                            <span class="resource-state">{c.state.as_str()}</span>
+                                            <span class="muted text-sm break-all col-span-2">
+                                                {c.message.clone()}
+                                            </span>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })
         }}
     }
 }
@@ -470,33 +581,56 @@ fn LogPane(events: RwSignal<Vec<DeploymentEvent>>) -> impl IntoView {
     view! {
         <section class="card mt-4" aria-labelledby="log-title">
             <div class="log-head">
-                <h2 id="log-title" class="card-title">"Log"</h2>
+                <h2 id="log-title" class="card-title">
+                    "Log"
+                </h2>
                 <div class="log-controls">
                     <label class="inline-field">
                         <span class="muted text-sm">"Level"</span>
-                        <select class="input input-sm" data-testid="level-filter"
+                        <select
+                            class="input input-sm"
+                            data-testid="level-filter"
                             on:change=move |ev| {
                                 if let Some(l) = Level::parse(&event_target_value(&ev)) {
                                     min_level.set(l);
                                 }
-                            }>
+                            }
+                        >
                             <option value="debug">"Debug and up"</option>
-                            <option value="info" selected>"Info and up"</option>
+                            <option value="info" selected>
+                                "Info and up"
+                            </option>
                             <option value="warn">"Warnings and errors"</option>
                             <option value="error">"Errors only"</option>
                         </select>
                     </label>
-                    <button type="button" class="btn btn-secondary btn-sm" data-testid="follow-toggle"
+                    <button
+                        type="button"
+                        class="btn btn-secondary btn-sm"
+                        data-testid="follow-toggle"
                         aria-pressed=move || follow.get().to_string()
-                        on:click=move |_| follow.update(|f| *f = !*f)>
+                        on:click=move |_| follow.update(|f| *f = !*f)
+                    >
                         {move || if follow.get() { "Pause" } else { "Follow" }}
                     </button>
-                    <button type="button" class="btn btn-secondary btn-sm" data-testid="copy-log" on:click=copy>
+                    <button
+                        type="button"
+                        class="btn btn-secondary btn-sm"
+                        data-testid="copy-log"
+                        on:click=copy
+                    >
                         {move || if copied.get() { "Copied" } else { "Copy" }}
                     </button>
                 </div>
             </div>
-            <div class="log-pane" node_ref=pane data-testid="log-pane" tabindex="0" role="log" aria-label="Deployment log">
+            <div
+                class="log-pane"
+                node_ref=pane
+                data-testid="log-pane"
+                tabindex="0"
+                role="log"
+                aria-label="Deployment log"
+            >
                 {move || {
                     let lines = visible();
                     if lines.is_empty() {
@@ -504,12 +638,18 @@ fn LogPane(events: RwSignal<Vec<DeploymentEvent>>) -> impl IntoView {
                     }
                     lines
                         .into_iter()
-                        .map(|e| view! {
-                            <div class=format!("log-line log-{}", e.level.as_str()) data-testid="log-line" data-seq=e.seq>
-                                <span class="log-time">{clock(e.at)}</span>
-                                <span class="log-phase">{e.phase.as_str()}</span>
-                                <span class="log-msg">{e.message.clone()}</span>
-                            </div>
+                        .map(|e| {
+                            view! {
+                                <div
+                                    class=format!("log-line log-{}", e.level.as_str())
+                                    data-testid="log-line"
+                                    data-seq=e.seq
+                                >
+                                    <span class="log-time">{clock(e.at)}</span>
+                                    <span class="log-phase">{e.phase.as_str()}</span>
+                                    <span class="log-msg">{e.message.clone()}</span>
+                                </div>
+                            }
                         })
                         .collect_view()
                         .into_any()

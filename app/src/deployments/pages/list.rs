@@ -28,7 +28,7 @@ pub fn DeploymentsPage() -> impl IntoView {
     };
     let data = Resource::new_blocking(params, list_deployments);
     view! {
-        <leptos_meta::Title text="Deployments · Catalyst"/>
+        <leptos_meta::Title text="Deployments · Catalyst" />
         <div class="page-head">
             <div>
                 <p class="eyebrow">"Provisioning"</p>
@@ -36,12 +36,14 @@ pub fn DeploymentsPage() -> impl IntoView {
                 <p class="muted">"Every Sovereign launched from this console, newest first."</p>
             </div>
         </div>
-        <Filter params=Signal::derive(params)/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading deployments…"</p> }>
+        <Filter params=Signal::derive(params) />
+        <Suspense fallback=|| {
+            view! { <p class="muted">"Loading deployments…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! { <Table page params=params()/> }.into_any(),
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                    Ok(page) => view! { <Table page params=params() /> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -59,12 +61,18 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
             <label class="field">
                 <span class="label">"Status"</span>
                 <select name="status" class="input" data-testid="filter-status">
-                    <option value="" selected=status.is_empty()>"Any status"</option>
+                    <option value="" selected=status.is_empty()>
+                        "Any status"
+                    </option>
                     {DeploymentStatus::ALL
                         .into_iter()
                         .map(|s| {
                             let selected = status == s.as_str();
-                            view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
+                            view! {
+                                <option value=s.as_str() selected=selected>
+                                    {s.label()}
+                                </option>
+                            }
                         })
                         .collect_view()}
                 </select>
@@ -76,7 +84,11 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
                         .into_iter()
                         .map(|k| {
                             let selected = sort == k.as_str();
-                            view! { <option value=k.as_str() selected=selected>{k.label()}</option> }
+                            view! {
+                                <option value=k.as_str() selected=selected>
+                                    {k.label()}
+                                </option>
+                            }
                         })
                         .collect_view()}
                 </select>
@@ -84,11 +96,17 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
             <label class="field">
                 <span class="label">"Order"</span>
                 <select name="dir" class="input">
-                    <option value="desc" selected=dir == "desc">"Newest / Z first"</option>
-                    <option value="asc" selected=dir == "asc">"Oldest / A first"</option>
+                    <option value="desc" selected=dir == "desc">
+                        "Newest / Z first"
+                    </option>
+                    <option value="asc" selected=dir == "asc">
+                        "Oldest / A first"
+                    </option>
                 </select>
             </label>
-            <button type="submit" class="btn btn-secondary">"Apply"</button>
+            <button type="submit" class="btn btn-secondary">
+                "Apply"
+            </button>
         </form>
     }
 }
@@ -137,9 +155,15 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
                     <tr>
                         <th scope="col">"Domain"</th>
                         <th scope="col">"Status"</th>
-                        <th scope="col" class="hide-sm">"Organisation"</th>
-                        <th scope="col" class="hide-sm">"Regions"</th>
-                        <th scope="col" class="hide-sm">"Components"</th>
+                        <th scope="col" class="hide-sm">
+                            "Organisation"
+                        </th>
+                        <th scope="col" class="hide-sm">
+                            "Regions"
+                        </th>
+                        <th scope="col" class="hide-sm">
+                            "Components"
+                        </th>
                         <th scope="col">"Created"</th>
                     </tr>
                 </thead>
@@ -150,8 +174,14 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
                         .map(|d| {
                             view! {
                                 <tr data-testid="deployment-row">
-                                    <td><a href=deployment_href(&d.id) class="strong">{d.fqdn.clone()}</a></td>
-                                    <td><StatusBadge status=d.status/></td>
+                                    <td>
+                                        <a href=deployment_href(&d.id) class="strong">
+                                            {d.fqdn.clone()}
+                                        </a>
+                                    </td>
+                                    <td>
+                                        <StatusBadge status=d.status />
+                                    </td>
                                     <td class="hide-sm">{d.org_name.clone()}</td>
                                     <td class="hide-sm mono">{d.regions.join(", ")}</td>
                                     <td class="hide-sm">{d.component_count}</td>
@@ -165,8 +195,22 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
         </TableRegion>
         <nav class="pager" aria-label="Pages">
             <span class="muted">{format!("{} deployment(s) · page {current} of {pages}", page.total)}</span>
-            {(current > 1).then(|| view! { <a class="btn btn-secondary" href=page_href(&params, current - 1)>"Previous"</a> })}
-            {(current < pages).then(|| view! { <a class="btn btn-secondary" href=page_href(&params, current + 1)>"Next"</a> })}
+            {(current > 1)
+                .then(|| {
+                    view! {
+                        <a class="btn btn-secondary" href=page_href(&params, current - 1)>
+                            "Previous"
+                        </a>
+                    }
+                })}
+            {(current < pages)
+                .then(|| {
+                    view! {
+                        <a class="btn btn-secondary" href=page_href(&params, current + 1)>
+                            "Next"
+                        </a>
+                    }
+                })}
         </nav>
     }
     .into_any()
