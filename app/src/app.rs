@@ -56,44 +56,44 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         // Every page but the overview is a lazy route: its code is a separate wasm chunk
                         // (DEVELOPERS.md → "How we keep the bundle small").
-                        <Route path=path!("/wizard") view=Lazy::<WizardRoute>::new() ssr=SsrMode::Async />
+                        <Route path=path!("/wizard") view={Lazy::<WizardRoute>::new()} ssr=SsrMode::Async />
                         <Route
                             path=path!("/wizard/:step")
-                            view=Lazy::<WizardRoute>::new()
+                            view={Lazy::<WizardRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/deployments")
-                            view=Lazy::<DeploymentsRoute>::new()
+                            view={Lazy::<DeploymentsRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/provision/:id")
-                            view=Lazy::<DeploymentRoute>::new()
+                            view={Lazy::<DeploymentRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <ParentRoute
                             path=path!("/marketplace")
-                            view=Lazy::<MarketplaceLayoutRoute>::new()
+                            view={Lazy::<MarketplaceLayoutRoute>::new()}
                             ssr=SsrMode::Async
                         >
-                            <Route path=path!("") view=Lazy::<MarketplaceRoute>::new() />
-                            <Route path=path!("family/:id") view=Lazy::<FamilyRoute>::new() />
-                            <Route path=path!("product/:id") view=Lazy::<ProductRoute>::new() />
+                            <Route path=path!("") view={Lazy::<MarketplaceRoute>::new()} />
+                            <Route path=path!("family/:id") view={Lazy::<FamilyRoute>::new()} />
+                            <Route path=path!("product/:id") view={Lazy::<ProductRoute>::new()} />
                         </ParentRoute>
-                        <Route path=path!("/login") view=Lazy::<LoginRoute>::new() ssr=SsrMode::Async />
-                        <Route path=path!("/signup") view=Lazy::<SignupRoute>::new() ssr=SsrMode::Async />
-                        <Route path=path!("/setup") view=Lazy::<SetupRoute>::new() ssr=SsrMode::Async />
-                        <Route path=path!("/users") view=Lazy::<UsersRoute>::new() ssr=SsrMode::Async />
-                        <Route path=path!("/audit") view=Lazy::<AuditRoute>::new() ssr=SsrMode::Async />
+                        <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                         <Route
                             path=path!("/settings/account")
-                            view=Lazy::<AccountRoute>::new()
+                            view={Lazy::<AccountRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/settings/tokens")
-                            view=Lazy::<TokensRoute>::new()
+                            view={Lazy::<TokensRoute>::new()}
                             ssr=SsrMode::Async
                         />
                     </Routes>

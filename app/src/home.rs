@@ -63,7 +63,11 @@ pub fn HomePage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-                <NoInputForm action=check input=CheckSystem {} class="mt-4 flex items-center gap-3 flex-wrap">
+                <NoInputForm
+                    action=check
+                    input={CheckSystem {}}
+                    class="mt-4 flex items-center gap-3 flex-wrap"
+                >
                     <button
                         type="submit"
                         class="btn btn-secondary"

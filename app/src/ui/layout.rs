@@ -129,7 +129,7 @@ fn UserMenu(me: Me) -> impl IntoView {
                 <a href=routes::page("settings/tokens") class="user-menu-item">
                     "API tokens"
                 </a>
-                <NoInputForm action=logout input=Logout {} class="contents">
+                <NoInputForm action=logout input={Logout {}} class="contents">
                     <button type="submit" class="user-menu-item" data-testid="sign-out">
                         "Sign out"
                     </button>
