@@ -1,7 +1,7 @@
 # Resources of one Sovereign. Every region in var.regions is its own k3s cluster with its own private
 # network, firewall, placement group and (unless air-gapped) load balancer; the first region is the primary.
 #
-# Names:  <name_prefix>-ssh, <name_prefix>-<region>-{net,fw,cp,lb}, <name_prefix>-<region>-cp<n>,
+# Names:  <name_prefix>-ssh, <name_prefix>-<region>-{net,fw,cp,lb,api}, <name_prefix>-<region>-cp<n>,
 #         <name_prefix>-<region>-w<n>
 # Labels: catalyst.dev/deployment-id, catalyst.dev/sovereign, catalyst.dev/role (+ catalyst.dev/region)
 # The wipe sweep (server/src/hetzner/sweep.rs) finds leftovers by the deployment-id label and by these names.
@@ -23,7 +23,8 @@ locals {
 
   primary_key = var.regions[0].key
 
-  # Region i: nodes in 10.i.1.0/24 (control planes .2-.4, workers .10-.59, load balancer .254);
+  # Region i: nodes in 10.i.1.0/24 (control planes .2-.4, workers .10-.59, load balancer .254, private
+  # Kubernetes API load balancer .253);
   # pods and services in ranges that differ per region, so the clusters can be meshed later.
   regions = {
     for i, r in var.regions : r.key => {
@@ -40,6 +41,7 @@ locals {
       subnet_cidr        = "10.${i}.1.0/24"
       first_cp_ip        = "10.${i}.1.2"
       lb_private_ip      = "10.${i}.1.254"
+      api_lb_private_ip  = "10.${i}.1.253"
       cluster_cidr       = "10.${100 + 2 * i}.0.0/16"
       service_cidr       = "10.${101 + 2 * i}.0.0/16"
       cluster_dns        = "10.${101 + 2 * i}.0.10"
@@ -76,11 +78,12 @@ locals {
     ]) : w.name => w
   }
 
-  # What each public region's load balancer forwards to the control planes (over the private network).
+  # What each public region's load balancer forwards to the control planes (over the private network): the
+  # Gateway's NodePorts. Never the Kubernetes API: a Hetzner firewall cannot filter a load balancer, so
+  # whatever a public load balancer forwards is open to the internet.
   lb_ports = [
     { name = "http", listen = 80, destination = 31080 },
     { name = "https", listen = 443, destination = 31443 },
-    { name = "kube-api", listen = 6443, destination = 6443 },
   ]
   lb_services = {
     for pair in setproduct(keys(local.public_regions), local.lb_ports) :
@@ -93,11 +96,20 @@ locals {
 
   lb_public_ip = { for k, lb in hcloud_load_balancer.region : k => lb.ipv4 }
 
-  # Address every node of a region uses for the Kubernetes API: the load balancer's private address
-  # (all control planes behind it), or the first control plane in an air-gapped region.
+  # With three control planes a region gets a private-only load balancer for its Kubernetes API (no public
+  # interface), so nodes and Cilium keep reaching the API when one control plane is down.
+  api_lb_regions = { for k, r in local.regions : k => r if var.ha_enabled }
+
+  # Address every node of a region uses for the Kubernetes API: that private load balancer, or the only
+  # control plane.
   api_private_host = {
-    for k, r in local.regions : k => r.airgap ? r.first_cp_ip : r.lb_private_ip
+    for k, r in local.regions : k => var.ha_enabled ? r.api_lb_private_ip : r.first_cp_ip
   }
+
+  # Where Catalyst reaches each region's Kubernetes API: the first control plane's own public IPv4 (a primary
+  # IP kept across a replacement of the server), open on 6443 only to var.api_allowed_cidrs. It is the
+  # kubeconfig's server and the `regions[<key>].api_endpoint` output.
+  api_public_host = { for k, ip in hcloud_primary_ip.api : k => ip.ip_address }
 
   # Non-secret settings of a region, handed to cloud-init (/etc/catalyst/bootstrap.json) and to Flux
   # (ConfigMap flux-system/sovereign-settings, used by postBuild.substituteFrom).
@@ -161,7 +173,7 @@ locals {
   }
 
   # Secrets the first control plane of each region applies; written to a 0600 file by cloud-init.
-  cluster_secrets = join("\n---\n", concat(
+  cluster_secrets = { for k, r in local.regions : k => join("\n---\n", concat(
     [
       yamlencode({
         apiVersion = "v1"
@@ -176,6 +188,18 @@ locals {
         metadata   = { name = "hcloud-credentials", namespace = "crossplane-system" }
         data       = { token = base64encode(trimspace(var.hcloud_token)) }
       }),
+      # The Hetzner CSI driver and cloud controller (bootstrap kit) read the project token and the region's
+      # network from here.
+      yamlencode({
+        apiVersion = "v1"
+        kind       = "Secret"
+        type       = "Opaque"
+        metadata   = { name = "hcloud", namespace = "kube-system" }
+        data = {
+          token   = base64encode(trimspace(var.hcloud_token))
+          network = base64encode("${var.name_prefix}-${k}-net")
+        }
+      }),
     ],
     var.gitops_token == "" ? [] : [
       yamlencode({
@@ -189,7 +213,7 @@ locals {
         }
       }),
     ],
-  ))
+  )) }
 
   # Recorded on every node (/var/lib/catalyst/sovereign.json) for operators.
   sovereign_record = {
@@ -257,8 +281,8 @@ resource "hcloud_network_subnet" "region" {
 }
 
 # Hetzner firewalls filter the public interface only; node-to-node and load-balancer traffic runs over the
-# private network. So the public side needs nothing but ping, SSH from the allowed networks and, in an
-# air-gapped region (no load balancer), the Kubernetes API from the same networks.
+# private network. So the public side needs nothing but ping, SSH from the allowed networks and the
+# Kubernetes API from Catalyst's egress networks (var.api_allowed_cidrs), at the region's API address.
 resource "hcloud_firewall" "region" {
   for_each = local.regions
 
@@ -284,13 +308,13 @@ resource "hcloud_firewall" "region" {
   }
 
   dynamic "rule" {
-    for_each = each.value.airgap && length(var.ssh_allowed_cidrs) > 0 ? ["kube-api"] : []
+    for_each = length(var.api_allowed_cidrs) > 0 ? ["kube-api"] : []
     content {
-      description = "Kubernetes API (air-gapped region)"
+      description = "Kubernetes API (Catalyst)"
       direction   = "in"
       protocol    = "tcp"
       port        = "6443"
-      source_ips  = var.ssh_allowed_cidrs
+      source_ips  = var.api_allowed_cidrs
     }
   }
 }
@@ -302,6 +326,20 @@ resource "hcloud_placement_group" "control_plane" {
   name   = "${var.name_prefix}-${each.key}-cp"
   type   = "spread"
   labels = merge(local.common_labels, { "catalyst.dev/role" = "placement-group", "catalyst.dev/region" = each.key })
+}
+
+# The region's Kubernetes API address as Catalyst sees it: the first control plane's public IPv4. A primary
+# IP of its own, so the address (the kubeconfig's server and a TLS name of the API) is known before the
+# server exists and survives a replacement of the server.
+resource "hcloud_primary_ip" "api" {
+  for_each = local.regions
+
+  name          = "${var.name_prefix}-${each.key}-api"
+  type          = "ipv4"
+  location      = each.value.location
+  assignee_type = "server"
+  auto_delete   = false
+  labels        = merge(local.common_labels, { "catalyst.dev/role" = "api-address", "catalyst.dev/region" = each.key })
 }
 
 resource "random_password" "k3s_token" {
@@ -354,6 +392,51 @@ resource "hcloud_load_balancer_service" "region" {
   proxyprotocol    = false
 }
 
+# With ha_enabled: the Kubernetes API of the three control planes behind a private-only load balancer
+# (10.i.1.253), the address every node and Cilium use. No public interface: the API is never on the internet.
+resource "hcloud_load_balancer" "api" {
+  for_each = local.api_lb_regions
+
+  name               = "${var.name_prefix}-${each.key}-api"
+  load_balancer_type = var.load_balancer_type
+  location           = each.value.location
+  labels             = merge(local.common_labels, { "catalyst.dev/role" = "api-load-balancer", "catalyst.dev/region" = each.key })
+
+  algorithm {
+    type = "round_robin"
+  }
+}
+
+resource "hcloud_load_balancer_network" "api" {
+  for_each = local.api_lb_regions
+
+  load_balancer_id        = hcloud_load_balancer.api[each.key].id
+  subnet_id               = hcloud_network_subnet.region[each.key].id
+  ip                      = each.value.api_lb_private_ip
+  enable_public_interface = false
+}
+
+resource "hcloud_load_balancer_target" "api" {
+  for_each = local.api_lb_regions
+
+  type             = "label_selector"
+  load_balancer_id = hcloud_load_balancer.api[each.key].id
+  label_selector   = "catalyst.dev/deployment-id=${var.deployment_id},catalyst.dev/role=control-plane,catalyst.dev/region=${each.key}"
+  use_private_ip   = true
+
+  depends_on = [hcloud_load_balancer_network.api]
+}
+
+resource "hcloud_load_balancer_service" "api" {
+  for_each = local.api_lb_regions
+
+  load_balancer_id = hcloud_load_balancer.api[each.key].id
+  protocol         = "tcp"
+  listen_port      = 6443
+  destination_port = 6443
+  proxyprotocol    = false
+}
+
 # --- nodes ----------------------------------------------------------------------------------------------
 
 resource "hcloud_server" "control_plane" {
@@ -373,6 +456,8 @@ resource "hcloud_server" "control_plane" {
 
   public_net {
     ipv4_enabled = true
+    # The first control plane carries the region's API address; the others get an address of their own.
+    ipv4         = each.value.n == 1 ? hcloud_primary_ip.api[each.value.region].id : null
     ipv6_enabled = true
   }
 
@@ -392,9 +477,9 @@ resource "hcloud_server" "control_plane" {
       node_ip          = each.value.ip
       region_key       = each.value.region
       join_url         = "https://${local.regions[each.value.region].first_cp_ip}:6443"
-      api_public_host  = lookup(local.lb_public_ip, each.value.region, "")
+      api_public_host  = local.api_public_host[each.value.region]
       api_private_host = local.api_private_host[each.value.region]
-      tls_sans         = compact([var.sovereign_fqdn, lookup(local.lb_public_ip, each.value.region, ""), local.regions[each.value.region].lb_private_ip, each.value.ip])
+      tls_sans         = distinct([var.sovereign_fqdn, local.api_public_host[each.value.region], local.api_private_host[each.value.region], each.value.ip])
       cluster_cidr     = local.regions[each.value.region].cluster_cidr
       service_cidr     = local.regions[each.value.region].service_cidr
       cluster_dns      = local.regions[each.value.region].cluster_dns
@@ -408,7 +493,7 @@ resource "hcloud_server" "control_plane" {
     k3s_token         = random_password.k3s_token[each.value.region].result
     kubeconfig_bearer = var.kubeconfig_bearer_token
     flux_bootstrap    = local.flux_bootstrap[each.value.region]
-    cluster_secrets   = local.cluster_secrets
+    cluster_secrets   = local.cluster_secrets[each.value.region]
     sovereign_record  = jsonencode(merge(local.sovereign_record, { region = each.value.region }))
     enable_fail2ban   = var.enable_fail2ban
     enable_upgrades   = var.enable_unattended_upgrades
@@ -422,12 +507,12 @@ resource "hcloud_server" "control_plane" {
     ignore_changes = [user_data, ssh_keys, image]
   }
 
-  # The load balancer must already carry the Kubernetes API: nodes reach it at its private address.
+  # With HA the private API load balancer must already carry the Kubernetes API: nodes reach it there.
   depends_on = [
     hcloud_network_subnet.region,
-    hcloud_load_balancer_network.region,
-    hcloud_load_balancer_target.control_planes,
-    hcloud_load_balancer_service.region,
+    hcloud_load_balancer_network.api,
+    hcloud_load_balancer_target.api,
+    hcloud_load_balancer_service.api,
   ]
 }
 

@@ -209,7 +209,7 @@ variable "ssh_public_key" {
 }
 
 variable "ssh_allowed_cidrs" {
-  description = "Networks allowed to reach SSH (22) on the nodes, and the Kubernetes API (6443) of air-gapped regions. Empty: no SSH from anywhere."
+  description = "Networks allowed to reach SSH (22) on the nodes. Empty: no SSH from anywhere."
   type        = list(string)
   default     = []
   nullable    = false
@@ -217,6 +217,18 @@ variable "ssh_allowed_cidrs" {
   validation {
     condition     = alltrue([for c in var.ssh_allowed_cidrs : can(cidrhost(c, 0))])
     error_message = "Every entry of ssh_allowed_cidrs must be a CIDR such as 203.0.113.0/24 or 2001:db8::/32."
+  }
+}
+
+variable "api_allowed_cidrs" {
+  description = "Networks allowed to reach each region's Kubernetes API (6443) at its API address: Catalyst's egress addresses. Empty: the API answers nobody outside the region, and Catalyst cannot watch the Sovereign come up."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for c in var.api_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "Every entry of api_allowed_cidrs must be a CIDR such as 203.0.113.7/32 or 2001:db8::/48."
   }
 }
 

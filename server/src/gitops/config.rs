@@ -62,8 +62,8 @@ pub struct GitopsArgs {
     )]
     pub gitops_template_dir: PathBuf,
 
-    /// Networks allowed to SSH into the Sovereigns' nodes (comma-separated CIDRs; also the Kubernetes API of
-    /// an air-gapped region). Empty: no SSH from anywhere.
+    /// Networks allowed to SSH into the Sovereigns' nodes (comma-separated CIDRs). Empty: no SSH from
+    /// anywhere.
     #[arg(
         long,
         env = "CATALYST_NODE_SSH_CIDRS",
@@ -72,6 +72,18 @@ pub struct GitopsArgs {
         global = true
     )]
     pub node_ssh_cidrs: String,
+
+    /// This console's public egress addresses (comma-separated CIDRs): the only networks each Sovereign
+    /// region's Kubernetes API answers (its firewall opens 6443 to nothing else). Empty: the API answers no
+    /// one outside the region, and the console cannot watch a new Sovereign come up.
+    #[arg(
+        long,
+        env = "CATALYST_CONSOLE_EGRESS_CIDRS",
+        default_value = "",
+        value_name = "CIDRS",
+        global = true
+    )]
+    pub console_egress_cidrs: String,
 }
 
 /// Validated GitOps options.
@@ -84,6 +96,8 @@ pub struct GitopsSettings {
     pub pull_token: Option<Secret>,
     pub template_dir: PathBuf,
     pub node_ssh_cidrs: Vec<String>,
+    /// The console's egress networks: the Sovereigns' Kubernetes APIs answer only these.
+    pub console_egress_cidrs: Vec<String>,
 }
 
 impl Default for GitopsSettings {
@@ -95,6 +109,7 @@ impl Default for GitopsSettings {
             pull_token: None,
             template_dir: PathBuf::from("clusters/_template"),
             node_ssh_cidrs: Vec::new(),
+            console_egress_cidrs: Vec::new(),
         }
     }
 }
@@ -147,6 +162,8 @@ impl GitopsArgs {
         };
         let node_ssh_cidrs =
             cidr_list(&self.node_ssh_cidrs).map_err(|p| ConfigError::new("--node-ssh-cidrs", p))?;
+        let console_egress_cidrs = cidr_list(&self.console_egress_cidrs)
+            .map_err(|p| ConfigError::new("--console-egress-cidrs", p))?;
         Ok(GitopsSettings {
             remote,
             branch,
@@ -154,6 +171,7 @@ impl GitopsArgs {
             pull_token: self.gitops_pull_token.clone().filter(|t| !t.is_empty()),
             template_dir: self.gitops_template_dir.clone(),
             node_ssh_cidrs,
+            console_egress_cidrs,
         })
     }
 }
@@ -202,6 +220,7 @@ mod tests {
         assert_eq!(s.branch, "main");
         assert_eq!(s.template_dir, PathBuf::from("clusters/_template"));
         assert!(s.node_ssh_cidrs.is_empty());
+        assert!(s.console_egress_cidrs.is_empty());
     }
 
     #[test]
@@ -215,6 +234,8 @@ mod tests {
             "oauth2",
             "--node-ssh-cidrs",
             "203.0.113.0/24, 2001:db8::/32",
+            "--console-egress-cidrs",
+            "198.18.0.7/32",
         ])
         .validate()
         .expect("valid");
@@ -223,6 +244,7 @@ mod tests {
         assert_eq!(r.token.as_ref().map(|t| t.expose()), Some("tok-very-secret"));
         assert!(!format!("{r:?}").contains("tok-very-secret"));
         assert_eq!(s.node_ssh_cidrs, ["203.0.113.0/24", "2001:db8::/32"]);
+        assert_eq!(s.console_egress_cidrs, ["198.18.0.7/32"]);
     }
 
     #[test]
@@ -231,6 +253,10 @@ mod tests {
             .validate()
             .expect_err("userinfo");
         assert_eq!(e.option, "--gitops-repo-url");
+        let e = parse(&["--console-egress-cidrs", "198.18.0.7"])
+            .validate()
+            .expect_err("not a CIDR");
+        assert_eq!(e.option, "--console-egress-cidrs");
         let e = parse(&["--gitops-repo-url", "git@github.com:x/y.git"])
             .validate()
             .expect_err("scp form");

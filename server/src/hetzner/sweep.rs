@@ -3,7 +3,7 @@
 //!
 //! A resource belongs to the deployment when
 //! - it carries the label `catalyst.dev/deployment-id=<id>` (everything `infra/hetzner` creates), or
-//! - it has no deployment label and a name the module gives (`<prefix>-ssh`, `<prefix>-<region>-net|fw|cp|lb`,
+//! - it has no deployment label and a name the module gives (`<prefix>-ssh`, `<prefix>-<region>-net|fw|cp|lb|api`,
 //!   `<prefix>-<region>-cp<n>|w<n>`, where `<region>` is a Hetzner location with an optional `-<n>`), or
 //! - it has no deployment label and hangs off one of the deployment's servers: a volume attached to it, a
 //!   load balancer targeting it (what the cloud controller and CSI driver create inside the cluster), a
@@ -467,7 +467,7 @@ fn module_name(prefix: &str, name: &str) -> bool {
             .strip_prefix(p)
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    let suffix_ok = matches!(suffix, "net" | "fw" | "cp" | "lb") || numbered("cp") || numbered("w");
+    let suffix_ok = matches!(suffix, "net" | "fw" | "cp" | "lb" | "api") || numbered("cp") || numbered("w");
     suffix_ok && region_key(region)
 }
 
@@ -654,6 +654,7 @@ mod tests {
             "catalyst-acme-omani-works-fsn1-2-fw",
             "catalyst-acme-omani-works-hel1-cp",
             "catalyst-acme-omani-works-nbg1-lb",
+            "catalyst-acme-omani-works-nbg1-api",
             "catalyst-acme-omani-works-fsn1-cp3",
             "catalyst-acme-omani-works-ash-w12",
         ] {

@@ -47,8 +47,11 @@ pub struct TfContext {
     pub gitops_pull_token: Option<Secret>,
     /// User name sent with `gitops_pull_token` (HTTP basic auth); `None` for the module default.
     pub gitops_username: Option<String>,
-    /// Networks allowed to SSH into the nodes (and to reach an air-gapped region's API). Empty: none.
+    /// Networks allowed to SSH into the nodes. Empty: none.
     pub ssh_allowed_cidrs: Vec<String>,
+    /// Networks allowed to reach each region's Kubernetes API at its API address: the console's egress
+    /// addresses (`--console-egress-cidrs`). Empty: none, and the console cannot watch the Sovereign.
+    pub api_allowed_cidrs: Vec<String>,
 }
 
 impl TfContext {
@@ -73,6 +76,7 @@ impl TfContext {
             gitops_pull_token: gitops.pull_token.clone(),
             gitops_username: Some(gitops.username.clone()),
             ssh_allowed_cidrs: gitops.node_ssh_cidrs.clone(),
+            api_allowed_cidrs: gitops.console_egress_cidrs.clone(),
         })
     }
 }
@@ -112,6 +116,7 @@ pub struct TfVars {
     pub load_balancer_type: Option<String>,
     pub ssh_public_key: String,
     pub ssh_allowed_cidrs: Vec<String>,
+    pub api_allowed_cidrs: Vec<String>,
     pub domain_mode: DomainMode,
     pub pool_domain: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,6 +187,7 @@ impl TfVars {
             load_balancer_type: None,
             ssh_public_key: req.ssh_public_key.trim().to_string(),
             ssh_allowed_cidrs: ctx.ssh_allowed_cidrs.clone(),
+            api_allowed_cidrs: ctx.api_allowed_cidrs.clone(),
             domain_mode: req.domain.mode,
             pool_domain: if pool {
                 req.domain.pool_domain.trim().to_ascii_lowercase()
@@ -423,6 +429,7 @@ pub mod fixtures {
             gitops_pull_token: Some(Secret::new("pull-token-123")),
             gitops_username: None,
             ssh_allowed_cidrs: vec!["203.0.113.0/24".into()],
+            api_allowed_cidrs: vec!["198.18.0.7/32".into()],
         }
     }
 }
@@ -476,6 +483,7 @@ mod tests {
         ));
         settings.pull_token = Some(Secret::new("pull"));
         settings.node_ssh_cidrs = vec!["198.51.100.0/24".into()];
+        settings.console_egress_cidrs = vec!["198.18.0.7/32".into()];
         let ctx = TfContext::for_deployment(
             &settings,
             "d1",
@@ -489,6 +497,7 @@ mod tests {
         assert_eq!(ctx.catalyst_api_url, "https://c/sovereign");
         assert_eq!(ctx.gitops_pull_token.as_ref().map(|t| t.expose()), Some("pull"));
         assert_eq!(ctx.ssh_allowed_cidrs, ["198.51.100.0/24"]);
+        assert_eq!(ctx.api_allowed_cidrs, ["198.18.0.7/32"]);
     }
 
     #[test]

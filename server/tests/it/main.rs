@@ -15,6 +15,7 @@ mod gitops_publish;
 mod hetzner_sweep;
 mod http;
 mod infra_contract;
+mod infra_schema;
 mod restart;
 mod store;
 mod store_auth;

@@ -57,10 +57,12 @@ fn vars() -> TfVars {
     TfVars::new(&fixtures::request(), &fixtures::secrets(), &fixtures::context())
 }
 
-/// Resources the module makes for the fixture: 2 regions, HA, 2 workers in the first.
+/// Resources the module makes for the fixture: 2 regions, HA, 2 workers in the first. The stand-in derives
+/// them from the module's HCL; this count is the module read by a person.
 const FIXTURE_RESOURCES: usize = 1 // ssh key
-    + 2 * 5 // per region: network, subnet, firewall, placement group, k3s token
-    + 2 * 6 // per public region: LB, LB network, LB target, 3 services
+    + 2 * 6 // per region: network, subnet, firewall, placement group, k3s token, API primary IP
+    + 2 * 5 // per public region: LB, LB network, LB target, 2 services (HTTP, HTTPS)
+    + 2 * 4 // per HA region: private API LB, its network, target and service
     + 2 * 3 // control planes
     + 2; // workers
 
@@ -147,6 +149,28 @@ fn plan_apply_output_destroy_round_trip() {
         Some(3)
     );
     assert_eq!(outputs["regions"]["value"]["fsn1"]["primary"], true);
+    // Each region's API address is its first control plane's own address, never a load balancer's.
+    for key in ["fsn1", "hel1"] {
+        let region = &outputs["regions"]["value"][key];
+        let cp1 = region["control_plane_ips"][0].as_str().expect("cp1");
+        assert_eq!(region["api_endpoint"], format!("https://{cp1}:6443"), "{key}");
+        assert_ne!(
+            region["api_endpoint"],
+            format!(
+                "https://{}:6443",
+                region["load_balancer_ip"].as_str().expect("lb")
+            )
+        );
+    }
+    assert!(
+        of_type(&pl, "planned_change")
+            .iter()
+            .all(|l| !l["change"]["resource"]["addr"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("kube-api")),
+        "no load balancer service forwards the Kubernetes API"
+    );
 
     // Applying again changes nothing.
     let again = tofu(
@@ -350,7 +374,8 @@ fn apply_hands_each_regions_kubeconfig_back_like_cloud_init() {
         "{headers}"
     );
     assert!(headers.contains("Content-Type: application/yaml"), "{headers}");
-    assert!(body.contains("server: https://198.51.100."), "{body}");
+    // The server is the region's API address (its first control plane's primary IP), not a load balancer.
+    assert!(body.contains("server: https://203.0.113."), "{body}");
     assert!(body.contains("current-context: acme.omani.works-fsn1"), "{body}");
     assert_eq!(
         got[1].0,
