@@ -45,6 +45,10 @@ log "cargo tests (SQLite and Postgres)"
 # stalls fails its test after 30 s with what had arrived, instead of hanging the run: `common::oneshot`.)
 cargo test --workspace --exclude frontend --no-fail-fast
 
+# The platform contracts: sample Sovereigns rendered with the binary the cargo tests built, checked offline
+# against the Kubernetes/CRD schemas, the charts' values and the wiring (seconds; tests/contracts/README.md).
+"$ROOT/scripts/contracts.sh"
+
 log "building the site for the browser tests"
 cargo leptos build --split
 # wasm-split gives each split module its own constants only when its new data layout fits the input segment;

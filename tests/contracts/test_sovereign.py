@@ -1,0 +1,234 @@
+"""The contract tests of a Sovereign's platform, offline: the sample Sovereigns (tests/contracts/samples:
+one region and three, HA off and on) built as their clusters would hold them pass every check of
+sovereign.py, and each kind of mistake seeded into a copy is reported.
+
+Run by scripts/contracts.sh (part of scripts/test.sh). The tree of each sample comes from
+`catalyst gitops render` when CONTRACTS_RENDER=catalyst (CATALYST_BIN names the binary), or from
+clusters/_template as it is when CONTRACTS_RENDER=template.
+"""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import sovereign as s
+
+SAMPLES = os.path.join(s.HERE, "samples")
+
+
+def fqdn_of(request):
+    d = request["domain"]
+    return ("%s.%s" % (d["subdomain"], d["poolDomain"]) if d["mode"] == "pool" else d["byoDomain"]).lower()
+
+
+def render(sample, out):
+    """Writes the sample's tree to out/clusters/<fqdn>/ and returns (fqdn, request)."""
+    with open(os.path.join(SAMPLES, sample)) as f:
+        request = json.load(f)
+    fqdn = fqdn_of(request)
+    mode = os.environ.get("CONTRACTS_RENDER", "template")
+    if mode == "catalyst":
+        binary = os.environ["CATALYST_BIN"]
+        subprocess.run([binary, "gitops", "render", "--request", os.path.join(SAMPLES, sample), "--out", out,
+                        "--catalog-dir", os.path.join(s.ROOT, "platform"),
+                        "--gitops-template-dir", os.path.join(s.ROOT, "clusters", "_template")],
+                       check=True, capture_output=True, text=True)
+    elif mode == "template":
+        shutil.copytree(os.path.join(s.ROOT, "clusters", "_template"), os.path.join(out, "clusters", fqdn))
+    else:
+        raise AssertionError("CONTRACTS_RENDER must be catalyst or template, not %r" % mode)
+    return fqdn, request
+
+
+class Samples(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="catalyst-contracts-")
+        cls.data = s.Data.load()
+        cls.built = {}
+        for sample in sorted(os.listdir(SAMPLES)):
+            if sample.endswith(".json"):
+                out = os.path.join(cls.tmp, sample[:-5])
+                fqdn, request = render(sample, out)
+                cls.built[sample] = (out, fqdn, request, s.build(out, fqdn, request))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_every_sample_passes_every_check(self):
+        self.assertEqual(len(self.built), 4, "one region and three, HA off and on")
+        for sample, (_, fqdn, request, regions) in sorted(self.built.items()):
+            with self.subTest(sample=sample):
+                self.assertEqual(len(regions), len(request["regions"]))
+                problems = s.check(regions, self.data)
+                self.assertEqual([], [str(p) for p in problems])
+                kinds = {o["kind"] for r in regions for o in r.objects}
+                self.assertIn("HelmRelease", kinds)
+                # What the regions differ by comes from the module, one value per region.
+                self.assertEqual(len({r.settings["SOVEREIGN_REGION_KEY"] for r in regions}), len(regions))
+                self.assertEqual({r.settings["SOVEREIGN_FQDN"] for r in regions}, {fqdn})
+
+    def test_charts_without_data_are_only_those_listed_with_a_reason(self):
+        data = s.Data.load()
+        for _, _, _, regions in self.built.values():
+            s.check(regions, data)
+        self.assertEqual(sorted(data.missing), sorted(data.missing_used),
+                         "charts/missing.json lists charts no HelmRelease needs data for: remove them")
+        for label in data.missing:
+            name, version = label.split(" ")
+            self.assertNotIn((name, version), data.charts, "%s has data now: remove it from missing.json" % label)
+
+    # --- each check can fail ---------------------------------------------------------------------------------
+
+    def one_region(self):
+        _, _, _, regions = self.built["one-region.json"]
+        return copy.deepcopy(regions)
+
+    def release(self, region, name):
+        return next(o for o in region.objects if o.get("kind") == "HelmRelease" and o["metadata"]["name"] == name)
+
+    def assertReported(self, regions, data, check, words):
+        problems = [str(p) for p in s.check(regions, data)]
+        hits = [p for p in problems if p.startswith("[%s]" % check) and words in p]
+        self.assertTrue(hits, "expected a [%s] problem with %r, got:\n%s" % (check, words, "\n".join(problems)))
+
+    def fixture_data(self):
+        """The test data plus a small chart made here (not an upstream one): defaults and a schema."""
+        data = s.Data.load()
+        data.charts[("fixture", "1.0.0")] = {
+            "name": "fixture", "version": "1.0.0",
+            "defaults": {"replicaCount": "number", "podAnnotations": {}, "service": {"port": "number"},
+                         "existingSecret": "string", "ingress": {"host": "string"}},
+            "schema": {"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 1}}},
+        }
+        return data
+
+    def with_fixture_release(self, region, values):
+        hr = copy.deepcopy(self.release(region, "bp-cert-manager"))
+        hr["metadata"]["name"] = "bp-fixture"
+        hr["spec"]["chart"]["spec"]["chart"] = "fixture"
+        hr["spec"]["chart"]["spec"]["version"] = "1.0.0"
+        hr["spec"]["values"] = values
+        hr["spec"]["targetNamespace"] = "fixture"
+        hr["spec"].pop("dependsOn", None)
+        region.objects.append(hr)
+        return hr
+
+    def test_seeded_unknown_values_key_is_reported(self):
+        regions = self.one_region()
+        data = self.fixture_data()
+        self.with_fixture_release(regions[0], {"replicaCount": 2, "podAnnotations": {"a": "b"},
+                                               "servce": {"port": 80}})
+        self.assertReported(regions, data, "values", "servce.port is not a value of chart fixture 1.0.0")
+        problems = [str(p) for p in s.check(regions, data)]
+        self.assertFalse([p for p in problems if "podAnnotations" in p], "an open map takes any key")
+
+    def test_seeded_values_failing_the_chart_schema_are_reported(self):
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"replicaCount": 0})
+        self.assertReported(regions, self.fixture_data(), "values", "values.schema.json: replicaCount")
+
+    def test_seeded_values_of_a_chart_without_data_are_reported(self):
+        regions = self.one_region()
+        hr = self.with_fixture_release(regions[0], {"replicaCount": 2})
+        hr["spec"]["chart"]["spec"]["version"] = "9.9.9"
+        self.assertReported(regions, self.fixture_data(), "values", "no chart data for fixture 9.9.9")
+
+    def test_seeded_schema_invalid_fields_are_reported(self):
+        regions = self.one_region()
+        self.release(regions[0], "bp-cert-manager")["spec"]["interval"] = 5
+        self.assertReported(regions, self.data, "schema", "spec/interval: 5 is not of type 'string'")
+        regions = self.one_region()
+        self.release(regions[0], "bp-cert-manager")["spec"]["dependsOnn"] = [{"name": "bp-cilium"}]
+        self.assertReported(regions, self.data, "schema", "'dependsOnn' was unexpected")
+        regions = self.one_region()
+        regions[0].objects.append({"apiVersion": "v1", "kind": "ConfigMap", "_origin": "bootstrap-kit",
+                                   "metadata": {"name": "x", "namespace": "default"}, "data": {"n": 1}})
+        self.assertReported(regions, self.data, "schema", "ConfigMap default/x")
+        regions = self.one_region()
+        regions[0].objects.append({"apiVersion": "v1", "kind": "Namespace", "_origin": "bootstrap-kit",
+                                   "metadata": {"name": "x"}, "spc": {}})
+        self.assertReported(regions, self.data, "schema", "Namespace x [bootstrap-kit]: (root): Additional "
+                                                          "properties are not allowed ('spc' was unexpected)")
+        regions = self.one_region()
+        regions[0].objects.append({"apiVersion": "example.com/v1", "kind": "Widget", "_origin": "bootstrap-kit",
+                                   "metadata": {"name": "w"}})
+        self.assertReported(regions, self.data, "schema", "no schema for example.com/v1 Widget")
+
+    def test_seeded_dangling_secret_reference_is_reported(self):
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"existingSecret": "fixture-credentials"})
+        self.assertReported(regions, self.fixture_data(), "wiring",
+                            "existingSecret reads Secret fixture/fixture-credentials, which nothing")
+        # Produced by something in the tree: no problem.
+        regions[0].objects.append({"apiVersion": "external-secrets.io/v1beta1", "kind": "ExternalSecret",
+                                   "_origin": "bootstrap-kit",
+                                   "metadata": {"name": "fixture-credentials", "namespace": "fixture"},
+                                   "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "openbao"},
+                                            "target": {"name": "fixture-credentials"}}})
+        problems = [str(p) for p in s.check(regions, self.fixture_data())]
+        self.assertFalse([p for p in problems if "fixture-credentials, which nothing" in p], problems)
+
+    def test_seeded_hostname_outside_the_sovereign_is_reported(self):
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"ingress": {"host": "grafana.example.org"}})
+        self.assertReported(regions, self.fixture_data(), "wiring",
+                            "host grafana.example.org is not under the Sovereign's domain one-region.omani.works")
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"ingress": {"host": "grafana.one-region.omani.works"}})
+        problems = [str(p) for p in s.check(regions, self.fixture_data())]
+        self.assertFalse([p for p in problems if "not under the Sovereign" in p], problems)
+
+    def test_seeded_custom_resource_without_dependency_on_its_crd_is_reported(self):
+        regions = self.one_region()
+        region = regions[0]
+        issuer = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+                  "metadata": {"name": "letsencrypt"},
+                  "spec": {"selfSigned": {}}}
+        # In the unit that also holds bp-cert-manager: the CRD does not exist when the unit is applied.
+        unit_key, unit = next((k, u) for k, u in region.units.items()
+                              if any(o.get("kind") == "HelmRelease" and o["metadata"]["name"] == "bp-cert-manager"
+                                     for o in u.objects))
+        issuer["_origin"] = unit.name
+        unit.objects.append(issuer)
+        region.objects.append(issuer)
+        self.assertReported(regions, self.data, "wiring",
+                            "cert-manager.io/ClusterIssuer needs the CRD that HelmRelease bp-cert-manager installs")
+
+    def test_seeded_depends_on_cycle_is_reported(self):
+        regions = self.one_region()
+        region = regions[0]
+        a, b = self.release(region, "bp-cert-manager"), self.release(region, "bp-cilium")
+        a["spec"]["dependsOn"] = [{"name": "bp-cilium"}]
+        b["spec"]["dependsOn"] = [{"name": "bp-cert-manager"}]
+        self.assertReported(regions, self.data, "wiring", "dependsOn cycle")
+        regions = self.one_region()
+        self.release(regions[0], "bp-cilium")["spec"]["dependsOn"] = [{"name": "bp-nothing"}]
+        self.assertReported(regions, self.data, "wiring", "dependsOn flux-system/bp-nothing, which does not exist")
+
+    def test_seeded_unset_substitution_variable_is_reported(self):
+        out, fqdn, request, _ = self.built["one-region.json"]
+        broken = os.path.join(self.tmp, "broken-substitution")
+        shutil.copytree(out, broken)
+        kit = os.path.join(broken, "clusters", fqdn, "flux-system", "sync.yaml")
+        with open(kit) as f:
+            text = f.read()
+        with open(kit, "w") as f:
+            f.write(text.replace("interval: 10m", "interval: ${SOVEREIGN_INTERVALL}", 1))
+        regions = s.build(broken, fqdn, request)
+        self.assertReported(regions, self.data, "substitution", "${SOVEREIGN_INTERVALL} has no value")
+
+    def test_substitution_follows_flux(self):
+        problems = []
+        got = s.substitute("a ${X} b ${Y:=dflt} c $${Z} d ${W:-w}", {"X": "1"}, "t", problems)
+        self.assertEqual(got, "a 1 b dflt c ${Z} d w")
+        self.assertEqual(problems, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
