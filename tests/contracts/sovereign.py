@@ -481,13 +481,46 @@ def hostnames_of(obj):
             yield ".".join(path), host
 
 
+def object_refs(obj):
+    """(kind, namespace, name, where) of objects an object names directly: a Flux source (sourceRef), a
+    HelmRelease's valuesFrom, a Gateway's certificate Secrets, a route's parent Gateway."""
+    md = obj.get("metadata") or {}
+    ns = md.get("namespace", "default")
+    spec = obj.get("spec") or {}
+    kind = obj.get("kind")
+    if kind == "HelmRelease":
+        src = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
+        if src:
+            yield src.get("kind"), src.get("namespace", ns), src.get("name"), "spec.chart.spec.sourceRef"
+        for i, v in enumerate(spec.get("valuesFrom") or []):
+            if not v.get("optional"):
+                yield v.get("kind"), ns, v.get("name"), "spec.valuesFrom[%d]" % i
+    elif kind == "Kustomization" and api_group(obj)[0] == "kustomize.toolkit.fluxcd.io":
+        src = spec.get("sourceRef") or {}
+        yield src.get("kind"), src.get("namespace", ns), src.get("name"), "spec.sourceRef"
+    elif kind == "Gateway":
+        for i, listener in enumerate(spec.get("listeners") or []):
+            for j, c in enumerate(((listener.get("tls") or {}).get("certificateRefs")) or []):
+                yield c.get("kind", "Secret"), c.get("namespace", ns), c.get("name"), \
+                    "spec.listeners[%d].tls.certificateRefs[%d]" % (i, j)
+    elif kind in ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute"):
+        for i, p in enumerate(spec.get("parentRefs") or []):
+            yield p.get("kind", "Gateway"), p.get("namespace", ns), p.get("name"), "spec.parentRefs[%d]" % i
+
+
 def check_wiring(region, data, problems):
     made = produced(region)
     helm_namespaces = release_namespaces(region)
+    exists = {(o.get("kind"), (o.get("metadata") or {}).get("namespace", "default"),
+               (o.get("metadata") or {}).get("name")) for o in region.objects}
     for obj in region.objects:
+        where = "%s [%s]" % (ref(obj), obj.get("_origin"))
+        for kind, ns_, name, at in object_refs(obj):
+            if (kind, ns_, name) not in exists and (kind, ns_, name) not in made:
+                problems.append(Problem("wiring", where, "%s names %s %s/%s, which nothing in the tree or "
+                                                         "cloud-init creates" % (at, kind, ns_, name)))
         if obj.get("_origin") == "cloud-init":
             continue
-        where = "%s [%s]" % (ref(obj), obj.get("_origin"))
         ns = (obj.get("spec") or {}).get("targetNamespace") if obj.get("kind") == "HelmRelease" else \
             (obj.get("metadata") or {}).get("namespace", "default")
         for kind, name, at, explicit_ns in references_of(obj) or []:

@@ -174,6 +174,15 @@ class Samples(unittest.TestCase):
         problems = [str(p) for p in s.check(regions, self.fixture_data())]
         self.assertFalse([p for p in problems if "fixture-credentials, which nothing" in p], problems)
 
+    def test_seeded_dangling_object_references_are_reported(self):
+        regions = self.one_region()
+        self.release(regions[0], "bp-cert-manager")["spec"]["chart"]["spec"]["sourceRef"]["name"] = "bp-nowhere"
+        self.assertReported(regions, self.data, "wiring",
+                            "spec.chart.spec.sourceRef names HelmRepository flux-system/bp-nowhere, which nothing")
+        regions = self.one_region()
+        self.release(regions[0], "bp-cert-manager")["spec"]["valuesFrom"] = [{"kind": "Secret", "name": "cm-extra"}]
+        self.assertReported(regions, self.data, "wiring", "spec.valuesFrom[0] names Secret flux-system/cm-extra")
+
     def test_seeded_hostname_outside_the_sovereign_is_reported(self):
         regions = self.one_region()
         self.with_fixture_release(regions[0], {"ingress": {"host": "grafana.example.org"}})
