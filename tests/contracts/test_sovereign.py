@@ -108,6 +108,7 @@ class Samples(unittest.TestCase):
             "name": "fixture", "version": "1.0.0",
             "defaults": {"replicaCount": "number", "podAnnotations": {}, "service": {"port": "number"},
                          "existingSecret": "string", "ingress": {"host": "string"}},
+            "referenced": [["resources"]],
             "schema": {"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 1}}},
         }
         return data
@@ -131,6 +132,11 @@ class Samples(unittest.TestCase):
         self.assertReported(regions, data, "values", "servce.port is not a value of chart fixture 1.0.0")
         problems = [str(p) for p in s.check(regions, data)]
         self.assertFalse([p for p in problems if "podAnnotations" in p], "an open map takes any key")
+        # A key the templates read is a value even when values.yaml has it only in a comment.
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"resources": {"requests": {"cpu": "10m"}}})
+        problems = [str(p) for p in s.check(regions, data)]
+        self.assertFalse([p for p in problems if "resources" in p], problems)
 
     def test_seeded_values_failing_the_chart_schema_are_reported(self):
         regions = self.one_region()

@@ -1,32 +1,45 @@
 #!/usr/bin/env python3
-"""Derives tests/contracts/charts/<chart>-<version>/chart.json from a chart's public source at its release.
+"""Derives tests/contracts/charts/<chart>-<version>/chart.json from each chart's public source at its release.
 
-    derive_chart.py GIT_DIR REV CHART_PATH [--repository=URL] [--name=NAME --version=VERSION] [--values=FILE]
+    derive_chart.py MIRRORS_DIR [CHART ...]     # MIRRORS_DIR/<owner>+<name>/repo: clones or bare mirrors
 
-GIT_DIR is a clone or bare mirror of the chart's source repository, REV the tag or commit of the release,
-CHART_PATH the chart's folder in it. The script reads Chart.yaml, values.yaml and values.schema.json (when
-the chart ships one) with `git show REV:…` — it never renders or runs the chart — and writes:
+sources.json lists every chart: [name, version, "owner/repo", rev (tag or commit of the release), path of the
+chart in the repository, optionally the values file when it is not values.yaml]. The script reads the
+chart with `git show <rev>:…` — it never renders or runs it — and writes facts about it:
 
-- `defaults`: the shape of the default values: every key path of values.yaml, each leaf replaced by the
-  name of its type; a map whose default is empty (`{}`) is open (any key below it is a value of the chart);
-- `schema`: the chart's values.schema.json without its descriptions, or null;
-- where it came from (repository, rev, commit, path).
+- `defaults`: the shape of the default values: every key path of the values file, each leaf replaced by
+  the name of its type; an empty map (`{}`) is open (any key below it is a value of the chart). Subcharts
+  vendored under the chart's `charts/` folder are read the same way under their name or alias; a
+  dependency fetched at build time (not in the repository) is an open map (`{"__open__": true}`);
+- `referenced`: every `.Values.a.b…` (or `index .Values "a" "b"`) path the templates — and values that
+  are templates rendered with `tpl` — read, as lists of keys (a key below one is used by the chart even when values.yaml only has it in a comment);
+- `schema`: the chart's values.schema.json without its prose (description, title, examples), or null;
+- `source`: repository, rev, commit, path.
 
 The contract check (tests/contracts/sovereign.py) reads them: every key path a HelmRelease sets must be in
-`defaults` (Helm ignores unknown keys silently), and the values must pass `schema`. Needs PyYAML.
+`defaults` or below a `referenced` path (Helm ignores unknown keys silently), and the values must pass
+`schema` (its `required` lists left out: Helm checks them on the values merged with the defaults, which
+the check does not have). Needs PyYAML.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import yaml
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+INDEX_REF = re.compile(r'index\s+\.Values((?:\s+"[^"]+")+)')
 
-def git(gitdir, *args):
-    return subprocess.run(["git", "--git-dir", gitdir, *args], check=True, capture_output=True,
-                          text=True).stdout
+
+def git(gitdir, *args, check=True):
+    r = subprocess.run(["git", "--git-dir", gitdir, *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise subprocess.CalledProcessError(r.returncode, args, r.stdout, r.stderr)
+    return r.stdout if r.returncode == 0 else None
 
 
 def shape(v):
@@ -51,44 +64,84 @@ def strip(schema):
     return schema
 
 
-def main(argv):
-    opts = dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
-    args = [a for a in argv[1:] if not a.startswith("--")]
-    repo = opts.get("repository")
-    if len(args) != 3:
-        sys.stderr.write(__doc__)
-        return 2
-    gitdir, rev, path = args
-    try:
-        chart = yaml.safe_load(git(gitdir, "show", "%s:%s/Chart.yaml" % (rev, path)))
-    except subprocess.CalledProcessError:
-        # Charts whose Chart.yaml is generated at release (cert-manager): name and version given.
-        chart = {}
-    chart["name"] = opts.get("name", chart.get("name"))
-    chart["version"] = opts.get("version", chart.get("version"))
-    if not chart["name"] or not chart["version"]:
-        raise SystemExit("no Chart.yaml at %s:%s: give --name= and --version=" % (rev, path))
-    # Charts that generate values.yaml at release (Envoy Gateway: values.tmpl.yaml) name the file.
-    values_file = opts.get("values", "values.yaml")
-    values = yaml.safe_load(git(gitdir, "show", "%s:%s/%s" % (rev, path, values_file))) or {}
-    try:
-        schema = strip(json.loads(git(gitdir, "show", "%s:%s/values.schema.json" % (rev, path))))
-    except subprocess.CalledProcessError:
-        schema = None
-    commit = git(gitdir, "rev-list", "-n", "1", rev).strip()
+def files_under(gitdir, rev, path):
+    out = git(gitdir, "ls-tree", "-r", "--name-only", rev, "--", path, check=False) or ""
+    return [f for f in out.splitlines() if f]
+
+
+def read_chart(gitdir, rev, path, values_file="values.yaml"):
+    """(defaults shape, referenced paths) of the chart at `path`, subcharts included."""
+    values_text = git(gitdir, "show", "%s:%s/%s" % (rev, path, values_file))
+    values = yaml.safe_load(values_text) or {}
+    defaults = shape(values) if isinstance(values, dict) else {}
+    referenced = set()
+    # Values that are templates themselves (`config: |` rendered with tpl) read .Values too.
+    for m in VALUES_REF.finditer(values_text):
+        referenced.add(tuple(m.group(1)[1:].split(".")))
+    prefix = "" if path in (".", "") else path.rstrip("/") + "/"
+    for f in files_under(gitdir, rev, prefix + "templates") if prefix else files_under(gitdir, rev, "templates"):
+        text = git(gitdir, "show", "%s:%s" % (rev, f), check=False) or ""
+        for m in VALUES_REF.finditer(text):
+            referenced.add(tuple(m.group(1)[1:].split(".")))
+        for m in INDEX_REF.finditer(text):
+            referenced.add(tuple(re.findall(r'"([^"]+)"', m.group(1))))
+    chart = yaml.safe_load(git(gitdir, "show", "%s:%sChart.yaml" % (rev, prefix), check=False) or "{}") or {}
+    for dep in chart.get("dependencies") or []:
+        key = dep.get("alias") or dep["name"]
+        local = "%scharts/%s" % (prefix, dep["name"])
+        if git(gitdir, "show", "%s:%s/values.yaml" % (rev, local), check=False) is not None:
+            sub_defaults, sub_refs = read_chart(gitdir, rev, local)
+            merged = defaults.get(key) if isinstance(defaults.get(key), dict) else {}
+            defaults[key] = merge(sub_defaults, merged)
+            referenced |= {(key,) + r for r in sub_refs}
+        else:
+            node = defaults.get(key) if isinstance(defaults.get(key), dict) else {}
+            node["__open__"] = True
+            defaults[key] = node
+    return defaults, referenced
+
+
+def merge(a, b):
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+    return out
+
+
+def derive(mirrors, entry):
+    name, version, repo, rev, path = entry[:5]
+    values_file = entry[5] if len(entry) > 5 else "values.yaml"
+    gitdir = os.path.join(mirrors, repo.replace("/", "+"), "repo")
+    defaults, referenced = read_chart(gitdir, rev, path, values_file)
+    prefix = "" if path in (".", "") else path.rstrip("/") + "/"
+    raw = git(gitdir, "show", "%s:%svalues.schema.json" % (rev, prefix), check=False)
     out = {
-        "name": chart["name"], "version": str(chart["version"]),
-        "source": {"repository": repo, "rev": rev, "commit": commit, "path": path,
-                   "how": "tests/contracts/charts/derive_chart.py"},
-        "defaults": shape(values), "schema": schema,
+        "name": name, "version": version,
+        "source": {"repository": "https://github.com/" + repo, "rev": rev,
+                   "commit": git(gitdir, "rev-list", "-n", "1", rev, "--").strip(), "path": path,
+                   "how": "tests/contracts/charts/derive_chart.py (sources.json)"},
+        "defaults": defaults, "referenced": [list(r) for r in sorted(referenced)],
+        "schema": strip(json.loads(raw)) if raw else None,
     }
-    here = os.path.dirname(os.path.abspath(__file__))
-    folder = os.path.join(here, "%s-%s" % (chart["name"], chart["version"]))
+    folder = os.path.join(HERE, "%s-%s" % (name, version))
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "chart.json"), "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
-    print(folder)
+    return folder
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.stderr.write(__doc__)
+        return 2
+    with open(os.path.join(HERE, "sources.json")) as f:
+        sources = json.load(f)
+    wanted = set(argv[2:])
+    for entry in sources:
+        if wanted and entry[0] not in wanted:
+            continue
+        print(derive(argv[1], entry))
     return 0
 
 
