@@ -613,6 +613,14 @@ def check_crd_order(region, data, problems):
             problems.append(Problem("wiring", where, "%s/%s needs the CRD that HelmRelease %s installs, but its "
                                                     "Kustomization %s does not dependsOn (with wait) %s's"
                                     % (group, o.get("kind"), release, o.get("_origin"), holder[release][1])))
+            continue
+        installer_unit = region.units[holder[release]]
+        spec = installer_unit.obj.get("spec") or {}
+        checked = {(h.get("kind"), h.get("name")) for h in spec.get("healthChecks") or []}
+        if not spec.get("wait") and ("HelmRelease", release) not in checked:
+            problems.append(Problem("wiring", where, "Kustomization %s holds %s but neither waits (spec.wait) nor "
+                                                    "health-checks it, so its dependents may start before the CRD "
+                                                    "exists" % (installer_unit.name, release)))
 
 
 def find_cycle(graph):

@@ -219,6 +219,23 @@ class Samples(unittest.TestCase):
         self.assertReported(regions, self.data, "wiring",
                             "cert-manager.io/ClusterIssuer needs the CRD that HelmRelease bp-cert-manager installs")
 
+    def test_seeded_crd_installer_that_does_not_wait_is_reported(self):
+        regions = self.one_region()
+        region = regions[0]
+        issuer = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "le"},
+                  "spec": {"selfSigned": {}}}
+        holder = next(u for u in region.units.values()
+                      if any(o.get("kind") == "HelmRelease" and o["metadata"]["name"] == "bp-cert-manager"
+                             for o in u.objects))
+        later = next(u for u in region.units.values() if (holder.namespace, holder.name) in u.depends_on)
+        issuer["_origin"] = later.name
+        later.objects.append(issuer)
+        region.objects.append(issuer)
+        self.assertEqual([], [str(p) for p in s.check(copy.deepcopy(regions), self.data)
+                              if "ClusterIssuer" in str(p)], "waits: fine")
+        holder.obj["spec"]["wait"] = False
+        self.assertReported(regions, self.data, "wiring", "holds bp-cert-manager but neither waits")
+
     def test_seeded_depends_on_cycle_is_reported(self):
         regions = self.one_region()
         region = regions[0]
