@@ -79,16 +79,22 @@ pub struct SetupInput {
     pub org_name: String,
 }
 
-/// Accounts, sessions, organisations, roles, API tokens and the audit log. Every method that acts for a
-/// caller takes their [`Principal`] and checks the policy itself. Methods that start a session return the
-/// `Set-Cookie` header value to send.
+// ---- accounts and access, one port per use case ---------------------------------------------------------
+//
+// Every method that acts for a caller takes their [`Principal`] and checks the policy itself. Methods that
+// start or end a session return the `Set-Cookie` header value to send. The server implements all five on one
+// service (`server::auth`), in one file per port.
+
+/// Signing in and out, sign-up, first run and one's own password: what starts or ends a session.
 #[async_trait]
-pub trait AuthPort: Send + Sync + 'static {
+pub trait SessionsPort: Send + Sync + 'static {
+    /// What the public pages need to know: sign-up policy, single sign-on, first run.
     async fn info(&self) -> Result<AuthInfo, AppError>;
     async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<String, AppError>;
     async fn logout(&self, me: &Principal, meta: &RequestMeta) -> Result<String, AppError>;
     async fn signup(&self, input: SignupInput, meta: &RequestMeta) -> Result<String, AppError>;
     async fn setup(&self, input: SetupInput, meta: &RequestMeta) -> Result<String, AppError>;
+    /// Changes the caller's own password; every other session of theirs ends.
     async fn change_password(
         &self,
         me: &Principal,
@@ -96,7 +102,12 @@ pub trait AuthPort: Send + Sync + 'static {
         new: &str,
         meta: &RequestMeta,
     ) -> Result<(), AppError>;
-    async fn invite_preview(&self, token: &str) -> Result<InvitePreview, AppError>;
+}
+
+/// Accounts and invitations: the users page, inviting people to an organisation, disabling accounts.
+#[async_trait]
+pub trait AccountsPort: Send + Sync + 'static {
+    /// The accounts, organisations and open invitations the caller may manage.
     async fn users(&self, me: &Principal) -> Result<UsersView, AppError>;
     async fn invite(
         &self,
@@ -106,7 +117,28 @@ pub trait AuthPort: Send + Sync + 'static {
         role: OrgRole,
         meta: &RequestMeta,
     ) -> Result<InviteOutcome, AppError>;
+    /// What an invitation link offers (anyone holding the link may ask).
+    async fn invite_preview(&self, token: &str) -> Result<InvitePreview, AppError>;
     async fn revoke_invitation(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    async fn set_disabled(
+        &self,
+        me: &Principal,
+        user_id: &str,
+        disabled: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
+}
+
+/// Organisations and the roles people hold in them and on the platform.
+#[async_trait]
+pub trait OrganisationsPort: Send + Sync + 'static {
+    async fn create_org(
+        &self,
+        me: &Principal,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<Organisation, AppError>;
+    /// Sets a member's role in an organisation; `None` removes them from it.
     async fn set_member_role(
         &self,
         me: &Principal,
@@ -122,20 +154,13 @@ pub trait AuthPort: Send + Sync + 'static {
         role: Option<PlatformRole>,
         meta: &RequestMeta,
     ) -> Result<(), AppError>;
-    async fn set_disabled(
-        &self,
-        me: &Principal,
-        user_id: &str,
-        disabled: bool,
-        meta: &RequestMeta,
-    ) -> Result<(), AppError>;
-    async fn create_org(
-        &self,
-        me: &Principal,
-        name: &str,
-        meta: &RequestMeta,
-    ) -> Result<Organisation, AppError>;
+}
+
+/// The caller's own API tokens.
+#[async_trait]
+pub trait ApiTokensPort: Send + Sync + 'static {
     async fn tokens(&self, me: &Principal) -> Result<Vec<ApiTokenInfo>, AppError>;
+    /// Creates a token; its secret is in the answer and nowhere else, ever.
     async fn create_token(
         &self,
         me: &Principal,
@@ -144,6 +169,12 @@ pub trait AuthPort: Send + Sync + 'static {
         meta: &RequestMeta,
     ) -> Result<NewApiToken, AppError>;
     async fn revoke_token(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
+}
+
+/// The security and administration audit log.
+#[async_trait]
+pub trait AuditPort: Send + Sync + 'static {
+    /// One page, newest first, optionally one category (`auth`, `users`, `orgs`, `tokens`, `settings`).
     async fn audit(
         &self,
         me: &Principal,
@@ -217,6 +248,22 @@ pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
     port::<dyn CatalogPort>("CatalogPort")
 }
 
-pub fn auth() -> Result<Arc<dyn AuthPort>, AppError> {
-    port::<dyn AuthPort>("AuthPort")
+pub fn sessions() -> Result<Arc<dyn SessionsPort>, AppError> {
+    port::<dyn SessionsPort>("SessionsPort")
+}
+
+pub fn accounts() -> Result<Arc<dyn AccountsPort>, AppError> {
+    port::<dyn AccountsPort>("AccountsPort")
+}
+
+pub fn organisations() -> Result<Arc<dyn OrganisationsPort>, AppError> {
+    port::<dyn OrganisationsPort>("OrganisationsPort")
+}
+
+pub fn api_tokens() -> Result<Arc<dyn ApiTokensPort>, AppError> {
+    port::<dyn ApiTokensPort>("ApiTokensPort")
+}
+
+pub fn audit_log() -> Result<Arc<dyn AuditPort>, AppError> {
+    port::<dyn AuditPort>("AuditPort")
 }

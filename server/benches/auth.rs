@@ -5,7 +5,7 @@
 //!    milliseconds and as a ratio to the chosen ones; and a full sign-in through the router.
 //! 2. Session lookup overhead per request, in-process on SQLite: `GET /healthz` through the whole router
 //!    without a cookie (the baseline: no lookup) and with a valid session cookie (one lookup), p50/p99;
-//!    the difference is what resolving a session costs a request. Then `resolve_session` alone, through
+//!    the difference is what resolving a session costs a request. Then `AuthService::resolve` of a session alone, through
 //!    the database (cache emptied each time) and as requests see it (2 s cache).
 
 #[path = "../tests/it/common/mod.rs"]
@@ -165,13 +165,19 @@ async fn main() {
         w99.as_secs_f64() / b99.as_secs_f64()
     );
 
-    println!("\n## resolve_session alone, 2000 calls with the cache emptied before each (the database path)");
+    println!(
+        "\n## resolving a session alone, 2000 calls with the cache emptied before each (the database path)"
+    );
     let secret = cookie.trim_start_matches("catalyst_session=").to_string();
     let mut cold = Vec::new();
     for _ in 0..2000 {
         state.auth.forget_callers();
         let start = Instant::now();
-        let p = state.auth.resolve_session(&secret).await.expect("lookup");
+        let p = state
+            .auth
+            .resolve(server::auth::callers::Presented::Session(&secret))
+            .await
+            .expect("lookup");
         cold.push(start.elapsed());
         assert!(p.is_some());
     }
@@ -182,11 +188,15 @@ async fn main() {
         us(percentile(&cold, 0.99))
     );
 
-    println!("\n## resolve_session alone, 5000 calls (cache refreshed from the database every 2 s)");
+    println!("\n## resolving a session alone, 5000 calls (cache refreshed from the database every 2 s)");
     let mut direct = Vec::new();
     for _ in 0..5000 {
         let start = Instant::now();
-        let p = state.auth.resolve_session(&secret).await.expect("lookup");
+        let p = state
+            .auth
+            .resolve(server::auth::callers::Presented::Session(&secret))
+            .await
+            .expect("lookup");
         direct.push(start.elapsed());
         assert!(p.is_some());
     }

@@ -22,10 +22,19 @@ pub struct AppState {
     pub instance: Arc<Instance>,
     /// The provisioning engine.
     pub engine: Engine,
-    /// Accounts and sessions: resolves callers, implements `AuthPort`.
+    /// Accounts and sessions: resolves callers, implements the accounts-and-access ports.
     pub auth: crate::auth::Auth,
     /// Single sign-on, when `--oidc-issuer` is set.
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
+}
+
+impl FromRef<AppState> for crate::auth::oidc::Sso {
+    fn from_ref(state: &AppState) -> Self {
+        crate::auth::oidc::Sso {
+            auth: state.auth.clone(),
+            oidc: state.oidc.clone(),
+        }
+    }
 }
 
 /// This replica: its id (leases and logs carry it) and when it started.

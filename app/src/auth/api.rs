@@ -1,4 +1,4 @@
-//! Server functions of the auth pages. Thin: resolve the caller, call the `AuthPort`, shape the answer.
+//! Server functions of the auth pages. Thin: resolve the caller, call the port of the use case (`crate::ports`), shape the answer.
 //! Which of these anonymous callers may reach is decided by the server's middleware from
 //! [`PUBLIC_SERVER_FNS`]; everything else needs a session or an API token.
 
@@ -26,7 +26,7 @@ pub const PUBLIC_SERVER_FNS: &[&str] = &[
 /// What the public pages need to know: sign-up policy, single sign-on, first run.
 #[server(name = AuthInfoFn)]
 pub async fn auth_info() -> Result<AuthInfo, AppError> {
-    crate::ports::auth()?.info().await
+    crate::ports::sessions()?.info().await
 }
 
 /// The signed-in user and what the navigation may offer them; `None` when signed out.
@@ -46,7 +46,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 #[server]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
     let meta = super::request_meta();
-    let cookie = crate::ports::auth()?.login(&email, &password, &meta).await?;
+    let cookie = crate::ports::sessions()?.login(&email, &password, &meta).await?;
     super::set_cookie(&cookie);
     let next = super::safe_next(next.as_deref().unwrap_or_default());
     super::redirect_form_post(&next);
@@ -59,7 +59,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 pub async fn logout() -> Result<String, AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;
-    let cookie = crate::ports::auth()?.logout(&me, &meta).await?;
+    let cookie = crate::ports::sessions()?.logout(&me, &meta).await?;
     super::set_cookie(&cookie);
     let to = crate::routes::page("login");
     super::redirect_form_post(&to);
@@ -81,7 +81,7 @@ pub async fn signup(
         display_name: display_name.unwrap_or_default(),
         invite: invite.filter(|s| !s.trim().is_empty()),
     };
-    let cookie = crate::ports::auth()?.signup(input, &meta).await?;
+    let cookie = crate::ports::sessions()?.signup(input, &meta).await?;
     super::set_cookie(&cookie);
     let next = crate::routes::home();
     super::redirect_form_post(&next);
@@ -105,7 +105,7 @@ pub async fn setup(
         display_name: display_name.unwrap_or_default(),
         org_name: org_name.unwrap_or_default(),
     };
-    let cookie = crate::ports::auth()?.setup(input, &meta).await?;
+    let cookie = crate::ports::sessions()?.setup(input, &meta).await?;
     super::set_cookie(&cookie);
     let next = crate::routes::home();
     super::redirect_form_post(&next);
@@ -115,7 +115,7 @@ pub async fn setup(
 /// What an invitation link offers, before the account is created.
 #[server]
 pub async fn preview_invite(token: String) -> Result<InvitePreview, AppError> {
-    crate::ports::auth()?.invite_preview(&token).await
+    crate::ports::accounts()?.invite_preview(&token).await
 }
 
 /// Changes the caller's own password; every other session of theirs ends.
@@ -123,7 +123,7 @@ pub async fn preview_invite(token: String) -> Result<InvitePreview, AppError> {
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;
-    crate::ports::auth()?
+    crate::ports::sessions()?
         .change_password(&me, &current, &new, &meta)
         .await
 }
@@ -132,7 +132,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
 #[server]
 pub async fn list_users() -> Result<UsersView, AppError> {
     let me = super::principal()?;
-    crate::ports::auth()?.users(&me).await
+    crate::ports::accounts()?.users(&me).await
 }
 
 /// Invites someone to an organisation: adds them if they have an account, otherwise returns a link.
@@ -142,7 +142,7 @@ pub async fn invite_user(email: String, org_id: String, role: String) -> Result<
     let me = super::principal()?;
     let role = OrgRole::parse(&role)
         .ok_or_else(|| AppError::invalid("role", "Choose owner, admin, editor or viewer."))?;
-    crate::ports::auth()?
+    crate::ports::accounts()?
         .invite(&me, &email, &org_id, role, &meta)
         .await
 }
@@ -152,7 +152,7 @@ pub async fn invite_user(email: String, org_id: String, role: String) -> Result<
 pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;
-    crate::ports::auth()?.revoke_invitation(&me, &id, &meta).await
+    crate::ports::accounts()?.revoke_invitation(&me, &id, &meta).await
 }
 
 /// Sets a member's role in an organisation; `none` removes them from it.
@@ -167,7 +167,7 @@ pub async fn set_member_role(user_id: String, org_id: String, role: String) -> R
                 .ok_or_else(|| AppError::invalid("role", "Choose owner, admin, editor, viewer or none."))?,
         ),
     };
-    crate::ports::auth()?
+    crate::ports::organisations()?
         .set_member_role(&me, &user_id, &org_id, role, &meta)
         .await
 }
@@ -184,7 +184,7 @@ pub async fn set_platform_role(user_id: String, role: String) -> Result<(), AppE
                 .ok_or_else(|| AppError::invalid("role", "Choose superadmin, sovereign-admin or none."))?,
         ),
     };
-    crate::ports::auth()?
+    crate::ports::organisations()?
         .set_platform_role(&me, &user_id, role, &meta)
         .await
 }
@@ -194,7 +194,7 @@ pub async fn set_platform_role(user_id: String, role: String) -> Result<(), AppE
 pub async fn set_user_disabled(user_id: String, disabled: bool) -> Result<(), AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;
-    crate::ports::auth()?
+    crate::ports::accounts()?
         .set_disabled(&me, &user_id, disabled, &meta)
         .await
 }
@@ -204,14 +204,14 @@ pub async fn set_user_disabled(user_id: String, disabled: bool) -> Result<(), Ap
 pub async fn create_org(name: String) -> Result<Organisation, AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;
-    crate::ports::auth()?.create_org(&me, &name, &meta).await
+    crate::ports::organisations()?.create_org(&me, &name, &meta).await
 }
 
 /// The caller's live API tokens.
 #[server]
 pub async fn list_tokens() -> Result<Vec<ApiTokenInfo>, AppError> {
     let me = super::principal()?;
-    crate::ports::auth()?.tokens(&me).await
+    crate::ports::api_tokens()?.tokens(&me).await
 }
 
 /// Creates an API token for the caller; the secret is in the answer and nowhere else, ever.
@@ -228,7 +228,7 @@ pub async fn create_token(name: String, expires_in_days: Option<String>) -> Resu
                 .ok_or_else(|| AppError::invalid("expiresInDays", "Choose 1–365 days, or never."))?,
         ),
     };
-    let created = crate::ports::auth()?
+    let created = crate::ports::api_tokens()?
         .create_token(&me, &name, days, &meta)
         .await?;
     super::flash_set(
@@ -266,7 +266,7 @@ pub async fn take_invite_result() -> Result<Option<InviteOutcome>, AppError> {
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let meta = super::request_meta();
     let me = super::principal()?;
-    crate::ports::auth()?.revoke_token(&me, &id, &meta).await
+    crate::ports::api_tokens()?.revoke_token(&me, &id, &meta).await
 }
 
 /// One page of the audit log, newest first, optionally only one category (`auth`, `users`, `tokens`, …).
@@ -274,7 +274,7 @@ pub async fn revoke_token(id: String) -> Result<(), AppError> {
 pub async fn audit_page(page: Option<i64>, category: Option<String>) -> Result<Page<AuditEntry>, AppError> {
     let me = super::principal()?;
     let request = crate::paging::PageRequest::new(page, Some(25));
-    crate::ports::auth()?
+    crate::ports::audit_log()?
         .audit(&me, category.filter(|c| !c.is_empty()).as_deref(), request)
         .await
 }

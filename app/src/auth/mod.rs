@@ -101,8 +101,18 @@ pub fn flash_set(name: &str, path: &str, value: &impl serde::Serialize) {
 /// Takes the value [`flash_set`] left for this page, and removes it.
 #[cfg(feature = "ssr")]
 pub fn flash_take<T: serde::de::DeserializeOwned>(name: &str, path: &str) -> Option<T> {
+    let raw = request_cookie(name)?;
+    set_cookie(&format!(
+        "{name}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Strict"
+    ));
+    serde_json::from_str(&decode_component(&raw)?).ok()
+}
+
+/// The value of cookie `name` in the current request, if it carries one.
+#[cfg(feature = "ssr")]
+pub fn request_cookie(name: &str) -> Option<String> {
     let parts = leptos::prelude::use_context::<http::request::Parts>()?;
-    let raw = parts
+    parts
         .headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -110,11 +120,8 @@ pub fn flash_take<T: serde::de::DeserializeOwned>(name: &str, path: &str) -> Opt
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())?;
-    set_cookie(&format!(
-        "{name}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Strict"
-    ));
-    serde_json::from_str(&decode_component(&raw)?).ok()
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Reverses [`encode_component`].

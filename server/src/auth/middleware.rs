@@ -1,5 +1,5 @@
 //! One middleware in front of every route: resolves the caller once (session cookie or API token), puts
-//! the `Principal` and `RequestMeta` into the request's extensions, enforces "only the public list is
+//! the `Principal` into the request's extensions (beside the `RequestMeta` the HTTP layer put there), enforces "only the public list is
 //! reachable anonymously", and rejects cross-site state changes.
 //!
 //! Anonymous callers of a protected route get: pages (GET) → `303` to `/sovereign/login?next=<path>` (or
@@ -12,27 +12,24 @@
 //! functions (the browser's fetch and plain forms alike) and the REST API. Browsers send `Origin` on every
 //! POST, and the session cookie is `SameSite=Lax` as a second line.
 
-use std::net::{IpAddr, SocketAddr};
-
-use app::auth::{Principal, RequestMeta};
+use app::auth::Principal;
 use app::error::AppError;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
+use super::callers::Presented;
 use super::public;
 use super::service::Auth;
 use super::session;
 use crate::error::ApiError;
-use crate::http::REQUEST_ID;
 
 pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let public = public::is_public(&method, &path);
-    let meta = request_meta(&req, auth.settings.trust_forwarded_for);
 
     // Resolve the caller: a bearer token first (automation), else the session cookie.
     let mut via_bearer = false;
@@ -43,7 +40,7 @@ pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next
     if let Some(token) = token {
         if !public::has_own_bearer(&method, &path) {
             via_bearer = true;
-            match auth.resolve_token(&token).await {
+            match auth.resolve(Presented::Token(&token)).await {
                 Ok(Some(p)) => principal = Some(p),
                 Ok(None) if public => via_bearer = false,
                 Ok(None) => {
@@ -59,7 +56,7 @@ pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next
             }
         }
     } else if let Some(secret) = secret {
-        match auth.resolve_session(&secret).await {
+        match auth.resolve(Presented::Session(&secret)).await {
             Ok(Some(p)) => principal = Some(p),
             Ok(None) => stale_cookie = true,
             Err(e) => return api_error(&path, e.into(), None),
@@ -94,7 +91,6 @@ pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next
         }
         None => {}
     }
-    req.extensions_mut().insert(meta);
     let mut res = next.run(req).await;
     if stale_cookie {
         append_cookie(&mut res, &session::clear_cookie(auth.settings.secure_cookies));
@@ -256,42 +252,6 @@ pub fn same_origin(headers: &HeaderMap, expected: &str) -> Result<(), String> {
         ),
         // No cookie, no browser: nothing a forged request could borrow.
         None => Ok(()),
-    }
-}
-
-/// Where the request came from, as the audit log and rate limits see it.
-fn request_meta(req: &Request, trust_forwarded_for: bool) -> RequestMeta {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded = trust_forwarded_for
-        .then(|| {
-            req.headers()
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-                .next_back()
-        })
-        .flatten();
-    RequestMeta {
-        ip: forwarded.or(peer).map(|ip| ip.to_string()).unwrap_or_default(),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .chars()
-            .take(256)
-            .collect(),
-        request_id: req
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string(),
     }
 }
 

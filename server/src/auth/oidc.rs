@@ -4,18 +4,13 @@
 //! the database — any replica can finish it — puts the state in a short-lived cookie bound to this browser,
 //! and sends the browser to the provider. `GET /sovereign/auth/oidc/callback` checks the state against that
 //! cookie, takes the login (once), exchanges the code, verifies the ID token (signature, issuer, audience,
-//! expiry, nonce), reads e-mail and role claims from the ID token and the userinfo endpoint, finds or
-//! creates the account, applies `--oidc-role-map`, and starts a session.
-//!
-//! Role mapping: on every SSO sign-in the provider decides the platform role (when the map has platform
-//! rules) and the role in every organisation the map names; organisations it does not name are managed in
-//! the console. The last enabled superadmin is never demoted this way.
+//! expiry, nonce) and reads e-mail and role claims from the ID token and the userinfo endpoint. Which
+//! account that identity is, and the role map, are [`super::sso`]'s.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use app::audit::Outcome;
-use app::auth::{OrgRole, PlatformRole, RequestMeta};
+use app::auth::RequestMeta;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -33,12 +28,12 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
-use super::config::{MappedRole, OidcSettings};
+use super::audit::Actor;
+use super::config::OidcSettings;
 use super::secrets::{random_token, sha256_hex};
-use super::service::{Actor, Auth};
-use crate::db::users::NewUser;
+use super::service::Auth;
+use super::sso::{Identity, SsoFailure};
 use crate::db::{self, now_ms};
-use crate::state::AppState;
 
 /// The cookie that binds a login in flight to the browser that started it.
 const STATE_COOKIE: &str = "catalyst_oidc_state";
@@ -83,45 +78,12 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
-/// Why a single sign-on failed, as the login page explains it (`?sso=<code>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SsoFailure {
-    /// The provider could not be reached or answered nonsense.
-    Unreachable,
-    /// The person cancelled or the provider refused.
-    Denied,
-    /// The login took too long, was used twice, or came from another browser.
-    Expired,
-    /// The provider shared no (verified) e-mail address.
-    Email,
-    /// The account is disabled here.
-    Disabled,
-    /// Anything else (logged).
-    Failed,
-}
-
-impl SsoFailure {
-    pub fn code(self) -> &'static str {
-        match self {
-            SsoFailure::Unreachable => "unreachable",
-            SsoFailure::Denied => "denied",
-            SsoFailure::Expired => "expired",
-            SsoFailure::Email => "email",
-            SsoFailure::Disabled => "disabled",
-            SsoFailure::Failed => "failed",
-        }
-    }
-}
-
-/// Who the provider says signed in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub issuer: String,
-    pub subject: String,
-    pub email: String,
-    pub name: String,
-    /// The values of the role claim (a string or a list of strings in the token).
-    pub roles: Vec<String>,
+/// What the single sign-on handlers need; the router's state provides it (`FromRef`).
+#[derive(Clone)]
+pub struct Sso {
+    pub auth: Auth,
+    /// `None` when `--oidc-issuer` is not set.
+    pub oidc: Option<std::sync::Arc<Oidc>>,
 }
 
 pub struct Oidc {
@@ -320,45 +282,13 @@ pub fn role_values(claims: &serde_json::Map<String, serde_json::Value>, claim: &
     }
 }
 
-/// What the role map grants for these claim values: the platform role (if the map has platform rules) and
-/// the role per organisation slug the map names (`None` = not a member).
-pub fn mapped_roles(
-    map: &[(String, MappedRole)],
-    values: &[String],
-) -> (Option<Option<PlatformRole>>, BTreeMap<String, Option<OrgRole>>) {
-    let has_platform_rules = map.iter().any(|(_, r)| matches!(r, MappedRole::Platform(_)));
-    let mut platform: Option<PlatformRole> = None;
-    let mut orgs: BTreeMap<String, Option<OrgRole>> = BTreeMap::new();
-    for (value, role) in map {
-        let matched = values.iter().any(|v| v == value);
-        match role {
-            MappedRole::Platform(p) if matched => {
-                // Superadmin outranks sovereign-admin.
-                if platform
-                    .is_none_or(|cur| *p == PlatformRole::Superadmin && cur != PlatformRole::Superadmin)
-                {
-                    platform = Some(*p);
-                }
-            }
-            MappedRole::Platform(_) => {}
-            MappedRole::Org { slug, role } => {
-                let entry = orgs.entry(slug.clone()).or_insert(None);
-                if matched && entry.is_none_or(|cur| role.rank() > cur.rank()) {
-                    *entry = Some(*role);
-                }
-            }
-        }
-    }
-    (has_platform_rules.then_some(platform), orgs)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     next: Option<String>,
 }
 
 /// `GET /sovereign/auth/oidc/start`
-pub async fn start(State(state): State<AppState>, Query(q): Query<StartQuery>) -> Response {
+pub async fn start(State(state): State<Sso>, Query(q): Query<StartQuery>) -> Response {
     let Some(oidc) = state.oidc.as_ref() else {
         return login_error("off");
     };
@@ -393,7 +323,7 @@ pub struct CallbackQuery {
 
 /// `GET /sovereign/auth/oidc/callback`
 pub async fn callback(
-    State(state): State<AppState>,
+    State(state): State<Sso>,
     Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
     axum::Extension(meta): axum::Extension<RequestMeta>,
@@ -417,7 +347,9 @@ pub async fn callback(
         (Some(code), Some(st), None) => {
             let cookie_state = super::session::cookie_value(&headers, STATE_COOKIE);
             match oidc.finish(&state.auth, &code, &st, cookie_state).await {
-                Ok((identity, next)) => sign_in(&state.auth, oidc, &identity, &meta)
+                Ok((identity, next)) => state
+                    .auth
+                    .sso_sign_in(&identity, &meta)
                     .await
                     .map(|cookie| (cookie, next)),
                 Err(f) => Err(f),
@@ -452,178 +384,6 @@ pub async fn callback(
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
-}
-
-/// Finds or creates the account of `identity`, applies the role map, and starts a session.
-async fn sign_in(
-    auth: &Auth,
-    oidc: &Oidc,
-    identity: &Identity,
-    meta: &RequestMeta,
-) -> Result<String, SsoFailure> {
-    let fail = |e: crate::db::DbError| {
-        tracing::error!(error = %e, "single sign-on: database error");
-        SsoFailure::Failed
-    };
-    let db = &auth.db;
-    let user = match db::users::by_oidc(db, &identity.issuer, &identity.subject)
-        .await
-        .map_err(fail)?
-    {
-        Some(u) => u,
-        None => match db::users::by_email(db, &identity.email).await.map_err(fail)? {
-            // The provider verified this e-mail (or did not say otherwise): link the existing account.
-            Some(u) => {
-                db::users::link_oidc(db, &u.id, &identity.issuer, &identity.subject, &identity.name)
-                    .await
-                    .map_err(fail)?;
-                u
-            }
-            None => {
-                let new = NewUser {
-                    email: identity.email.clone(),
-                    display_name: identity.name.chars().take(80).collect(),
-                    oidc_issuer: Some(identity.issuer.clone()),
-                    oidc_subject: Some(identity.subject.clone()),
-                    ..NewUser::default()
-                };
-                let u = db::users::create(db, &new)
-                    .await
-                    .map_err(fail)?
-                    .ok_or(SsoFailure::Failed)?;
-                auth.record(
-                    Actor::User {
-                        id: &u.id,
-                        label: &u.email,
-                    },
-                    "auth.signup",
-                    &u.email,
-                    Outcome::Success,
-                    "Account created by single sign-on.",
-                    meta,
-                )
-                .await;
-                u
-            }
-        },
-    };
-    if user.disabled {
-        auth.record(
-            Actor::User {
-                id: &user.id,
-                label: &user.email,
-            },
-            "auth.login_failed",
-            &user.email,
-            Outcome::Denied,
-            "The account is disabled.",
-            meta,
-        )
-        .await;
-        return Err(SsoFailure::Disabled);
-    }
-    apply_role_map(auth, oidc, &user, &identity.roles, meta)
-        .await
-        .map_err(fail)?;
-    auth.forget_callers();
-    let cookie = auth.start_session(&user, meta, "oidc").await.map_err(|e| {
-        tracing::error!(error = %e, "single sign-on: cannot start a session");
-        SsoFailure::Failed
-    })?;
-    auth.record(
-        Actor::User {
-            id: &user.id,
-            label: &user.email,
-        },
-        "auth.login",
-        &user.email,
-        Outcome::Success,
-        "Signed in with single sign-on.",
-        meta,
-    )
-    .await;
-    Ok(cookie)
-}
-
-async fn apply_role_map(
-    auth: &Auth,
-    oidc: &Oidc,
-    user: &db::users::UserRow,
-    values: &[String],
-    meta: &RequestMeta,
-) -> Result<(), crate::db::DbError> {
-    let db = &auth.db;
-    let (platform, orgs) = mapped_roles(&oidc.settings.role_map, values);
-    let actor = Actor::Anonymous("single sign-on");
-    if let Some(want) = platform {
-        let current = user.platform_role();
-        let last_superadmin = current == Some(PlatformRole::Superadmin)
-            && db::users::count_with_role(db, PlatformRole::Superadmin, true).await? <= 1;
-        if want != current && !(last_superadmin && want != Some(PlatformRole::Superadmin)) {
-            db::users::set_platform_role(db, &user.id, want).await?;
-            let label = |r: Option<PlatformRole>| r.map_or("none", PlatformRole::as_str);
-            let detail = format!(
-                "Platform role of {} set from {} to {} by the identity provider.",
-                user.email,
-                label(current),
-                label(want)
-            );
-            auth.record(
-                actor_ref(&actor),
-                "users.platform_role_changed",
-                &user.email,
-                Outcome::Success,
-                &detail,
-                meta,
-            )
-            .await;
-        }
-    }
-    for (slug, want) in orgs {
-        let org = match db::orgs::by_slug(db, &slug).await? {
-            Some(o) => o,
-            None if want.is_some() => match db::orgs::create(db, &slug, &slug).await? {
-                Some(o) => o,
-                None => continue,
-            },
-            None => continue,
-        };
-        let current = db::orgs::role_of(db, &org.id, &user.id).await?;
-        if current == want {
-            continue;
-        }
-        match want {
-            Some(role) => db::orgs::set_member(db, &org.id, &user.id, role).await?,
-            None => {
-                db::orgs::remove_member(db, &org.id, &user.id).await?;
-            }
-        }
-        let label = |r: Option<OrgRole>| r.map_or("no role", OrgRole::as_str);
-        let detail = format!(
-            "Role of {} in {} set from {} to {} by the identity provider.",
-            user.email,
-            org.name,
-            label(current),
-            label(want)
-        );
-        auth.record(
-            actor_ref(&actor),
-            "users.role_changed",
-            &user.email,
-            Outcome::Success,
-            &detail,
-            meta,
-        )
-        .await;
-    }
-    Ok(())
-}
-
-fn actor_ref<'a>(a: &'a Actor<'a>) -> Actor<'a> {
-    match a {
-        Actor::User { id, label } => Actor::User { id, label },
-        Actor::Anonymous(l) => Actor::Anonymous(l),
-    }
 }
 
 fn see_other(location: &str) -> Response {
@@ -664,36 +424,5 @@ mod tests {
             vec!["x"]
         );
         assert!(role_values(&claims(serde_json::json!({})), "groups").is_empty());
-    }
-
-    #[test]
-    fn the_role_map_picks_the_strongest_role() {
-        let map = super::super::config::parse_role_map(
-            "ops=sovereign-admin,root=superadmin,devs=org:acme:editor,leads=org:acme:admin,watch=org:beta:viewer",
-        )
-        .expect("map");
-        let (platform, orgs) = mapped_roles(
-            &map,
-            &["devs".into(), "leads".into(), "ops".into(), "root".into()],
-        );
-        assert_eq!(platform, Some(Some(PlatformRole::Superadmin)));
-        assert_eq!(orgs.get("acme"), Some(&Some(OrgRole::Admin)));
-        assert_eq!(
-            orgs.get("beta"),
-            Some(&None),
-            "named organisations without a matching claim mean no role"
-        );
-        let (platform, _) = mapped_roles(&map, &[]);
-        assert_eq!(
-            platform,
-            Some(None),
-            "platform rules present: no claim, no platform role"
-        );
-        let org_only = super::super::config::parse_role_map("devs=org:acme:editor").expect("map");
-        assert_eq!(
-            mapped_roles(&org_only, &["devs".into()]).0,
-            None,
-            "without platform rules the console decides"
-        );
     }
 }

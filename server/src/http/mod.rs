@@ -7,12 +7,14 @@ pub mod catalog;
 pub mod deployments;
 pub mod extract;
 pub mod health;
+pub mod meta;
 
 use std::sync::{Arc, OnceLock};
 
 use app::error::AppError;
 use app::ports::{
-    AuthPort, CatalogPort, CloudCredentialsPort, DeploymentsPort, SubdomainCheckPort, SystemPort, WizardPort,
+    AccountsPort, ApiTokensPort, AuditPort, CatalogPort, CloudCredentialsPort, DeploymentsPort,
+    OrganisationsPort, SessionsPort, SubdomainCheckPort, SystemPort, WizardPort,
 };
 use app::routes::BASE;
 use axum::Router;
@@ -47,7 +49,8 @@ pub struct Ports {
     pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
     pub deployments: Arc<dyn DeploymentsPort>,
     pub catalog: Arc<dyn CatalogPort>,
-    pub auth: Arc<dyn AuthPort>,
+    /// Accounts and access: one service behind the five ports of its use cases.
+    pub auth: crate::auth::Auth,
 }
 
 impl Ports {
@@ -83,7 +86,11 @@ impl Ports {
         provide_context(self.cloud_credentials.clone());
         provide_context(self.deployments.clone());
         provide_context(self.catalog.clone());
-        provide_context(self.auth.clone());
+        provide_context(self.auth.clone() as Arc<dyn SessionsPort>);
+        provide_context(self.auth.clone() as Arc<dyn AccountsPort>);
+        provide_context(self.auth.clone() as Arc<dyn OrganisationsPort>);
+        provide_context(self.auth.clone() as Arc<dyn ApiTokensPort>);
+        provide_context(self.auth.clone() as Arc<dyn AuditPort>);
     }
 }
 
@@ -134,6 +141,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_request(forget_leftover_owner))
         // Who is calling, and may they: every route below passes through here (see auth::middleware).
         .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::middleware::authenticate))
+        // Client address, user agent and request id, for the auth middleware and every handler after it.
+        .layer(axum::middleware::from_fn_with_state(state.settings.auth.trust_forwarded_for, meta::attach))
         .layer(axum::middleware::map_response(server_fn_status))
         .layer(
             ServiceBuilder::new()

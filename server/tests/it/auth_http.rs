@@ -551,7 +551,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let err = wrong.app_error();
     assert_eq!(
         err.field_message("password"),
-        Some(server::auth::service::BAD_CREDENTIALS)
+        Some(server::auth::signin::BAD_CREDENTIALS)
     );
     assert!(wrong.session_cookie().is_none());
     // Both were recorded, with the address they came from.
@@ -1319,7 +1319,7 @@ async fn a_change_made_by_another_replica_applies_within_the_cache_lifetime() {
     server::db::users::set_disabled(&h.state.db, &id, true)
         .await
         .expect("disable");
-    tokio::time::sleep(server::auth::service::PRINCIPAL_CACHE_TTL + Duration::from_millis(200)).await;
+    tokio::time::sleep(server::auth::callers::PRINCIPAL_CACHE_TTL + Duration::from_millis(200)).await;
     let res = h.send(with_cookie(get("/sovereign"), &cookie)).await;
     assert_eq!(
         res.status,
