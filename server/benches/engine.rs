@@ -16,7 +16,7 @@ use server::crypto::SecretBox;
 use server::db::Db;
 use server::db::deployment_events::{self, NewEvent};
 use server::db::deployments::{self as store, NewDeployment};
-use server::engine::deployments::Engine;
+use server::deployments::Engine;
 
 fn new_deployment(id: &str, org: &str) -> NewDeployment {
     NewDeployment {

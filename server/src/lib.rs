@@ -6,15 +6,17 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod engine;
+pub mod deployments;
 pub mod error;
 pub mod gitops;
 pub mod hetzner;
 pub mod http;
 pub mod kube;
 pub mod state;
+pub mod system;
 pub mod telemetry;
 pub mod tofu;
+pub mod wizard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use tokio::net::TcpListener;
 use crate::config::{ConfigError, Settings};
 use crate::crypto::{KeySource, SecretBox};
 use crate::db::Db;
-use crate::engine::deployments::{Engine, EngineConfig};
+use crate::deployments::{Engine, EngineConfig};
 use crate::state::{AppState, Instance};
 
 /// The browser bundle's file name, as cargo-leptos compiled it in (`sovereign.js`, `.wasm`, `.css`).

@@ -8,7 +8,7 @@ use leptos::prelude::LeptosOptions;
 
 use crate::config::Settings;
 use crate::db::Db;
-use crate::engine::deployments::Engine;
+use crate::deployments::Engine;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -1,10 +1,8 @@
-//! The HTTP surface: health probes at the root, the REST API, the Leptos pages and server functions, and
-//! static assets — everything but the probes under `/sovereign`.
+//! The HTTP surface: health probes at the root, the REST API (each capability's routes, joined in `api`), the
+//! Leptos pages and server functions, and static assets — everything but the probes under `/sovereign`.
 
 pub mod api;
 pub mod assets;
-pub mod catalog;
-pub mod deployments;
 pub mod extract;
 pub mod health;
 pub mod meta;
@@ -33,10 +31,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::engine::catalog::CatalogService;
-use crate::engine::system::System;
-use crate::engine::wizard;
+use crate::catalog::CatalogService;
 use crate::state::AppState;
+use crate::system::System;
+use crate::wizard;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -160,7 +160,7 @@ fn every_route() -> Vec<(Method, String)> {
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         routes.push((method, path.to_string()));
     }
-    // The REST API (`server/src/http/api.rs` and the features' routers). Add new endpoints here; the
+    // The REST API (`server/src/http/api.rs` joins each capability's `http::router`). Add new endpoints here; the
     // middleware denies unknown ones anyway, which the catch-all samples below check.
     for (m, p) in [
         (Method::GET, "/sovereign/api/v1/status"),

@@ -50,7 +50,7 @@ impl Write for Capture {
 #[derive(Clone)]
 struct Api {
     router: Router,
-    engine: server::engine::deployments::Engine,
+    engine: server::deployments::Engine,
     state: server::state::AppState,
     work_root: std::path::PathBuf,
     /// The session cookie requests carry (`None`: anonymous).
@@ -585,7 +585,7 @@ async fn a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_o
     })
     .await;
     // Far more than the broadcast buffer holds while this subscriber reads nothing.
-    let burst = (server::engine::deployments::hub::BROADCAST_CAPACITY * 3).div_ceil(100) * 100;
+    let burst = (server::deployments::hub::BROADCAST_CAPACITY * 3).div_ceil(100) * 100;
     for chunk in 0..burst / 100 {
         let events: Vec<NewEvent> = (0..100)
             .map(|i| NewEvent::info(app::deployments::Phase::TofuInit, format!("burst {chunk}-{i}")))

@@ -17,7 +17,7 @@ use common::engine::{
 use serde_json::json;
 use server::crypto::SecretBox;
 use server::db::Db;
-use server::engine::deployments::{Engine, EngineConfig};
+use server::deployments::{Engine, EngineConfig};
 use server::hetzner::SweepOptions;
 
 struct Harness {

@@ -31,7 +31,7 @@ async fn migrations_are_applied(db: Db) {
 /// The overview's status report: the database's version and migration are read once and reused, the round
 /// trip is measured on every report, so a database that stops answering is reported at once.
 async fn status_report_pings_live_and_reuses_the_facts(db: Db) {
-    use server::engine::system::System;
+    use server::system::System;
     let system = System::new(
         db.clone(),
         std::sync::Arc::new(server::state::Instance::default()),

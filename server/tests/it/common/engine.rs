@@ -51,7 +51,7 @@ pub fn mandatory_components() -> Vec<String> {
 /// The HelmReleases (`bp-<id>`) Flux installs for `components`: catalog ids with a chart, dependencies
 /// included, bootstrap-provided ones (Flux) left out.
 pub fn helm_releases(components: &[String]) -> Vec<String> {
-    server::engine::deployments::gitops::helm_releases_for(&super::repo_catalog().engine, components)
+    server::deployments::phases::gitops::helm_releases_for(&super::repo_catalog().engine, components)
         .expect("known components")
 }
 

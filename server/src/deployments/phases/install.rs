@@ -12,11 +12,11 @@ use app::deployments::{
 };
 use futures_util::StreamExt;
 
-use super::run::{StepError, StepResult};
-use super::{Engine, RunCtx};
 use crate::db::deployment_events::{Effect, NewEvent};
 use crate::db::deployments::{self as store, DeploymentRow, StatusWrite};
 use crate::db::now_ms;
+use crate::deployments::step::{StepError, StepResult};
+use crate::deployments::{Engine, RunCtx};
 use crate::kube::helmwatch::{self, Change, Observed, Outcome, Tracker};
 use crate::tofu::runner::humanize;
 
@@ -37,11 +37,11 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
     let mut expected = deployed_components(engine, row, &request);
     expected.sort();
     expected.dedup();
-    let primary = super::kubeconfig::primary_key(&request);
+    let primary = crate::deployments::kubeconfig::primary_key(&request);
     if expected.is_empty() {
         return finish(engine, id, Outcome::Ready, 0).await;
     }
-    let yaml = match super::kubeconfig::load(engine, id, &primary).await {
+    let yaml = match crate::deployments::kubeconfig::load(engine, id, &primary).await {
         Ok(Some(yaml)) => yaml,
         Ok(None) => {
             return Err(StepError::failed(

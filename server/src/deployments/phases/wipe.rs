@@ -15,14 +15,14 @@ use app::deployments::{
     CloudResource, DeploymentError, DeploymentStatus, Level, Phase, PhaseState, TeardownReport,
 };
 
-use super::run::{
-    StepError, StepResult, TofuRun, missing_tofu, phase_finished, phase_started, redactor, request_of,
-    secrets_of, tofu_of, workdir_of, write_workdir,
-};
-use super::{Engine, RunCtx};
 use crate::db::deployment_events::{Effect, NewEvent};
 use crate::db::deployments::{DeploymentRow, StatusWrite};
 use crate::db::now_ms;
+use crate::deployments::step::{
+    StepError, StepResult, TofuRun, missing_tofu, phase_finished, phase_started, redactor, request_of,
+    secrets_of, tofu_of, workdir_of, write_workdir,
+};
+use crate::deployments::{Engine, RunCtx};
 use crate::hetzner::{HetznerClient, HetznerError, Resource, SweepTarget, inventory, name_prefix, sweep};
 use crate::tofu::TFVARS_FILE;
 use crate::tofu::runner;
@@ -252,7 +252,7 @@ async fn destroy(
     secrets: &app::deployments::DeploymentSecrets,
     workdir: &Path,
     ctx: &Arc<RunCtx>,
-    redactor: &super::redact::Redactor,
+    redactor: &crate::deployments::redact::Redactor,
     destroyed: &mut Vec<CloudResource>,
 ) -> StepResult {
     let id = row.id.as_str();

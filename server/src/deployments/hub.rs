@@ -5,7 +5,7 @@
 //! every local subscriber. Hubs wake on local appends ([`Hubs::wake`]), on Postgres `NOTIFY` from any
 //! replica ([`listen_postgres`]), and on a slow poll as a safety net. A subscriber that lags behind the
 //! broadcast buffer, or sees a gap, reads the missing range from the database by `seq`
-//! ([`crate::http::deployments`]), so nothing is lost or sent twice.
+//! ([`crate::deployments::http`]), so nothing is lost or sent twice.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};

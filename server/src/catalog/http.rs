@@ -1,11 +1,17 @@
 //! `GET /sovereign/api/v1/catalog`: the whole catalog as JSON for automation, with an ETag so clients can
 //! poll cheaply (`If-None-Match` → 304).
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/catalog", get(get_catalog))
+}
 
 pub async fn get_catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let store = &state.settings.catalog;

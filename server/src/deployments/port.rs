@@ -129,7 +129,7 @@ impl Engine {
     ) -> Result<Deployment, AppError> {
         let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request)
             .map_err(|_| AppError::Internal("The stored request is unreadable.".into()))?;
-        let deployed = super::watch::deployed_components(self, row, &request);
+        let deployed = super::phases::install::deployed_components(self, row, &request);
         if !deployed.iter().any(|c| c == component) {
             return Err(AppError::invalid(
                 "component",
@@ -263,7 +263,7 @@ impl Engine {
                 "The deployment started working again; try again once it settles.".into(),
             ));
         }
-        let _ = std::fs::remove_dir_all(super::run::workdir_of(self, id));
+        let _ = std::fs::remove_dir_all(super::step::workdir_of(self, id));
         tracing::info!(deployment = %id, by = %actor.label(), "deployment record deleted");
         self.audit(
             actor,

@@ -2,21 +2,21 @@
 //! cluster to Flux, and records every step as events.
 //!
 //! - [`Engine`] holds the database, the secret box, this replica's live-event hubs and its running runs.
-//! - Runs (`run`) are status-driven: whatever the status says is owed, the run does — so creating, retrying,
+//! - Runs (`run`, one file per phase in `phases`, what they share in `step`) are status-driven: whatever the status says is owed, the run does — so creating, retrying,
 //!   resuming after a crash, and taking over from a dead replica are the same code path.
 //! - Every run holds a lease (`lease`); a supervisor takes over runs whose lease expired.
 //! - Events are appended through the database (`db::deployment_events`), fanned out by `hub`.
 
-pub mod gitops;
+pub mod http;
 pub mod hub;
 pub mod kubeconfig;
 pub mod lease;
+pub mod phases;
 pub mod port;
 pub mod redact;
 pub mod run;
 pub mod sink;
-pub mod watch;
-pub mod wipe;
+pub mod step;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,4 +1,6 @@
-//! `SystemPort`: the console's own status.
+//! The console's own status (`SystemPort`, the overview's card) and settings; their REST routes are `http`.
+
+pub mod http;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,11 +1,11 @@
-//! `CatalogPort`: the catalog loaded and validated at start (see `crate::catalog`).
+//! `CatalogPort`: the catalog loaded and validated at start (see `super::load`).
 
 use std::sync::Arc;
 
 use app::catalog::Catalog;
 use app::ports::CatalogPort;
 
-use crate::catalog::CatalogStore;
+use super::load::CatalogStore;
 
 pub struct CatalogService {
     pub store: Arc<CatalogStore>,

@@ -29,12 +29,12 @@ use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::Engine;
+use super::hub::LiveEvent;
 use crate::auth::Caller;
 use crate::db::{deployment_events, deployments as store};
-use crate::engine::deployments::Engine;
-use crate::engine::deployments::hub::LiveEvent;
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// SSE heartbeat interval.
@@ -57,7 +57,7 @@ pub fn router() -> Router<AppState> {
                 .put(put_kubeconfig)
                 // Bodies over the limit are answered by the handler (422), so read a little past it.
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::engine::deployments::kubeconfig::MAX_BYTES + 64 * 1024,
+                    super::kubeconfig::MAX_BYTES + 64 * 1024,
                 )),
         )
 }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use app::deployments::{DeploymentRequest, Level, Phase, PhaseState};
 
-use super::redact::Redactor;
-use super::run::{StepError, phase_finished, phase_started};
-use super::{Engine, RunCtx};
 use crate::db::deployment_events::NewEvent;
+use crate::deployments::redact::Redactor;
+use crate::deployments::step::{StepError, phase_finished, phase_started};
+use crate::deployments::{Engine, RunCtx};
 use crate::gitops::catalog::components_for;
 use crate::gitops::{GitopsError, RenderInput, cluster_path, kit_order, publish, render};
 use crate::tofu::runner::humanize;

@@ -1,0 +1,10 @@
+//! The steps of a run, one file per phase; `run` picks the one the deployment's status owes, and what they
+//! share is `super::step`. In a deployment's order: `gitops` and `infrastructure` (provisioning: the Flux tree,
+//! then OpenTofu), `cluster` (waiting for the kubeconfig), `install` (Flux installing the components); `wipe`
+//! tears it all down.
+
+pub mod cluster;
+pub mod gitops;
+pub mod infrastructure;
+pub mod install;
+pub mod wipe;
