@@ -8,6 +8,7 @@ mod common;
 mod auth_http;
 mod bootstrap_kit;
 mod catalog;
+mod contract_samples;
 mod deployments_http;
 mod deployments_store;
 mod engine;
