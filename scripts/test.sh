@@ -3,7 +3,7 @@
 # throw-away Postgres), then the real server in a browser (Playwright in Chromium). Non-zero on any failure.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_apt chromium postgresql python3
+ensure_apt chromium postgresql python3 curl pdns-server pdns-backend-sqlite3 bind9-dnsutils
 ensure_build_tools
 
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
@@ -21,6 +21,8 @@ cleanup() {
   [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null && wait "$OIDC_PID" 2>/dev/null || true
   if [ -n "$GIT_PID" ]; then kill "$GIT_PID" 2>/dev/null; wait "$GIT_PID" 2>/dev/null || true; fi
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
+  [ -n "${CATALYST_TEST_PDNS_DIR:-}" ] && "$ROOT/scripts/pdns-throwaway.sh" stop "$CATALYST_TEST_PDNS_DIR"
+  [ -n "${CATALYST_TEST_WORLD_DNS_DIR:-}" ] && "$ROOT/scripts/pdns-throwaway.sh" stop "$CATALYST_TEST_WORLD_DNS_DIR"
   rm -rf "$WORK"
   exit $code
 }
@@ -31,6 +33,11 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 log "starting a throw-away Postgres"
 eval "$("$ROOT/scripts/pg-throwaway.sh" start)"
+# Two real PowerDNS servers (Debian's pdns-server, sqlite3 backend, API and RFC 2136 updates on): Catalyst's
+# own, and "the rest of the DNS" (bring-your-own domains' parent zones, the resolver the console asks).
+log "starting two throw-away PowerDNS servers"
+eval "$("$ROOT/scripts/pdns-throwaway.sh" start CATALYST_TEST_PDNS)"
+eval "$("$ROOT/scripts/pdns-throwaway.sh" start CATALYST_TEST_WORLD_DNS)"
 
 log "checking formatting and lints"
 cargo fmt --all -- --check

@@ -139,6 +139,7 @@ fn main() {
             nameservers: vec!["ns1.omani.works".into()],
             engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
             hetzner_api_url: server::hetzner::DEFAULT_API_URL.into(),
+            pdns: None,
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

@@ -142,6 +142,10 @@ pub struct Config {
     )]
     pub hetzner_api_url: String,
 
+    /// Catalyst's PowerDNS (`--pdns-…`).
+    #[command(flatten)]
+    pub pdns: crate::pdns::PdnsArgs,
+
     #[command(flatten)]
     pub engine: EngineArgs,
     /// Accounts, sessions and single sign-on.
@@ -342,6 +346,8 @@ pub struct Settings {
     /// `--hetzner-api-url`, without a trailing slash.
     pub hetzner_api_url: String,
     pub auth: crate::auth::config::AuthSettings,
+    /// Catalyst's PowerDNS; `None` without `--pdns-url`.
+    pub pdns: Option<crate::pdns::PdnsSettings>,
 }
 
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
@@ -452,7 +458,9 @@ impl Config {
                 ),
             ));
         }
+        let pdns = self.pdns.validate(|name| std::env::var(name).ok())?;
         Ok(Settings {
+            pdns,
             hetzner_api_url,
             pool_domains,
             nameservers,

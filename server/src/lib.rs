@@ -12,6 +12,7 @@ pub mod gitops;
 pub mod hetzner;
 pub mod http;
 pub mod kube;
+pub mod pdns;
 pub mod state;
 pub mod system;
 pub mod telemetry;

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod pdns;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -33,6 +34,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
         catalog: repo_catalog(),
         gitops: Default::default(),
+        pdns: None,
     }
 }
 
