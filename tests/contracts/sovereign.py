@@ -239,16 +239,17 @@ def build(tree_root, fqdn, request, deployment_id="contract-sample"):
             path = spec.get("path", "./")
             for name, text, namespace in kustomize_build(tree_root, path[2:] if path.startswith("./") else path,
                                                          "Kustomization %s" % unit.name, problems):
-                docs = []
-                for doc in yaml.safe_load_all(text):
-                    if doc:
-                        docs.append(doc)
-                for doc in docs:
-                    md = doc.setdefault("metadata", {})
-                    annotations = md.get("annotations") or {}
+                # Flux substitutes each object's YAML text as kustomize wrote it (quoting kept), so the text
+                # of each document is substituted here, comment lines left out.
+                for part in re.split(r"^---[ \t]*$", text, flags=re.M):
+                    doc = yaml.safe_load(part)
+                    if not doc:
+                        continue
+                    annotations = (doc.get("metadata") or {}).get("annotations") or {}
                     if annotations.get("kustomize.toolkit.fluxcd.io/substitute") != "disabled":
-                        doc = yaml.safe_load(substitute(yaml.safe_dump(doc), variables,
-                                                        "%s (%s)" % (name, unit.name), problems))
+                        body = "\n".join(l for l in part.splitlines() if not l.lstrip().startswith("#"))
+                        doc = yaml.safe_load(substitute(body, variables, "%s (%s)" % (name, unit.name), problems))
+                    doc.setdefault("metadata", {})
                     if namespace:
                         doc["metadata"]["namespace"] = namespace
                     if spec.get("targetNamespace"):
@@ -540,31 +541,44 @@ def check_wiring(region, data, problems):
                 problems.append(Problem("wiring", where, "%s reads %s %s/%s, which nothing in the tree or "
                                                          "cloud-init creates" % (at, kind, target_ns, name)))
         for at, host in hostnames_of(obj):
-            host = host.strip().lstrip("*.")
-            if not host or INTERNAL.search(host) or "$" in host:
+            host = re.sub(r":\d+$", "", host.strip().lstrip("*."))
+            if not host or "$" in host or re.match(r"^[0-9.]+$", host):
                 continue
-            if re.match(r"^[0-9.]+$", host):
+            if re.search(r"\.svc(\.|$)", host):
+                # A cluster-internal name: the Service must exist or be made by a chart in that namespace.
+                svc, svc_ns = host.split(".")[:2]
+                if svc_ns not in helm_namespaces and ("Service", svc_ns, svc) not in made:
+                    problems.append(Problem("wiring", where, "%s: no Service %s in namespace %s" % (at, svc, svc_ns)))
+                continue
+            if INTERNAL.search(host):
                 continue
             if not (host == region.fqdn or host.endswith("." + region.fqdn)):
                 problems.append(Problem("wiring", where, "%s: host %s is not under the Sovereign's domain %s"
                                         % (at, host, region.fqdn)))
-            if re.search(r"\.svc(\.|$)", host):
-                svc_ns = host.split(".")[1]
-                if svc_ns not in helm_namespaces:
-                    problems.append(Problem("wiring", where, "%s: no Service in namespace %s" % (at, svc_ns)))
     check_crd_order(region, data, problems)
     check_depends_on(region, problems)
 
 
 def unit_closure(region, start):
-    """Units `start` waits for (dependsOn, transitively), itself included."""
+    """Units `start` waits for (dependsOn, transitively), itself included. A unit that waits (spec.wait) is
+    ready only once the Kustomizations it applies are ready, so waiting for it is waiting for them too."""
+    children = {}
+    for key, unit in region.units.items():
+        if (unit.obj.get("spec") or {}).get("wait"):
+            children[key] = [(o["metadata"].get("namespace", unit.namespace), o["metadata"]["name"])
+                             for o in unit.objects if o.get("kind") == "Kustomization"
+                             and api_group(o)[0] == "kustomize.toolkit.fluxcd.io"]
     seen, stack = set(), [start]
+    first = True
     while stack:
         k = stack.pop()
         if k in seen or k not in region.units:
             continue
         seen.add(k)
         stack += region.units[k].depends_on
+        if not first:
+            stack += children.get(k, [])
+        first = False
     return seen
 
 

@@ -202,6 +202,14 @@ class Samples(unittest.TestCase):
         self.with_fixture_release(regions[0], {"ingress": {"host": "grafana.one-region.omani.works"}})
         problems = [str(p) for p in s.check(regions, self.fixture_data())]
         self.assertFalse([p for p in problems if "not under the Sovereign" in p], problems)
+        # A cluster-internal name must name a Service something makes.
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"ingress": {"host": "db-rw.nowhere.svc:5432"}})
+        self.assertReported(regions, self.fixture_data(), "wiring", "no Service db-rw in namespace nowhere")
+        regions = self.one_region()
+        self.with_fixture_release(regions[0], {"ingress": {"host": "cert-manager.cert-manager.svc:443"}})
+        problems = [str(p) for p in s.check(regions, self.fixture_data())]
+        self.assertFalse([p for p in problems if "no Service" in p], problems)
 
     def test_seeded_custom_resource_without_dependency_on_its_crd_is_reported(self):
         regions = self.one_region()
