@@ -10,7 +10,7 @@ use leptos::prelude::use_context;
 use crate::audit::AuditEntry;
 use crate::auth::{
     ApiTokenInfo, AuthInfo, InviteOutcome, InvitePreview, NewApiToken, OrgRole, Organisation, PlatformRole,
-    Principal, RequestMeta, UsersView,
+    Principal, RequestMeta, SsoLinkPreview, UsersView,
 };
 use crate::catalog::Catalog;
 use crate::deployments::{
@@ -102,6 +102,22 @@ pub trait SessionsPort: Send + Sync + 'static {
         new: &str,
         meta: &RequestMeta,
     ) -> Result<(), AppError>;
+}
+
+/// Single sign-on identities that must prove an existing account before they are linked to it (the callback
+/// itself is a plain route of the server's, not a server function).
+#[async_trait]
+pub trait SingleSignOnPort: Send + Sync + 'static {
+    /// The pending link a browser's link cookie stands for, if it is still open.
+    async fn link_preview(&self, link_secret: &str) -> Result<Option<SsoLinkPreview>, AppError>;
+    /// Links the identity to its account if `password` is that account's, and starts a session. Returns the
+    /// `Set-Cookie` values to send and the console page to go to.
+    async fn link(
+        &self,
+        link_secret: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<(Vec<String>, String), AppError>;
 }
 
 /// Accounts and invitations: the users page, inviting people to an organisation, disabling accounts.
@@ -250,6 +266,10 @@ pub fn catalog() -> Result<Arc<dyn CatalogPort>, AppError> {
 
 pub fn sessions() -> Result<Arc<dyn SessionsPort>, AppError> {
     port::<dyn SessionsPort>("SessionsPort")
+}
+
+pub fn single_sign_on() -> Result<Arc<dyn SingleSignOnPort>, AppError> {
+    port::<dyn SingleSignOnPort>("SingleSignOnPort")
 }
 
 pub fn accounts() -> Result<Arc<dyn AccountsPort>, AppError> {

@@ -123,6 +123,49 @@ test('a superadmin changes a role and it shows in the audit log', async ({ page 
   await snap(page, 'audit-desktop');
 });
 
+test('single sign-on reaches an existing account only with its password', async ({ page, browser }) => {
+  test.slow(); // an invitation, a sign-up, a round trip through the provider, several hydrations
+  const issuer = process.env.E2E_OIDC_ISSUER;
+  test.skip(!issuer, 'needs the OIDC provider scripts/test.sh starts (E2E_OIDC_ISSUER)');
+  // An account with a password exists for the address the provider will vouch for.
+  const name = `linker${Date.now()}`;
+  const email = `${name}@example.com`;
+  const password = 'linker-password-long-enough';
+  const member = await invitedAccount(page, email, 'viewer', password);
+  await member.context().close();
+
+  const context = await browser.newContext({ storageState: SIGNED_OUT });
+  const sso = await context.newPage();
+  await sso.goto('/sovereign/login');
+  await hydrated(sso);
+  await sso.getByTestId('sso-login').click();
+  await expect(sso).toHaveURL(new RegExp(`^${issuer}/`));
+  await sso.locator('input[name="login"]').fill(name);
+  await sso.locator('input[name="password"]').fill('anything');
+  await sso.locator('button[type="submit"]').click();
+  await sso.locator('button[type="submit"]').click();
+  // Back at the console, nobody is signed in yet: it asks for the existing account's password.
+  await expect(sso).toHaveURL('/sovereign/login?link=sso');
+  await hydrated(sso);
+  await expect(sso.getByTestId('sso-link-explain')).toContainText(email);
+  await expect(sso.getByTestId('user-menu')).toHaveCount(0);
+  await snap(sso, 'sso-link');
+  await sso.getByLabel('Password of this account').fill('not the password of it');
+  await sso.getByTestId('sso-link-submit').click();
+  await expect(sso.locator('#link-password-error')).toContainText('This is not the password of');
+  await sso.getByLabel('Password of this account').fill(password);
+  await Promise.all([sso.waitForURL((u) => u.pathname === '/sovereign'), sso.getByTestId('sso-link-submit').click()]);
+  await hydrated(sso);
+  await sso.getByTestId('user-menu').locator('summary').click();
+  await expect(sso.getByTestId('user-email')).toHaveText(email);
+  await context.close();
+
+  // The users page now says the account signs in both ways.
+  await page.goto('/sovereign/users');
+  await hydrated(page);
+  await expect(page.locator(`[data-testid="user-row"][data-email="${email}"]`)).toContainText('Signs in with password or oidc');
+});
+
 test('API tokens: created once visible, listed by prefix, revoked', async ({ page }) => {
   await page.goto('/sovereign/settings/tokens');
   await hydrated(page);

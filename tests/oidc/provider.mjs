@@ -1,8 +1,11 @@
 // A real OpenID Connect provider for the browser tests: the npm `oidc-provider` package (a certified OP
 // implementation), configured with one confidential client for Catalyst and its built-in development login
 // and consent pages. Any login name is accepted; the account's claims follow from it:
-//   <name>@example.com as e-mail (verified), and groups by name —
+//   <name>@example.com as e-mail, verified; groups by name —
 //   "oidc-admin" → ["catalyst-admins"], "oidc-dev" → ["acme-devs"], anything else → [].
+// A suffix makes another identity (its own `sub`) with the same e-mail whose verification differs:
+//   "<name>+unverified" → email_verified: false;  "<name>+unstated" → no email_verified claim at all.
+// The single sign-on tests use them to check that an unverified address never reaches an existing account.
 //
 // Environment: OIDC_PORT (required), OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URIS (comma-separated).
 // Prints "oidc-provider listening on <issuer>" when ready. Test-only: development keys, no persistence.
@@ -52,17 +55,20 @@ const provider = new Provider(issuer, {
   features: { devInteractions: { enabled: true } },
   cookies: { keys: ['catalyst-test-only-cookie-key'] },
   async findAccount(_ctx, id) {
-    const login = String(id).toLowerCase().replace(/[^a-z0-9._-]/g, '') || 'user';
+    const login = String(id).toLowerCase().replace(/[^a-z0-9._+-]/g, '') || 'user';
+    const [name, mode] = login.split('+', 2);
     return {
       accountId: login,
       async claims() {
-        return {
+        const claims = {
           sub: login,
-          email: `${login}@example.com`,
-          email_verified: true,
-          name: login.replace(/[-_.]/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase()),
-          groups: GROUPS[login] ?? [],
+          email: `${name || 'user'}@example.com`,
+          name: (name || 'user').replace(/[-_.]/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase()),
+          groups: GROUPS[name] ?? [],
         };
+        if (mode === 'unverified') claims.email_verified = false;
+        else if (mode !== 'unstated') claims.email_verified = true;
+        return claims;
       },
     };
   },

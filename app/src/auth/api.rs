@@ -20,6 +20,8 @@ pub const PUBLIC_SERVER_FNS: &[&str] = &[
     <Signup as ServerFn>::PATH,
     <Setup as ServerFn>::PATH,
     <PreviewInvite as ServerFn>::PATH,
+    <SsoLinkPreviewFn as ServerFn>::PATH,
+    <LinkSso as ServerFn>::PATH,
     <crate::theme::SetTheme as ServerFn>::PATH,
 ];
 
@@ -49,6 +51,37 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let cookie = crate::ports::sessions()?.login(&email, &password, &meta).await?;
     super::set_cookie(&cookie);
     let next = super::safe_next(next.as_deref().unwrap_or_default());
+    super::redirect_form_post(&next);
+    Ok(next)
+}
+
+/// The single sign-on identity this browser brought back, waiting for its account's password (`None` if
+/// there is none or it expired).
+#[server(name = SsoLinkPreviewFn)]
+pub async fn sso_link_preview() -> Result<Option<SsoLinkPreview>, AppError> {
+    match super::request_cookie(SSO_LINK_COOKIE) {
+        Some(secret) => crate::ports::single_sign_on()?.link_preview(&secret).await,
+        None => Ok(None),
+    }
+}
+
+/// Links the single sign-on identity this browser brought back to the existing account with its e-mail,
+/// given that account's password, and signs in; returns the page to go to.
+#[server]
+pub async fn link_sso(password: String) -> Result<String, AppError> {
+    let meta = super::request_meta();
+    let secret = super::request_cookie(SSO_LINK_COOKIE).ok_or_else(|| {
+        AppError::BadRequest(
+            "This single sign-on attempt expired or was already used. Sign in with single sign-on again."
+                .into(),
+        )
+    })?;
+    let (cookies, next) = crate::ports::single_sign_on()?
+        .link(&secret, &password, &meta)
+        .await?;
+    for cookie in &cookies {
+        super::set_cookie(cookie);
+    }
     super::redirect_form_post(&next);
     Ok(next)
 }

@@ -292,6 +292,20 @@ pub struct InvitePreview {
     pub role: OrgRole,
 }
 
+/// The browser cookie that carries a single sign-on identity waiting for its account's password (set by the
+/// server's single sign-on callback, read by [`crate::auth::api::link_sso`]; path `/sovereign`, 10 minutes).
+pub const SSO_LINK_COOKIE: &str = "catalyst_sso_link";
+
+/// A single sign-on identity whose e-mail belongs to an existing account, as the login page asks for that
+/// account's password before linking them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoLinkPreview {
+    /// The existing account's e-mail address.
+    pub email: String,
+    /// The provider's name (`--oidc-label`).
+    pub provider: String,
+}
+
 /// An API token as listed (the secret is shown once, at creation, and never stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiTokenInfo {

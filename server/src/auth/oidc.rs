@@ -5,7 +5,8 @@
 //! and sends the browser to the provider. `GET /sovereign/auth/oidc/callback` checks the state against that
 //! cookie, takes the login (once), exchanges the code, verifies the ID token (signature, issuer, audience,
 //! expiry, nonce) and reads e-mail and role claims from the ID token and the userinfo endpoint. Which
-//! account that identity is, and the role map, are [`super::sso`]'s.
+//! account that identity is (an existing account only ever after its password: the linking rule), and the
+//! role map, are [`super::sso`]'s.
 
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,7 @@ use super::audit::Actor;
 use super::config::OidcSettings;
 use super::secrets::{random_token, sha256_hex};
 use super::service::Auth;
-use super::sso::{Identity, SsoFailure};
+use super::sso::{Identity, SsoFailure, SsoSignIn};
 use crate::db::{self, now_ms};
 
 /// The cookie that binds a login in flight to the browser that started it.
@@ -251,6 +252,7 @@ impl Oidc {
         Ok((
             Identity {
                 issuer: claims.issuer().to_string(),
+                email_verified: verified,
                 subject,
                 email,
                 name: name.unwrap_or_default(),
@@ -347,11 +349,19 @@ pub async fn callback(
         (Some(code), Some(st), None) => {
             let cookie_state = super::session::cookie_value(&headers, STATE_COOKIE);
             match oidc.finish(&state.auth, &code, &st, cookie_state).await {
-                Ok((identity, next)) => state
-                    .auth
-                    .sso_sign_in(&identity, &meta)
-                    .await
-                    .map(|cookie| (cookie, next)),
+                Ok((identity, next)) => {
+                    state
+                        .auth
+                        .sso_sign_in(&identity, &next, &meta)
+                        .await
+                        .map(|signed_in| match signed_in {
+                            SsoSignIn::Session(cookie) => (cookie, next),
+                            // The e-mail belongs to an existing account: its password first (the login page asks).
+                            SsoSignIn::ProveAccount(cookie) => {
+                                (cookie, format!("{}?link=sso", app::routes::page("login")))
+                            }
+                        })
+                }
                 Err(f) => Err(f),
             }
         }

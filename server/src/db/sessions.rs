@@ -164,3 +164,77 @@ pub async fn take_oidc_login(db: &Db, state_hash: &str) -> Result<Option<OidcLog
         .await?
     }))
 }
+
+// ---- single sign-on identities waiting for their account's password -----------------------------------------
+
+/// A single sign-on identity that may be linked to `user_id` once its password is given.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OidcPendingLink {
+    pub user_id: String,
+    pub issuer: String,
+    pub subject: String,
+    pub display_name: String,
+    /// JSON list of the role claim's values.
+    pub roles: String,
+    pub next: String,
+    pub created_at: i64,
+}
+
+/// Stores a pending link under the SHA-256 of its browser secret; sweeps ones older than an hour.
+pub async fn put_oidc_pending_link(db: &Db, token_hash: &str, l: &OidcPendingLink) -> Result<(), DbError> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO oidc_pending_links (token_hash, user_id, issuer, subject, display_name, roles, next, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token_hash)
+        .bind(&l.user_id)
+        .bind(&l.issuer)
+        .bind(&l.subject)
+        .bind(&l.display_name)
+        .bind(&l.roles)
+        .bind(&l.next)
+        .bind(l.created_at)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM oidc_pending_links WHERE created_at < $1")
+            .bind(now_ms() - 3_600_000)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// The pending link of this browser secret's hash, created after `since` (ms since epoch).
+pub async fn oidc_pending_link(
+    db: &Db,
+    token_hash: &str,
+    since: i64,
+) -> Result<Option<OidcPendingLink>, DbError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT user_id, issuer, subject, display_name, roles, next, created_at FROM oidc_pending_links
+             WHERE token_hash = $1 AND created_at >= $2",
+        )
+        .bind(token_hash)
+        .bind(since)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// Removes a pending link; true if it was there (each one links once).
+pub async fn delete_oidc_pending_link(db: &Db, token_hash: &str) -> Result<bool, DbError> {
+    let n = on_db!(db, pool => {
+        sqlx::query("DELETE FROM oidc_pending_links WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(n > 0)
+}

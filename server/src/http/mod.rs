@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use app::error::AppError;
 use app::ports::{
     AccountsPort, ApiTokensPort, AuditPort, CatalogPort, CloudCredentialsPort, DeploymentsPort,
-    OrganisationsPort, SessionsPort, SubdomainCheckPort, SystemPort, WizardPort,
+    OrganisationsPort, SessionsPort, SingleSignOnPort, SubdomainCheckPort, SystemPort, WizardPort,
 };
 use app::routes::BASE;
 use axum::Router;
@@ -85,6 +85,7 @@ impl Ports {
         provide_context(self.deployments.clone());
         provide_context(self.catalog.clone());
         provide_context(self.auth.clone() as Arc<dyn SessionsPort>);
+        provide_context(self.auth.clone() as Arc<dyn SingleSignOnPort>);
         provide_context(self.auth.clone() as Arc<dyn AccountsPort>);
         provide_context(self.auth.clone() as Arc<dyn OrganisationsPort>);
         provide_context(self.auth.clone() as Arc<dyn ApiTokensPort>);

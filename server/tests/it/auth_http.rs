@@ -16,12 +16,14 @@ use server::auth::public;
 use server::config::Settings;
 use server::state::AppState;
 
-struct H {
-    router: Router,
-    state: AppState,
+/// The real router over a fresh database, and a way to call it as a browser does. Other accounts-and-access
+/// test modules (`sso`) use it too.
+pub(crate) struct H {
+    pub(crate) router: Router,
+    pub(crate) state: AppState,
 }
 
-fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     common::memory_settings()
 }
 
@@ -30,40 +32,49 @@ async fn harness_with(settings: Settings) -> H {
     H { router, state }
 }
 
+/// A harness over `db` (for tests that run on both backends).
+pub(crate) fn harness_on(settings: Settings, db: server::db::Db) -> H {
+    let state = server::app_state(settings, db);
+    H {
+        router: server::http::router(state.clone()),
+        state,
+    }
+}
+
 async fn harness() -> H {
     harness_with(settings()).await
 }
 
-struct Res {
-    status: StatusCode,
-    headers: http::HeaderMap,
+pub(crate) struct Res {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: http::HeaderMap,
     /// The body as text (lossy: postcard answers are binary), for JSON bodies and assertion messages.
-    body: String,
-    bytes: Vec<u8>,
+    pub(crate) body: String,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Res {
     /// A server function's error, decoded as the browser decodes it (`AppError`'s own encoding).
-    fn app_error(&self) -> app::error::AppError {
+    pub(crate) fn app_error(&self) -> app::error::AppError {
         use leptos::server_fn::error::FromServerFnError;
         app::error::AppError::de(self.bytes.clone().into())
     }
     /// A shell server function's postcard answer (`app::wire`).
-    fn wire<T: serde::de::DeserializeOwned>(&self) -> T {
+    pub(crate) fn wire<T: serde::de::DeserializeOwned>(&self) -> T {
         app::wire::decode(&self.bytes)
             .unwrap_or_else(|e| panic!("not the wire encoding ({e}): {:?}", self.bytes))
     }
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
     /// The `name=value` of the session cookie this response sets.
-    fn session_cookie(&self) -> Option<String> {
+    pub(crate) fn session_cookie(&self) -> Option<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
@@ -74,7 +85,7 @@ impl Res {
 }
 
 impl H {
-    async fn send(&self, mut req: Request<Body>) -> Res {
+    pub(crate) async fn send(&self, mut req: Request<Body>) -> Res {
         if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
@@ -89,7 +100,7 @@ impl H {
     }
 
     /// Calls a server function like the hydrated app does (form-encoded in, JSON out) with the console's Origin.
-    async fn call(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Res {
+    pub(crate) async fn call(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Res {
         let mut req = Request::post(path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
@@ -101,7 +112,7 @@ impl H {
             .await
     }
 
-    async fn user(
+    pub(crate) async fn user(
         &self,
         email: &str,
         platform: Option<PlatformRole>,
@@ -117,17 +128,17 @@ fn encode(form: &[(&str, &str)]) -> String {
         .finish()
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
 }
 
-fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
+pub(crate) fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
     req.headers_mut()
         .insert("cookie", cookie.parse().expect("cookie"));
     req
 }
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 // ---- the route walk -------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ mod infra_contract;
 mod infra_schema;
 mod pdns;
 mod restart;
+mod sso;
 mod store;
 mod store_auth;
 mod tofu_standin;

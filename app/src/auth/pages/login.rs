@@ -1,11 +1,13 @@
-//! `/sovereign/login`: e-mail and password, single sign-on when configured, and where to go next.
+//! `/sovereign/login`: e-mail and password, single sign-on when configured, and where to go next. After a
+//! single sign-on whose e-mail belongs to an existing account (`?link=sso`), it asks for that account's
+//! password before the identity is linked to it (the linking rule, `server::auth::sso`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{AuthCard, Field, field_error, form_error, hard_navigate};
-use crate::auth::api::{Login, auth_info};
-use crate::auth::{SignupPolicy, encode_component, safe_next};
+use crate::auth::api::{LinkSso, Login, auth_info, sso_link_preview};
+use crate::auth::{SignupPolicy, SsoLinkPreview, encode_component, safe_next};
 use crate::routes;
 use crate::ui::ErrorView;
 
@@ -20,6 +22,12 @@ fn sso_message(code: &str) -> Option<&'static str> {
         "email" => {
             "The single sign-on provider did not share a verified e-mail address; ask its administrator to release the email claim."
         }
+        "unverified" => {
+            "An account with this e-mail address already exists here, and the single sign-on provider did not confirm that the address is yours, so it was not connected to that account. Sign in with the account's password, or ask the provider's administrator to verify your e-mail address."
+        }
+        "no-password" => {
+            "An account with this e-mail address already exists here and has no password to prove it is yours, so single sign-on was not connected to it. Ask an administrator of this console."
+        }
         "disabled" => "This account is disabled. Ask an administrator of this console to enable it.",
         "failed" => "Single sign-on failed. Try again; if it keeps failing, the server log has the details.",
         "off" => "Single sign-on is not configured on this console.",
@@ -29,6 +37,94 @@ fn sso_message(code: &str) -> Option<&'static str> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let linking = move || query.read().get("link").is_some_and(|l| l == "sso");
+    let link = Resource::new_blocking(linking, |linking| async move {
+        if linking {
+            sso_link_preview().await
+        } else {
+            Ok(None)
+        }
+    });
+    view! {
+        <Suspense fallback=|| {
+            view! { <p class="muted">"Loading…"</p> }
+        }>
+            {move || Suspend::new(async move {
+                match link.await {
+                    Ok(Some(preview)) => view! { <LinkSsoCard preview /> }.into_any(),
+                    _ => view! { <SignInCard /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// After a single sign-on whose e-mail belongs to an existing account: that account's password, to link them.
+#[component]
+fn LinkSsoCard(preview: SsoLinkPreview) -> impl IntoView {
+    let link = ServerAction::<LinkSso>::new();
+    let value = link.value();
+    Effect::new(move |_| {
+        if let Some(Ok(to)) = value.get() {
+            hard_navigate(&to);
+        }
+    });
+    let password_error = field_error(value, "password");
+    let other_error = form_error(value, &["password"]);
+    view! {
+        <leptos_meta::Title text="Connect single sign-on · Catalyst" />
+        <AuthCard title="Connect single sign-on">
+            <p class="mb-4" data-testid="sso-link-explain">
+                {format!(
+                    "You signed in with {} as {}. An account with this e-mail address already exists here; to connect the two, enter that account's password. After that, {} signs you in to it directly.",
+                    preview.provider,
+                    preview.email,
+                    preview.provider,
+                )}
+            </p>
+            <ActionForm action=link attr:class="form" attr:data-testid="sso-link-form">
+                <Field
+                    id="link-email"
+                    label="E-mail"
+                    name="email"
+                    kind="email"
+                    autocomplete="username"
+                    value=Some(preview.email.clone())
+                    readonly=true
+                    error=Signal::derive(|| None::<String>)
+                />
+                <Field
+                    id="link-password"
+                    label="Password of this account"
+                    name="password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    autofocus=true
+                    error=Signal::derive(password_error)
+                />
+                {move || other_error().map(|error| view! { <ErrorView error /> })}
+                <button
+                    type="submit"
+                    class="btn btn-primary w-full"
+                    data-testid="sso-link-submit"
+                    disabled=move || link.pending().get()
+                >
+                    {move || if link.pending().get() { "Connecting…" } else { "Connect and sign in" }}
+                </button>
+            </ActionForm>
+            <p class="muted text-sm mt-4">
+                "Not your account? " <a href=routes::page("login") rel="external">
+                    "Sign in another way"
+                </a>
+            </p>
+        </AuthCard>
+    }
+}
+
+#[component]
+fn SignInCard() -> impl IntoView {
     let query = use_query_map();
     let next = move || safe_next(&query.read().get("next").unwrap_or_default());
     let sso = move || query.read().get("sso").and_then(|c| sso_message(&c));
