@@ -2,8 +2,14 @@ import { test as base, expect, Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Messages the browser logs that are not ours to fix (none today). */
-const IGNORED: RegExp[] = [];
+/**
+ * Messages the browser logs that are not failures of the page:
+ * - "preloaded using link preload but not used within a few seconds from the window's load event": a clock,
+ *   not a fault — on a loaded machine hydration simply takes longer than Chromium's few seconds (seen on a
+ *   2-core runner at load 15 on every hydrate test alike). Tests assert behaviour, never timings; how soon the
+ *   preloaded page module is used is measured by `end2end/bench/step1.mjs` (BENCHMARKS.md).
+ */
+const IGNORED: RegExp[] = [/was preloaded using link preload but not used within a few seconds/];
 
 /** The test OpenID Connect provider's own pages (its development login form) are not ours to fix either. */
 const FOREIGN_ORIGINS = [process.env.E2E_OIDC_ISSUER].filter((o): o is string => !!o);
