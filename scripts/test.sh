@@ -3,7 +3,7 @@
 # throw-away Postgres), then the real server in a browser (Playwright in Chromium). Non-zero on any failure.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_apt chromium postgresql python3 curl pdns-server pdns-backend-sqlite3 bind9-dnsutils
+ensure_apt chromium postgresql python3 curl pdns-server pdns-backend-sqlite3 bind9-dnsutils openssl  # openssl: tests/standins/kube.py makes its CA and certificates
 ensure_build_tools
 
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"

@@ -491,7 +491,8 @@ resource "hcloud_server" "control_plane" {
       kubeconfig_url   = local.kubeconfig_put_url[each.value.region]
     })
     k3s_token         = random_password.k3s_token[each.value.region].result
-    kubeconfig_bearer = var.kubeconfig_bearer_token
+    # Only the region's first control plane hands the kubeconfig back, with its region's own bearer.
+    kubeconfig_bearer = each.value.n == 1 ? lookup(var.kubeconfig_bearer_tokens, each.value.region, "") : ""
     flux_bootstrap    = local.flux_bootstrap[each.value.region]
     cluster_secrets   = local.cluster_secrets[each.value.region]
     sovereign_record  = jsonencode(merge(local.sovereign_record, { region = each.value.region }))

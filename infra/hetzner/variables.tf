@@ -316,15 +316,16 @@ variable "catalyst_api_url" {
   }
 }
 
-variable "kubeconfig_bearer_token" {
-  description = "Single-use bearer token cloud-init presents when it PUTs the kubeconfig back to Catalyst."
-  type        = string
+variable "kubeconfig_bearer_tokens" {
+  description = "Region key => the single-use bearer that region's first control plane presents when it PUTs its kubeconfig back to Catalyst. Catalyst issues new ones on every run for the regions that have not reported back; a region without one does not PUT. Passed as TF_VAR_kubeconfig_bearer_tokens, never written to a file."
+  type        = map(string)
+  default     = {}
   sensitive   = true
   nullable    = false
 
   validation {
-    condition     = length(var.kubeconfig_bearer_token) >= 32
-    error_message = "kubeconfig_bearer_token must be at least 32 characters."
+    condition     = alltrue([for t in values(var.kubeconfig_bearer_tokens) : length(t) >= 32])
+    error_message = "Every kubeconfig bearer must be at least 32 characters."
   }
 }
 

@@ -69,7 +69,6 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
-    key: [u8; KEY_LEN],
     key_id: String,
 }
 
@@ -92,7 +91,7 @@ impl SecretBox {
     pub fn new(key: [u8; KEY_LEN]) -> Self {
         let cipher = XChaCha20Poly1305::new((&key).into());
         let key_id = sha256_hex(&key)[..16].to_string();
-        Self { cipher, key, key_id }
+        Self { cipher, key_id }
     }
 
     /// A fresh random key (tests, first run).
@@ -158,16 +157,6 @@ impl SecretBox {
         self.cipher
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad })
             .map_err(|_| CryptoError::Decrypt)
-    }
-
-    /// HMAC-SHA256 of `label` under the key, hex: a per-deployment value that needs no storage and is the
-    /// same on every retry (the kubeconfig PUT-back bearer must not change between `tofu apply` runs, or the
-    /// servers' cloud-init — and so the servers — would be replaced).
-    pub fn derive(&self, label: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(label.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Checks the key against the database's record of it, recording it on first use. A mismatch is the
@@ -329,12 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn derived_values_are_stable_per_key_and_label() {
-        let b = SecretBox::generate();
-        assert_eq!(b.derive("bearer:x"), b.derive("bearer:x"));
-        assert_ne!(b.derive("bearer:x"), b.derive("bearer:y"));
-        assert_ne!(b.derive("bearer:x"), SecretBox::generate().derive("bearer:x"));
-        assert_eq!(b.derive("bearer:x").len(), 64);
+    fn constant_time_comparison() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));

@@ -91,7 +91,7 @@ def tfvars_for(request, fqdn, deployment_id="contract-sample"):
         "ha_enabled": bool(request.get("haEnabled", False)),
         "ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxhY2tzIGEgcmVhbCBrZXkgYnV0IGlzIHdlbGwgZm9ybWVk",
         "catalyst_api_url": "https://console.example.net/sovereign",
-        "kubeconfig_bearer_token": "b" * 40, "gitops_repo_url": "https://git.example.net/fleet.git",
+        "kubeconfig_bearer_tokens": {r["key"]: "b" * 40 for r in regions}, "gitops_repo_url": "https://git.example.net/fleet.git",
         "gitops_path": "clusters/" + fqdn, "gitops_token": "g" * 20,
         "api_allowed_cidrs": ["198.18.0.7/32"],
     }

@@ -2,7 +2,13 @@
 """A stand-in Kubernetes API server for tests: serves Flux HelmReleases (helm.toolkit.fluxcd.io/v2) in
 flux-system with the real list / watch / merge-patch shapes, so kube-rs talks to it as to a cluster.
 
-    python3 tests/standins/kube.py --port 0      # prints "listening on http://127.0.0.1:<port>" and serves
+    python3 tests/standins/kube.py --port 0 --tls-dir DIR [--token TOKEN]
+        # prints "listening on https://127.0.0.1:<port>" and serves
+
+Like a k3s API server it speaks only HTTPS and wants credentials: it creates (with the `openssl` binary) a
+CA, a serving certificate for `kubernetes.default.svc` and 127.0.0.1, and a client certificate in DIR
+(`ca.pem`, `client.pem`, `client.key`), and answers the Kubernetes API only to a client that presents that
+client certificate or `Authorization: Bearer TOKEN` (401 Status otherwise).
 
 Tests drive the HelmReleases through a control API beside the Kubernetes one:
     PUT    /_standin/helmreleases/<name>   {"ready": {"status": "True", "reason": "...", "message": "..."}} (or {"ready": null})
@@ -12,6 +18,9 @@ Tests drive the HelmReleases through a control API beside the Kubernetes one:
 """
 import argparse
 import json
+import os
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -85,9 +94,21 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                              "message": "not found", "reason": "NotFound", "code": 404})
 
+    def authorized(self):
+        """The Kubernetes API wants a client certificate of the CA or the bearer token."""
+        if self.connection.getpeercert():
+            return True
+        if TOKEN and self.headers.get("Authorization", "") == "Bearer " + TOKEN:
+            return True
+        self.send_json(401, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                             "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
+        return False
+
     def do_GET(self):
         url = urlparse(self.path)
         q = parse_qs(url.query)
+        if not url.path.startswith("/_standin/") and not self.authorized():
+            return
         if url.path == "/_standin/patches":
             with lock:
                 return self.send_json(200, patches)
@@ -158,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self):
         url = urlparse(self.path)
+        if not self.authorized():
+            return
         if not url.path.startswith(BASE + "/"):
             return self.not_found()
         name = url.path.rsplit("/", 1)[1]
@@ -173,13 +196,48 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, obj)
 
 
+TOKEN = ""
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_certificates(d):
+    """A CA, a serving certificate (kubernetes.default.svc, 127.0.0.1) and a client certificate in d."""
+    j = lambda n: os.path.join(d, n)  # noqa: E731
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=stand-in-ca", "-keyout", j("ca.key"), "-out",
+            j("ca.pem"), "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for name, cn, ext in (
+            ("server", "kube-apiserver", "subjectAltName=DNS:kubernetes.default.svc,IP:127.0.0.1\n"
+                                         "extendedKeyUsage=serverAuth\n"),
+            ("client", "system:admin", "extendedKeyUsage=clientAuth\n")):
+        with open(j(name + ".ext"), "w") as f:
+            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n" + ext)
+        openssl("req", *ec, "-subj", "/CN=" + cn, "-keyout", j(name + ".key"), "-out", j(name + ".csr"))
+        openssl("x509", "-req", "-in", j(name + ".csr"), "-CA", j("ca.pem"), "-CAkey", j("ca.key"),
+                "-CAcreateserial", "-days", "2", "-extfile", j(name + ".ext"), "-out", j(name + ".pem"))
+
+
 def main():
+    global TOKEN
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--tls-dir", required=True, help="where the CA and certificates are written")
+    p.add_argument("--token", default="", help="bearer token the API accepts besides the client certificate")
     args = p.parse_args()
+    TOKEN = args.token
+    make_certificates(args.tls_dir)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(args.tls_dir, "server.pem"), os.path.join(args.tls_dir, "server.key"))
+    ctx.load_verify_locations(os.path.join(args.tls_dir, "ca.pem"))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    print(f"listening on https://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -417,6 +417,10 @@ pub struct DeploymentResult {
     /// watch waits for exactly these.
     #[serde(default)]
     pub components: Vec<String>,
+    /// Each region's Kubernetes API address as OpenTofu created it (`regions[<key>].api_endpoint`), by
+    /// region key. A region's kubeconfig is accepted only with exactly this `server`.
+    #[serde(rename = "apiEndpoints", default)]
+    pub api_endpoints: std::collections::BTreeMap<String, String>,
 }
 
 /// One cloud resource in a teardown report.

@@ -8,6 +8,7 @@
 //! unchanged against both backends and is what keeps them equal.
 
 pub mod audit;
+pub mod bearers;
 pub mod deployment_events;
 pub mod deployments;
 pub mod drafts;

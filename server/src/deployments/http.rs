@@ -211,11 +211,19 @@ async fn put_kubeconfig(
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (
-            e.status,
-            Json(serde_json::json!({"error": e.code, "detail": e.detail})),
-        )
-            .into_response(),
+        Err(e) => {
+            let mut body = serde_json::json!({"error": e.code, "detail": e.detail});
+            if let Some(field) = &e.field {
+                body["field"] = serde_json::Value::String(field.clone());
+            }
+            let mut response = (e.status, Json(body)).into_response();
+            if let Some(secs) = e.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            response
+        }
     }
 }
 

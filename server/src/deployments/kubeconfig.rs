@@ -1,23 +1,30 @@
-//! The kubeconfig PUT-back from a Sovereign's control plane (cloud-init `curl -X PUT` with the deployment's
+//! The kubeconfig PUT-back from a Sovereign's control plane (cloud-init `curl -X PUT` with its region's
 //! bearer) and its download.
 //!
-//! The bearer is derived from the console's key and the deployment id (so it is the same on every
-//! `tofu apply`); the database keeps only its SHA-256. Each region's kubeconfig can be delivered once; it is
-//! stored encrypted and never appears in events or logs.
+//! Bearers (`db::bearers`): each run that hands the variables to OpenTofu issues every region still without a
+//! kubeconfig a new random bearer (`Engine::issue_bearers`); only its SHA-256 is stored. It works once,
+//! for its region, until `--cluster-timeout` after the cluster phase started, and stops working when that
+//! phase ends. The body is a kubeconfig the strict rules of `kube::kubeconfig` accept, whose `server` is the
+//! region's API address from the OpenTofu outputs; what is stored (encrypted) is the reduced, re-serialised
+//! form. Kubeconfigs never appear in events or logs.
 
-use app::deployments::{Actor, DeploymentStatus, EventKind, Level, Phase};
+use app::deployments::{Actor, DeploymentResult, DeploymentStatus, EventKind, Level, Phase};
 use app::error::AppError;
 use http::StatusCode;
 
 use super::Engine;
 use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::db::bearers::{self, Delivery};
 use crate::db::deployment_events::NewEvent;
-use crate::db::{deployments as store, secrets as secret_store};
+use crate::db::{deployments as store, now_ms, secrets as secret_store};
 use crate::error::Error;
+use crate::kube::kubeconfig::{self as strict, Accepted};
 use crate::tofu::region_keys;
 
 /// The largest kubeconfig accepted.
 pub const MAX_BYTES: usize = 1024 * 1024;
+/// What a control plane is told to wait before trying again when the API address is not known yet.
+pub const RETRY_AFTER_SECS: u64 = 10;
 
 fn name(region: &str) -> String {
     format!("kubeconfig:{region}")
@@ -27,12 +34,16 @@ fn aad(id: &str, region: &str) -> Vec<u8> {
     format!("{id}/kubeconfig:{region}").into_bytes()
 }
 
-/// A refused PUT: status, machine code, sentence.
+/// A refused PUT: status, machine code, sentence, and the kubeconfig field it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// The refused kubeconfig field (`users[0].user.exec`), for 422s about the body.
+    pub field: Option<String>,
+    /// `Retry-After` seconds, for refusals that a later attempt can overcome.
+    pub retry_after: Option<u64>,
 }
 
 impl PutError {
@@ -41,6 +52,8 @@ impl PutError {
             status,
             code,
             detail: detail.into(),
+            field: None,
+            retry_after: None,
         }
     }
 }
@@ -51,6 +64,21 @@ pub fn bearer_of(header: Option<&str>) -> Option<&str> {
     let (scheme, token) = h.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+/// A region's API address from the recorded OpenTofu outputs.
+pub fn api_endpoint(result: Option<&str>, region: &str) -> Option<String> {
+    let result: DeploymentResult = serde_json::from_str(result?).ok()?;
+    result
+        .api_endpoints
+        .get(region)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The name of a region's cluster, user and context in the stored kubeconfig.
+pub fn kubeconfig_name(fqdn: &str, region: &str) -> String {
+    format!("{fqdn}-{region}")
 }
 
 impl Engine {
@@ -76,26 +104,9 @@ impl Engine {
             return Err(PutError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing-bearer",
-                "Send the deployment's bearer token as `Authorization: Bearer <token>`.",
+                "Send the region's bearer token as `Authorization: Bearer <token>`.",
             ));
         };
-        if row.kubeconfig_bearer_sha256.is_empty() {
-            return Err(PutError::new(
-                StatusCode::FORBIDDEN,
-                "no-bearer-hash",
-                "This deployment does not accept a kubeconfig.",
-            ));
-        }
-        if !constant_time_eq(
-            sha256_hex(bearer.as_bytes()).as_bytes(),
-            row.kubeconfig_bearer_sha256.as_bytes(),
-        ) {
-            return Err(PutError::new(
-                StatusCode::FORBIDDEN,
-                "invalid-bearer",
-                "The bearer token is not this deployment's.",
-            ));
-        }
         let request: app::deployments::DeploymentRequest = serde_json::from_str(&row.request)
             .map_err(|_| internal(AppError::Internal("The stored request is unreadable.".into()).into()))?;
         // The region keys of `infra/hetzner` (`fsn1`, `fsn1-2` …): cloud-init PUTs with `?region=<key>`,
@@ -117,11 +128,54 @@ impl Engine {
                 ));
             }
         };
-        if matches!(row.status(), DeploymentStatus::Wiping | DeploymentStatus::Wiped) {
+        // The bearer first: nothing about the deployment's state is told to a caller without it.
+        let issued = bearers::get(self.db(), id, &region)
+            .await
+            .map_err(|e| internal(e.into()))?;
+        let Some(issued) = issued else {
+            return Err(PutError::new(
+                StatusCode::FORBIDDEN,
+                "invalid-bearer",
+                format!("The bearer token is not the one issued to {region}."),
+            ));
+        };
+        if !constant_time_eq(sha256_hex(bearer.as_bytes()).as_bytes(), issued.sha256.as_bytes()) {
+            return Err(PutError::new(
+                StatusCode::FORBIDDEN,
+                "invalid-bearer",
+                format!("The bearer token is not the one issued to {region}."),
+            ));
+        }
+        if issued.used_at.is_some() {
+            return Err(PutError::new(
+                StatusCode::CONFLICT,
+                "already-set",
+                format!(
+                    "The kubeconfig of {region} was already delivered with this bearer; a bearer works once."
+                ),
+            ));
+        }
+        let now = now_ms();
+        if issued.expires_at <= now {
+            return Err(PutError::new(
+                StatusCode::GONE,
+                "bearer-expired",
+                format!(
+                    "This bearer of {region} expired (the cluster phase ended or --cluster-timeout passed); retrying the cluster phase issues a new one to a new control plane."
+                ),
+            ));
+        }
+        if !matches!(
+            row.status(),
+            DeploymentStatus::Provisioning | DeploymentStatus::WaitingForCluster
+        ) {
             return Err(PutError::new(
                 StatusCode::CONFLICT,
                 "not-accepting",
-                "The deployment is being wiped; it accepts no kubeconfig.",
+                format!(
+                    "The deployment is {}; it accepts a kubeconfig only while its cluster comes up.",
+                    row.status().label().to_lowercase()
+                ),
             ));
         }
         if body.len() > MAX_BYTES {
@@ -131,7 +185,13 @@ impl Engine {
                 "A kubeconfig is at most 1 MiB.",
             ));
         }
-        let text = std::str::from_utf8(body).unwrap_or_default();
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Err(PutError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-a-kubeconfig",
+                "The body is not UTF-8 text; send the kubeconfig as YAML.",
+            ));
+        };
         if text.trim().is_empty() {
             return Err(PutError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -139,27 +199,63 @@ impl Engine {
                 "The body is empty; send the kubeconfig.",
             ));
         }
-        let parsed = kube::config::Kubeconfig::from_yaml(text).ok();
-        if parsed
-            .as_ref()
-            .is_none_or(|k| k.clusters.is_empty() || k.auth_infos.is_empty())
-        {
-            return Err(PutError::new(
+        let Some(expected) = api_endpoint(row.result.as_deref(), &region) else {
+            // Apply has not finished yet: the node retries (cloud-init tries again on a 5xx).
+            let mut e = PutError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "api-address-unknown",
+                format!(
+                    "OpenTofu has not reported {region}'s API address yet, so the kubeconfig cannot be checked; try again in {RETRY_AFTER_SECS} seconds."
+                ),
+            );
+            e.retry_after = Some(RETRY_AFTER_SECS);
+            return Err(e);
+        };
+        let accepted = strict::parse(text, &expected).map_err(|refusal| {
+            tracing::info!(deployment = %id, region = %region, field = %refusal.field, "kubeconfig refused");
+            let mut e = PutError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not-a-kubeconfig",
-                "The body is not a kubeconfig with a cluster and a user.",
-            ));
-        }
-        let (nonce, ct) = self.0.secrets.seal(&aad(id, &region), body);
-        let inserted = secret_store::insert_once(self.db(), id, &name(&region), &nonce, &ct)
-            .await
-            .map_err(|e| internal(e.into()))?;
-        if !inserted {
-            return Err(PutError::new(
-                StatusCode::CONFLICT,
-                "already-set",
-                format!("The kubeconfig of {region} was already delivered; it can be sent only once."),
-            ));
+                refusal.to_string(),
+            );
+            if !refusal.field.is_empty() {
+                e.code = "refused-field";
+                e.field = Some(refusal.field);
+            }
+            e
+        })?;
+        let reduced = strict::reduce(&accepted, &kubeconfig_name(&row.fqdn, &region));
+        let (nonce, ct) = self.0.secrets.seal(&aad(id, &region), reduced.as_bytes());
+        let outcome = bearers::deliver(
+            self.db(),
+            id,
+            &region,
+            &issued.sha256,
+            now,
+            &name(&region),
+            &nonce,
+            &ct,
+        )
+        .await
+        .map_err(|e| internal(e.into()))?;
+        match outcome {
+            Delivery::Stored => {}
+            Delivery::AlreadySet => {
+                return Err(PutError::new(
+                    StatusCode::CONFLICT,
+                    "already-set",
+                    format!("The kubeconfig of {region} was already delivered; it can be sent only once."),
+                ));
+            }
+            Delivery::BearerGone => {
+                return Err(PutError::new(
+                    StatusCode::GONE,
+                    "bearer-expired",
+                    format!(
+                        "This bearer of {region} stopped working meanwhile; retrying the cluster phase issues a new one."
+                    ),
+                ));
+            }
         }
         let mut event = NewEvent::log(
             Phase::Cluster,
@@ -171,8 +267,6 @@ impl Engine {
             tracing::warn!(deployment = %id, error = %e, "cannot record the kubeconfig event");
         }
         tracing::info!(deployment = %id, region = %region, "kubeconfig received");
-        // A deployment whose run had already given up waiting can continue: nothing to do here — retrying
-        // the cluster phase picks the stored kubeconfig up at once.
         Ok(())
     }
 
@@ -230,6 +324,47 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Issues a new single-use bearer to every region of `id` (keys `keys`) that has not delivered its
+    /// kubeconfig, valid for `valid_for` unless the cluster phase ends it sooner; returns region key →
+    /// bearer for OpenTofu (the bearers reach each region's first control plane through its user data).
+    /// Only their SHA-256 is stored; a region's earlier bearer stops working.
+    pub(crate) async fn issue_bearers(
+        &self,
+        id: &str,
+        keys: &[String],
+        valid_for: std::time::Duration,
+    ) -> Result<std::collections::BTreeMap<String, app::deployments::Secret>, Error> {
+        let delivered = secret_store::names(self.db(), id, "kubeconfig:").await?;
+        let now = now_ms();
+        let mut out = std::collections::BTreeMap::new();
+        for key in keys {
+            if delivered.contains(&name(key)) {
+                continue;
+            }
+            let bearer = hex::encode(crate::crypto::random_bytes::<32>());
+            bearers::issue(
+                self.db(),
+                id,
+                key,
+                &sha256_hex(bearer.as_bytes()),
+                now,
+                now + valid_for.as_millis() as i64,
+            )
+            .await?;
+            out.insert(key.clone(), app::deployments::Secret::new(bearer));
+        }
+        Ok(out)
+    }
+
+    /// The cluster phase ended (or never will): unused bearers stop working.
+    pub(crate) async fn revoke_bearers(&self, id: &str) {
+        if let Err(e) = bearers::revoke_unused(self.db(), id, now_ms()).await {
+            tracing::warn!(deployment = %id, error = %e, "cannot revoke the kubeconfig bearers");
+        }
+    }
+}
+
 /// The primary region's key (the first region's): the cluster the engine watches.
 pub fn primary_key(request: &app::deployments::DeploymentRequest) -> String {
     region_keys(&request.regions)
@@ -251,6 +386,43 @@ pub async fn load(engine: &Engine, id: &str, region: &str) -> Result<Option<Stri
             AppError::Internal("The stored kubeconfig cannot be decrypted with this console's key.".into())
         })?;
     Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// Why a stored kubeconfig cannot be used to reach the cluster (a sentence for the tenant; details are
+/// logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// None delivered.
+    Missing,
+    /// Stored by an earlier version, or not matching the recorded API address: not used.
+    Refused,
+    /// The console's key cannot decrypt it.
+    Undecryptable,
+}
+
+/// A region's stored kubeconfig, checked again by the strict rules against the recorded API address
+/// (kubeconfigs stored by earlier versions were not reduced: they are never used).
+pub async fn load_accepted(
+    engine: &Engine,
+    row: &store::DeploymentRow,
+    region: &str,
+) -> Result<Accepted, Unusable> {
+    let yaml = match load(engine, &row.id, region).await {
+        Ok(Some(yaml)) => yaml,
+        Ok(None) => return Err(Unusable::Missing),
+        Err(e) => {
+            tracing::error!(deployment = %row.id, region, error = %e, "cannot read the stored kubeconfig");
+            return Err(Unusable::Undecryptable);
+        }
+    };
+    let Some(expected) = api_endpoint(row.result.as_deref(), region) else {
+        tracing::warn!(deployment = %row.id, region, "no recorded API address for the stored kubeconfig");
+        return Err(Unusable::Refused);
+    };
+    strict::parse(&yaml, &expected).map_err(|refusal| {
+        tracing::warn!(deployment = %row.id, region, field = %refusal.field, "the stored kubeconfig is not used: {refusal}");
+        Unusable::Refused
+    })
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use app::paging::Page;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::crypto::{SecretBox, random_id, sha256_hex};
+use crate::crypto::{SecretBox, random_id};
 use crate::db::deployment_events::{self, Effect, NewEvent};
 use crate::db::deployments::{
     self as store, DeploymentRow, InsertError, NewDeployment, StatusWrite, TransitionError,
@@ -311,10 +311,6 @@ impl Engine {
         Ok(row)
     }
 
-    pub(crate) fn bearer_for(&self, id: &str) -> String {
-        self.0.secrets.derive(&format!("kubeconfig-bearer:{id}"))
-    }
-
     fn request_aad(id: &str) -> Vec<u8> {
         format!("{id}/request").into_bytes()
     }
@@ -399,7 +395,6 @@ impl Engine {
             return Err(fqdn_conflict(&fqdn, &existing));
         }
         let id = random_id(20);
-        let bearer = self.bearer_for(&id);
         let secrets_json = serde_json::to_vec(&body.secrets)
             .map_err(|_| AppError::Internal("Cannot encode the secrets.".into()))?;
         let (nonce, ct) = self.0.secrets.seal(&Self::request_aad(&id), &secrets_json);
@@ -411,7 +406,8 @@ impl Engine {
             created_by: actor.user_id().to_string(),
             fqdn: fqdn.clone(),
             request: request_json,
-            bearer_sha256: sha256_hex(bearer.as_bytes()),
+            // Bearers are issued per region and run (`db::bearers`); this column of earlier versions stays empty.
+            bearer_sha256: String::new(),
             secrets: vec![("request".into(), nonce, ct)],
             first_event: NewEvent::log(
                 Phase::Gitops,
@@ -670,6 +666,8 @@ impl Engine {
             phase,
             state: PhaseState::Failed,
         }];
+        // A failed run waits for no control plane: its bearers stop working (a retry issues new ones).
+        self.revoke_bearers(id).await;
         self.transition(id, &w).await.map(|_| ())
     }
 

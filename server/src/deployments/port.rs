@@ -66,11 +66,22 @@ impl Engine {
             )
         } else {
             match phase {
+                // A control plane that never reported back holds a bearer that no longer works, and reads
+                // its user data only at first boot: the retry runs OpenTofu, which issues new bearers and
+                // re-creates those control planes with them (see `phases::infrastructure`).
                 Phase::Cluster => (
-                    DeploymentStatus::WaitingForCluster,
-                    vec![Phase::Cluster, Phase::Components],
+                    DeploymentStatus::Provisioning,
+                    vec![
+                        Phase::Gitops,
+                        Phase::TofuInit,
+                        Phase::TofuPlan,
+                        Phase::TofuApply,
+                        Phase::TofuOutput,
+                        Phase::Cluster,
+                        Phase::Components,
+                    ],
                     format!(
-                        "Retry requested by {}: waiting for the control plane again.",
+                        "Retry of the cluster phase requested by {}: new single-use bearers; the control planes that did not report back are re-created with them.",
                         actor.label()
                     ),
                 ),
@@ -140,19 +151,33 @@ impl Engine {
             ));
         }
         let primary = super::kubeconfig::primary_key(&request);
-        let yaml = self.kubeconfig_of(&row.id, &primary).await?.ok_or_else(|| {
-            AppError::Conflict(
-                "The cluster has not reported back yet, so its components cannot be retried.".into(),
-            )
-        })?;
-        let client = crate::kube::helmwatch::client(&yaml)
+        let accepted = super::kubeconfig::load_accepted(self, row, &primary)
             .await
-            .map_err(|e| AppError::Unavailable(format!("Cannot use the cluster's kubeconfig: {e}")))?;
+            .map_err(|why| match why {
+                super::kubeconfig::Unusable::Missing => AppError::Conflict(
+                    "The cluster has not reported back yet, so its components cannot be retried.".into(),
+                ),
+                super::kubeconfig::Unusable::Refused => AppError::Conflict(
+                    "The cluster's stored kubeconfig does not meet Catalyst's kubeconfig rules; retry the cluster phase so the control plane sends a new one.".into(),
+                ),
+                super::kubeconfig::Unusable::Undecryptable => AppError::Internal(
+                    "The stored kubeconfig cannot be decrypted with this console's key.".into(),
+                ),
+            })?;
+        // Errors from the tenant's cluster reach the tenant as a fixed sentence; the detail is logged.
+        let client = crate::kube::helmwatch::client(&accepted).map_err(|e| {
+            tracing::warn!(deployment = %row.id, error = %e, "cannot build the cluster's client");
+            AppError::Unavailable(e.sentence())
+        })?;
         let at = now_ms().to_string();
         crate::kube::helmwatch::request_reconcile(client, component, &at)
             .await
             .map_err(|e| {
-                AppError::Unavailable(format!("The cluster did not accept the reconcile request: {e}"))
+                tracing::warn!(deployment = %row.id, component, error = %e, "the reconcile request failed");
+                AppError::Unavailable(format!(
+                    "The cluster did not accept the reconcile request: {}",
+                    e.sentence()
+                ))
             })?;
         self.append(
             &row.id,

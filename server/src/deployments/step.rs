@@ -70,8 +70,13 @@ pub(crate) async fn secrets_of(
     })
 }
 
-pub(crate) fn redactor(engine: &Engine, id: &str, secrets: &DeploymentSecrets) -> Redactor {
-    let mut values = vec![secrets.hetzner_token.expose().to_string(), engine.bearer_for(id)];
+/// Region key → the bearer a run issued to it.
+pub(crate) type Bearers = std::collections::BTreeMap<String, Secret>;
+
+/// Masks every secret a run handles: the deployment's tokens, the GitOps tokens and the bearers it issued.
+pub(crate) fn redactor(engine: &Engine, secrets: &DeploymentSecrets, bearers: &Bearers) -> Redactor {
+    let mut values = vec![secrets.hetzner_token.expose().to_string()];
+    values.extend(bearers.values().map(|b| b.expose().to_string()));
     if let Some(t) = &secrets.registrar_token {
         values.push(t.expose().to_string());
     }
@@ -300,6 +305,45 @@ impl TofuRun<'_> {
         }
     }
 
+    /// `tofu state list`: the addresses in the state (none before the first apply).
+    pub(crate) async fn state_list(&self, phase: Phase) -> Result<Vec<String>, StepError> {
+        let step = Step {
+            args: vec!["state".into(), "list".into()],
+            workdir: self.workdir.to_path_buf(),
+            timeout: self.engine.config().step_timeout,
+            cancel: self.ctx.cancel.child_token(),
+            capture_stdout: true,
+        };
+        let mut errors = Vec::new();
+        let result = self
+            .tofu
+            .run(&step, |_, line| {
+                if !line.trim().is_empty() {
+                    errors.push(line);
+                }
+            })
+            .await;
+        match result {
+            Ok(out) => Ok(String::from_utf8_lossy(&out)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()),
+            Err(TofuError::Cancelled) => Err(StepError::Stopped(phase)),
+            // No state yet: nothing exists.
+            Err(TofuError::Exit(_)) if !self.workdir.join("terraform.tfstate").exists() => Ok(Vec::new()),
+            Err(e) => Err(StepError::failed(
+                phase,
+                self.redactor.apply(&format!(
+                    "tofu state list failed: {e}{}",
+                    errors.first().map(|l| format!(" ({l})")).unwrap_or_default()
+                )),
+                hint_for(phase),
+            )),
+        }
+    }
+
     /// `tofu output -json`, captured.
     pub(crate) async fn outputs(&self, phase: Phase) -> Result<Vec<u8>, StepError> {
         let step = Step {
@@ -332,26 +376,24 @@ impl TofuRun<'_> {
 }
 
 /// Makes `workdir` OpenTofu's working directory for the deployment: the module copied in (0700) and
-/// `tofu.auto.tfvars.json` (0600) written from the request, the decrypted secrets and the console's
-/// settings (`tofu::tfvars`). Rewritten on every run, so a retry uses the current token and module.
+/// `tofu.auto.tfvars.json` (0600, no secret) written from the request and the console's settings
+/// (`tofu::tfvars`); returns the sensitive variables for OpenTofu's environment (`TF_VAR_…`): the decrypted
+/// token, `bearers` and the GitOps pull token. Rewritten on every run, so a retry uses the current token and
+/// module. A plan file an earlier version saved (it holds variable values) is removed.
 pub(crate) fn write_workdir(
     engine: &Engine,
     workdir: &Path,
     id: &str,
     request: &DeploymentRequest,
     secrets: &DeploymentSecrets,
-) -> Result<(), String> {
+    bearers: &Bearers,
+) -> Result<Vec<(String, String)>, String> {
     let cfg = engine.config();
     prepare_workdir(&cfg.module_dir, workdir).map_err(|e| e.to_string())?;
-    let ctx = TfContext::for_deployment(
-        &cfg.gitops,
-        id,
-        Secret::new(engine.bearer_for(id)),
-        &cfg.public_url,
-        &request.fqdn(),
-    )
-    .map_err(|e| e.to_string())?;
-    write_tfvars(workdir, &TfVars::new(request, secrets, &ctx))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let _ = std::fs::remove_file(workdir.join("tfplan"));
+    let ctx = TfContext::for_deployment(&cfg.gitops, id, bearers.clone(), &cfg.public_url, &request.fqdn())
+        .map_err(|e| e.to_string())?;
+    let vars = TfVars::new(request, secrets, &ctx);
+    write_tfvars(workdir, &vars).map_err(|e| e.to_string())?;
+    Ok(vars.secret_env())
 }

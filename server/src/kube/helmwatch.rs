@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use app::deployments::ComponentPhase;
 use futures_util::{Stream, StreamExt};
+use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Config};
 
 pub const GROUP: &str = "helm.toolkit.fluxcd.io";
 pub const VERSION: &str = "v2";
@@ -170,7 +169,7 @@ impl Tracker {
         let slot = self.states.get_mut(id)?;
         let state = derive_state(ready);
         let message = ready
-            .map(|r| r.message.trim().to_string())
+            .map(|r| bounded(&r.message))
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| default_message(state).to_string());
         let next = Observed { state, message };
@@ -227,6 +226,9 @@ impl Tracker {
     }
 }
 
+/// A failure talking to a Sovereign's API. `Display` is the full detail for the server log; what reaches the
+/// tenant (events, API answers) is [`KubeError::sentence`]: bounded, and never library text (which can
+/// carry the console's own paths, addresses or environment).
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     #[error("the kubeconfig cannot be used: {0}")]
@@ -235,17 +237,77 @@ pub enum KubeError {
     Api(#[from] kube::Error),
 }
 
-/// A client for the Sovereign from its kubeconfig. The control plane's certificate is checked against the
-/// kubeconfig's CA, with the API server's in-cluster name: the kubeconfig points at the load balancer's
-/// address, which the certificate does not list.
-pub async fn client(kubeconfig_yaml: &str) -> Result<Client, KubeError> {
-    let kc = Kubeconfig::from_yaml(kubeconfig_yaml).map_err(|e| KubeError::Kubeconfig(e.to_string()))?;
-    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .map_err(|e| KubeError::Kubeconfig(e.to_string()))?;
-    if config.cluster_url.scheme_str() == Some("https") && config.tls_server_name.is_none() {
-        config.tls_server_name = Some("kubernetes.default.svc".into());
+impl KubeError {
+    /// One sentence for the tenant.
+    pub fn sentence(&self) -> String {
+        match self {
+            KubeError::Kubeconfig(_) => {
+                "The cluster's stored kubeconfig cannot be used by this console.".to_string()
+            }
+            KubeError::Api(e) => sentence_for(e).to_string(),
+        }
     }
+}
+
+/// A fixed sentence for a kube client error: the tenant learns the kind of failure, the log gets the detail.
+pub fn sentence_for(e: &kube::Error) -> &'static str {
+    match e {
+        kube::Error::Api(status) => match status.code {
+            401 => "The cluster's API refused the console's credentials (401).",
+            403 => "The cluster's API forbids the console this request (403).",
+            404 => "The cluster's API does not know the HelmRelease (404).",
+            409 => "The cluster's API reported a conflict (409).",
+            429 => "The cluster's API is rate-limiting the console (429).",
+            500..=599 => "The cluster's API answered with a server error.",
+            _ => "The cluster's API refused the request.",
+        },
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            "The console cannot reach the cluster's API (connection failed or timed out)."
+        }
+        kube::Error::RustlsTls(_) | kube::Error::TlsRequired => {
+            "The cluster's API did not present a certificate of the cluster's CA."
+        }
+        kube::Error::Auth(_) => "The console cannot authenticate to the cluster's API.",
+        _ => "The console cannot talk to the cluster's API.",
+    }
+}
+
+/// A fixed sentence for a watch error (see [`sentence_for`]).
+pub fn watch_sentence(e: &watcher::Error) -> &'static str {
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => sentence_for(k),
+        watcher::Error::WatchError(_) => "The cluster's API ended the watch with an error.",
+        _ => "The console cannot watch the cluster's HelmReleases.",
+    }
+}
+
+/// Text from the cluster (a condition message) as it may appear in an event: control characters removed,
+/// at most `MAX_MESSAGE` characters.
+pub fn bounded(text: &str) -> String {
+    const MAX_MESSAGE: usize = 300;
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    if clean.chars().count() > MAX_MESSAGE {
+        let mut cut: String = clean.chars().take(MAX_MESSAGE - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        clean.to_string()
+    }
+}
+
+/// A client for the Sovereign from its accepted kubeconfig (see [`super::kubeconfig`]): built in memory
+/// from the cluster URL, the cluster's CA and data-only credentials; never from a kubeconfig loader. The
+/// control plane's certificate is checked against that CA with the API server's in-cluster name: the
+/// address is an IP the certificate need not list.
+pub fn client(accepted: &super::kubeconfig::Accepted) -> Result<Client, KubeError> {
+    let mut config =
+        super::kubeconfig::client_config(accepted).map_err(|e| KubeError::Kubeconfig(e.to_string()))?;
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(330));
     Client::try_from(config).map_err(KubeError::Api)
@@ -269,8 +331,12 @@ pub enum Change {
     },
     /// The initial list is complete: every existing HelmRelease has been reported.
     Synced,
-    /// The watch could not reach the API (it retries with a back-off).
-    Error(String),
+    /// The watch could not reach the API (it retries with a back-off): a fixed sentence for the tenant and
+    /// the full detail for the log.
+    Error {
+        sentence: &'static str,
+        detail: String,
+    },
 }
 
 /// Watches the `bp-*` HelmReleases of `flux-system` (list, then watch; re-lists after errors with
@@ -301,7 +367,10 @@ pub fn watch(client: Client) -> impl Stream<Item = Change> + Send {
                 }
                 Ok(watcher::Event::InitDone) => vec![Change::Synced],
                 Ok(watcher::Event::Init) => Vec::new(),
-                Err(e) => vec![Change::Error(e.to_string())],
+                Err(e) => vec![Change::Error {
+                    sentence: watch_sentence(&e),
+                    detail: e.to_string(),
+                }],
             };
             futures_util::stream::iter(changes)
         })

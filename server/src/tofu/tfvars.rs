@@ -10,9 +10,12 @@
 //! 1. [`prepare_workdir`]`(module_src, workdir)` — copy the module's `*.tf` and `*.tftpl` into the
 //!    deployment's own directory (mode 0700);
 //! 2. [`TfVars::new`]`(request, secrets, context)` then [`write_tfvars`]`(workdir, &vars)` — the variables
-//!    file `tofu.auto.tfvars.json` (mode 0600; it holds the Hetzner token and the kubeconfig bearer);
-//! 3. `tofu init / plan / apply` in `workdir`.
+//!    file `tofu.auto.tfvars.json` (mode 0600), which holds **no secret**: the sensitive variables (the
+//!    Hetzner token, the kubeconfig bearers, the GitOps pull token) reach OpenTofu only through its process
+//!    environment, [`TfVars::secret_env`] (`TF_VAR_<name>`), so no secret sits in the work directory;
+//! 3. `tofu init / plan / apply` in `workdir` with that environment.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -31,9 +34,10 @@ pub struct TfContext {
     /// The deployment's id; labels every Hetzner resource (`catalyst.dev/deployment-id`) and names the
     /// kubeconfig PUT-back URL. 1–63 lowercase letters, digits and dashes.
     pub deployment_id: String,
-    /// Single-use token cloud-init presents (`Authorization: Bearer …`) when it PUTs the kubeconfig back.
-    /// Catalyst stores only its hash. At least 32 characters.
-    pub kubeconfig_bearer_token: Secret,
+    /// Region key → the single-use token that region's first control plane presents (`Authorization:
+    /// Bearer …`) when it PUTs its kubeconfig back. Catalyst stores only their hashes. A region without
+    /// one (its kubeconfig already arrived) does not PUT. At least 32 characters each.
+    pub kubeconfig_bearer_tokens: BTreeMap<String, Secret>,
     /// The console's base URL including `/sovereign`, without a trailing slash, as the new nodes reach it:
     /// they PUT to `<catalyst_api_url>/api/v1/deployments/<id>/kubeconfig[?region=<key>]`.
     pub catalyst_api_url: String,
@@ -61,14 +65,14 @@ impl TfContext {
     pub fn for_deployment(
         gitops: &crate::gitops::config::GitopsSettings,
         deployment_id: &str,
-        kubeconfig_bearer_token: Secret,
+        kubeconfig_bearer_tokens: BTreeMap<String, Secret>,
         catalyst_api_url: &str,
         fqdn: &str,
     ) -> Result<TfContext, crate::gitops::GitopsError> {
         let remote = gitops.require_remote()?;
         Ok(TfContext {
             deployment_id: deployment_id.to_string(),
-            kubeconfig_bearer_token,
+            kubeconfig_bearer_tokens,
             catalyst_api_url: catalyst_api_url.trim_end_matches('/').to_string(),
             gitops_repo_url: remote.url.clone(),
             gitops_branch: remote.branch.clone(),
@@ -95,8 +99,9 @@ pub struct TfRegion {
     pub airgap: bool,
 }
 
-/// The contents of `tofu.auto.tfvars.json`: one field per variable of `infra/hetzner`. `Debug` never shows
-/// the secrets (they are [`Secret`]s); serializing writes them, which is the point of the file.
+/// One field per variable of `infra/hetzner`. Serialized, it is the contents of `tofu.auto.tfvars.json`:
+/// every variable but the sensitive ones, which are skipped there and handed to OpenTofu through its
+/// environment ([`TfVars::secret_env`]). `Debug` never shows the secrets (they are [`Secret`]s).
 #[derive(Debug, Clone, Serialize)]
 pub struct TfVars {
     pub deployment_id: String,
@@ -106,6 +111,7 @@ pub struct TfVars {
     pub org_name: String,
     pub org_email: String,
     pub topology: String,
+    #[serde(skip)]
     pub hcloud_token: Secret,
     pub hcloud_project_id: String,
     pub regions: Vec<TfRegion>,
@@ -128,12 +134,14 @@ pub struct TfVars {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helm_version: Option<String>,
     pub catalyst_api_url: String,
-    pub kubeconfig_bearer_token: Secret,
+    #[serde(skip)]
+    pub kubeconfig_bearer_tokens: BTreeMap<String, Secret>,
     pub gitops_repo_url: String,
     pub gitops_branch: String,
     pub gitops_path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gitops_username: Option<String>,
+    #[serde(skip)]
     pub gitops_token: Secret,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_unattended_upgrades: Option<bool>,
@@ -199,7 +207,7 @@ impl TfVars {
             flux_version: None,
             helm_version: None,
             catalyst_api_url: ctx.catalyst_api_url.trim_end_matches('/').to_string(),
-            kubeconfig_bearer_token: ctx.kubeconfig_bearer_token.clone(),
+            kubeconfig_bearer_tokens: ctx.kubeconfig_bearer_tokens.clone(),
             gitops_repo_url: ctx.gitops_repo_url.clone(),
             gitops_branch: ctx.gitops_branch.clone(),
             gitops_path: ctx.gitops_path.clone(),
@@ -210,9 +218,53 @@ impl TfVars {
         }
     }
 
-    /// The JSON OpenTofu reads (secrets included).
+    /// The JSON of the variables file: no secret.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("TfVars serializes: plain strings, numbers and lists")
+    }
+
+    /// The sensitive variables as OpenTofu reads them from its environment: `TF_VAR_<name>`, strings as
+    /// they are, the map of bearers as JSON (which OpenTofu parses as an HCL object).
+    pub fn secret_env(&self) -> Vec<(String, String)> {
+        let bearers: BTreeMap<&str, &str> = self
+            .kubeconfig_bearer_tokens
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose()))
+            .collect();
+        vec![
+            (
+                "TF_VAR_hcloud_token".into(),
+                self.hcloud_token.expose().to_string(),
+            ),
+            (
+                "TF_VAR_kubeconfig_bearer_tokens".into(),
+                serde_json::to_string(&bearers).expect("a map of strings serializes"),
+            ),
+            (
+                "TF_VAR_gitops_token".into(),
+                self.gitops_token.expose().to_string(),
+            ),
+        ]
+    }
+
+    /// Every variable with its value, the sensitive ones included (what OpenTofu sees from the file and the
+    /// environment together; for the module contract test).
+    pub fn all_values(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        map.insert("hcloud_token".into(), self.hcloud_token.expose().into());
+        map.insert(
+            "kubeconfig_bearer_tokens".into(),
+            self.kubeconfig_bearer_tokens
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::from(v.expose())))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        );
+        map.insert("gitops_token".into(), self.gitops_token.expose().into());
+        map
     }
 }
 
@@ -366,6 +418,7 @@ pub mod fixtures {
 
     pub const TOKEN: &str = "hzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKENhzTOKEN01";
     pub const BEARER: &str = "b3a7e0f1c2d4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5";
+    pub const BEARER_2: &str = "0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d";
 
     pub fn request() -> DeploymentRequest {
         DeploymentRequest {
@@ -421,7 +474,11 @@ pub mod fixtures {
     pub fn context() -> TfContext {
         TfContext {
             deployment_id: "3f2a9c4e8b1d4f6a".into(),
-            kubeconfig_bearer_token: Secret::new(BEARER),
+            kubeconfig_bearer_tokens: [
+                ("fsn1".to_string(), Secret::new(BEARER)),
+                ("hel1".to_string(), Secret::new(BEARER_2)),
+            ]
+            .into(),
             catalyst_api_url: "https://console.example.com/sovereign/".into(),
             gitops_repo_url: "https://git.example.com/acme/sovereigns.git".into(),
             gitops_branch: "main".into(),
@@ -457,8 +514,19 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&v.to_json()).expect("json");
         assert_eq!(json["domain_mode"], "pool");
         assert_eq!(json["regions"][0]["provider"], "hetzner");
-        assert_eq!(json["hcloud_token"], TOKEN);
-        assert_eq!(json["gitops_token"], "pull-token-123");
+        for secret in ["hcloud_token", "gitops_token", "kubeconfig_bearer_tokens"] {
+            assert!(json.get(secret).is_none(), "{secret} is not written to the file");
+        }
+        let text = v.to_json();
+        for value in [TOKEN, BEARER, BEARER_2, "pull-token-123"] {
+            assert!(!text.contains(value), "a secret in the variables file");
+        }
+        let env: BTreeMap<String, String> = v.secret_env().into_iter().collect();
+        assert_eq!(env["TF_VAR_hcloud_token"], TOKEN);
+        assert_eq!(env["TF_VAR_gitops_token"], "pull-token-123");
+        let bearers: serde_json::Value =
+            serde_json::from_str(&env["TF_VAR_kubeconfig_bearer_tokens"]).expect("json");
+        assert_eq!(bearers, serde_json::json!({"fsn1": BEARER, "hel1": BEARER_2}));
         assert!(json.get("k3s_version").is_none(), "module default applies");
     }
 
@@ -470,7 +538,7 @@ mod tests {
         let e = TfContext::for_deployment(
             &settings,
             "d1",
-            Secret::new(BEARER),
+            BTreeMap::new(),
             "https://c/sovereign",
             "a.example.com",
         )
@@ -487,7 +555,7 @@ mod tests {
         let ctx = TfContext::for_deployment(
             &settings,
             "d1",
-            Secret::new(BEARER),
+            BTreeMap::new(),
             "https://c/sovereign/",
             "A.Example.com",
         )
@@ -518,6 +586,7 @@ mod tests {
         let dbg = format!("{v:?}");
         assert!(!dbg.contains(TOKEN), "{dbg}");
         assert!(!dbg.contains(BEARER), "{dbg}");
+        assert!(!dbg.contains(BEARER_2), "{dbg}");
         assert!(!dbg.contains("pull-token-123"), "{dbg}");
         assert!(dbg.contains("acme.omani.works"));
     }

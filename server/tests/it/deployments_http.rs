@@ -74,6 +74,11 @@ async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    // What each new control plane's user data carries (the tenant can read it on its server).
+    cfg.tofu_env.push((
+        "TOFU_STANDIN_USERDATA".into(),
+        dir.join("userdata").display().to_string(),
+    ));
     let state = server::app_state_with_engine(settings, db, SecretBox::generate(), cfg);
     let (_, cookie) = common::sign_in(&state, "owner@acme.example", None, Some(OrgRole::Owner)).await;
     Api {
@@ -189,15 +194,10 @@ impl Api {
         .await
     }
 
+    /// The bearer in the user data of the primary region's newest control plane.
     fn bearer(&self, id: &str) -> String {
-        let vars: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(self.work_root.join(id).join("tofu.auto.tfvars.json")).expect("tfvars"),
-        )
-        .expect("json");
-        vars["kubeconfig_bearer_token"]
-            .as_str()
-            .expect("bearer")
-            .to_string()
+        let userdata = self.work_root.parent().expect("data dir").join("userdata");
+        common::engine::userdata_bearer(&userdata, id, "fsn1").expect("a control plane was created")
     }
 
     async fn put_kubeconfig(
@@ -310,8 +310,9 @@ async fn create_answers_201_and_names_every_invalid_field() {
 
 #[tokio::test]
 async fn kubeconfig_put_follows_the_bearer_rules() {
-    let api = api().await;
     let kube = KubeStandin::start();
+    let (k, v) = kube.tofu_env();
+    let api = api_with(&[(k, &v)], None).await;
     let id = api.create("kubeconfig.example.com").await;
     api.wait_for(&id, "waiting-for-cluster", 60).await;
     let bearer = api.bearer(&id);
@@ -360,8 +361,33 @@ async fn kubeconfig_put_follows_the_bearer_rules() {
         .put_kubeconfig(&id, Some(&auth), "", b"hello: world\n".to_vec())
         .await;
     assert_eq!(
-        (s, v["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("not-a-kubeconfig"))
+        (s, v["error"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("refused-field"),
+            Some("hello")
+        )
+    );
+    // A command to run is refused with the field named (and the bearer is not used up by a refusal).
+    let exec = kube.kubeconfig().replace(
+        "  user:\n",
+        "  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: [-c, 'id > /tmp/catalyst-exec-marker']\n",
+    );
+    let (s, v) = api.put_kubeconfig(&id, Some(&auth), "", exec.into_bytes()).await;
+    assert_eq!(
+        (s, v["error"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("refused-field"),
+            Some("users[0].user.exec")
+        ),
+        "{v}"
+    );
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("never runs commands")),
+        "{v}"
     );
     let (s, v) = api
         .put_kubeconfig(&id, Some(&auth), "?region=mars1", good.clone())
@@ -407,11 +433,68 @@ async fn kubeconfig_put_follows_the_bearer_rules() {
         headers["content-disposition"],
         "attachment; filename=\"kubeconfig.example.com-kubeconfig.yaml\""
     );
-    assert_eq!(yaml.as_bytes(), good.as_slice());
+    // What is stored and handed out is the reduced form: our names, the accepted fields only.
+    assert!(yaml.contains(&format!("server: {}", kube.url)), "{yaml}");
+    assert!(yaml.contains("certificate-authority-data: "), "{yaml}");
+    assert!(yaml.contains("token: kube-admin-token-123456"), "{yaml}");
+    assert!(
+        yaml.contains("current-context: kubeconfig.example.com-fsn1"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("sovereign") && !yaml.contains("admin\n"), "{yaml}");
     let (s, _, _) = api
         .get(&format!("/sovereign/api/v1/deployments/{other}/kubeconfig"))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "not delivered yet");
+}
+
+#[tokio::test]
+async fn a_kubeconfig_before_the_api_address_is_known_is_asked_to_come_back() {
+    // Apply is done (the control plane booted with its bearer), `tofu output` has not answered yet.
+    let kube = KubeStandin::start();
+    let (k, v) = kube.tofu_env();
+    let api = api_with(&[(k, &v), ("TOFU_STANDIN_HANG_AT", "output")], None).await;
+    let id = api.create("early.example.com").await;
+    let userdata = api.work_root.parent().expect("data dir").join("userdata");
+    let bearer = eventually(60, "the control plane's user data", || async {
+        common::engine::userdata_bearer(&userdata, &id, "fsn1")
+    })
+    .await;
+    assert_eq!(api.status(&id).await, "provisioning");
+    let (s, headers, text) = api
+        .send_raw(
+            Request::put(format!("/sovereign/api/v1/deployments/{id}/kubeconfig"))
+                .header("authorization", format!("Bearer {bearer}"))
+                .body(Body::from(kube.kubeconfig()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert_eq!(headers["retry-after"], "10");
+    assert!(text.contains("api-address-unknown"), "{text}");
+    let (s, _, _) = api
+        .json(
+            Method::POST,
+            &format!("/sovereign/api/v1/deployments/{id}/cancel"),
+            "",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    api.wait_for(&id, "failed", 60).await;
+    // The run ended: the bearer no longer works.
+    let (s, v) = api
+        .put_kubeconfig(
+            &id,
+            Some(&format!("Bearer {bearer}")),
+            "",
+            kube.kubeconfig().into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::GONE, Some("bearer-expired")),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -628,7 +711,7 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\n[ -f tofu.auto.tfvars.json ] && echo \"provider debug: $(tr -d '\\n' < tofu.auto.tfvars.json)\" >&2\nexec {} \"$@\"\n",
+            "#!/bin/sh\n[ -f tofu.auto.tfvars.json ] && echo \"provider debug: $(tr -d '\\n' < tofu.auto.tfvars.json) token=$TF_VAR_hcloud_token bearers=$TF_VAR_kubeconfig_bearer_tokens\" >&2\nexec {} \"$@\"\n",
             standin_tofu().display()
         ),
     )
@@ -637,15 +720,17 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
+    let kube = KubeStandin::start();
+    let (k, v) = kube.tofu_env();
     let api = api_with(
         &[
             ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_load_balancer.region"),
             ("TOFU_STANDIN_FAIL_TIMES", "1"),
+            (k, &v),
         ],
         Some(wrapper),
     )
     .await;
-    let kube = KubeStandin::start();
     let id = api.create("secrets.example.com").await;
     api.wait_for(&id, "failed", 60).await;
     let (s, _, _) = api
@@ -689,8 +774,9 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
     }
     let events = &seen[2].1;
     assert!(
-        events.contains("provider debug: {") && events.contains("\\\"hcloud_token\\\": \\\"[redacted]\\\""),
-        "the echoed token was masked"
+        events.contains("provider debug: {")
+            && events.contains("token=[redacted] bearers={\\\"fsn1\\\":\\\"[redacted]\\\"}"),
+        "the echoed token and bearer were masked"
     );
     seen.push((
         "logs".into(),

@@ -38,6 +38,11 @@ fn config(dir: &std::path::Path, git: Option<&GitRepo>, tofu_env: &[(&str, &str)
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    // What each new control plane's user data carries (the tenant can read it on its server).
+    cfg.tofu_env.push((
+        "TOFU_STANDIN_USERDATA".into(),
+        dir.join("userdata").display().to_string(),
+    ));
     // Nothing listens here: a wipe without a Hetzner stand-in fails its sweep quickly.
     cfg.hetzner_api_url = "http://127.0.0.1:9/v1".into();
     cfg.sweep = SweepOptions {
@@ -109,10 +114,15 @@ impl Harness {
             .events
     }
 
-    /// What cloud-init does on the control plane: PUT the kubeconfig with the bearer from the tfvars.
+    /// The bearer the primary region's control plane got in its user data (the newest one).
+    fn bearer(&self, id: &str) -> String {
+        common::engine::userdata_bearer(&self._dir.join("userdata"), id, "fsn1")
+            .expect("a control plane was created")
+    }
+
+    /// What cloud-init does on the control plane: PUT the kubeconfig with the bearer from its user data.
     async fn put_back(&self, id: &str, kubeconfig: &str) {
-        let vars = self.tfvars(id);
-        let bearer = vars["kubeconfig_bearer_token"].as_str().expect("bearer");
+        let bearer = self.bearer(id);
         self.engine
             .receive_kubeconfig(id, None, Some(&format!("Bearer {bearer}")), kubeconfig.as_bytes())
             .await
@@ -145,8 +155,9 @@ impl Harness {
 #[tokio::test]
 async fn happy_path_pushes_the_gitops_tree_then_provisions_and_reaches_ready() {
     let git = GitRepo::new();
-    let h = harness(&git, &[]).await;
     let kube = KubeStandin::start();
+    let (k, v) = kube.tofu_env();
+    let h = harness(&git, &[(k, &v)]).await;
     let created = h
         .engine
         .create(&h.actor, request("acme.example.com"))
@@ -356,11 +367,14 @@ async fn happy_path_pushes_the_gitops_tree_then_provisions_and_reaches_ready() {
 #[tokio::test]
 async fn a_failed_apply_is_recorded_and_a_retry_succeeds() {
     let git = GitRepo::new();
+    let log = tempfile::NamedTempFile::new().expect("log");
+    let log_path = log.path().display().to_string();
     let h = harness(
         &git,
         &[
             ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_load_balancer.region"),
             ("TOFU_STANDIN_FAIL_TIMES", "1"),
+            ("TOFU_STANDIN_LOG", &log_path),
         ],
     )
     .await;
@@ -416,8 +430,26 @@ async fn a_failed_apply_is_recorded_and_a_retry_succeeds() {
         .await
         .expect_err("not failed");
     assert_eq!(again.status(), http::StatusCode::CONFLICT);
-    // Retry used the decrypted token (never a placeholder).
-    assert_eq!(h.tfvars(&id)["hcloud_token"], TOKEN);
+    // Retry used the decrypted token (never a placeholder), handed over in OpenTofu's environment: the
+    // variables file holds no secret.
+    let vars = h.tfvars(&id);
+    for secret in ["hcloud_token", "kubeconfig_bearer_tokens", "gitops_token"] {
+        assert!(
+            vars.get(secret).is_none(),
+            "{secret} written to the variables file"
+        );
+    }
+    let calls: Vec<serde_json::Value> = std::fs::read_to_string(log.path())
+        .expect("log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let applies: Vec<&serde_json::Value> = calls.iter().filter(|c| c["argv"][0] == "apply").collect();
+    assert_eq!(applies.len(), 2, "the failed apply and the retry");
+    let token_sha = server::crypto::sha256_hex(TOKEN.as_bytes());
+    for apply in applies {
+        assert_eq!(apply["tf_var_sha256"]["hcloud_token"], token_sha.as_str());
+    }
 }
 
 #[tokio::test]
@@ -646,8 +678,9 @@ async fn a_wipe_that_leaves_something_fails_with_what_is_left_and_its_cost() {
 #[tokio::test]
 async fn a_component_failure_fails_the_deployment_and_a_component_retry_asks_flux_again() {
     let git = GitRepo::new();
-    let h = harness(&git, &[]).await;
     let kube = KubeStandin::start();
+    let (k, v) = kube.tofu_env();
+    let h = harness(&git, &[(k, &v)]).await;
     let id = h.create("components.example.com").await;
     h.wait_for(&id, DeploymentStatus::WaitingForCluster, 60).await;
     let expected = h
@@ -724,11 +757,10 @@ async fn twenty_concurrent_deployments_keep_their_events_trees_and_workdirs_apar
         let vars = h.tfvars(id);
         assert_eq!(vars["deployment_id"], id.as_str());
         assert_eq!(vars["sovereign_fqdn"], format!("c{i}.example.com"));
-        let plan: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(h.engine.config().work_root.join(id).join("tfplan")).expect("plan"),
-        )
-        .expect("plan json");
-        assert_eq!(plan["tfvars"]["deployment_id"], id.as_str());
+        assert!(
+            !h.engine.config().work_root.join(id).join("tfplan").exists(),
+            "no saved plan: it would hold the variables' values"
+        );
         let tree = git.files_under(&format!("clusters/c{i}.example.com"));
         assert!(tree["README.md"].contains(id.as_str()));
         let events = h.all_events(id).await;

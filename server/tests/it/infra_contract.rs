@@ -60,6 +60,7 @@ fn attr<'a>(block: &'a Block, name: &str) -> Option<&'a Expression> {
 struct Variable {
     ty: Expression,
     has_default: bool,
+    sensitive: bool,
     conditions: Vec<Expression>,
 }
 
@@ -77,11 +78,13 @@ fn variables(files: &[(String, Body)]) -> BTreeMap<String, Variable> {
                 .map(|v| attr(v, "condition").expect("condition").clone())
                 .collect();
             let has_default = attr(b, "default").is_some();
+            let sensitive = matches!(attr(b, "sensitive"), Some(Expression::Bool(true)));
             (
                 name,
                 Variable {
                     ty,
                     has_default,
+                    sensitive,
                     conditions,
                 },
             )
@@ -309,11 +312,9 @@ fn full_vars() -> TfVars {
     v
 }
 
+/// Every variable OpenTofu gets: the variables file and the sensitive ones from its environment.
 fn json(v: &TfVars) -> serde_json::Map<String, Value> {
-    match serde_json::to_value(v).expect("json") {
-        Value::Object(m) => m,
-        other => panic!("not an object: {other}"),
-    }
+    v.all_values()
 }
 
 #[test]
@@ -344,6 +345,36 @@ fn tfvars_keys_are_the_declared_variables() {
                 "required variable {name} is not written"
             );
         }
+    }
+}
+
+#[test]
+fn sensitive_variables_reach_opentofu_only_through_its_environment() {
+    // Secrets at rest (issue 18): the variables file in the work directory holds no sensitive variable;
+    // each of them is a `TF_VAR_<name>` of OpenTofu's environment, and nothing else is.
+    let vars = variables(&parse_module());
+    let full = full_vars();
+    let file: serde_json::Value = serde_json::from_str(&full.to_json()).expect("json");
+    let in_env: BTreeSet<String> = full
+        .secret_env()
+        .into_iter()
+        .map(|(k, _)| k.strip_prefix("TF_VAR_").expect("TF_VAR_").to_string())
+        .collect();
+    let sensitive: BTreeSet<String> = vars
+        .iter()
+        .filter(|(_, v)| v.sensitive)
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert!(!sensitive.is_empty());
+    assert_eq!(
+        in_env, sensitive,
+        "exactly the sensitive variables go through the environment"
+    );
+    for name in &sensitive {
+        assert!(
+            file.get(name).is_none(),
+            "{name} is written to tofu.auto.tfvars.json"
+        );
     }
 }
 

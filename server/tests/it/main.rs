@@ -17,6 +17,7 @@ mod hetzner_sweep;
 mod http;
 mod infra_contract;
 mod infra_schema;
+mod kubeconfig;
 mod pdns;
 mod restart;
 mod sso;

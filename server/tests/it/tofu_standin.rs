@@ -28,6 +28,9 @@ fn workdir(vars: &TfVars) -> tempfile::TempDir {
 fn tofu(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(root().join("tests/standins/tofu"));
     cmd.current_dir(dir).args(args).env("TF_IN_AUTOMATION", "true");
+    // The sensitive variables, as the engine hands them over: in the environment, never in the file.
+    let vars = TfVars::new(&fixtures::request(), &fixtures::secrets(), &fixtures::context());
+    cmd.envs(vars.secret_env());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -373,6 +376,13 @@ fn apply_hands_each_regions_kubeconfig_back_like_cloud_init() {
         headers.contains(&format!("Authorization: Bearer {}", fixtures::BEARER)),
         "{headers}"
     );
+    assert!(
+        got[1]
+            .1
+            .contains(&format!("Authorization: Bearer {}", fixtures::BEARER_2)),
+        "each region PUTs with its own bearer: {}",
+        got[1].1
+    );
     assert!(headers.contains("Content-Type: application/yaml"), "{headers}");
     // The server is the region's API address (its first control plane's primary IP), not a load balancer.
     assert!(body.contains("server: https://203.0.113."), "{body}");
@@ -381,4 +391,61 @@ fn apply_hands_each_regions_kubeconfig_back_like_cloud_init() {
         got[1].0,
         "PUT /sovereign/api/v1/deployments/3f2a9c4e8b1d4f6a/kubeconfig?region=hel1 HTTP/1.1"
     );
+}
+
+#[test]
+fn state_list_and_replace_re_create_a_server() {
+    let v = TfVars::new(&fixtures::request(), &fixtures::secrets(), &fixtures::context());
+    let dir = workdir(&v);
+    let d = dir.path();
+    assert!(tofu(d, &["init"], &[]).status.success());
+    let none = tofu(d, &["state", "list"], &[]);
+    assert!(!none.status.success(), "no state yet");
+    let userdata = tempfile::tempdir().expect("tempdir");
+    let env = [("TOFU_STANDIN_USERDATA", userdata.path().to_str().expect("utf-8"))];
+    assert!(
+        tofu(d, &["apply", "-auto-approve", "-json"], &env)
+            .status
+            .success()
+    );
+    let listed = String::from_utf8_lossy(&tofu(d, &["state", "list"], &[]).stdout).into_owned();
+    let cp = "hcloud_server.control_plane[\"hel1-cp1\"]";
+    assert!(listed.lines().any(|l| l == cp), "{listed}");
+    let read = |region: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(
+                userdata
+                    .path()
+                    .join("3f2a9c4e8b1d4f6a")
+                    .join(format!("{region}.json")),
+            )
+            .expect("user data"),
+        )
+        .expect("json")
+    };
+    assert_eq!(read("hel1")["bearer"], fixtures::BEARER_2);
+
+    // A new bearer reaches only a re-created server: -replace deletes and creates it (new id).
+    let before = String::from_utf8_lossy(&tofu(d, &["output", "-json"], &[]).stdout).into_owned();
+    let mut cmd_env: Vec<(&str, &str)> = env.to_vec();
+    let fresh = r#"{"hel1": "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"}"#;
+    cmd_env.push(("TF_VAR_kubeconfig_bearer_tokens", fresh));
+    let replace = format!("-replace={cp}");
+    let out = tofu(d, &["apply", "-auto-approve", "-json", &replace], &cmd_env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let l = lines(&out);
+    let summary = of_type(&l, "change_summary");
+    assert_eq!(summary.last().expect("summary")["changes"]["add"], 1);
+    assert_eq!(summary.last().expect("summary")["changes"]["remove"], 1);
+    assert_eq!(
+        read("hel1")["bearer"],
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+    );
+    assert_eq!(
+        read("fsn1")["bearer"],
+        fixtures::BEARER,
+        "fsn1 was not re-created"
+    );
+    let after = String::from_utf8_lossy(&tofu(d, &["output", "-json"], &[]).stdout).into_owned();
+    assert_eq!(before, after, "the outputs stay (same addresses)");
 }

@@ -10,15 +10,15 @@ use crate::db::deployment_events::Effect;
 use crate::db::deployments::{self as store, DeploymentRow, StatusWrite};
 use crate::db::{now_ms, secrets as secret_store};
 use crate::deployments::step::{StepError, StepResult, request_of};
-use crate::deployments::{Engine, RunCtx, kubeconfig};
+use crate::deployments::{Engine, RunCtx};
 use crate::tofu::runner::humanize;
 
-/// waiting-for-cluster → installing once the primary region's kubeconfig is stored. The deadline counts
-/// from the phase's start, so a restart does not extend it.
+/// waiting-for-cluster → installing once every region's kubeconfig is stored. The deadline counts from the
+/// phase's start, so a restart does not extend it; it is also when the regions' bearers expire.
 pub async fn wait(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> StepResult {
     let id = row.id.as_str();
     let request = request_of(row)?;
-    let primary = kubeconfig::primary_key(&request);
+    let keys = crate::tofu::region_keys(&request.regions);
     let phases = store::phases(engine.db(), id).await.unwrap_or_default();
     let started = phases
         .iter()
@@ -26,16 +26,22 @@ pub async fn wait(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
         .and_then(|p| p.started_at)
         .unwrap_or_else(now_ms);
     let deadline = started + engine.config().cluster_timeout.as_millis() as i64;
+    if let Err(e) = crate::db::bearers::cap_expiry(engine.db(), id, deadline).await {
+        tracing::warn!(deployment = %id, error = %e, "cannot bound the kubeconfig bearers");
+    }
     let notify = {
         let mut w = engine.0.waiters.lock().unwrap_or_else(|e| e.into_inner());
         w.entry(id.to_string()).or_default().clone()
     };
     let outcome = loop {
-        let have = secret_store::names(engine.db(), id, &format!("kubeconfig:{primary}")).await;
-        if have
-            .as_ref()
-            .is_ok_and(|n| n.iter().any(|n| *n == format!("kubeconfig:{primary}")))
-        {
+        let have = secret_store::names(engine.db(), id, "kubeconfig:")
+            .await
+            .unwrap_or_default();
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| !have.contains(&format!("kubeconfig:{k}")))
+            .collect();
+        if missing.is_empty() {
             break Ok(());
         }
         let now = now_ms();
@@ -43,11 +49,12 @@ pub async fn wait(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
             break Err(StepError::failed(
                 Phase::Cluster,
                 format!(
-                    "The control plane did not send its kubeconfig back within {}.",
+                    "The control plane of {} did not send its kubeconfig back within {}.",
+                    missing.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
                     humanize(engine.config().cluster_timeout)
                 ),
                 format!(
-                    "The servers exist but did not report back. Check the control plane's boot log (/var/log/cloud-init-output.log, via the Hetzner console) and that it can reach {} over HTTPS; then retry (the wait starts again).",
+                    "The servers exist but did not report back. Check the control plane's boot log (/var/log/catalyst-bootstrap.log, via the Hetzner console) and that it can reach {} over HTTPS; then retry the cluster phase: it re-creates the control planes that did not report back with new single-use bearers.",
                     engine.config().public_url
                 ),
             ));
@@ -67,6 +74,8 @@ pub async fn wait(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
         .unwrap_or_else(|e| e.into_inner())
         .remove(id);
     outcome?;
+    // The cluster phase is over: no bearer of this deployment works any more.
+    engine.revoke_bearers(id).await;
     let mut w = StatusWrite::new(
         DeploymentStatus::Installing,
         Phase::Components,

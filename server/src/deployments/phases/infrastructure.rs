@@ -17,27 +17,40 @@ use crate::deployments::{Engine, RunCtx};
 use crate::tofu::runner::{self, Step, Tofu, TofuError};
 
 /// Phase 0: GitOps tree, then `tofu init`, `plan`, `apply`, `output`; then waiting-for-cluster.
+///
+/// Every pass issues new single-use kubeconfig bearers to the regions that have not reported back. A
+/// bearer reaches a control plane only through its user data, which cloud-init reads once, at first boot:
+/// so the control planes of those regions that already exist (an earlier pass created them with a bearer
+/// that is no longer valid) are re-created with `-replace` and boot with the new one.
 pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> StepResult {
     let id = row.id.as_str();
     let request = request_of(row)?;
     let secrets = secrets_of(engine, row, Phase::Gitops).await?;
-    let redactor = redactor(engine, id, &secrets);
 
     // Before anything is pushed or created: without OpenTofu the run cannot get anywhere.
-    let tofu = tofu_of(engine);
+    let mut tofu = tofu_of(engine);
     if tofu.resolve().is_none() {
         return Err(missing_tofu(engine, Phase::TofuInit));
     }
+    let cfg = engine.config();
+    let keys = crate::tofu::region_keys(&request.regions);
+    let valid_for = cfg.apply_timeout + cfg.step_timeout * 3 + cfg.cluster_timeout;
+    let bearers = engine
+        .issue_bearers(id, &keys, valid_for)
+        .await
+        .map_err(|e| StepError::failed(Phase::Gitops, app::error::AppError::from(e).to_string(), "Retry."))?;
+    let redactor = redactor(engine, &secrets, &bearers);
     let published = super::gitops::publish_tree(engine, id, &request, ctx, &redactor).await?;
 
     let workdir = workdir_of(engine, id);
-    write_workdir(engine, &workdir, id, &request, &secrets).map_err(|e| {
+    let secret_env = write_workdir(engine, &workdir, id, &request, &secrets, &bearers).map_err(|e| {
         StepError::failed(
             Phase::TofuInit,
             format!("Cannot prepare the OpenTofu work directory: {e}"),
             "Check that the console's data directory is writable and --tofu-module-dir points at the infra/hetzner module; then retry.",
         )
     })?;
+    tofu.env.extend(secret_env);
     if runner::stop_leftover(&workdir).await {
         engine
             .append(
@@ -52,7 +65,6 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
             .await
             .ok();
     }
-    let cfg = engine.config();
     let run = TofuRun {
         engine,
         id,
@@ -79,13 +91,45 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
     )
     .await?;
 
+    // Control planes of regions that get a new bearer but exist already: re-created, so they boot with it.
+    let existing = run.state_list(Phase::TofuInit).await?;
+    let replace: Vec<String> = existing
+        .iter()
+        .filter(|addr| {
+            bearers
+                .keys()
+                .any(|k| addr.starts_with(&format!("hcloud_server.control_plane[\"{k}-cp")))
+        })
+        .map(|addr| format!("-replace={addr}"))
+        .collect();
+    if !replace.is_empty() {
+        engine
+            .append(
+                id,
+                &[NewEvent::log(
+                    Phase::TofuPlan,
+                    Level::Warn,
+                    format!(
+                        "Re-creating {} control plane(s) that never reported back, so they boot with this run's new single-use bearer (cloud-init reads it once, at first boot).",
+                        replace.len()
+                    ),
+                )],
+                &[],
+            )
+            .await
+            .ok();
+    }
+
     run.start(
         Phase::TofuPlan,
         "Planning the cloud resources (network, firewall, servers, load balancer).",
         vec![Effect::ClearResources],
     )
     .await?;
-    let plan = ["plan", "-input=false", "-no-color", "-json", "-out=tfplan", LOCK];
+    // No saved plan: a plan file holds every variable's value, the sensitive ones included. Apply plans
+    // again (the same inputs, the same result) and applies at once.
+    let mut plan: Vec<&str> = vec!["plan", "-input=false", "-no-color", "-json", LOCK];
+    plan.extend(replace.iter().map(String::as_str));
     run.command(Phase::TofuPlan, &plan, cfg.step_timeout, None, true)
         .await?;
 
@@ -95,15 +139,15 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
         vec![],
     )
     .await?;
-    let apply = [
+    let mut apply: Vec<&str> = vec![
         "apply",
         "-input=false",
         "-no-color",
         "-json",
         "-auto-approve",
         LOCK,
-        "tfplan",
     ];
+    apply.extend(replace.iter().map(String::as_str));
     run.command(Phase::TofuApply, &apply, cfg.apply_timeout, None, true)
         .await?;
 
@@ -215,11 +259,27 @@ pub fn parse_outputs(json: &[u8], request: &DeploymentRequest) -> DeploymentResu
     };
     let fqdn = request.fqdn();
     let or = |s: String, d: String| if s.is_empty() { d } else { s };
+    // `regions`: region key → {api_endpoint, …} (the address each region's kubeconfig must name).
+    let api_endpoints = v
+        .get("regions")
+        .and_then(|o| o.get("value"))
+        .and_then(|r| r.as_object())
+        .map(|regions| {
+            regions
+                .iter()
+                .filter_map(|(key, r)| {
+                    let endpoint = r.get("api_endpoint")?.as_str()?.trim();
+                    (!endpoint.is_empty()).then(|| (key.clone(), endpoint.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     DeploymentResult {
         control_plane_ip: get("control_plane_ip"),
         load_balancer_ip: get("load_balancer_ip"),
         console_url: or(get("console_url"), format!("https://console.{fqdn}")),
         gitops_repo_url: get("gitops_repo_url"),
+        api_endpoints,
         ..Default::default()
     }
 }

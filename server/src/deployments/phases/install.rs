@@ -41,19 +41,26 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
     if expected.is_empty() {
         return finish(engine, id, Outcome::Ready, 0).await;
     }
-    let yaml = match crate::deployments::kubeconfig::load(engine, id, &primary).await {
-        Ok(Some(yaml)) => yaml,
-        Ok(None) => {
+    let accepted = match crate::deployments::kubeconfig::load_accepted(engine, row, &primary).await {
+        Ok(accepted) => accepted,
+        Err(crate::deployments::kubeconfig::Unusable::Missing) => {
             return Err(StepError::failed(
                 Phase::Components,
                 "The cluster's kubeconfig is missing.",
-                "Retry from the cluster phase; the control plane sends it again when it boots.",
+                "Retry the cluster phase: it re-creates the control plane, which sends a new one when it boots.",
             ));
         }
-        Err(e) => {
+        Err(crate::deployments::kubeconfig::Unusable::Refused) => {
             return Err(StepError::failed(
                 Phase::Components,
-                app::error::AppError::from(e).to_string(),
+                "The cluster's stored kubeconfig does not meet Catalyst's kubeconfig rules (it was stored by an earlier version, or the API address changed).",
+                "Retry the cluster phase: it re-creates the control plane, which sends a new one when it boots.",
+            ));
+        }
+        Err(crate::deployments::kubeconfig::Unusable::Undecryptable) => {
+            return Err(StepError::failed(
+                Phase::Components,
+                "The stored kubeconfig cannot be decrypted with this console's key.",
                 "Start the console with the secret key it was using when the kubeconfig arrived.",
             ));
         }
@@ -130,11 +137,12 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
     // States recorded earlier decide nothing: only what the cluster says after the initial list does (a
     // retried component is failed in the database until Flux has handled the reconcile request).
     let mut synced = false;
-    let client = helmwatch::client(&yaml).await.map_err(|e| {
+    let client = helmwatch::client(&accepted).map_err(|e| {
+        tracing::warn!(deployment = %id, error = %e, "cannot build the cluster's client");
         StepError::failed(
             Phase::Components,
-            format!("Cannot use the cluster's kubeconfig: {e}"),
-            "The control plane sent a kubeconfig this console cannot use. Retry the cluster phase to wait for a new one.",
+            e.sentence(),
+            "Retry the cluster phase: it re-creates the control plane, which sends a new kubeconfig when it boots.",
         )
     })?;
     let stream = helmwatch::watch(client);
@@ -155,11 +163,13 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
                         synced = true;
                         None
                     }
-                    Change::Error(e) => {
+                    Change::Error { sentence, detail } => {
                         if last_error_event.is_none_or(|t| t.elapsed() >= ERROR_EVENT_EVERY) {
                             last_error_event = Some(std::time::Instant::now());
+                            // The tenant reads a fixed sentence; the library's text goes to the log only.
+                            tracing::warn!(deployment = %id, error = %detail, "cannot watch the cluster's HelmReleases");
                             let _ = engine
-                                .append(id, &[NewEvent::log(Phase::Components, Level::Warn, format!("Cannot watch the cluster's HelmReleases yet ({e}); retrying."))], &[])
+                                .append(id, &[NewEvent::log(Phase::Components, Level::Warn, format!("Cannot watch the cluster's HelmReleases yet: {sentence} Retrying."))], &[])
                                 .await;
                         }
                         None

@@ -36,7 +36,9 @@ pub async fn wipe(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
     let id = row.id.as_str();
     let request = request_of(row)?;
     let secrets = secrets_of(engine, row, Phase::TofuDestroy).await?;
-    let redactor = redactor(engine, id, &secrets);
+    let redactor = redactor(engine, &secrets, &Default::default());
+    // Nothing of this deployment may hand a kubeconfig back any more.
+    engine.revoke_bearers(id).await;
     let cfg = engine.config();
     let client = HetznerClient::new(&cfg.hetzner_api_url, secrets.hetzner_token.clone()).map_err(|e| {
         StepError::failed(
@@ -256,19 +258,34 @@ async fn destroy(
     destroyed: &mut Vec<CloudResource>,
 ) -> StepResult {
     let id = row.id.as_str();
-    if let Err(e) = write_workdir(engine, workdir, id, request, secrets) {
-        // No GitOps repository any more (or another setting changed): keep the variables OpenTofu applied
-        // with and only put the current token in, which is all a destroy needs.
-        replace_token(workdir, secrets.hetzner_token.expose()).map_err(|io| {
-            StepError::failed(
-                Phase::TofuDestroy,
-                format!("Cannot prepare the OpenTofu work directory: {e}; {io}"),
-                "Check that the console's data directory is writable and --tofu-module-dir points at the infra/hetzner module; then retry the wipe.",
-            )
-        })?;
-    }
+    let secret_env = match write_workdir(engine, workdir, id, request, secrets, &Default::default()) {
+        Ok(env) => env,
+        Err(e) => {
+            // No GitOps repository any more (or another setting changed): keep the variables file OpenTofu
+            // applied with; the current token, all a destroy needs, goes into its environment.
+            if !workdir.join(TFVARS_FILE).is_file() {
+                return Err(StepError::failed(
+                    Phase::TofuDestroy,
+                    format!("Cannot prepare the OpenTofu work directory: {e}"),
+                    "Check that the console's data directory is writable and --tofu-module-dir points at the infra/hetzner module; then retry the wipe.",
+                ));
+            }
+            scrub_secrets(workdir).map_err(|io| {
+                StepError::failed(
+                    Phase::TofuDestroy,
+                    format!("Cannot prepare the OpenTofu work directory: {e}; {io}"),
+                    "Check that the console's data directory is writable; then retry the wipe.",
+                )
+            })?;
+            vec![(
+                "TF_VAR_hcloud_token".to_string(),
+                secrets.hetzner_token.expose().to_string(),
+            )]
+        }
+    };
     runner::stop_leftover(workdir).await;
-    let tofu = tofu_of(engine);
+    let mut tofu = tofu_of(engine);
+    tofu.env.extend(secret_env);
     if tofu.resolve().is_none() {
         return Err(missing_tofu(engine, Phase::TofuDestroy));
     }
@@ -307,12 +324,22 @@ async fn destroy(
     .await
 }
 
-/// Puts `token` into an existing variables file, keeping everything else.
-fn replace_token(workdir: &Path, token: &str) -> std::io::Result<()> {
+/// Removes the sensitive variables an earlier version wrote into an existing variables file (they reach
+/// OpenTofu through its environment now), keeping everything else.
+fn scrub_secrets(workdir: &Path) -> std::io::Result<()> {
     let path = workdir.join(TFVARS_FILE);
     let mut vars: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    vars["hcloud_token"] = serde_json::Value::String(token.to_string());
+    if let Some(map) = vars.as_object_mut() {
+        for secret in [
+            "hcloud_token",
+            "kubeconfig_bearer_token",
+            "kubeconfig_bearer_tokens",
+            "gitops_token",
+        ] {
+            map.remove(secret);
+        }
+    }
     let json = serde_json::to_vec_pretty(&vars).map_err(std::io::Error::other)?;
     crate::crypto::write_private(&path, &json)
 }

@@ -256,24 +256,62 @@ fn first_line_url(child: &mut Child) -> String {
         .to_string()
 }
 
-/// The stand-in Kubernetes API server, stopped on drop.
+/// The stand-in Kubernetes API server (HTTPS with its own CA, a client certificate or [`KUBE_TOKEN`]
+/// required), stopped on drop.
 pub struct KubeStandin {
     child: Child,
+    /// `https://127.0.0.1:<port>`: what the `tofu` stand-in reports as every region's API address when
+    /// given [`KubeStandin::tofu_env`].
     pub url: String,
+    /// The CA, the client certificate and its key (PEM).
+    pub ca_pem: String,
+    pub client_pem: String,
+    pub client_key_pem: String,
+    http: reqwest::Client,
+    _tls: tempfile::TempDir,
+}
+
+/// The bearer token the stand-in Kubernetes API accepts.
+pub const KUBE_TOKEN: &str = "kube-admin-token-123456";
+
+fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
 }
 
 impl KubeStandin {
     pub fn start() -> Self {
+        let tls = tempfile::tempdir().expect("tempdir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/standins/kube.py");
         let mut child = Command::new("python3")
             .arg(script)
-            .args(["--port", "0"])
+            .args(["--port", "0", "--token", KUBE_TOKEN, "--tls-dir"])
+            .arg(tls.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 runs the kube stand-in");
         let url = first_line_url(&mut child);
-        Self { child, url }
+        let read = |name: &str| std::fs::read_to_string(tls.path().join(name)).expect("stand-in certificate");
+        let ca_pem = read("ca.pem");
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA"))
+            .build()
+            .expect("client");
+        Self {
+            child,
+            url,
+            client_pem: read("client.pem"),
+            client_key_pem: read("client.key"),
+            ca_pem,
+            http,
+            _tls: tls,
+        }
+    }
+
+    /// The `tofu` stand-in's switch that makes every region's API address this stand-in.
+    pub fn tofu_env(&self) -> (&'static str, String) {
+        ("TOFU_STANDIN_API_ENDPOINT", self.url.clone())
     }
 
     /// Sets a HelmRelease's Ready condition (`None`: no condition yet).
@@ -284,7 +322,8 @@ impl KubeStandin {
             }
             None => serde_json::json!({"ready": null}),
         };
-        let res = reqwest::Client::new()
+        let res = self
+            .http
             .put(format!("{}/_standin/helmreleases/{name}", self.url))
             .json(&body)
             .send()
@@ -294,7 +333,9 @@ impl KubeStandin {
     }
 
     pub async fn patches(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/_standin/patches", self.url))
+        self.http
+            .get(format!("{}/_standin/patches", self.url))
+            .send()
             .await
             .expect("stand-in answers")
             .json()
@@ -302,11 +343,23 @@ impl KubeStandin {
             .expect("json")
     }
 
-    /// A kubeconfig pointing at this stand-in.
+    /// A kubeconfig as a k3s control plane hands it back, pointing at this stand-in, with the bearer token.
     pub fn kubeconfig(&self) -> String {
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sovereign\n  cluster:\n    server: {}\ncontexts:\n- name: sovereign\n  context:\n    cluster: sovereign\n    user: admin\ncurrent-context: sovereign\nusers:\n- name: admin\n  user:\n    token: kube-admin-token-123456\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sovereign\n  cluster:\n    certificate-authority-data: {}\n    server: {}\ncontexts:\n- name: sovereign\n  context:\n    cluster: sovereign\n    user: admin\ncurrent-context: sovereign\npreferences: {{}}\nusers:\n- name: admin\n  user:\n    token: {KUBE_TOKEN}\n",
+            b64(&self.ca_pem),
             self.url
+        )
+    }
+
+    /// The same with the client certificate and key instead of the token (what k3s writes).
+    pub fn kubeconfig_cert(&self) -> String {
+        format!(
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {}\n  name: default\ncontexts:\n- context:\n    cluster: default\n    user: default\n  name: default\ncurrent-context: default\nkind: Config\npreferences: {{}}\nusers:\n- name: default\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+            b64(&self.ca_pem),
+            self.url,
+            b64(&self.client_pem),
+            b64(&self.client_key_pem)
         )
     }
 }
@@ -316,6 +369,14 @@ impl Drop for KubeStandin {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The kubeconfig bearer the `tofu` stand-in wrote for a region's newest first control plane under
+/// `TOFU_STANDIN_USERDATA=<dir>` (what a tenant reads from its server's user data).
+pub fn userdata_bearer(dir: &Path, id: &str, region: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(id).join(format!("{region}.json"))).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["bearer"].as_str().map(str::to_string)
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, or panics after `secs`.
