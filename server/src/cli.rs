@@ -8,6 +8,9 @@ use clap::error::ErrorKind;
 use crate::config::{CatalogCommand, Cli, Command, one_line};
 
 pub fn main() -> ExitCode {
+    // Before anything is created: files and folders of Catalyst and of OpenTofu are private.
+    crate::at_rest::private_umask();
+    let secret_flags = crate::at_rest::secret_flags_in(std::env::args());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -34,6 +37,12 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(settings.log_format, &settings.log_level);
+    for (flag, instead) in secret_flags {
+        tracing::warn!(
+            "{flag} was given on the command line, where every user of this machine can read it (ps, /proc); set {instead} instead"
+        );
+    }
+    secure_data_dir(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -53,6 +62,25 @@ pub fn main() -> ExitCode {
             eprintln!("catalyst: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The data directory 0700, the database and key files in it 0600 (tightened if an earlier version or an
+/// operator left them more open).
+fn secure_data_dir(settings: &crate::config::Settings) {
+    let mut files = vec![settings.data_dir.join("secret.key")];
+    if let crate::db::DbUrl::Sqlite { path } = &settings.database {
+        files.push(path.clone());
+    }
+    match crate::at_rest::secure_data_dir(&settings.data_dir, &files) {
+        Ok(tightened) if !tightened.is_empty() => {
+            tracing::warn!("made private what others could read: {}", tightened.join(", "))
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            data_dir = %settings.data_dir.display(),
+            "cannot make the data directory private: {e}"
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Catalyst's server: configuration, storage, the engine behind the app's ports, and the HTTP surface.
 
+pub mod at_rest;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

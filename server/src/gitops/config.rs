@@ -42,15 +42,28 @@ pub struct GitopsArgs {
     )]
     pub gitops_username: String,
 
-    /// Token with write access to the branch. Prefer the environment variable: flags are visible to
-    /// other users of the machine.
-    #[arg(long, env = "CATALYST_GITOPS_TOKEN", value_name = "TOKEN", value_parser = secret, hide_env_values = true, global = true)]
+    /// Token with write access to the branch. Set the environment variable or --gitops-token-file: a value
+    /// on the command line is readable by every user of the machine (it works, with a warning).
+    #[arg(long, env = "CATALYST_GITOPS_TOKEN", value_name = "TOKEN", value_parser = secret, hide_env_values = true, global = true, conflicts_with = "gitops_token_file")]
     pub gitops_token: Option<Secret>,
 
+    /// File holding the token with write access to the branch (e.g. a mounted secret).
+    #[arg(long, env = "CATALYST_GITOPS_TOKEN_FILE", value_name = "FILE", global = true)]
+    pub gitops_token_file: Option<PathBuf>,
+
     /// Read-only token the Sovereigns' Flux pulls with (stored in each cluster). Unset: the repository is
-    /// public.
-    #[arg(long, env = "CATALYST_GITOPS_PULL_TOKEN", value_name = "TOKEN", value_parser = secret, hide_env_values = true, global = true)]
+    /// public. Set the environment variable or --gitops-pull-token-file.
+    #[arg(long, env = "CATALYST_GITOPS_PULL_TOKEN", value_name = "TOKEN", value_parser = secret, hide_env_values = true, global = true, conflicts_with = "gitops_pull_token_file")]
     pub gitops_pull_token: Option<Secret>,
+
+    /// File holding the read-only pull token.
+    #[arg(
+        long,
+        env = "CATALYST_GITOPS_PULL_TOKEN_FILE",
+        value_name = "FILE",
+        global = true
+    )]
+    pub gitops_pull_token_file: Option<PathBuf>,
 
     /// The template every Sovereign's tree is rendered from.
     #[arg(
@@ -135,6 +148,21 @@ impl GitopsArgs {
                 "must not be empty; use e.g. catalyst",
             ));
         }
+        let from_file =
+            |option: &'static str, path: &Option<PathBuf>| -> Result<Option<Secret>, ConfigError> {
+                path.as_deref()
+                    .map(|p| crate::at_rest::read_secret_file(p).map(|v| secret(&v).unwrap_or_default()))
+                    .transpose()
+                    .map_err(|problem| ConfigError::new(option, problem))
+            };
+        let push_token = match from_file("--gitops-token-file", &self.gitops_token_file)? {
+            Some(t) => Some(t),
+            None => self.gitops_token.clone(),
+        };
+        let pull_token = match from_file("--gitops-pull-token-file", &self.gitops_pull_token_file)? {
+            Some(t) => Some(t),
+            None => self.gitops_pull_token.clone(),
+        };
         let remote = match self
             .gitops_repo_url
             .as_deref()
@@ -142,11 +170,7 @@ impl GitopsArgs {
             .filter(|u| !u.is_empty())
         {
             Some(url) => {
-                let mut r = GitRemote::new(
-                    url,
-                    branch.clone(),
-                    self.gitops_token.clone().filter(|t| !t.is_empty()),
-                );
+                let mut r = GitRemote::new(url, branch.clone(), push_token.filter(|t| !t.is_empty()));
                 r.username = username.clone();
                 r.check().map_err(|problem| {
                     let option = if problem.contains("branch") {
@@ -168,7 +192,7 @@ impl GitopsArgs {
             remote,
             branch,
             username,
-            pull_token: self.gitops_pull_token.clone().filter(|t| !t.is_empty()),
+            pull_token: pull_token.filter(|t| !t.is_empty()),
             template_dir: self.gitops_template_dir.clone(),
             node_ssh_cidrs,
             console_egress_cidrs,
@@ -278,5 +302,38 @@ mod tests {
             .validate()
             .expect_err("cidr");
         assert_eq!(e.option, "--node-ssh-cidrs");
+    }
+
+    #[test]
+    fn tokens_can_come_from_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let push = dir.path().join("push");
+        let pull = dir.path().join("pull");
+        std::fs::write(&push, "push-from-file\n").expect("write");
+        std::fs::write(&pull, "pull-from-file").expect("write");
+        let s = parse(&[
+            "--gitops-repo-url",
+            "https://git.example.com/fleet.git",
+            "--gitops-token-file",
+            push.to_str().expect("utf-8"),
+            "--gitops-pull-token-file",
+            pull.to_str().expect("utf-8"),
+        ])
+        .validate()
+        .expect("valid");
+        let r = s.remote.expect("remote");
+        assert_eq!(r.token.as_ref().map(|t| t.expose()), Some("push-from-file"));
+        assert_eq!(s.pull_token.as_ref().map(|t| t.expose()), Some("pull-from-file"));
+        let e = parse(&[
+            "--gitops-token-file",
+            dir.path().join("missing").to_str().expect("utf-8"),
+        ])
+        .validate()
+        .expect_err("missing file");
+        assert_eq!(e.option, "--gitops-token-file");
+        // Both the value and the file: refused by the parser.
+        let mut argv = vec!["t", "--gitops-token", "x", "--gitops-token-file"];
+        argv.push(push.to_str().expect("utf-8"));
+        assert!(T::try_parse_from(argv).is_err());
     }
 }

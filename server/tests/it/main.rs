@@ -5,9 +5,11 @@
 #[macro_use]
 mod common;
 
+mod at_rest;
 mod auth_http;
 mod bootstrap_kit;
 mod catalog;
+mod configuration;
 mod contract_samples;
 mod deployments_http;
 mod deployments_store;

@@ -13,7 +13,7 @@ use server::db::{Db, DbUrl};
 
 /// An owner of the console's organisation with a session, written into the database the binary will use
 /// (`<data-dir>/catalyst.db`): the `Cookie` header value.
-async fn session_in(dir: &std::path::Path) -> String {
+pub(crate) async fn session_in(dir: &std::path::Path) -> String {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     let url = DbUrl::Sqlite {
@@ -32,7 +32,7 @@ async fn session_in(dir: &std::path::Path) -> String {
     cookie
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -62,7 +62,7 @@ fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Child {
         .expect("catalyst starts")
 }
 
-async fn ready(base: &str) {
+pub(crate) async fn ready(base: &str) {
     eventually(60, "catalyst ready", || async {
         let ok = reqwest::get(format!("{base}/readyz"))
             .await
@@ -72,7 +72,7 @@ async fn ready(base: &str) {
     .await
 }
 
-async fn deployment(base: &str, cookie: &str, id: &str) -> serde_json::Value {
+pub(crate) async fn deployment(base: &str, cookie: &str, id: &str) -> serde_json::Value {
     reqwest::Client::new()
         .get(format!("{base}/sovereign/api/v1/deployments/{id}"))
         .header("cookie", cookie)
