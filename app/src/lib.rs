@@ -14,6 +14,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cloud;
 pub mod deployments;
+pub mod dns;
 pub mod error;
 pub mod home;
 pub mod paging;

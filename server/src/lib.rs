@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod deployments;
+pub mod dns;
 pub mod error;
 pub mod gitops;
 pub mod hetzner;

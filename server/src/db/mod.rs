@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bearers;
 pub mod deployment_events;
 pub mod deployments;
+pub mod dns;
 pub mod drafts;
 pub mod leases;
 pub mod orgs;

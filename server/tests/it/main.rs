@@ -13,6 +13,7 @@ mod configuration;
 mod contract_samples;
 mod deployments_http;
 mod deployments_store;
+mod dns_pool;
 mod engine;
 mod gitops_publish;
 mod hetzner_sweep;

@@ -1,0 +1,299 @@
+//! The pool manager: subdomains of Catalyst's pool domains for Sovereigns, reserve → commit → release
+//! (`db::dns` holds the state machine), with each Sovereign's zone on PowerDNS: created signed (DNSSEC,
+//! ECDSA P-256) at reservation, delegated from its pool zone with NS and DS, updatable by RFC 2136 with the
+//! Sovereign's own TSIG key only, and given the canonical record set at commit.
+//!
+//! A reservation lives as long as its deployment's run holds its lease; [`PoolManager::sweep`] removes
+//! the ones whose run is gone. A commit whose PowerDNS write fails is still a commit (the row is active,
+//! `published = false`): the run calls [`PoolManager::publish`] again until it succeeds.
+
+use std::net::Ipv4Addr;
+
+use app::deployments::Secret;
+use app::deployments::validate::{is_reserved_subdomain, subdomain_format};
+use app::dns::PoolError;
+
+use super::records::canonical_set;
+use crate::db::dns::{self as store, CommitRefused, NewZone, Reserved, ZoneRow};
+use crate::db::{Db, now_ms};
+use crate::pdns::{PdnsClient, PdnsError};
+
+/// TTL of the NS and DS records in the parent zone (seconds).
+pub const DELEGATION_TTL: u32 = 3600;
+/// The TSIG algorithm of the Sovereigns' keys, as PowerDNS and nsupdate name it.
+pub const TSIG_ALGORITHM: &str = "hmac-sha256";
+
+/// The pool manager of one console.
+#[derive(Clone)]
+pub struct PoolManager {
+    pub db: Db,
+    pub pdns: PdnsClient,
+    /// `--pool-domains`.
+    pub pools: Vec<String>,
+    /// `--nameservers`: the NS set of every zone Catalyst serves.
+    pub nameservers: Vec<String>,
+}
+
+/// A commit's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub row: ZoneRow,
+    /// The record set is written. `false`: the row is active but PowerDNS failed; call
+    /// [`PoolManager::publish`] again.
+    pub published: bool,
+}
+
+/// A release's outcome: the freed row and what could not be removed from PowerDNS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Released {
+    pub freed: ZoneRow,
+    /// One sentence per thing left behind (zone, delegation, key), for the teardown report.
+    pub left: Vec<String>,
+}
+
+/// The TSIG key name of a Sovereign's zone.
+pub fn tsig_key_name(zone: &str) -> String {
+    format!("sovereign-{zone}")
+}
+
+fn dns_unavailable(e: &PdnsError) -> PoolError {
+    tracing::warn!(error = %e, "PowerDNS call failed");
+    PoolError::DnsUnavailable(e.tenant_message().to_string())
+}
+
+fn db_failed(e: crate::db::DbError) -> PoolError {
+    tracing::error!(error = %e, "pool store failed");
+    PoolError::DnsUnavailable("The console's database did not answer; try again in a moment.".into())
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 24];
+    getrandom::getrandom(&mut b).expect("the OS random source works");
+    hex::encode(b)
+}
+
+fn random_tsig_secret() -> Secret {
+    use base64::Engine;
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).expect("the OS random source works");
+    Secret::new(base64::engine::general_purpose::STANDARD.encode(b))
+}
+
+impl PoolManager {
+    /// `<subdomain>.<pool>` after the format, pool and reserved-name rules.
+    pub fn name(&self, pool: &str, subdomain: &str) -> Result<String, PoolError> {
+        let pool = pool.trim().trim_end_matches('.').to_ascii_lowercase();
+        let sub = subdomain.trim().to_ascii_lowercase();
+        if let Some(problem) = subdomain_format(&sub) {
+            return Err(PoolError::InvalidFormat(problem));
+        }
+        if !self.pools.contains(&pool) {
+            return Err(PoolError::UnsupportedPool(pool));
+        }
+        if is_reserved_subdomain(&sub) {
+            return Err(PoolError::Reserved(sub));
+        }
+        Ok(format!("{sub}.{pool}"))
+    }
+
+    /// Reserves `<subdomain>.<pool>` for the run of `deployment_id` and sets its zone up in PowerDNS.
+    /// Idempotent for the same deployment (a resumed run calls it again and the PowerDNS setup is
+    /// repeated); a stale reservation of another deployment is taken over after its zone and key are
+    /// removed (its key must not keep working). If PowerDNS cannot be set up, the reservation is undone.
+    pub async fn reserve(
+        &self,
+        pool: &str,
+        subdomain: &str,
+        deployment_id: &str,
+        created_by: &str,
+    ) -> Result<ZoneRow, PoolError> {
+        let zone = self.name(pool, subdomain)?;
+        let (sub, pool) = zone
+            .split_once('.')
+            .map(|(s, p)| (s.to_string(), p.to_string()))
+            .unwrap_or_default();
+        let token = random_token();
+        let key = tsig_key_name(&zone);
+        let new = NewZone {
+            zone: &zone,
+            pool_domain: Some(&pool),
+            subdomain: Some(&sub),
+            deployment_id,
+            reservation_token: &token,
+            created_by,
+            tsig_key_name: &key,
+        };
+        let row = match store::reserve(&self.db, &new).await.map_err(db_failed)? {
+            Reserved::Taken(_) => return Err(PoolError::Conflict(zone)),
+            Reserved::Existing(row) => row,
+            Reserved::New { row, replaced } => {
+                if let Some(old) = replaced {
+                    tracing::info!(zone = %old.zone, old_deployment = %old.deployment_id, "taking over a stale reservation");
+                    let left = self.teardown(&old).await;
+                    if !left.is_empty() {
+                        let _ = store::release(&self.db, &zone).await;
+                        return Err(PoolError::DnsUnavailable(
+                            "Catalyst's DNS server could not clear the name's earlier reservation; try again in a moment.".into(),
+                        ));
+                    }
+                }
+                row
+            }
+        };
+        if row.is_active() {
+            // Committed already (a run resumed after its commit): the zone exists.
+            return Ok(row);
+        }
+        if let Err(e) = self.set_up(&row).await {
+            // Undo: no half-made zone stays reserved.
+            let _ = self.teardown(&row).await;
+            let _ = store::release_reserved(&self.db, &row).await;
+            return Err(dns_unavailable(&e));
+        }
+        Ok(row)
+    }
+
+    /// The zone in PowerDNS, signed (and delegated from its pool with NS and DS), with its TSIG key allowed
+    /// to update it. Idempotent.
+    pub async fn set_up(&self, row: &ZoneRow) -> Result<(), PdnsError> {
+        let p = &self.pdns;
+        if let Some(pool) = &row.pool_domain
+            && !p.zone_exists(pool).await?
+        {
+            // The pool zone itself: served by the same nameservers (the registrar of the pool domain
+            // delegates it to them).
+            p.create_zone(pool, &self.nameservers, false).await?;
+        }
+        p.create_zone(&row.zone, &self.nameservers, true).await?;
+        let ds = p.secure_zone(&row.zone).await?;
+        if let Some(pool) = &row.pool_domain {
+            p.delegate(pool, &row.zone, &self.nameservers, &ds, DELEGATION_TTL)
+                .await?;
+        }
+        if p.tsig_key(&row.tsig_key_name).await?.is_none() {
+            p.create_tsig_key(&row.tsig_key_name, TSIG_ALGORITHM, &random_tsig_secret())
+                .await?;
+        }
+        p.allow_tsig_updates(&row.zone, &row.tsig_key_name).await
+    }
+
+    /// reserved → active with the load balancer's address, then the record set. A PowerDNS failure after
+    /// the row is active is reported as `published: false` (the run repeats [`publish`](Self::publish)).
+    pub async fn commit(
+        &self,
+        zone: &str,
+        token: &str,
+        load_balancer_ip: &str,
+    ) -> Result<Committed, PoolError> {
+        let ip = load_balancer_ip.trim();
+        if ip.is_empty() || ip.parse::<Ipv4Addr>().is_err() {
+            return Err(PoolError::MissingLbIp(zone.to_string()));
+        }
+        let row = match store::commit(&self.db, zone, token, ip)
+            .await
+            .map_err(db_failed)?
+        {
+            Ok(row) => row,
+            Err(CommitRefused::NotFound) => return Err(PoolError::NotFound(zone.to_string())),
+            Err(CommitRefused::AlreadyActive(_)) => return Err(PoolError::AlreadyActive(zone.to_string())),
+            Err(CommitRefused::TokenMismatch) => return Err(PoolError::TokenMismatch(zone.to_string())),
+            Err(CommitRefused::Expired(_)) => return Err(PoolError::ReservationExpired(zone.to_string())),
+        };
+        if row.published {
+            return Ok(Committed { row, published: true });
+        }
+        match self.publish(&row).await {
+            Ok(row) => Ok(Committed { row, published: true }),
+            Err(e) => {
+                tracing::warn!(zone, error = %e, "committed, but the record set is not written yet; the run retries");
+                Ok(Committed {
+                    row,
+                    published: false,
+                })
+            }
+        }
+    }
+
+    /// Writes the canonical record set of an active zone (one atomic PATCH) and records it. A zone missing
+    /// from PowerDNS (restored from a backup, removed by hand) is set up again first.
+    pub async fn publish(&self, row: &ZoneRow) -> Result<ZoneRow, PoolError> {
+        let ip = row
+            .load_balancer_ip
+            .as_deref()
+            .ok_or_else(|| PoolError::MissingLbIp(row.zone.clone()))?;
+        let set = canonical_set(&row.zone, ip);
+        match self.pdns.replace_rrsets(&row.zone, &set).await {
+            Ok(()) => {}
+            Err(PdnsError::NotFound(_)) => {
+                self.set_up(row).await.map_err(|e| dns_unavailable(&e))?;
+                self.pdns
+                    .replace_rrsets(&row.zone, &set)
+                    .await
+                    .map_err(|e| dns_unavailable(&e))?;
+            }
+            Err(e) => return Err(dns_unavailable(&e)),
+        }
+        store::mark_published(&self.db, &row.zone, ip)
+            .await
+            .map_err(db_failed)?;
+        store::get(&self.db, &row.zone)
+            .await
+            .map_err(db_failed)?
+            .ok_or_else(|| PoolError::NotFound(row.zone.clone()))
+    }
+
+    /// Frees the name: the row goes, then the delegation, the zone and its key in PowerDNS. What PowerDNS
+    /// kept is listed (the name is free all the same; a later reservation clears it again).
+    pub async fn release(&self, zone: &str) -> Result<Released, PoolError> {
+        let freed = store::release(&self.db, zone)
+            .await
+            .map_err(db_failed)?
+            .ok_or_else(|| PoolError::NotFound(zone.to_string()))?;
+        let left = self.teardown(&freed).await;
+        Ok(Released { freed, left })
+    }
+
+    /// Removes the zone's delegation, the zone and its key from PowerDNS; returns what is left.
+    pub async fn teardown(&self, row: &ZoneRow) -> Vec<String> {
+        let p = &self.pdns;
+        let mut left = Vec::new();
+        if let Some(pool) = &row.pool_domain
+            && let Err(e) = p.undelegate(pool, &row.zone).await
+        {
+            tracing::warn!(zone = %row.zone, error = %e, "cannot remove the delegation");
+            left.push(format!(
+                "the delegation of {} (NS and DS records in {pool})",
+                row.zone
+            ));
+        }
+        if let Err(e) = p.delete_zone(&row.zone).await {
+            tracing::warn!(zone = %row.zone, error = %e, "cannot delete the zone");
+            left.push(format!("the DNS zone {} with its records", row.zone));
+        }
+        if let Err(e) = p.delete_tsig_key(&row.tsig_key_name).await {
+            tracing::warn!(zone = %row.zone, error = %e, "cannot delete the TSIG key");
+            left.push(format!("the TSIG key {} in PowerDNS", row.tsig_key_name));
+        }
+        left
+    }
+
+    /// Removes every reservation whose run is gone (row, zone, delegation, key). Returns the zones freed.
+    pub async fn sweep(&self) -> Result<Vec<String>, PoolError> {
+        let now = now_ms();
+        let mut freed = Vec::new();
+        for row in store::stale(&self.db, now).await.map_err(db_failed)? {
+            // Row first, so no new holder's zone is torn down: only the stale reservation's own.
+            if store::delete_if_stale(&self.db, &row, now)
+                .await
+                .map_err(db_failed)?
+            {
+                let left = self.teardown(&row).await;
+                if !left.is_empty() {
+                    tracing::warn!(zone = %row.zone, ?left, "swept a reservation; PowerDNS kept some of it");
+                }
+                freed.push(row.zone);
+            }
+        }
+        Ok(freed)
+    }
+}
