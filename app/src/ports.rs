@@ -135,6 +135,14 @@ pub trait AccountsPort: Send + Sync + 'static {
     ) -> Result<InviteOutcome, AppError>;
     /// What an invitation link offers (anyone holding the link may ask).
     async fn invite_preview(&self, token: &str) -> Result<InvitePreview, AppError>;
+    /// The signed-in caller accepts an invitation made out to their e-mail address and joins its
+    /// organisation with its role.
+    async fn accept_invitation(
+        &self,
+        me: &Principal,
+        token: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError>;
     async fn revoke_invitation(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError>;
     async fn set_disabled(
         &self,

@@ -168,7 +168,7 @@ pub async fn list_users() -> Result<UsersView, AppError> {
     crate::ports::accounts()?.users(&me).await
 }
 
-/// Invites someone to an organisation: adds them if they have an account, otherwise returns a link.
+/// Invites someone to an organisation: returns a link to send them, whether or not they have an account.
 #[server]
 pub async fn invite_user(email: String, org_id: String, role: String) -> Result<InviteOutcome, AppError> {
     let meta = super::request_meta();
@@ -178,6 +178,19 @@ pub async fn invite_user(email: String, org_id: String, role: String) -> Result<
     crate::ports::accounts()?
         .invite(&me, &email, &org_id, role, &meta)
         .await
+}
+
+/// Accepts an invitation made out to the signed-in account's e-mail address; returns the page to go to.
+#[server]
+pub async fn accept_invitation(invite: String) -> Result<String, AppError> {
+    let meta = super::request_meta();
+    let me = super::principal()?;
+    crate::ports::accounts()?
+        .accept_invitation(&me, &invite, &meta)
+        .await?;
+    let next = crate::routes::home();
+    super::redirect_form_post(&next);
+    Ok(next)
 }
 
 /// Withdraws an invitation that has not been used.

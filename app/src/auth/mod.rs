@@ -156,10 +156,13 @@ pub fn safe_next(next: &str) -> String {
         && !next.contains("//")
         && !next.chars().any(|c| c.is_control() || c.is_whitespace())
         && next.len() <= 2048;
-    // Going back to the auth pages after signing in would loop.
-    let auth_page = ["login", "signup", "setup", "logout"]
-        .iter()
-        .any(|p| next.starts_with(&crate::routes::page(p)));
+    // Going back to the auth pages after signing in would loop; an invitation link is the exception (signed
+    // in, it is where the invitation is accepted).
+    let invitation = next.starts_with(&format!("{}?invite=", crate::routes::page("signup")));
+    let auth_page = !invitation
+        && ["login", "signup", "setup", "logout"]
+            .iter()
+            .any(|p| next.starts_with(&crate::routes::page(p)));
     if inside && clean && !auth_page {
         next.to_string()
     } else {
@@ -203,6 +206,11 @@ mod tests {
         assert_eq!(safe_next("/sovereign/users"), "/sovereign/users");
         assert_eq!(safe_next("/sovereign/audit?page=2"), "/sovereign/audit?page=2");
         assert_eq!(safe_next("/sovereign"), "/sovereign");
+        assert_eq!(
+            safe_next("/sovereign/signup?invite=abc"),
+            "/sovereign/signup?invite=abc",
+            "signed in, an invitation is accepted there"
+        );
         for bad in [
             "https://evil.example/",
             "//evil.example/sovereign",
@@ -214,6 +222,8 @@ mod tests {
             "",
             "/sovereign/login",
             "/sovereign/login?next=/sovereign",
+            "/sovereign/signup",
+            "/sovereign/signup?x=1&invite=abc",
             "/sovereign/users\r\nSet-Cookie: x=1",
             "/healthz",
         ] {

@@ -15,6 +15,14 @@
 //!
 //! To add an action: add a line to `actions!` and its rule to [`Action::rule`] (the compiler insists), then
 //! a row to the expected table in the tests.
+//!
+//! **Granting roles** follows from the same table: a role can grant only what it holds itself. Granting (or
+//! taking away) organisation role R in organisation O needs `org.members.manage` in O *and* every permission
+//! R gives in O ([`may_grant`]); a platform role needs `users.manage` and every permission of that role
+//! ([`may_grant_platform`]). So an owner grants every role, an admin admin and below, a sovereign admin only
+//! viewer (it reads every organisation but holds no role in one), a superadmin everything. Nobody changes their
+//! own roles (the account service refuses that before asking here). The tests compare both against a second
+//! hand-written table, `GRANTS`.
 
 use serde::{Deserialize, Serialize};
 
@@ -203,6 +211,76 @@ pub fn require(p: &Principal, action: Action, org: Option<&str>) -> Result<(), A
     }
 }
 
+/// Whether one role alone may grant (or take away) organisation role `role` in the organisation it is held in
+/// (for a platform role: in any organisation).
+pub fn role_may_grant(subject: Subject, role: OrgRole) -> bool {
+    role_allows(subject, Action::OrgMembersManage)
+        && Action::ALL
+            .iter()
+            .filter(|a| a.scope() == Scope::Organisation)
+            .all(|&a| !role_allows(Subject::Member(role), a) || role_allows(subject, a))
+}
+
+/// Whether one role alone may grant (or take away) platform role `role`.
+pub fn role_may_grant_platform(subject: Subject, role: PlatformRole) -> bool {
+    role_allows(subject, Action::UsersManage)
+        && Action::ALL
+            .iter()
+            .all(|&a| !role_allows(Subject::Platform(role), a) || role_allows(subject, a))
+}
+
+/// What `p` lacks to grant (or take away) organisation role `role` in organisation `org`: `None` if they may,
+/// else the first permission the role gives there that they do not have (`org.members.manage` if they may
+/// not manage members at all).
+pub fn grant_lacks(p: &Principal, org: &str, role: OrgRole) -> Option<Action> {
+    if !allowed(p, Action::OrgMembersManage, Some(org)) {
+        return Some(Action::OrgMembersManage);
+    }
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| a.scope() == Scope::Organisation)
+        .find(|&a| role_allows(Subject::Member(role), a) && !allowed(p, a, Some(org)))
+}
+
+/// Whether `p` may grant (or take away) organisation role `role` in organisation `org`.
+pub fn may_grant(p: &Principal, org: &str, role: OrgRole) -> bool {
+    grant_lacks(p, org, role).is_none()
+}
+
+/// [`may_grant`], or `AppError::Forbidden` naming the permission `p` lacks.
+pub fn require_grant(p: &Principal, org: &str, role: OrgRole) -> Result<(), AppError> {
+    match grant_lacks(p, org, role) {
+        None => Ok(()),
+        Some(a) => Err(AppError::Forbidden(a.name().to_string())),
+    }
+}
+
+/// Whether `p` may grant (or take away) platform role `role`.
+pub fn may_grant_platform(p: &Principal, role: PlatformRole) -> bool {
+    // A platform role acts on every organisation, so its organisation permissions must be held everywhere.
+    let holds = |a: Action| match a.scope() {
+        Scope::Platform => allowed(p, a, None),
+        Scope::Organisation => allowed_everywhere(p, a),
+    };
+    allowed(p, Action::UsersManage, None)
+        && Action::ALL
+            .iter()
+            .all(|&a| !role_allows(Subject::Platform(role), a) || holds(a))
+}
+
+/// [`may_grant_platform`], or `AppError::Forbidden` naming the permission `p` lacks.
+pub fn require_grant_platform(p: &Principal, role: PlatformRole) -> Result<(), AppError> {
+    if !allowed(p, Action::UsersManage, None) {
+        return Err(AppError::Forbidden(Action::UsersManage.name().to_string()));
+    }
+    if may_grant_platform(p, role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(Action::UsersManage.name().to_string()))
+    }
+}
+
 /// Whether `p` may do `action` on **every** organisation (through a platform role): list filters use it.
 pub fn allowed_everywhere(p: &Principal, action: Action) -> bool {
     role_allows(Subject::SignedIn, action)
@@ -259,28 +337,62 @@ mod tests {
         ("deployments.wipe", [1, 0, 1, 1, 0, 0, 0]),
         ("deployments.events.read", [1, 1, 1, 1, 1, 1, 0]),
         ("deployments.kubeconfig.download", [1, 0, 1, 1, 0, 0, 0]),
+        // Grant rules: who may grant (or take away) each role. A role grants only what it holds itself.
+        ("grant org owner", [1, 0, 1, 0, 0, 0, 0]),
+        ("grant org admin", [1, 0, 1, 1, 0, 0, 0]),
+        ("grant org editor", [1, 0, 1, 1, 0, 0, 0]),
+        ("grant org viewer", [1, 1, 1, 1, 0, 0, 0]),
+        ("grant platform superadmin", [1, 0, 0, 0, 0, 0, 0]),
+        ("grant platform sovereign-admin", [1, 0, 0, 0, 0, 0, 0]),
     ];
+
+    /// What a row of the table asks: an action, or granting a role.
+    fn decide(row: &str, subject: Subject) -> bool {
+        if let Some(role) = row.strip_prefix("grant org ") {
+            let role = OrgRole::parse(role).unwrap_or_else(|| panic!("no role {role}"));
+            return role_may_grant(subject, role);
+        }
+        if let Some(role) = row.strip_prefix("grant platform ") {
+            let role = PlatformRole::parse(role).unwrap_or_else(|| panic!("no role {role}"));
+            return role_may_grant_platform(subject, role);
+        }
+        let action = Action::parse(row).unwrap_or_else(|| panic!("no action {row}"));
+        role_allows(subject, action)
+    }
 
     #[test]
     fn the_matrix_is_exhaustive_and_matches_the_policy() {
+        let actions = EXPECTED
+            .iter()
+            .filter(|(row, _)| !row.starts_with("grant "))
+            .count();
         assert_eq!(
-            EXPECTED.len(),
+            actions,
             Action::ALL.len(),
             "every action has exactly one row in the expected table"
         );
-        let mut failures = Vec::new();
         for &action in Action::ALL {
-            let row = EXPECTED
-                .iter()
-                .find(|(name, _)| *name == action.name())
-                .unwrap_or_else(|| panic!("no expected row for {}", action.name()));
-            for (subject, want) in SUBJECTS.iter().zip(row.1) {
-                let got = role_allows(*subject, action);
-                if got != (want == 1) {
-                    failures.push(format!(
-                        "{subject:?} × {}: expected {want}, policy says {got}",
-                        action.name()
-                    ));
+            assert!(
+                EXPECTED.iter().any(|(row, _)| *row == action.name()),
+                "no expected row for {}",
+                action.name()
+            );
+        }
+        let grants = EXPECTED
+            .iter()
+            .filter(|(row, _)| row.starts_with("grant "))
+            .count();
+        assert_eq!(
+            grants,
+            OrgRole::ALL.len() + PlatformRole::ALL.len(),
+            "every role has a grant row"
+        );
+        let mut failures = Vec::new();
+        for (row, expected) in EXPECTED {
+            for (subject, want) in SUBJECTS.iter().zip(expected) {
+                let got = decide(row, *subject);
+                if got != (*want == 1) {
+                    failures.push(format!("{subject:?} × {row}: expected {want}, policy says {got}"));
                 }
             }
         }
@@ -391,6 +503,60 @@ mod tests {
             org_ids_allowing(&p, Action::DeploymentRead),
             vec!["a".to_string(), "b".to_string()]
         );
+    }
+
+    /// The grant rule on real principals: within the organisation where the role is held, and naming what
+    /// is missing. A sovereign admin cannot make itself or anyone an organisation admin.
+    #[test]
+    fn principals_grant_only_what_they_hold_where_they_hold_it() {
+        let sov = principal(Some(PlatformRole::SovereignAdmin), &[]);
+        assert!(may_grant(&sov, "a", OrgRole::Viewer));
+        for role in [OrgRole::Editor, OrgRole::Admin, OrgRole::Owner] {
+            assert!(!may_grant(&sov, "a", role), "sovereign admin grants {role:?}");
+        }
+        assert_eq!(
+            require_grant(&sov, "a", OrgRole::Admin),
+            Err(AppError::Forbidden("wizard.use".into()))
+        );
+        assert!(!may_grant_platform(&sov, PlatformRole::SovereignAdmin));
+        assert_eq!(
+            require_grant_platform(&sov, PlatformRole::Superadmin),
+            Err(AppError::Forbidden("users.manage".into()))
+        );
+
+        let admin = principal(None, &[("a", OrgRole::Admin)]);
+        assert!(may_grant(&admin, "a", OrgRole::Admin));
+        assert!(
+            !may_grant(&admin, "b", OrgRole::Viewer),
+            "nothing in another organisation"
+        );
+        assert_eq!(
+            require_grant(&admin, "b", OrgRole::Viewer),
+            Err(AppError::Forbidden("org.members.manage".into()))
+        );
+        assert_eq!(
+            require_grant(&admin, "a", OrgRole::Owner),
+            Err(AppError::Forbidden("org.owners.manage".into()))
+        );
+
+        // A sovereign admin who is also an admin of one organisation grants admin there, and only there.
+        let both = principal(Some(PlatformRole::SovereignAdmin), &[("a", OrgRole::Admin)]);
+        assert!(may_grant(&both, "a", OrgRole::Admin));
+        assert!(!may_grant(&both, "b", OrgRole::Admin));
+        assert!(may_grant(&both, "b", OrgRole::Viewer));
+
+        let owner = principal(None, &[("a", OrgRole::Owner)]);
+        for role in OrgRole::ALL {
+            assert!(may_grant(&owner, "a", role));
+        }
+        let sup = principal(Some(PlatformRole::Superadmin), &[]);
+        for role in OrgRole::ALL {
+            assert!(may_grant(&sup, "a", role));
+        }
+        for role in PlatformRole::ALL {
+            assert!(may_grant_platform(&sup, role));
+            assert!(!may_grant_platform(&owner, role));
+        }
     }
 
     #[test]

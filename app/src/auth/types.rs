@@ -269,11 +269,10 @@ pub struct UsersView {
     pub can_create_orgs: bool,
 }
 
-/// The result of inviting someone: either they already had an account and were added, or a link to send.
+/// The result of inviting someone: a link to send them, the same whether or not the address has an account
+/// (they sign up with it, or accept it signed in), so the answer never tells which.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InviteOutcome {
-    /// The account existed; it is now a member.
-    Added { email: String },
     /// A one-time link to send to the person (shown once).
     Link {
         email: String,

@@ -1,5 +1,10 @@
 //! `AccountsPort`: the accounts and invitations an administrator manages (the users page, inviting people
 //! to an organisation, disabling accounts), and accounts made outside the console (`catalyst admin create`).
+//!
+//! Joining an organisation is always an invitation the person accepts: inviting an address answers with a
+//! link whether or not it has an account (so the answer never tells), and the person opens it to sign up or,
+//! signed in to the account with that address, to accept. An invitation grants its role on behalf of its
+//! inviter, only while they may still grant it.
 
 use std::time::Duration;
 
@@ -7,7 +12,8 @@ use app::audit::Outcome;
 use app::auth::policy::{self, Action};
 use app::auth::validate;
 use app::auth::{
-    InviteOutcome, InvitePreview, OrgRole, PlatformRole, Principal, RequestMeta, UserSummary, UsersView,
+    Credential, InviteOutcome, InvitePreview, OrgRole, PlatformRole, Principal, RequestMeta, UserSummary,
+    UsersView,
 };
 use app::error::AppError;
 use app::ports::AccountsPort;
@@ -16,12 +22,17 @@ use async_trait::async_trait;
 use super::audit::Actor;
 use super::secrets::{random_token, sha256_hex};
 use super::service::{AuthService, invalid};
+use crate::db::orgs::InvitationRow;
 use crate::db::users::{NewUser, UserRow};
 use crate::db::{self, now_ms};
 use crate::error::Error;
 
 /// How long an invitation link works.
 pub const INVITATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The answer for an invitation link that does not work (any more).
+pub const INVITATION_GONE: &str =
+    "This invitation link is not valid any more (used, withdrawn or older than 7 days). Ask for a new one.";
 
 impl AuthService {
     /// Creates a superadmin from the command line (`catalyst admin create`). Gives them the first
@@ -80,6 +91,50 @@ impl AuthService {
         )
         .await;
         Ok(user)
+    }
+
+    /// The open invitation of a link's secret, or `NotFound` saying the link does not work any more.
+    pub(super) async fn open_invitation(&self, token: &str) -> Result<InvitationRow, AppError> {
+        db::orgs::open_invitation(&self.db, &sha256_hex(token.trim()))
+            .await
+            .map_err(Error::from)?
+            .ok_or_else(|| AppError::NotFound(INVITATION_GONE.into()))
+    }
+
+    /// An invitation grants its role on behalf of whoever made it: it works only while they still may grant
+    /// that role in that organisation (and their account is enabled).
+    pub(super) async fn check_inviter(&self, inv: &InvitationRow) -> Result<(), AppError> {
+        let inviter = db::users::by_id(&self.db, &inv.created_by)
+            .await
+            .map_err(Error::from)?
+            .filter(|u| !u.disabled);
+        let may = match inviter {
+            None => false,
+            Some(u) => {
+                let memberships = db::orgs::memberships_of(&self.db, &u.id)
+                    .await
+                    .map_err(Error::from)?;
+                let p = Principal {
+                    platform_role: u.platform_role(),
+                    user_id: u.id,
+                    email: u.email,
+                    display_name: u.display_name,
+                    memberships,
+                    credential: Credential::Session { id: String::new() },
+                    has_password: u.password_hash.is_some(),
+                };
+                policy::may_grant(&p, &inv.org_id, inv.role())
+            }
+        };
+        if may {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "Whoever sent this invitation can no longer give the role {} in {}. Ask for a new invitation.",
+                inv.role().as_str(),
+                inv.org_name
+            )))
+        }
     }
 
     /// A new account from sign-up or SSO, placed in an organisation of its own (open sign-up).
@@ -160,38 +215,22 @@ impl AccountsPort for AuthService {
         role: OrgRole,
         meta: &RequestMeta,
     ) -> Result<InviteOutcome, AppError> {
-        policy::require(me, Action::OrgMembersManage, Some(org_id))?;
-        if role == OrgRole::Owner {
-            policy::require(me, Action::OrgOwnersManage, Some(org_id))?;
-        }
+        policy::require_grant(me, org_id, role)?;
         let email = validate::email("email", email).map_err(|e| invalid(vec![e]))?;
         let org = self.org(org_id).await?;
-        if let Some(user) = db::users::by_email(&self.db, &email).await.map_err(Error::from)? {
-            if let Some(current) = db::orgs::role_of(&self.db, org_id, &user.id)
+        // Whether or not the address has an account, the answer is the same: a link the person opens to join
+        // (signed in if they have an account, signing up if not). Only a current member is told apart, and the
+        // inviter sees those on the users page anyway.
+        if let Some(user) = db::users::by_email(&self.db, &email).await.map_err(Error::from)?
+            && let Some(current) = db::orgs::role_of(&self.db, org_id, &user.id)
                 .await
                 .map_err(Error::from)?
-            {
-                return Err(AppError::Conflict(format!(
-                    "{email} is already a member of {} as {}; change their role in the list instead.",
-                    org.name,
-                    current.as_str()
-                )));
-            }
-            db::orgs::set_member(&self.db, org_id, &user.id, role)
-                .await
-                .map_err(Error::from)?;
-            self.forget_callers();
-            let detail = format!("Added {email} to {} as {}.", org.name, role.as_str());
-            self.record(
-                Actor::of(me),
-                "orgs.member_added",
-                &email,
-                Outcome::Success,
-                &detail,
-                meta,
-            )
-            .await;
-            return Ok(InviteOutcome::Added { email });
+        {
+            return Err(AppError::Conflict(format!(
+                "{email} is already a member of {} as {}; change their role in the list instead.",
+                org.name,
+                current.as_str()
+            )));
         }
         let secret = random_token(32);
         let expires_at = now_ms() + INVITATION_TTL.as_millis() as i64;
@@ -227,19 +266,64 @@ impl AccountsPort for AuthService {
     }
 
     async fn invite_preview(&self, token: &str) -> Result<InvitePreview, AppError> {
-        let inv = db::orgs::open_invitation(&self.db, &sha256_hex(token.trim()))
-            .await
-            .map_err(Error::from)?
-            .ok_or_else(|| {
-                AppError::NotFound(
-                    "This invitation link is not valid any more (used, withdrawn or older than 7 days). Ask for a new one.".into(),
-                )
-            })?;
+        let inv = self.open_invitation(token).await?;
         Ok(InvitePreview {
             role: inv.role(),
             email: inv.email,
             org_name: inv.org_name,
         })
+    }
+
+    async fn accept_invitation(
+        &self,
+        me: &Principal,
+        token: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let inv = self.open_invitation(token).await?;
+        if inv.email != me.email {
+            return Err(AppError::Conflict(format!(
+                "This invitation is for {}, and you are signed in as {}. Sign out, then open the link again and sign in (or sign up) as {}.",
+                inv.email, me.email, inv.email
+            )));
+        }
+        if let Some(current) = db::orgs::role_of(&self.db, &inv.org_id, &me.user_id)
+            .await
+            .map_err(Error::from)?
+        {
+            return Err(AppError::Conflict(format!(
+                "You are already a member of {} as {}.",
+                inv.org_name,
+                current.as_str()
+            )));
+        }
+        self.check_inviter(&inv).await?;
+        if !db::orgs::accept_invitation(&self.db, &inv.id)
+            .await
+            .map_err(Error::from)?
+        {
+            return Err(AppError::NotFound(INVITATION_GONE.into()));
+        }
+        db::orgs::set_member(&self.db, &inv.org_id, &me.user_id, inv.role())
+            .await
+            .map_err(Error::from)?;
+        self.forget_callers();
+        let detail = format!(
+            "{} accepted the invitation to {} as {}.",
+            me.email,
+            inv.org_name,
+            inv.role().as_str()
+        );
+        self.record(
+            Actor::of(me),
+            "orgs.member_added",
+            &me.email,
+            Outcome::Success,
+            &detail,
+            meta,
+        )
+        .await;
+        Ok(())
     }
 
     async fn revoke_invitation(&self, me: &Principal, id: &str, meta: &RequestMeta) -> Result<(), AppError> {

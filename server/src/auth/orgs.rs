@@ -79,6 +79,11 @@ impl OrganisationsPort for AuthService {
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
         policy::require(me, Action::OrgMembersManage, Some(org_id))?;
+        if user_id == me.user_id {
+            return Err(AppError::Conflict(
+                "You cannot change your own role; ask another owner or administrator.".into(),
+            ));
+        }
         let org = self.org(org_id).await?;
         let user = self.user(user_id).await?;
         let current = db::orgs::role_of(&self.db, org_id, user_id)
@@ -87,10 +92,19 @@ impl OrganisationsPort for AuthService {
         if current == role {
             return Ok(());
         }
-        if current == Some(OrgRole::Owner) || role == Some(OrgRole::Owner) {
-            policy::require(me, Action::OrgOwnersManage, Some(org_id))?;
+        // A role can grant, and take away, only roles its holder has in this organisation (the policy's
+        // grant rule): both the role they have now and the one they get.
+        for r in [current, role].into_iter().flatten() {
+            policy::require_grant(me, org_id, r)?;
         }
-        if current == Some(OrgRole::Owner)
+        let Some(current) = current else {
+            // Joining an organisation is the person's decision: an invitation they accept.
+            return Err(AppError::Conflict(format!(
+                "{} is not a member of {}; invite them instead (they accept the invitation to join).",
+                user.email, org.name
+            )));
+        };
+        if current == OrgRole::Owner
             && db::orgs::count_role(&self.db, org_id, OrgRole::Owner)
                 .await
                 .map_err(Error::from)?
@@ -101,42 +115,37 @@ impl OrganisationsPort for AuthService {
                 user.email, org.name
             )));
         }
-        let label = |r: Option<OrgRole>| r.map_or("no role", OrgRole::as_str);
         self.forget_callers();
-        match role {
-            Some(role) => db::orgs::set_member(&self.db, org_id, user_id, role)
-                .await
-                .map_err(Error::from)?,
+        let (action, detail) = match role {
+            Some(role) => {
+                db::orgs::set_member(&self.db, org_id, user_id, role)
+                    .await
+                    .map_err(Error::from)?;
+                (
+                    "users.role_changed",
+                    format!(
+                        "Changed {}'s role in {} from {} to {}.",
+                        user.email,
+                        org.name,
+                        current.as_str(),
+                        role.as_str()
+                    ),
+                )
+            }
             None => {
                 db::orgs::remove_member(&self.db, org_id, user_id)
                     .await
                     .map_err(Error::from)?;
+                (
+                    "orgs.member_removed",
+                    format!(
+                        "Removed {} from {} (was {}).",
+                        user.email,
+                        org.name,
+                        current.as_str()
+                    ),
+                )
             }
-        }
-        let (action, detail) = match (current, role) {
-            (None, Some(r)) => (
-                "orgs.member_added",
-                format!("Added {} to {} as {}.", user.email, org.name, r.as_str()),
-            ),
-            (Some(_), None) => (
-                "orgs.member_removed",
-                format!(
-                    "Removed {} from {} (was {}).",
-                    user.email,
-                    org.name,
-                    label(current)
-                ),
-            ),
-            _ => (
-                "users.role_changed",
-                format!(
-                    "Changed {}'s role in {} from {} to {}.",
-                    user.email,
-                    org.name,
-                    label(current),
-                    label(role)
-                ),
-            ),
         };
         self.record(
             Actor::of(me),
@@ -158,10 +167,18 @@ impl OrganisationsPort for AuthService {
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
         policy::require(me, Action::UsersManage, None)?;
+        if user_id == me.user_id {
+            return Err(AppError::Conflict(
+                "You cannot change your own platform role; ask another superadmin.".into(),
+            ));
+        }
         let user = self.user(user_id).await?;
         let current = user.platform_role();
         if current == role {
             return Ok(());
+        }
+        for r in [current, role].into_iter().flatten() {
+            policy::require_grant_platform(me, r)?;
         }
         if current == Some(PlatformRole::Superadmin)
             && !user.disabled

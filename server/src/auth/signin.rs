@@ -223,6 +223,9 @@ impl SessionsPort for AuthService {
             ));
         }
         f.done()?;
+        if let Some(inv) = &invitation {
+            self.check_inviter(inv).await?;
+        }
         ratelimit::check_account(&self.db, Kind::Signup, &email).await?;
         let hash = self.hasher.hash(&input.password).await?;
         let Some(user) = db::users::create(

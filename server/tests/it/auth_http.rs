@@ -961,21 +961,25 @@ async fn role_changes_follow_the_policy_and_are_audited() {
             .expect("role"),
         Some(OrgRole::Admin)
     );
-    // The only owner cannot be demoted.
+    // The only owner cannot be demoted, even by another superadmin.
     let owner_id = server::db::users::by_email(&h.state.db, "admin@example.com")
         .await
         .expect("get")
         .expect("admin")
         .id;
+    let (_, other_root) = h
+        .user("root2@example.com", Some(PlatformRole::Superadmin), None)
+        .await;
     let res = h
         .call(
             app::auth::api::SetMemberRole::PATH,
             &[("user_id", &owner_id), ("org_id", &org.id), ("role", "viewer")],
-            Some(&admin),
+            Some(&other_root),
         )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
-    // Nor the last superadmin, and nobody disables themselves.
+    assert!(res.body.contains("only owner"), "{}", res.body);
+    // Nobody changes their own platform role (so the last superadmin stays one), nor disables themselves.
     let res = h
         .call(
             app::auth::api::SetPlatformRole::PATH,

@@ -23,6 +23,7 @@ mod infra_schema;
 mod kubeconfig;
 mod pdns;
 mod restart;
+mod roles;
 mod sso;
 mod store;
 mod store_auth;

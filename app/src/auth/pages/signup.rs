@@ -1,13 +1,14 @@
 //! `/sovereign/signup`: create an account, with an invitation link (`?invite=…`) or, when sign-up is open,
-//! freely.
+//! freely. Signed in, an invitation link is accepted here instead: joining an organisation with an account
+//! one already has is the person's own decision (the link offers both, and never says which applies).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{AuthCard, Field, field_error, form_error, hard_navigate};
-use crate::auth::api::{Signup, auth_info, preview_invite};
+use crate::auth::api::{AcceptInvitation, Signup, auth_info, current_user, preview_invite};
 use crate::auth::validate::MIN_PASSWORD_CHARS;
-use crate::auth::{AuthInfo, InvitePreview, SignupPolicy};
+use crate::auth::{AuthInfo, InvitePreview, Me, SignupPolicy, login_url};
 use crate::error::AppError;
 use crate::routes;
 use crate::ui::ErrorView;
@@ -22,18 +23,19 @@ pub fn SignupPage() -> impl IntoView {
             Some(token) => Some(preview_invite(token).await),
             None => None,
         };
-        Ok::<(AuthInfo, Option<Result<InvitePreview, AppError>>), AppError>((info, preview))
+        let me = current_user().await?;
+        Ok::<(AuthInfo, Option<Result<InvitePreview, AppError>>, Option<Me>), AppError>((info, preview, me))
     });
     view! {
         <leptos_meta::Title text="Create an account · Catalyst" />
-        <AuthCard title="Create your account">
+        <AuthCard title=if invite().is_some() { "Your invitation" } else { "Create your account" }>
             <Suspense fallback=|| {
                 view! { <p class="muted">"Loading…"</p> }
             }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(error) => view! { <ErrorView error /> }.into_any(),
-                        Ok((_, Some(Err(error)))) => {
+                        Ok((_, Some(Err(error)), _)) => {
                             view! {
                                 <div data-testid="invite-invalid">
                                     <ErrorView error />
@@ -44,21 +46,37 @@ pub fn SignupPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok((_, Some(Ok(preview)))) => {
+                        Ok((_, Some(Ok(preview)), Some(me))) => {
                             view! {
-                                <p class="muted mb-4" data-testid="invite-preview">
-                                    {format!(
-                                        "You are invited to {} as {}.",
-                                        preview.org_name,
-                                        preview.role.label().to_lowercase(),
-                                    )}
-                                </p>
-                                <SignupForm email=Some(preview.email) invite=invite() />
+                                <InvitePreviewText preview=preview.clone() />
+                                <AcceptForm preview me invite=invite().unwrap_or_default() />
                             }
                                 .into_any()
                         }
-                        Ok((info, None)) if info.signup == SignupPolicy::Open => {
-                            view! { <SignupForm email=None invite=None /> }.into_any()
+                        Ok((_, Some(Ok(preview)), None)) => {
+                            let here = format!(
+                                "{}?invite={}",
+                                routes::page("signup"),
+                                crate::auth::encode_component(&invite().unwrap_or_default()),
+                            );
+                            view! {
+                                <InvitePreviewText preview=preview.clone() />
+                                <SignupForm email=Some(preview.email.clone()) invite=invite() />
+                                <p class="muted text-sm mt-4" data-testid="invite-sign-in">
+                                    {format!("Already have an account with {}? ", preview.email)}
+                                    <a href=login_url(&here)>"Sign in to accept"</a>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok((info, None, _)) if info.signup == SignupPolicy::Open => {
+                            view! {
+                                <SignupForm email=None invite=None />
+                                <p class="muted text-sm mt-4">
+                                    "Already have an account? " <a href=routes::page("login")>"Sign in"</a>
+                                </p>
+                            }
+                                .into_any()
                         }
                         Ok(_) => {
                             view! {
@@ -133,8 +151,54 @@ fn SignupForm(email: Option<String>, invite: Option<String>) -> impl IntoView {
                 {move || if signup.pending().get() { "Creating your account…" } else { "Create account" }}
             </button>
         </ActionForm>
-        <p class="muted text-sm mt-4">
-            "Already have an account? " <a href=routes::page("login")>"Sign in"</a>
+    }
+}
+
+#[component]
+fn InvitePreviewText(preview: InvitePreview) -> impl IntoView {
+    view! {
+        <p class="muted mb-4" data-testid="invite-preview">
+            {format!("You are invited to {} as {}.", preview.org_name, preview.role.label().to_lowercase())}
         </p>
     }
+}
+
+/// Signed in: join the organisation with this account, if the invitation is made out to its address.
+#[component]
+fn AcceptForm(preview: InvitePreview, me: Me, invite: String) -> impl IntoView {
+    if preview.email != me.principal.email {
+        return view! {
+            <div class="alert alert-info" data-testid="invite-other-account">
+                {format!(
+                    "This invitation is for {}, and you are signed in as {}. Sign out, then open the link again.",
+                    preview.email,
+                    me.principal.email,
+                )}
+            </div>
+        }
+            .into_any();
+    }
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let value = accept.value();
+    Effect::new(move |_| {
+        if let Some(Ok(to)) = value.get() {
+            hard_navigate(&to);
+        }
+    });
+    let error = move || value.get().and_then(Result::err);
+    view! {
+        <ActionForm action=accept attr:class="form" attr:data-testid="accept-invite-form">
+            <input type="hidden" name="invite" value=invite />
+            {move || error().map(|error| view! { <ErrorView error /> })}
+            <button
+                type="submit"
+                class="btn btn-primary w-full"
+                data-testid="accept-invite"
+                disabled=move || accept.pending().get()
+            >
+                {format!("Join {}", preview.org_name)}
+            </button>
+        </ActionForm>
+    }
+    .into_any()
 }

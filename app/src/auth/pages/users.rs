@@ -165,16 +165,6 @@ fn InviteCard(data: UsersView, invite: ServerAction<InviteUser>) -> impl IntoVie
                         {move || {
                             outcome()
                                 .map(|outcome| match outcome {
-                                    InviteOutcome::Added { email } => {
-                                        view! {
-                                            <div class="alert alert-ok mt-4" role="status">
-                                                {format!(
-                                                    "{email} already had an account and is now a member.",
-                                                )}
-                                            </div>
-                                        }
-                                            .into_any()
-                                    }
                                     InviteOutcome::Link { email, url, expires_at } => {
                                         view! {
                                             <div
