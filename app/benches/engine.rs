@@ -81,6 +81,7 @@ fn generated() -> Catalog {
                     license_kind: LicenseKind::Permissive,
                 },
                 logo: None,
+                kit: Default::default(),
             }
         })
         .collect();

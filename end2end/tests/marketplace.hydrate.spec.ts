@@ -7,7 +7,7 @@ const card = (page: Page, id: string) => page.locator(`[data-testid="component-c
 async function openMarketplace(page: Page) {
   await page.goto('/sovereign/marketplace');
   await hydrated(page);
-  await expect(page.getByTestId('selected-count')).toHaveText('Selected 44 of 63');
+  await expect(page.getByTestId('selected-count')).toHaveText('Selected 50 of 70');
 }
 
 test('search filters the cards by name, id, description and family', async ({ page }) => {
@@ -49,9 +49,9 @@ test('selecting a CORTEX member adds the whole family and says so', async ({ pag
   for (const id of ['neo4j', 'knative', 'vllm', 'milvus', 'bge', 'langfuse', 'librechat', 'ferretdb']) {
     await expect(card(page, id)).toHaveAttribute('data-selected', 'true');
   }
-  // 44 defaults + 7 CORTEX members not yet selected + FerretDB (LibreChat needs it).
-  await expect(page.getByTestId('selected-count')).toHaveText('Selected 52 of 63');
-  await expect(page.getByRole('tab', { name: /Choose your stack/ })).toHaveText('Choose your stack (28)');
+  // 50 defaults + 7 CORTEX members not yet selected + FerretDB (LibreChat needs it).
+  await expect(page.getByTestId('selected-count')).toHaveText('Selected 58 of 70');
+  await expect(page.getByRole('tab', { name: /Choose your stack/ })).toHaveText('Choose your stack (31)');
   await snap(page, 'marketplace-desktop');
 });
 
@@ -103,23 +103,23 @@ test('removing a component with dependents asks first, keeps on Escape, then rem
 test('reset to defaults restores the default selection', async ({ page }) => {
   await openMarketplace(page);
   await card(page, 'grafana').getByTestId('toggle').click();
-  await expect(page.getByTestId('selected-count')).toHaveText('Selected 43 of 63');
+  await expect(page.getByTestId('selected-count')).toHaveText('Selected 49 of 70');
   await page.getByTestId('reset').click();
-  await expect(page.getByTestId('selected-count')).toHaveText('Selected 44 of 63');
+  await expect(page.getByTestId('selected-count')).toHaveText('Selected 50 of 70');
   await expect(card(page, 'grafana')).toHaveAttribute('data-selected', 'true');
 });
 
 test('the tabs switch with the keyboard and list the always-included components', async ({ page }) => {
   await openMarketplace(page);
   const choose = page.getByRole('tab', { name: /Choose your stack/ });
-  await expect(choose).toHaveText('Choose your stack (20)');
+  await expect(choose).toHaveText('Choose your stack (23)');
   await choose.focus();
   await page.keyboard.press('ArrowRight');
-  const always = page.getByRole('tab', { name: 'Always included (24)' });
+  const always = page.getByRole('tab', { name: 'Always included (27)' });
   await expect(always).toHaveAttribute('aria-selected', 'true');
   await expect(always).toBeFocused();
-  const panel = page.getByRole('tabpanel', { name: 'Always included (24)' });
-  await expect(panel.locator('.always-item')).toHaveCount(24);
+  const panel = page.getByRole('tabpanel', { name: 'Always included (27)' });
+  await expect(panel.locator('.always-item')).toHaveCount(27);
   await expect(panel).toContainText('Always installed: required by');
   await snap(page, 'marketplace-always');
 });
@@ -130,7 +130,7 @@ test('the product page links to its dependencies and shows mandatory ones as alw
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Harbor');
   await expect(page.getByTestId('always-installed')).toHaveText('Always installed');
   const deps = page.getByTestId('depends-on').getByRole('link');
-  await expect(deps).toHaveText(['CloudNativePG', 'SeaweedFS', 'Valkey']);
+  await expect(deps).toHaveText(['CloudNativePG', 'SeaweedFS', 'Valkey', 'Keycloak', 'OpenBao', 'Envoy Gateway']);
   await deps.first().click();
   await expect(page).toHaveURL(/\/sovereign\/marketplace\/product\/cnpg$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('CloudNativePG');
@@ -153,7 +153,7 @@ test('the product page adds and removes, and the selection follows to the grid',
   await page.getByRole('link', { name: 'Marketplace' }).first().click();
   await expect(card(page, 'strimzi')).toHaveAttribute('data-selected', 'false');
   await expect(card(page, 'debezium')).toHaveAttribute('data-selected', 'false');
-  await expect(page.getByTestId('selected-count')).toHaveText('Selected 42 of 63');
+  await expect(page.getByTestId('selected-count')).toHaveText('Selected 48 of 70');
 });
 
 test('the family page adds the whole family', async ({ page }) => {

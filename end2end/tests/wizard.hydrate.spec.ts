@@ -83,12 +83,12 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   // Step 5: the marketplace grid, on the draft's selection (the catalog's defaults to begin with).
   const count = page.getByTestId('selected-count');
   await expect(page.getByTestId('component-grid')).toBeVisible();
-  await expect(count).toHaveText('Selected 44 of 63');
+  await expect(count).toHaveText('Selected 50 of 70');
   // Adding a CORTEX member brings the cascading family and its dependencies, as in the marketplace.
   const added = saved(page);
   await gridCard(page, 'neo4j').getByTestId('toggle').click();
   await expect(page.getByTestId('toast').last()).toContainText('Also added the CORTEX family');
-  await expect(count).toHaveText('Selected 52 of 63');
+  await expect(count).toHaveText('Selected 58 of 70');
   await added;
   // Removing one that others need shows the impact first; "Remove all" takes them along.
   await gridCard(page, 'ferretdb').getByTestId('toggle').click();
@@ -98,13 +98,13 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await snap(page, 'wizard-5-components-dialog-desktop');
   const removed = saved(page);
   await dialog.getByRole('button', { name: 'Remove all' }).click();
-  await expect(count).toHaveText('Selected 50 of 63');
+  await expect(count).toHaveText('Selected 56 of 70');
   await expect(gridCard(page, 'librechat')).toHaveAttribute('data-selected', 'false');
   await removed;
   // The selection is the draft's: it survives a reload.
   await page.reload();
   await expect(page.locator('body[data-hydrated="true"]')).toBeVisible();
-  await expect(count).toHaveText('Selected 50 of 63');
+  await expect(count).toHaveText('Selected 56 of 70');
   await expect(gridCard(page, 'neo4j')).toHaveAttribute('data-selected', 'true');
   await snap(page, 'wizard-5-components-desktop');
   // The reload cleared the token (it lives in memory only): enter it again on the way.
@@ -124,7 +124,7 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await expect(page.getByTestId('subdomain-status')).toHaveText('invalid');
   await sub.fill('globex');
   await expect(page.getByTestId('subdomain-status')).toHaveText('available');
-  await expect(page.getByTestId('sovereign-url')).toHaveText('Sovereign URL: console.globex.omani.works');
+  await expect(page.getByTestId('sovereign-url')).toHaveText('Sovereign domain: globex.omani.works');
   await page.locator('#f-adminEmail').fill('ops@globex.example');
   await snap(page, 'wizard-6-domain-desktop');
   await next(page, 'review');
@@ -132,7 +132,7 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   // Step 7: everything, masked, with Edit links.
   await expect(page.getByTestId('review-org-name')).toHaveText('Globex Bank');
   await expect(page.getByTestId('review-token')).toHaveText(`•••••••••••• (${GOOD_TOKEN.length} chars)`);
-  await expect(page.getByTestId('review-fqdn')).toHaveText('https://console.globex.omani.works');
+  await expect(page.getByTestId('review-fqdn')).toHaveText('globex.omani.works');
   await expect(page.getByTestId('review-cost')).toContainText('€0.186/hr');
   await expect(page.getByTestId('review-owner-org')).toHaveText('Default');
   // The key re-entered after the reload is the pasted one: its fingerprint is ssh-keygen's.
@@ -230,7 +230,7 @@ test('Launch hands the request to the engine and lands on the live deployment pa
   await page.locator('#f-domain-subdomain').fill(sub);
   await expect(page.getByTestId('subdomain-status')).toHaveText('available');
   await next(page, 'review');
-  await expect(page.getByTestId('review-fqdn')).toHaveText(`https://console.${sub}.omani.works`);
+  await expect(page.getByTestId('review-fqdn')).toHaveText(`${sub}.omani.works`);
   await expect(page.getByTestId('review-ssh-fingerprint')).toHaveText(ED25519_FINGERPRINT);
   await page.getByTestId('wizard-continue').click();
   await expect(page).toHaveURL(/\/sovereign\/provision\/[A-Za-z0-9_-]+$/, { timeout: 30_000 });

@@ -29,6 +29,13 @@ pub fn main() -> ExitCode {
     if let Some(Command::Catalog(CatalogCommand::Check { dir })) = &cli.command {
         return check_catalog(dir.as_deref().unwrap_or(&cli.config.catalog_dir));
     }
+    if let Some(Command::Gitops(command)) = &cli.command {
+        return crate::gitops::render::run_command(
+            command,
+            &cli.config.catalog_dir,
+            &cli.config.gitops.gitops_template_dir,
+        );
+    }
     let settings = match cli.config.validate() {
         Ok(s) => s,
         Err(e) => {
@@ -52,7 +59,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve | Command::Catalog(_) => crate::serve(settings).await,
+            Command::Serve | Command::Catalog(_) | Command::Gitops(_) => crate::serve(settings).await,
             Command::Admin { command } => crate::auth::admin::run(settings, command).await,
         }
     });

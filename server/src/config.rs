@@ -33,6 +33,9 @@ pub enum Command {
     /// Work with the component catalog (`platform/`).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Work with Sovereigns' Flux trees (offline).
+    #[command(subcommand)]
+    Gitops(crate::gitops::render::GitopsCommand),
     /// Manage accounts from the command line (first superadmin, …).
     Admin {
         #[command(subcommand)]

@@ -44,6 +44,7 @@ pub(crate) fn blueprint(id: &str, family: &str, tier: Tier, deps: &[&str]) -> Bl
             license_kind: LicenseKind::Permissive,
         },
         logo: None,
+        kit: Default::default(),
     }
 }
 

@@ -205,6 +205,24 @@ pub struct Blueprint {
     /// File name under `public/sovereign/component-logos/`; absent → a letter tile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// Server-side only: the kit files beside `blueprint.yaml`; never serialised.
+    #[serde(skip)]
+    pub kit: KitFiles,
+}
+
+/// The files beside a `blueprint.yaml` that shape the component in a Sovereign's bootstrap kit
+/// (platform/README.md → "The bootstrap kit"): its curated Helm values, their high-availability overlay and
+/// its wiring. The server's catalog loader reads them and the GitOps renderer uses them; the browser never
+/// receives them (`#[serde(skip)]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KitFiles {
+    /// `values.yaml`: the chart values Catalyst sets (`${VAR}` are Flux substitutions).
+    pub values: Option<serde_json::Value>,
+    /// `values-ha.yaml`: merged over `values.yaml` when the Sovereign is highly available.
+    pub values_ha: Option<serde_json::Value>,
+    /// `kit.yaml`: workloads (where the values set requests and replicas), host, database, buckets, OIDC
+    /// client and generated secrets.
+    pub kit: Option<serde_json::Value>,
 }
 
 /// A family of components: one entry of `platform/families.yaml`.

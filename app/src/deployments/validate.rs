@@ -786,6 +786,7 @@ mod tests {
                 license_kind: LicenseKind::Permissive,
             },
             logo: None,
+            kit: Default::default(),
         };
         let data = CatalogData {
             families: vec![Family {

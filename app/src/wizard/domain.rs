@@ -163,7 +163,7 @@ pub fn DomainStep() -> impl IntoView {
                 _ => view! { <ByoDomain nameservers=nameservers.clone() /> }.into_any(),
             }}
             <p class="wz-chip wz-chip-accent" data-testid="sovereign-url" hidden=move || fqdn().is_none()>
-                {move || fqdn().map(|f| format!("Sovereign URL: console.{f}"))}
+                {move || fqdn().map(|f| format!("Sovereign domain: {f}"))}
             </p>
             <div class="field">
                 <label class="label" for="f-adminEmail">
@@ -184,7 +184,7 @@ pub fn DomainStep() -> impl IntoView {
                     }
                 />
                 <p class="field-hint">
-                    "Used as the Let's Encrypt account e-mail for TLS certificates, and for the deployment-completion notice."
+                    "Used as the Let's Encrypt account e-mail for the Sovereign's certificate."
                 </p>
                 <FieldMessage field="adminEmail" />
             </div>
@@ -303,7 +303,9 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
                 }
                 _ => None,
             }}
-            <p class="field-hint">"TLS certificates are issued automatically via Let's Encrypt DNS-01."</p>
+            <p class="field-hint">
+                "One Let's Encrypt certificate covers every host of the Sovereign, issued automatically once its DNS records point at it."
+            </p>
         </div>
     }
 }

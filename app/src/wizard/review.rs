@@ -280,9 +280,9 @@ pub fn ReviewStep() -> impl IntoView {
                     }}
                     <dt>"Admin e-mail"</dt>
                     <dd>{r_dom.admin_email.clone()}</dd>
-                    <dt>"Console"</dt>
+                    <dt>"Sovereign domain"</dt>
                     <dd class="mono" data-testid="review-fqdn">
-                        {format!("https://console.{}", r_dom.fqdn())}
+                        {r_dom.fqdn()}
                     </dd>
                 </dl>
             </Section>

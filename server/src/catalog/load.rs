@@ -77,6 +77,10 @@ impl fmt::Display for CatalogProblems {
 pub fn load(dir: &Path) -> Result<CatalogStore, CatalogProblems> {
     let (data, sources, mut problems) = read(dir).map_err(CatalogProblems)?;
     problems.extend(check(&data, &sources));
+    if problems.is_empty() {
+        // The kit files (values, HA overlay, wiring) against their blueprints and each other.
+        problems.extend(crate::gitops::spec::check(&data));
+    }
     if !problems.is_empty() {
         return Err(CatalogProblems(problems));
     }
@@ -182,7 +186,8 @@ pub fn read(dir: &Path) -> Result<(CatalogData, Sources, Vec<Problem>), Vec<Prob
             continue;
         };
         match serde_norway::from_value::<Blueprint>(value) {
-            Ok(b) => {
+            Ok(mut b) => {
+                b.kit = crate::gitops::spec::read_files(&sub, &folder, &mut problems);
                 if b.id != folder {
                     misnamed.push(Problem::new(
                         &rel,

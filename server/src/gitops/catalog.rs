@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use app::catalog::{Blueprint, Catalog};
 
-use super::{ChartRef, ComponentRelease, GitopsError};
+use super::{ChartRef, ComponentRelease, GitopsError, spec};
 
 /// The kit of the earlier system (reference §G.3), by catalog id: the committed template kit installs these
 /// (those the catalog has) besides every mandatory component, with their dependencies.
@@ -66,7 +66,10 @@ pub fn component_release(catalog: &Catalog, b: &Blueprint) -> Option<ComponentRe
         },
         namespace: chart.namespace.clone(),
         depends_on,
-        values: chart.values.clone(),
+        values: spec::merged_values(b, false),
+        values_ha: spec::merged_values(b, true),
+        // The catalog loader checked kit.yaml; a spec it could not read leaves the component unwired.
+        spec: spec::spec_of(b).unwrap_or_default(),
     })
 }
 

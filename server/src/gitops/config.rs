@@ -97,6 +97,16 @@ pub struct GitopsArgs {
         global = true
     )]
     pub console_egress_cidrs: String,
+
+    /// Sovereigns take their certificate from Let's Encrypt's staging directory (untrusted certificates,
+    /// generous rate limits): for consoles that test provisioning. Both issuers exist on every Sovereign.
+    #[arg(
+        long,
+        env = "CATALYST_SOVEREIGN_ACME_STAGING",
+        default_value_t = false,
+        global = true
+    )]
+    pub sovereign_acme_staging: bool,
 }
 
 /// Validated GitOps options.
@@ -111,6 +121,8 @@ pub struct GitopsSettings {
     pub node_ssh_cidrs: Vec<String>,
     /// The console's egress networks: the Sovereigns' Kubernetes APIs answer only these.
     pub console_egress_cidrs: Vec<String>,
+    /// Sovereigns use Let's Encrypt's staging issuer.
+    pub acme_staging: bool,
 }
 
 impl Default for GitopsSettings {
@@ -123,6 +135,7 @@ impl Default for GitopsSettings {
             template_dir: PathBuf::from("clusters/_template"),
             node_ssh_cidrs: Vec::new(),
             console_egress_cidrs: Vec::new(),
+            acme_staging: false,
         }
     }
 }
@@ -196,6 +209,7 @@ impl GitopsArgs {
             template_dir: self.gitops_template_dir.clone(),
             node_ssh_cidrs,
             console_egress_cidrs,
+            acme_staging: self.sovereign_acme_staging,
         })
     }
 }
@@ -245,6 +259,13 @@ mod tests {
         assert_eq!(s.template_dir, PathBuf::from("clusters/_template"));
         assert!(s.node_ssh_cidrs.is_empty());
         assert!(s.console_egress_cidrs.is_empty());
+        assert!(!s.acme_staging);
+        assert!(
+            parse(&["--sovereign-acme-staging"])
+                .validate()
+                .expect("valid")
+                .acme_staging
+        );
     }
 
     #[test]

@@ -13,25 +13,28 @@
 //! The engine calls:
 //! ```text
 //! let components = catalog::components_for(&settings.catalog.engine, &request.components)?;
-//! let tree = render(&settings.gitops.template_dir, &RenderInput { fqdn, deployment_id, components })?;
+//! let tree = render_request(&settings.gitops.template_dir, &catalog, &request, deployment_id, acme)?;
 //! publish(settings.gitops.require_remote()?, &tree, &message).await?;
 //! ```
 
 pub mod catalog;
 pub mod config;
-mod kit;
+pub mod kit;
+pub mod picture;
 mod push;
-mod render;
+pub mod render;
+pub mod spec;
 pub mod yaml;
 
-pub use kit::{BOOTSTRAP_PROVIDED, bootstrap_kit, kit_order};
+pub use kit::{Acme, BOOTSTRAP_PROVIDED, KitOptions, Unit, bootstrap_kit, kit_order, kit_units};
 pub use push::{GitRemote, PushOutcome, publish, publish_blocking};
-pub use render::{Rendered, render};
+pub use render::{Rendered, render, render_request};
 
 use app::deployments::Secret;
 
-/// One component to install on the Sovereign: a catalog blueprint's chart, namespace and dependencies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One component to install on the Sovereign: a catalog blueprint's chart, namespace, dependencies, values
+/// and wiring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComponentRelease {
     /// Catalog id (`cert-manager`). The HelmRelease and HelmRepository are named `bp-<id>`.
     pub id: String,
@@ -40,12 +43,16 @@ pub struct ComponentRelease {
     pub namespace: String,
     /// Catalog ids this component needs first (become `spec.dependsOn`).
     pub depends_on: Vec<String>,
-    /// The catalog's Helm values for the chart (`chart.values` of the blueprint), if any.
+    /// The chart values without HA: the blueprint's `chart.values`, then `platform/<id>/values.yaml`.
     pub values: Option<serde_json::Value>,
+    /// The same with `values-ha.yaml` merged over, for a highly available Sovereign.
+    pub values_ha: Option<serde_json::Value>,
+    /// `platform/<id>/kit.yaml`: workloads, host, database, buckets, OIDC client, generated secrets.
+    pub spec: spec::KitSpec,
 }
 
 /// Where a chart comes from: an `https://` Helm repository or an `oci://` registry path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChartRef {
     pub repository: String,
     pub name: String,
@@ -53,12 +60,14 @@ pub struct ChartRef {
 }
 
 /// What to render for one deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RenderInput {
     pub fqdn: String,
     pub deployment_id: String,
     /// The selected components (mandatory ones included), any order; dependencies must be selected too.
     pub components: Vec<ComponentRelease>,
+    /// HA replicas and the certificate mode.
+    pub kit: KitOptions,
 }
 
 /// `clusters/<fqdn>`: the Sovereign's folder in the GitOps repository (OpenTofu's `gitops_path`).

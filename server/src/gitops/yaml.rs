@@ -10,6 +10,8 @@ use std::fmt::Write;
 pub enum Y {
     Str(String),
     Int(i64),
+    /// Any other number, written as JSON writes it (`0.5`, `1e-3`).
+    Num(String),
     Bool(bool),
     Null,
     Map(Vec<(String, Y)>),
@@ -33,7 +35,7 @@ impl Y {
             serde_json::Value::Bool(b) => Y::Bool(*b),
             serde_json::Value::Number(n) => match n.as_i64() {
                 Some(i) => Y::Int(i),
-                None => Y::Str(n.to_string()),
+                None => Y::Num(n.to_string()),
             },
             serde_json::Value::String(s) => Y::Str(s.clone()),
             serde_json::Value::Array(a) => Y::List(a.iter().map(Y::from_json).collect()),
@@ -111,6 +113,17 @@ fn write_value(out: &mut String, v: &Y, indent: usize) {
             out.push('\n');
             write_list(out, l, indent + 2);
         }
+        Y::Str(s) if block_ok(s) => {
+            // A multi-line string as a literal block: `|` keeps the final newline, `|-` has none.
+            out.push_str(if s.ends_with('\n') { " |\n" } else { " |-\n" });
+            for line in s.strip_suffix('\n').unwrap_or(s).split('\n') {
+                if !line.is_empty() {
+                    pad(out, indent + 2);
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+        }
         other => {
             out.push(' ');
             out.push_str(&scalar(other));
@@ -119,10 +132,25 @@ fn write_value(out: &mut String, v: &Y, indent: usize) {
     }
 }
 
+/// A string that reads back unchanged from a literal block: several lines, no leading space on the first
+/// (it would set the indentation), no trailing blank lines, no control characters but newlines and tabs,
+/// and no trailing spaces (editors strip them).
+fn block_ok(s: &str) -> bool {
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    body.contains('\n')
+        && !body.starts_with([' ', '\t'])
+        && !body.ends_with('\n')
+        && !body.is_empty()
+        && body.split('\n').all(|l| !l.ends_with([' ', '\t']))
+        && !s.chars().any(|c| (c as u32) < 0x20 && c != '\n' && c != '\t')
+        && !s.contains('\u{feff}')
+}
+
 fn scalar(v: &Y) -> String {
     match v {
         Y::Str(s) => string(s),
         Y::Int(i) => i.to_string(),
+        Y::Num(n) => n.clone(),
         Y::Bool(b) => b.to_string(),
         Y::Null => "null".into(),
         Y::Map(_) => "{}".into(),
@@ -230,6 +258,26 @@ mod tests {
                  - \"--a\"\n    \
                  - b\n"
         );
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks_that_read_back() {
+        let doc = Y::map([
+            ("a", Y::s("line 1\n  line 2\n\nline 4\n")),
+            ("b", Y::s("x\ny")),
+            ("c", Y::s(" leading\nspace")),
+            ("d", Y::s("one line\n")),
+        ]);
+        let text = to_string(&doc);
+        assert_eq!(
+            text,
+            "a: |\n  line 1\n    line 2\n\n  line 4\nb: |-\n  x\n  y\nc: \" leading\\nspace\"\nd: \"one line\\n\"\n"
+        );
+        let back: serde_json::Value = serde_norway::from_str(&text).expect("YAML");
+        assert_eq!(back["a"], "line 1\n  line 2\n\nline 4\n");
+        assert_eq!(back["b"], "x\ny");
+        assert_eq!(back["c"], " leading\nspace");
+        assert_eq!(back["d"], "one line\n");
     }
 
     #[test]

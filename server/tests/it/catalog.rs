@@ -50,10 +50,14 @@ fn problems(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn the_repository_catalog_matches_the_reference_counts() {
+fn the_repository_catalog_has_the_expected_counts() {
+    // The reference catalog's 63 components, plus what the bootstrap kit added (issue 20): the Hetzner CSI
+    // driver, the reference kit's Sealed Secrets, SPIRE and NATS JetStream, the CRD charts of KServe and
+    // SPIRE, and the slot of the Sovereign's own console. Keycloak is mandatory in effect now that Gitea and
+    // Harbor sign in through it.
     let store = common::repo_catalog();
     let c = &store.engine;
-    assert_eq!(c.len(), 63);
+    assert_eq!(c.len(), 70);
     assert_eq!(c.families().len(), 9);
     let count = |t: Tier| {
         c.blueprints()
@@ -67,17 +71,17 @@ fn the_repository_catalog_matches_the_reference_counts() {
             count(Tier::Recommended),
             count(Tier::Optional)
         ),
-        (24, 20, 19)
+        (27, 22, 21)
     );
-    assert_eq!(c.default_selection().len(), 44);
-    for promoted in ["cnpg", "valkey"] {
-        assert_eq!(c.blueprint(promoted).map(|b| b.tier), Some(Tier::Recommended));
+    assert_eq!(c.default_selection().len(), 50);
+    for promoted in ["cnpg", "valkey", "keycloak", "kserve-crd"] {
+        assert_ne!(c.blueprint(promoted).map(|b| b.tier), Some(Tier::Mandatory));
         assert_eq!(c.effective_tier(promoted), Some(Tier::Mandatory), "{promoted}");
     }
     assert!(c.family("cortex").is_some_and(|f| f.cascade_on_member_selection));
     assert_eq!(
         store.summary(),
-        "63 components in 9 families (24 mandatory, 20 recommended, 19 optional; default selection 44)"
+        "70 components in 9 families (27 mandatory, 22 recommended, 21 optional; default selection 50)"
     );
 }
 
@@ -119,14 +123,20 @@ fn selecting_specter_pulls_its_dependencies_and_the_whole_cortex_family() {
 }
 
 #[test]
-fn every_blueprint_has_a_chart_but_opentofu_and_every_logo_exists() {
+fn every_blueprint_has_a_chart_but_opentofu_and_the_console_slot_and_every_logo_exists() {
     let c = common::repo_catalog().engine.clone();
     let logos = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../public/sovereign/component-logos"
     ));
     for b in c.blueprints() {
-        assert_eq!(b.chart.is_none(), b.id == "opentofu", "{}: chart", b.id);
+        // OpenTofu runs from Catalyst; catalyst-platform waits for Catalyst's own chart (its blueprint).
+        assert_eq!(
+            b.chart.is_none(),
+            ["opentofu", "catalyst-platform"].contains(&b.id.as_str()),
+            "{}: chart",
+            b.id
+        );
         if let Some(logo) = &b.logo {
             assert!(logos.join(logo).is_file(), "{}: logo {logo} is missing", b.id);
         }
@@ -138,25 +148,25 @@ fn a_dependency_cycle_is_reported_with_its_path() {
     let dir = copy_catalog();
     edit(
         dir.path(),
-        "alloy/blueprint.yaml",
+        "keda/blueprint.yaml",
         "dependencies: []",
-        "dependencies: [tempo]",
+        "dependencies: [reloader]",
     );
     edit(
         dir.path(),
-        "tempo/blueprint.yaml",
-        "  - seaweedfs",
-        "  - seaweedfs\n  - loki",
+        "reloader/blueprint.yaml",
+        "dependencies: []",
+        "dependencies: [vpa]",
     );
     edit(
         dir.path(),
-        "loki/blueprint.yaml",
-        "  - seaweedfs",
-        "  - seaweedfs\n  - alloy",
+        "vpa/blueprint.yaml",
+        "dependencies: []",
+        "dependencies: [keda]",
     );
     assert_eq!(
         problems(dir.path()),
-        ["alloy/blueprint.yaml: dependencies: dependency cycle: alloy → tempo → loki → alloy"]
+        ["keda/blueprint.yaml: dependencies: dependency cycle: keda → reloader → vpa → keda"]
     );
 }
 
@@ -304,7 +314,7 @@ fn catalog_check_command_passes_on_the_repository_and_fails_precisely_on_a_broke
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(
-        out.contains("catalog is valid: 63 components in 9 families"),
+        out.contains("catalog is valid: 70 components in 9 families"),
         "{out}"
     );
 
@@ -317,15 +327,15 @@ fn catalog_check_command_passes_on_the_repository_and_fails_precisely_on_a_broke
     );
     edit(
         dir.path(),
-        "alloy/blueprint.yaml",
+        "keda/blueprint.yaml",
         "dependencies: []",
-        "dependencies: [opentelemetry]",
+        "dependencies: [reloader]",
     );
     edit(
         dir.path(),
-        "opentelemetry/blueprint.yaml",
+        "reloader/blueprint.yaml",
         "dependencies: []",
-        "dependencies: [alloy]",
+        "dependencies: [keda]",
     );
     let d = dir.path().to_str().expect("utf8");
     let bad = catalyst(&["catalog", "check", d]);
@@ -336,7 +346,7 @@ fn catalog_check_command_passes_on_the_repository_and_fails_precisely_on_a_broke
         lines,
         [
             format!("{d}/gitea/blueprint.yaml: dependencies[1]: unknown dependency “postgres”: no blueprint has this id").as_str(),
-            format!("{d}/alloy/blueprint.yaml: dependencies: dependency cycle: alloy → opentelemetry → alloy").as_str(),
+            format!("{d}/keda/blueprint.yaml: dependencies: dependency cycle: keda → reloader → keda").as_str(),
             format!("catalyst: the catalog in {d} has 2 problems").as_str(),
         ]
     );
@@ -418,9 +428,9 @@ async fn the_catalog_api_serves_json_with_an_etag() {
     let etag = h["etag"].to_str().expect("ascii").to_string();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(v["blueprints"].as_array().map(Vec::len), Some(63));
+    assert_eq!(v["blueprints"].as_array().map(Vec::len), Some(70));
     assert_eq!(v["families"].as_array().map(Vec::len), Some(9));
-    assert_eq!(v["defaultSelection"].as_array().map(Vec::len), Some(44));
+    assert_eq!(v["defaultSelection"].as_array().map(Vec::len), Some(50));
     let cnpg = v["blueprints"]
         .as_array()
         .and_then(|b| b.iter().find(|x| x["id"] == "cnpg"))
@@ -460,7 +470,7 @@ async fn the_catalog_server_function_returns_the_catalog() {
     let (s, _, body) = send(&r, req).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(v["blueprints"].as_array().map(Vec::len), Some(63));
+    assert_eq!(v["blueprints"].as_array().map(Vec::len), Some(70));
 }
 
 #[tokio::test]
@@ -471,11 +481,11 @@ async fn marketplace_pages_render_and_unknown_ids_are_404() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         html.matches("data-testid=\"component-card\"").count(),
-        39,
+        41,
         "non-mandatory listed components"
     );
     assert!(
-        html.contains("Selected <!-->44<!--> of 63") || html.contains("44"),
+        html.contains("Selected <!-->50<!--> of 70") || html.contains("50"),
         "counter"
     );
     let (s, _, html) = send(&r, page("/sovereign/marketplace/product/grafana")).await;

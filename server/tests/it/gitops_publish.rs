@@ -33,7 +33,7 @@ fn comp(id: &str, ns: &str, deps: &[&str]) -> ComponentRelease {
         },
         namespace: ns.into(),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
-        values: None,
+        ..Default::default()
     }
 }
 
@@ -42,6 +42,7 @@ fn input(fqdn: &str, components: Vec<ComponentRelease>) -> RenderInput {
         fqdn: fqdn.into(),
         deployment_id: "dep-42".into(),
         components,
+        ..Default::default()
     }
 }
 
@@ -165,16 +166,18 @@ fn render_builds_the_tree_from_the_template_and_the_selection() {
         "infrastructure/provider/provider-terraform.yaml",
         "infrastructure/config/providerconfig-hcloud.yaml",
         "bootstrap-kit/kustomization.yaml",
-        "bootstrap-kit/01-cilium.yaml",
-        "bootstrap-kit/02-cert-manager.yaml",
-        "bootstrap-kit/03-cnpg.yaml",
+        "bootstrap-kit/units.yaml",
+        "bootstrap-kit/01-cilium/release.yaml",
+        "bootstrap-kit/02-cert-manager/release.yaml",
+        "bootstrap-kit/03-cert-manager-issuers/issuers.yaml",
+        "bootstrap-kit/04-cnpg/release.yaml",
         "README.md",
     ] {
         assert!(files.contains_key(f), "{f} missing: {:?}", files.keys());
     }
     // Flux is installed by cloud-init: no HelmRelease, and a dependency on it is dropped.
-    assert!(!files.keys().any(|k| k.contains("-flux.yaml")));
-    let cnpg = &files["bootstrap-kit/03-cnpg.yaml"];
+    assert!(!files.keys().any(|k| k.contains("-flux/")));
+    let cnpg = &files["bootstrap-kit/04-cnpg/release.yaml"];
     assert!(
         cnpg.contains("dependsOn:\n    - name: bp-cert-manager\n"),
         "{cnpg}"
@@ -184,9 +187,15 @@ fn render_builds_the_tree_from_the_template_and_the_selection() {
     let template_sync = std::fs::read_to_string(template().join("flux-system/sync.yaml")).expect("template");
     assert_eq!(files["flux-system/sync.yaml"], template_sync);
     assert!(files["README.md"].contains("dep-42"));
-    // Only the selected components, nothing left from the template's own kit.
+    // Only the selected components (and the issuers cert-manager brings), each a unit of two files, and the
+    // kit's two lists: nothing left from the template's own kit.
     let kit_files: Vec<_> = files.keys().filter(|k| k.starts_with("bootstrap-kit/")).collect();
-    assert_eq!(kit_files.len(), 4, "{kit_files:?}");
+    assert_eq!(kit_files.len(), 10, "{kit_files:?}");
+    let units = &files["bootstrap-kit/units.yaml"];
+    assert!(
+        units.contains("  name: kit-cnpg\n") && units.contains("    - name: kit-cert-manager\n"),
+        "{units}"
+    );
 }
 
 #[test]
@@ -241,8 +250,12 @@ async fn publish_commits_the_tree_once_and_only_when_it_changes() {
         .expect("publish");
     assert!(third.changed);
     let now = tree_at(dir.path(), "main", &smaller.root);
-    assert!(now.contains_key("bootstrap-kit/01-cilium.yaml"));
-    assert!(!now.contains_key("bootstrap-kit/02-cert-manager.yaml"));
+    assert!(now.contains_key("bootstrap-kit/01-cilium/release.yaml"));
+    assert!(
+        !now.keys().any(|k| k.contains("cert-manager")),
+        "{:?}",
+        now.keys()
+    );
     assert_eq!(now, as_text(&smaller));
     assert_eq!(commits(dir.path(), "main").len(), 2);
 }

@@ -15,7 +15,7 @@ use crate::deployments::redact::Redactor;
 use crate::deployments::step::{StepError, phase_finished, phase_started};
 use crate::deployments::{Engine, RunCtx};
 use crate::gitops::catalog::components_for;
-use crate::gitops::{GitopsError, RenderInput, cluster_path, kit_order, publish, render};
+use crate::gitops::{Acme, GitopsError, KitOptions, RenderInput, cluster_path, kit_order, publish, render};
 use crate::tofu::runner::humanize;
 
 /// What the step handed to Flux.
@@ -80,6 +80,15 @@ pub async fn publish_tree(
             fqdn: fqdn.clone(),
             deployment_id: id.to_string(),
             components: releases,
+            kit: KitOptions {
+                ha: request.ha_enabled,
+                // DNS-01 needs the Sovereign's TSIG key in Catalyst's PowerDNS (the DNS issue); until then
+                // HTTP-01 through the Gateway.
+                acme: Acme {
+                    staging: cfg.gitops.acme_staging,
+                    dns01: false,
+                },
+            },
         },
     )
     .map_err(|e| {
