@@ -92,7 +92,9 @@ GIT_URL="$(sed -n 's/^listening on //p' "$WORK/git.log" | head -1)"
 export CATALYST_GITOPS_TOKEN="$GIT_TOKEN"
 ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
   --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
-  --pool-domains omani.works --hetzner-api-url "$HETZNER_URL")
+  --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" --pdns-url "$CATALYST_TEST_PDNS_URL")
+# PowerDNS's API key reaches Catalyst through its environment only.
+export CATALYST_PDNS_API_KEY="$CATALYST_TEST_PDNS_API_KEY"
 
 # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
 OIDC_PORT="$(free_port)"

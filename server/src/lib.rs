@@ -137,7 +137,9 @@ pub fn app_state_with_engine(
             .ok()
             .map(Arc::new)
     });
+    let pools = dns::pool_manager(&settings, &db).map(Arc::new);
     AppState {
+        pools,
         leptos_options: leptos_options(&settings),
         db,
         settings: Arc::new(settings),
@@ -212,6 +214,15 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     let addr = listener.local_addr().unwrap_or(settings.bind);
     let state = app_state_with(settings, db.clone(), secrets);
     start_auth(&state).await?;
+    match &state.pools {
+        Some(pools) => {
+            tracing::info!(pdns = %state.settings.pdns.as_ref().map(|p| p.url.as_str()).unwrap_or_default(), "DNS: PowerDNS");
+            dns::start_sweeper(pools.clone(), std::time::Duration::from_secs(30));
+        }
+        None => tracing::warn!(
+            "no PowerDNS is configured: pool subdomains cannot be checked or given out until Catalyst runs with --pdns-url (and CATALYST_PDNS_API_KEY)"
+        ),
+    }
     let engine = state.engine.clone();
     engine.start();
     let router = http::router(state);

@@ -26,6 +26,8 @@ pub struct AppState {
     pub auth: crate::auth::Auth,
     /// Single sign-on, when `--oidc-issuer` is set.
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
+    /// The DNS pool manager, when `--pdns-url` is set.
+    pub pools: Option<Arc<crate::dns::PoolManager>>,
 }
 
 impl FromRef<AppState> for crate::auth::oidc::Sso {

@@ -5,4 +5,40 @@
 pub mod pool;
 pub mod records;
 
-pub use pool::{Committed, PoolManager, Released, tsig_key_name};
+use std::sync::Arc;
+
+/// The pool manager of this console, when it has a PowerDNS (`--pdns-url`).
+pub fn pool_manager(settings: &crate::config::Settings, db: &crate::db::Db) -> Option<PoolManager> {
+    let pdns = settings.pdns.as_ref()?;
+    match pdns.client() {
+        Ok(client) => Some(PoolManager {
+            db: db.clone(),
+            pdns: client,
+            pools: settings.pool_domains.clone(),
+            nameservers: settings.nameservers.clone(),
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the PowerDNS client; DNS is off");
+            None
+        }
+    }
+}
+
+/// Sweeps reservations whose run is gone, every `every`, for as long as the process runs.
+pub fn start_sweeper(pools: Arc<PoolManager>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match pools.sweep().await {
+                Ok(freed) if !freed.is_empty() => {
+                    tracing::info!(?freed, "released reservations whose run is gone")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot sweep stale reservations"),
+            }
+        }
+    });
+}
+
+pub use pool::{Committed, PoolCheck, PoolManager, Released, tsig_key_name};

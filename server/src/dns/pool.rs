@@ -43,6 +43,19 @@ pub struct Committed {
     pub published: bool,
 }
 
+/// Where a name stands, for the wizard's availability check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolCheck {
+    /// Nobody holds it (an expired reservation counts as free).
+    Free,
+    /// Reserved by a deployment whose run is in progress.
+    InProgress,
+    /// Committed: a live Sovereign has it.
+    Active,
+    /// Not in the pool manager, but PowerDNS serves a zone of that name.
+    Elsewhere,
+}
+
 /// A release's outcome: the freed row and what could not be removed from PowerDNS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Released {
@@ -94,6 +107,25 @@ impl PoolManager {
             return Err(PoolError::Reserved(sub));
         }
         Ok(format!("{sub}.{pool}"))
+    }
+
+    /// Whether `<subdomain>.<pool>` can be had: the rules, then the pool manager's row, then PowerDNS.
+    pub async fn check(&self, pool: &str, subdomain: &str) -> Result<PoolCheck, PoolError> {
+        let zone = self.name(pool, subdomain)?;
+        if let Some(row) = store::get(&self.db, &zone).await.map_err(db_failed)? {
+            if row.is_active() {
+                return Ok(PoolCheck::Active);
+            }
+            if store::is_alive(&self.db, &row).await.map_err(db_failed)? {
+                return Ok(PoolCheck::InProgress);
+            }
+            return Ok(PoolCheck::Free);
+        }
+        match self.pdns.zone_exists(&zone).await {
+            Ok(true) => Ok(PoolCheck::Elsewhere),
+            Ok(false) => Ok(PoolCheck::Free),
+            Err(e) => Err(dns_unavailable(&e)),
+        }
     }
 
     /// Reserves `<subdomain>.<pool>` for the run of `deployment_id` and sets its zone up in PowerDNS.

@@ -65,6 +65,7 @@ impl Ports {
             }),
             subdomains: Arc::new(wizard::PoolSubdomains {
                 settings: wizard_settings,
+                pools: state.pools.clone(),
                 taken: Some(Arc::new(wizard::LiveDeployments { db: state.db.clone() })),
             }),
             cloud_credentials: Arc::new(wizard::HetznerTokens::new(&state.settings.hetzner_api_url)),

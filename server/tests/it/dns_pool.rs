@@ -277,7 +277,63 @@ async fn a_failed_publish_is_owed_and_retried(db: Db) {
     m.release(&zone).await.expect("cleanup");
 }
 
+/// What the wizard's check reads: free, a reservation in progress, free again once its run is gone, a
+/// live Sovereign, and a zone PowerDNS serves that the pool manager never gave out.
+async fn availability_follows_the_state(db: Db) {
+    use server::dns::PoolCheck;
+    let pool = unique_zone("pool");
+    let m = manager(&db, &pool);
+    deployment(&db, "d", &format!("acme.{pool}"), true).await;
+    assert_eq!(m.check(&pool, "acme").await, Ok(PoolCheck::Free));
+    assert_eq!(
+        m.check(&pool, "console").await,
+        Err(PoolError::Reserved("console".into()))
+    );
+    assert!(matches!(
+        m.check(&pool, "-x").await,
+        Err(PoolError::InvalidFormat(_))
+    ));
+    let row = m.reserve(&pool, "acme", "d", "u1").await.expect("reserved");
+    assert_eq!(m.check(&pool, "acme").await, Ok(PoolCheck::InProgress));
+    leases::release(&db, "d", "replica-1").await.expect("run gone");
+    assert_eq!(
+        m.check(&pool, "acme").await,
+        Ok(PoolCheck::Free),
+        "an expired reservation counts as free"
+    );
+    assert!(
+        leases::acquire(&db, "d", "replica-1", 60_000)
+            .await
+            .expect("lease")
+    );
+    m.commit(&row.zone, &row.reservation_token, "192.0.2.40")
+        .await
+        .expect("committed");
+    assert_eq!(m.check(&pool, "acme").await, Ok(PoolCheck::Active));
+    pdns()
+        .client()
+        .create_zone(&format!("manual.{pool}"), &[NS.into()], false)
+        .await
+        .expect("zone");
+    assert_eq!(m.check(&pool, "manual").await, Ok(PoolCheck::Elsewhere));
+    let down = PoolManager {
+        pdns: PdnsClient::new("http://127.0.0.1:9", Secret::new("k"), "localhost").expect("client"),
+        ..m.clone()
+    };
+    assert!(matches!(
+        down.check(&pool, "fresh").await,
+        Err(PoolError::DnsUnavailable(_))
+    ));
+    m.release(&row.zone).await.expect("cleanup");
+    pdns()
+        .client()
+        .delete_zone(&format!("manual.{pool}"))
+        .await
+        .expect("cleanup");
+}
+
 on_both_backends!(
+    availability_follows_the_state,
     reserve_commit_release,
     a_dead_runs_reservation_expires,
     a_takeover_rotates_the_key,

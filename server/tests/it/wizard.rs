@@ -464,6 +464,23 @@ async fn subdomain_check_and_key_generation() {
         )
         .await;
     assert_eq!(v["status"], "unsupported-pool");
+    // A zone Catalyst's PowerDNS already serves is not available, whoever made it.
+    let label = format!("ext{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let pdns = crate::common::pdns::pdns().client();
+    pdns.create_zone(
+        &format!("{label}.omani.works"),
+        &["ns1.omani.works".into()],
+        false,
+    )
+    .await
+    .expect("zone");
+    let (_, v) = c
+        .call(app::wizard::api::CheckSubdomain::PATH, check(&label))
+        .await;
+    assert_eq!(v["status"], "taken", "{v}");
+    pdns.delete_zone(&format!("{label}.omani.works"))
+        .await
+        .expect("cleanup");
 
     let (s, v) = c
         .call(

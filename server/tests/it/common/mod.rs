@@ -35,7 +35,8 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
         catalog: repo_catalog(),
         gitops: Default::default(),
-        pdns: None,
+        // A real PowerDNS (started once per test process): the wizard's subdomain check needs it.
+        pdns: Some(pdns::pdns().settings()),
     }
 }
 
