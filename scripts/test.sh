@@ -93,8 +93,6 @@ export CATALYST_GITOPS_TOKEN="$GIT_TOKEN"
 ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
   --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
   --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" --pdns-url "$CATALYST_TEST_PDNS_URL")
-# PowerDNS's API key reaches Catalyst through its environment only.
-export CATALYST_PDNS_API_KEY="$CATALYST_TEST_PDNS_API_KEY"
 
 # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
 OIDC_PORT="$(free_port)"
@@ -116,6 +114,10 @@ CATALYST_ADMIN_PASSWORD="e2e-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z
 export CATALYST_ADMIN_PASSWORD
 printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | "$TARGET_DIR/debug/catalyst" --data-dir "$WORK/data" --log-level warn \
   admin create --email "$CATALYST_ADMIN_EMAIL" --password-stdin > /dev/null
+
+# PowerDNS's API key reaches the servers through their environment only (not `admin create`, which has no
+# --pdns-url and refuses a key without one).
+export CATALYST_PDNS_API_KEY="$CATALYST_TEST_PDNS_API_KEY"
 
 log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2E_OIDC_ISSUER)"
 CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
