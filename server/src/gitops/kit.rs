@@ -1595,8 +1595,10 @@ impl Wiring {
         !self.pushes.is_empty() || !self.externals.is_empty()
     }
 
-    /// A random value stored once at `path`/`property` in OpenBao (never replaced).
+    /// A random value stored once in OpenBao (never replaced), as `<path>/<property>` with the property
+    /// `value`: one KV secret per value, so two PushSecrets never read-modify-write the same secret.
     fn push(&mut self, name: &str, path: &str, property: &str) {
+        let key = format!("{path}/{property}");
         self.pushes.push(Y::map([
             ("apiVersion", Y::s("external-secrets.io/v1alpha1")),
             ("kind", Y::s("PushSecret")),
@@ -1629,7 +1631,7 @@ impl Wiring {
                                 ("secretKey", Y::s("password")),
                                 (
                                     "remoteRef",
-                                    Y::map([("remoteKey", Y::s(path)), ("property", Y::s(property))]),
+                                    Y::map([("remoteKey", Y::s(&key)), ("property", Y::s("value"))]),
                                 ),
                             ]),
                         )])]),
@@ -1688,7 +1690,10 @@ impl Wiring {
                                         ("secretKey", Y::s(*var)),
                                         (
                                             "remoteRef",
-                                            Y::map([("key", Y::s(*path)), ("property", Y::s(*prop))]),
+                                            Y::map([
+                                                ("key", Y::s(format!("{path}/{prop}"))),
+                                                ("property", Y::s("value")),
+                                            ]),
                                         ),
                                     ])
                                 })

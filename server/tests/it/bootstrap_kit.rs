@@ -787,7 +787,10 @@ fn the_catalyst_platform_slot_waits_for_its_chart_and_renders_once_it_has_one() 
         secrets.contains("name: catalyst-platform-db\n")
             && secrets.contains("name: catalyst-platform-oidc\n")
     );
-    assert!(secrets.contains("key: sovereign/oidc/console\n"), "{secrets}");
+    assert!(
+        secrets.contains("key: sovereign/oidc/console/secret\n"),
+        "{secrets}"
+    );
     assert!(unit("release.yaml").contains("name: bp-catalyst-platform\n"));
     // The realm's console client redirects where the slot's kit.yaml says.
     let realm = kit
