@@ -2,10 +2,53 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use clap::error::ErrorKind;
+use std::path::PathBuf;
 
-use crate::config::{CatalogCommand, Cli, Command, one_line};
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "catalyst",
+    version,
+    about = "Catalyst — design, launch and run your own Kubernetes platform (a Sovereign) on your own cloud account.",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the console (what `catalyst` does without a command).
+    Serve,
+    /// Work with the component catalog (`platform/`).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Work with Sovereigns' Flux trees (offline).
+    #[command(subcommand)]
+    Gitops(crate::gitops::render::GitopsCommand),
+    /// Manage accounts from the command line (first superadmin, …).
+    Admin {
+        #[command(subcommand)]
+        command: crate::auth::admin::AdminCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CatalogCommand {
+    /// Validate a catalog folder: exit 0 and a summary if it is valid, otherwise exit 1 and one line per
+    /// problem (file: field: problem).
+    Check {
+        /// The catalog folder [default: --catalog-dir]
+        dir: Option<PathBuf>,
+    },
+}
 
 pub fn main() -> ExitCode {
     // Before anything is created: files and folders of Catalyst and of OpenTofu are private.
@@ -110,5 +153,31 @@ fn check_catalog(dir: &std::path::Path) -> ExitCode {
             );
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Renders a clap error as one line (clap's own rendering spans several).
+pub fn one_line(err: &clap::Error) -> String {
+    err.render()
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_render_on_one_line() {
+        let err = Cli::try_parse_from(["catalyst", "--log-format", "xml"]).expect_err("rejected");
+        let line = one_line(&err);
+        assert!(!line.contains('\n'));
+        assert!(line.contains("--log-format"), "{line}");
+        assert!(line.contains("pretty"), "{line}");
     }
 }

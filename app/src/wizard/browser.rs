@@ -14,7 +14,7 @@ fn element(id: &str) -> Option<web_sys::HtmlElement> {
 /// Moves the keyboard focus to the input of `field` and brings it into view.
 pub fn focus_field(field: &str) {
     #[cfg(feature = "hydrate")]
-    if let Some(el) = element(&super::state::field_id(field)) {
+    if let Some(el) = element(&super::ids::field_id(field)) {
         let _ = el.focus();
     }
     #[cfg(not(feature = "hydrate"))]

@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::state::{error_id, use_wizard};
+use super::ids::error_id;
+use super::state::use_wizard;
 
 /// The message of `field` (from the shared rules, or from the server), announced to screen readers.
 #[component]

@@ -8,6 +8,7 @@ mod components;
 mod credentials;
 mod domain;
 mod fields;
+mod ids;
 mod later;
 mod org;
 mod provider;

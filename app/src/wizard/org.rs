@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use super::fields::{FieldMessage, aria_invalid};
-use super::state::{error_id, use_wizard};
+use super::ids::error_id;
+use super::state::use_wizard;
 use super::types::{DEFAULT_HQ, DEFAULT_ORG_NAME};
 use crate::deployments::{Compliance, Industry, OrgSize};
 

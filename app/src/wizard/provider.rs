@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use super::fields::{FieldMessage, aria_invalid_dyn};
-use super::state::{error_id, use_wizard};
+use super::ids::error_id;
+use super::state::use_wizard;
 use super::types::{
     control_plane_nodes, cost_label, region_cost_hour, region_for_provider, region_hint, total_cost_hour,
 };
@@ -143,7 +144,7 @@ fn RegionCard(i: usize) -> impl IntoView {
         f("workerCount"),
         f("workerSize"),
     );
-    let ids = [&f_provider, &f_region, &f_cp, &f_wc, &f_ws].map(|x| super::state::field_id(x));
+    let ids = [&f_provider, &f_region, &f_cp, &f_wc, &f_ws].map(|x| super::ids::field_id(x));
     let is_airgap = move || region().is_some_and(|r| r.airgap);
     view! {
         <section

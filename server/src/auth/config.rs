@@ -7,7 +7,7 @@ use app::auth::{OrgRole, PlatformRole, SignupPolicy};
 use clap::{Args, ValueEnum};
 use url::Url;
 
-use crate::config::ConfigError;
+use crate::config::value::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SignupArg {
@@ -292,7 +292,7 @@ pub fn parse_public_url(raw: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// A session lifetime: the options' one duration syntax (`crate::config::parse_duration`: `90s`, `30m`,
+/// A session lifetime: the options' one duration syntax (`crate::config::value::parse_duration`: `90s`, `30m`,
 /// `12h`, `7d`), with a unit, and between one second and 366 days.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     if raw.trim().ends_with(|c: char| c.is_ascii_digit()) || raw.trim().ends_with("ms") {
@@ -300,7 +300,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
             "“{raw}” is not a session duration; use a number and s, m, h or d, e.g. 30m or 12h"
         ));
     }
-    crate::config::parse_duration(raw)
+    crate::config::value::parse_duration(raw)
 }
 
 /// `groupA=superadmin,groupB=org:acme:editor` → rules.

@@ -7,7 +7,7 @@ use app::deployments::Secret;
 use clap::Args;
 
 use super::GitRemote;
-use crate::config::ConfigError;
+use crate::config::value::ConfigError;
 
 fn secret(s: &str) -> Result<Secret, String> {
     Ok(Secret::new(s.trim()))

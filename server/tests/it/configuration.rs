@@ -25,7 +25,7 @@ fn readme_rows() -> BTreeSet<(String, String)> {
 }
 
 fn cli_options() -> BTreeSet<(String, String)> {
-    server::config::Cli::command()
+    server::cli::Cli::command()
         .get_arguments()
         .filter_map(|a| {
             let long = a.get_long()?;

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use super::detail::{Link, apply_event};
+use super::progress::{Link, apply_event};
 use crate::deployments::types::{Deployment, DeploymentEvent, EventKind};
 use crate::time::Millis;
 

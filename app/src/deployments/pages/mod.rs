@@ -5,6 +5,7 @@ mod detail;
 mod list;
 #[cfg(feature = "hydrate")]
 mod live;
+mod progress;
 
 pub use detail::DeploymentPage;
 pub use list::DeploymentsPage;

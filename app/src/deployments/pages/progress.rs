@@ -114,7 +114,7 @@ pub fn apply_event(d: &mut Deployment, e: &DeploymentEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deployments::types::{Level, Phase, ResourceAction, ResourceState};
+    use crate::deployments::types::{Level, Phase, ResourceAction, ResourceProgress, ResourceState};
 
     fn deployment() -> Deployment {
         let body = r#"{"id":"d1","orgId":"o","createdBy":"u","fqdn":"a.example.com","status":"provisioning",

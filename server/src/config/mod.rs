@@ -7,51 +7,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
 use crate::catalog::CatalogStore;
 use crate::db::DbUrl;
 
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "catalyst",
-    version,
-    about = "Catalyst — design, launch and run your own Kubernetes platform (a Sovereign) on your own cloud account.",
-    long_about = None,
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+pub mod value;
 
-#[derive(Debug, Clone, Subcommand)]
-pub enum Command {
-    /// Run the console (what `catalyst` does without a command).
-    Serve,
-    /// Work with the component catalog (`platform/`).
-    #[command(subcommand)]
-    Catalog(CatalogCommand),
-    /// Work with Sovereigns' Flux trees (offline).
-    #[command(subcommand)]
-    Gitops(crate::gitops::render::GitopsCommand),
-    /// Manage accounts from the command line (first superadmin, …).
-    Admin {
-        #[command(subcommand)]
-        command: crate::auth::admin::AdminCommand,
-    },
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum CatalogCommand {
-    /// Validate a catalog folder: exit 0 and a summary if it is valid, otherwise exit 1 and one line per
-    /// problem (file: field: problem).
-    Check {
-        /// The catalog folder [default: --catalog-dir]
-        dir: Option<PathBuf>,
-    },
-}
+pub use value::{ConfigError, MAX_DURATION, parse_duration};
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -268,65 +231,10 @@ impl EngineSettings {
     }
 }
 
-/// The one duration syntax of every option: a whole number and a unit — `500ms`, `90s`, `15m`, `2h`, `7d` —
-/// or plain seconds (`42`). Zero and anything over [`MAX_DURATION`] (366 days) are refused: no option needs
-/// more, and a deadline that far away could overflow a clock.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let not_a_duration =
-        || format!("“{s}” is not a duration; use a number and ms, s, m, h or d, e.g. 90s, 15m or 2h");
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| not_a_duration())?;
-    let (per, millis) = match unit.trim() {
-        "" | "s" => (1, false),
-        "ms" => (1, true),
-        "m" | "min" => (60, false),
-        "h" => (3600, false),
-        "d" => (86_400, false),
-        _ => return Err(not_a_duration()),
-    };
-    let d = n
-        .checked_mul(per)
-        .map(|n| {
-            if millis {
-                Duration::from_millis(n)
-            } else {
-                Duration::from_secs(n)
-            }
-        })
-        .filter(|d| *d <= MAX_DURATION)
-        .ok_or_else(|| format!("“{s}” is too long a duration; use at most 366d"))?;
-    if d.is_zero() {
-        return Err(format!("“{s}” is zero; give a positive duration such as 90s"));
-    }
-    Ok(d)
-}
-
-/// The longest duration any option takes.
-pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Pretty,
     Json,
-}
-
-/// A configuration problem: which option, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{option}: {problem}")]
-pub struct ConfigError {
-    pub option: &'static str,
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub fn new(option: &'static str, problem: impl Into<String>) -> Self {
-        Self {
-            option,
-            problem: problem.into(),
-        }
-    }
 }
 
 /// The configuration after validation.
@@ -507,21 +415,11 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Renders a clap error as one line (clap's own rendering spans several).
-pub fn one_line(err: &clap::Error) -> String {
-    err.render()
-        .to_string()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
-        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
 
     fn config(args: &[&str]) -> Config {
         let mut argv = vec![
@@ -712,14 +610,5 @@ mod tests {
                 "README.md documents an option that does not exist: {row}"
             );
         }
-    }
-
-    #[test]
-    fn clap_errors_render_on_one_line() {
-        let err = Cli::try_parse_from(["catalyst", "--log-format", "xml"]).expect_err("rejected");
-        let line = one_line(&err);
-        assert!(!line.contains('\n'));
-        assert!(line.contains("--log-format"), "{line}");
-        assert!(line.contains("pretty"), "{line}");
     }
 }
