@@ -4,8 +4,10 @@
     derive_chart.py MIRRORS_DIR [CHART ...]     # MIRRORS_DIR/<owner>+<name>/repo: clones or bare mirrors
 
 sources.json lists every chart: [name, version, "owner/repo", rev (tag or commit of the release), path of the
-chart in the repository, optionally the values file when it is not values.yaml]. The script reads the
-chart with `git show <rev>:…` — it never renders or runs it — and writes facts about it:
+chart in the repository, optionally the values file when it is not values.yaml]. The path may be a packaged
+chart (`<name>-<version>.tgz`, as a chart repository's Git source holds it): then the chart is the archive's
+files. The script reads the chart with `git show <rev>:…` (and Python's tarfile for a package) — it never
+renders or runs it — and writes facts about it:
 
 - `defaults`: the shape of the default values: every key path of the values file, each leaf replaced by
   the name of its type; an empty map (`{}`) is open (any key below it is a value of the chart). Subcharts
@@ -25,8 +27,10 @@ the check does not have). Needs PyYAML.
 import json
 import os
 import re
+import io
 import subprocess
 import sys
+import tarfile
 
 import yaml
 
@@ -64,14 +68,46 @@ def strip(schema):
     return schema
 
 
-def files_under(gitdir, rev, path):
-    out = git(gitdir, "ls-tree", "-r", "--name-only", rev, "--", path, check=False) or ""
-    return [f for f in out.splitlines() if f]
+class GitTree:
+    """The files of a repository at a revision."""
+
+    def __init__(self, gitdir, rev):
+        self.gitdir, self.rev = gitdir, rev
+
+    def show(self, path):
+        return git(self.gitdir, "show", "%s:%s" % (self.rev, path), check=False)
+
+    def ls(self, path):
+        out = git(self.gitdir, "ls-tree", "-r", "--name-only", self.rev, "--", path, check=False) or ""
+        return [f for f in out.splitlines() if f]
 
 
-def read_chart(gitdir, rev, path, values_file="values.yaml"):
+class PackageTree:
+    """The files of a packaged chart (a .tgz at a revision of a repository), paths below its top folder."""
+
+    def __init__(self, gitdir, rev, path):
+        blob = subprocess.run(["git", "--git-dir", gitdir, "cat-file", "blob", "%s:%s" % (rev, path)],
+                              capture_output=True, check=True).stdout
+        self.files = {}
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+            for m in tar.getmembers():
+                if m.isfile():
+                    name = m.name.split("/", 1)[1] if "/" in m.name else m.name
+                    self.files[name] = tar.extractfile(m).read().decode("utf-8", "replace")
+
+    def show(self, path):
+        return self.files.get(path[2:] if path.startswith("./") else path)
+
+    def ls(self, path):
+        prefix = path.rstrip("/") + "/"
+        return sorted(f for f in self.files if f.startswith(prefix))
+
+
+def read_chart(tree, path, values_file="values.yaml"):
     """(defaults shape, referenced paths) of the chart at `path`, subcharts included."""
-    values_text = git(gitdir, "show", "%s:%s/%s" % (rev, path, values_file))
+    values_text = tree.show("%s/%s" % (path, values_file))
+    if values_text is None:
+        raise FileNotFoundError("%s/%s" % (path, values_file))
     values = yaml.safe_load(values_text) or {}
     defaults = shape(values) if isinstance(values, dict) else {}
     referenced = set()
@@ -79,18 +115,18 @@ def read_chart(gitdir, rev, path, values_file="values.yaml"):
     for m in VALUES_REF.finditer(values_text):
         referenced.add(tuple(m.group(1)[1:].split(".")))
     prefix = "" if path in (".", "") else path.rstrip("/") + "/"
-    for f in files_under(gitdir, rev, prefix + "templates") if prefix else files_under(gitdir, rev, "templates"):
-        text = git(gitdir, "show", "%s:%s" % (rev, f), check=False) or ""
+    for f in tree.ls(prefix + "templates"):
+        text = tree.show(f) or ""
         for m in VALUES_REF.finditer(text):
             referenced.add(tuple(m.group(1)[1:].split(".")))
         for m in INDEX_REF.finditer(text):
             referenced.add(tuple(re.findall(r'"([^"]+)"', m.group(1))))
-    chart = yaml.safe_load(git(gitdir, "show", "%s:%sChart.yaml" % (rev, prefix), check=False) or "{}") or {}
+    chart = yaml.safe_load(tree.show("%sChart.yaml" % prefix) or "{}") or {}
     for dep in chart.get("dependencies") or []:
         key = dep.get("alias") or dep["name"]
         local = "%scharts/%s" % (prefix, dep["name"])
-        if git(gitdir, "show", "%s:%s/values.yaml" % (rev, local), check=False) is not None:
-            sub_defaults, sub_refs = read_chart(gitdir, rev, local)
+        if tree.show("%s/values.yaml" % local) is not None:
+            sub_defaults, sub_refs = read_chart(tree, local)
             merged = defaults.get(key) if isinstance(defaults.get(key), dict) else {}
             defaults[key] = merge(sub_defaults, merged)
             referenced |= {(key,) + r for r in sub_refs}
@@ -112,9 +148,13 @@ def derive(mirrors, entry):
     name, version, repo, rev, path = entry[:5]
     values_file = entry[5] if len(entry) > 5 else "values.yaml"
     gitdir = os.path.join(mirrors, repo.replace("/", "+"), "repo")
-    defaults, referenced = read_chart(gitdir, rev, path, values_file)
-    prefix = "" if path in (".", "") else path.rstrip("/") + "/"
-    raw = git(gitdir, "show", "%s:%svalues.schema.json" % (rev, prefix), check=False)
+    if path.endswith(".tgz"):
+        tree, chart_path = PackageTree(gitdir, rev, path), "."
+    else:
+        tree, chart_path = GitTree(gitdir, rev), path
+    defaults, referenced = read_chart(tree, chart_path, values_file)
+    prefix = "" if chart_path in (".", "") else chart_path.rstrip("/") + "/"
+    raw = tree.show("%svalues.schema.json" % prefix)
     out = {
         "name": name, "version": version,
         "source": {"repository": "https://github.com/" + repo, "rev": rev,
