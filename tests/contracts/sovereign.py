@@ -97,10 +97,35 @@ def tfvars_for(request, fqdn, deployment_id="contract-sample"):
     }
 
 
-def cloud_init_objects(tfvars):
+def module_resources(tfvars):
+    """{address: attributes} of what the module creates for these variables (the stand-in tofu's plan)."""
+    return TOFU.desired(os.path.join(ROOT, "infra", "hetzner"), tfvars)
+
+
+def load_balancer_of(resources, region_key):
+    """What the region's public load balancer forwards, from the module: {"ipv4", "forwards": {listen port:
+    (protocol, destination port)}, "targets": [label selectors]}, or None when the region has none."""
+    lbs = [a for a, attrs in resources.items() if a.startswith("hcloud_load_balancer.")
+           and (attrs.get("labels") or {}).get("catalyst.dev/role") == "load-balancer"
+           and (attrs.get("labels") or {}).get("catalyst.dev/region") == region_key]
+    if not lbs:
+        return None
+    lb = resources[lbs[0]]
+    forwards, targets = {}, []
+    for addr, attrs in resources.items():
+        if attrs.get("load_balancer_id") != lb.get("id"):
+            continue
+        if addr.startswith("hcloud_load_balancer_service."):
+            forwards[attrs.get("listen_port")] = (attrs.get("protocol"), attrs.get("destination_port"))
+        elif addr.startswith("hcloud_load_balancer_target."):
+            targets.append(attrs.get("label_selector"))
+    return {"ipv4": lb.get("ipv4"), "forwards": forwards, "targets": targets}
+
+
+def cloud_init_objects(tfvars, resources=None):
     """{region key: [objects]} that the first control plane of each region applies."""
     module_dir = os.path.join(ROOT, "infra", "hetzner")
-    resources = TOFU.desired(module_dir, tfvars)
+    resources = resources if resources is not None else module_resources(tfvars)
     known = {}
     for addr, attrs in resources.items():
         rtype, name, key = TOFU.parse_address(addr)
@@ -162,8 +187,9 @@ class Unit:
 
 
 class Region:
-    def __init__(self, key, fqdn, settings):
+    def __init__(self, key, fqdn, settings, load_balancer=None):
         self.key, self.fqdn, self.settings = key, fqdn, settings
+        self.load_balancer = load_balancer  # load_balancer_of(): None for an air-gapped region
         self.objects = []  # every object in the cluster, with "_origin" (cloud-init or a unit name)
         self.units = {}  # (namespace, name) → Unit
 
@@ -209,9 +235,10 @@ def build(tree_root, fqdn, request, deployment_id="contract-sample"):
     tfvars = tfvars_for(request, fqdn, deployment_id)
     regions = []
     problems = []
-    for key, cloud in cloud_init_objects(tfvars).items():
+    resources = module_resources(tfvars)
+    for key, cloud in cloud_init_objects(tfvars, resources).items():
         settings = next(o for o in cloud if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "sovereign-settings")
-        region = Region(key, fqdn, dict(settings.get("data") or {}))
+        region = Region(key, fqdn, dict(settings.get("data") or {}), load_balancer_of(resources, key))
         region.objects += cloud
         queue = [o for o in cloud if o["kind"] == "Kustomization"]
         seen = set()
@@ -682,6 +709,158 @@ def check_depends_on(region, problems):
             problems.append(Problem("wiring", label, "dependsOn cycle: %s" % " → ".join(cycle)))
 
 
+def host_matches(pattern, host):
+    """Gateway API / X.509 hostname matching: exact, or `*.` standing for one or more leading labels (a
+    Gateway listener) — one label for a certificate (`one_label`)."""
+    return host_covers(pattern, host, one_label=False)
+
+
+def host_covers(pattern, host, one_label=True):
+    pattern, host = (pattern or "").lower(), (host or "").lower()
+    if not pattern.startswith("*."):
+        return pattern == host
+    suffix = pattern[1:]
+    if not host.endswith(suffix) or len(host) <= len(suffix):
+        return False
+    return "." not in host[:-len(suffix)] if one_label else True
+
+
+def route_hosts(region):
+    """[(route, [hostnames])] of the HTTPRoutes that serve named hosts (the redirect has none)."""
+    return [(o, (o.get("spec") or {}).get("hostnames") or []) for o in region.objects
+            if o.get("kind") == "HTTPRoute" and (o.get("spec") or {}).get("hostnames")]
+
+
+def check_https(region, problems):
+    """Every host a route serves is reachable over HTTPS the whole way: the region's load balancer forwards
+    443 (and 80, for HTTP-01 and the redirect) to the Gateway's NodePorts; the route is attached to an HTTPS
+    listener of an existing Gateway that admits it and matches its hostname; that listener's certificate
+    Secret is a cert-manager Certificate whose names cover the host, issued by a ClusterIssuer in the tree;
+    HTTP on port 80 is redirected to HTTPS; the route's backends are Services something creates."""
+    objs = region.objects
+    by = lambda kind: [o for o in objs if o.get("kind") == kind]  # noqa: E731
+    md = lambda o: o.get("metadata") or {}  # noqa: E731
+    gateways = {(md(g).get("namespace", "default"), md(g).get("name")): g for g in by("Gateway")}
+    classes = {md(c).get("name"): c for c in by("GatewayClass")}
+    proxies = {(md(p).get("namespace", "default"), md(p).get("name")): p for p in by("EnvoyProxy")}
+    certificates = {(md(c).get("namespace", "default"), (c.get("spec") or {}).get("secretName")): c
+                    for c in by("Certificate")}
+    issuers = {md(i).get("name") for i in by("ClusterIssuer")}
+    made = produced(region)
+    helm_namespaces = release_namespaces(region)
+    routes = route_hosts(region)
+    if routes and not gateways:
+        problems.append(Problem("https", "region %s" % region.key, "routes serve hosts but there is no Gateway"))
+
+    def listeners(gw, section=None):
+        return [l for l in (gw.get("spec") or {}).get("listeners") or []
+                if section is None or l.get("name") == section]
+
+    # The load balancer → the Gateway's NodePorts, per Gateway.
+    for (gns, gname), gw in gateways.items():
+        where = "Gateway %s/%s" % (gns, gname)
+        cls = classes.get((gw.get("spec") or {}).get("gatewayClassName"))
+        if cls is None:
+            problems.append(Problem("https", where, "its GatewayClass %s does not exist"
+                                    % (gw.get("spec") or {}).get("gatewayClassName")))
+            continue
+        pref = (cls.get("spec") or {}).get("parametersRef") or {}
+        proxy = proxies.get((pref.get("namespace", "default"), pref.get("name")))
+        if proxy is None:
+            problems.append(Problem("https", where, "GatewayClass %s names no EnvoyProxy in the tree, so its "
+                                                    "Service is not the NodePort the load balancer targets"
+                                    % md(cls).get("name")))
+            continue
+        svc = (((proxy.get("spec") or {}).get("provider") or {}).get("kubernetes") or {}).get("envoyService") or {}
+        node_ports = {}
+        for port in ((((svc.get("patch") or {}).get("value") or {}).get("spec") or {}).get("ports") or []):
+            node_ports[port.get("port")] = port.get("nodePort")
+        lb = region.load_balancer
+        if lb is None:
+            continue  # an air-gapped region: nothing public to reach
+        if svc.get("type") != "NodePort":
+            problems.append(Problem("https", where, "the Gateway's Service is %s, not a NodePort the load "
+                                                    "balancer can target" % (svc.get("type") or "unset")))
+        if not lb["targets"]:
+            problems.append(Problem("https", "load balancer of region %s" % region.key, "has no targets"))
+        for port, protocol in ((443, "HTTPS"), (80, "HTTP")):
+            if not [l for l in listeners(gw) if l.get("port") == port and l.get("protocol") == protocol]:
+                problems.append(Problem("https", where, "has no %s listener on port %d" % (protocol, port)))
+            fwd = lb["forwards"].get(port)
+            if fwd is None:
+                problems.append(Problem("https", "load balancer of region %s" % region.key,
+                                        "does not forward port %d (infra/hetzner)" % port))
+            elif fwd[0] != "tcp" or fwd[1] != node_ports.get(port):
+                problems.append(Problem("https", "load balancer of region %s" % region.key,
+                                        "forwards %d to %s port %s, but the Gateway's Service has port %d on "
+                                        "NodePort %s" % (port, fwd[0], fwd[1], port, node_ports.get(port))))
+
+    # Each named host: route → listener → certificate → issuer; its backends.
+    for route, hosts in routes:
+        rns = md(route).get("namespace", "default")
+        where = "HTTPRoute %s/%s [%s]" % (rns, md(route).get("name"), route.get("_origin"))
+        attached = []
+        for p in (route.get("spec") or {}).get("parentRefs") or []:
+            gw = gateways.get((p.get("namespace", rns), p.get("name")))
+            if gw is None:
+                continue  # check_wiring reports a dangling parent
+            gns = md(gw).get("namespace", "default")
+            for l in listeners(gw, p.get("sectionName")):
+                allowed = ((l.get("allowedRoutes") or {}).get("namespaces") or {}).get("from", "Same")
+                if allowed == "Same" and gns != rns:
+                    continue
+                attached.append((gns, l))
+        https = [(gns, l) for gns, l in attached if l.get("protocol") == "HTTPS"]
+        if not https:
+            problems.append(Problem("https", where, "is attached to no HTTPS listener that admits it"))
+            continue
+        for host in hosts:
+            serving = [(gns, l) for gns, l in https if not l.get("hostname") or host_matches(l["hostname"], host)]
+            if not serving:
+                problems.append(Problem("https", where, "host %s matches no HTTPS listener it is attached to"
+                                        % host))
+                continue
+            for gns, l in serving:
+                refs = ((l.get("tls") or {}).get("certificateRefs")) or []
+                covered = False
+                for c in refs:
+                    cert = certificates.get((c.get("namespace", gns), c.get("name")))
+                    if cert is None:
+                        continue
+                    names = list((cert.get("spec") or {}).get("dnsNames") or [])
+                    if (cert.get("spec") or {}).get("commonName"):
+                        names.append(cert["spec"]["commonName"])
+                    issuer = (cert.get("spec") or {}).get("issuerRef") or {}
+                    if issuer.get("kind") == "ClusterIssuer" and issuer.get("name") not in issuers:
+                        problems.append(Problem("https", "Certificate %s/%s" % (gns, md(cert).get("name")),
+                                                "its ClusterIssuer %s is not in the tree" % issuer.get("name")))
+                    if any(host_covers(n, host) for n in names):
+                        covered = True
+                if not covered:
+                    problems.append(Problem("https", where, "host %s is in no certificate of listener %s (its "
+                                                            "Secret is not a Certificate naming the host)"
+                                            % (host, l.get("name"))))
+            # HTTP on the same Gateway redirects to HTTPS.
+            redirected = False
+            for r in by("HTTPRoute"):
+                for rule in (r.get("spec") or {}).get("rules") or []:
+                    for f in rule.get("filters") or []:
+                        if f.get("type") == "RequestRedirect" and (f.get("requestRedirect") or {}).get("scheme") == "https":
+                            rh = (r.get("spec") or {}).get("hostnames") or []
+                            if not rh or any(host_matches(h, host) for h in rh):
+                                redirected = True
+            if not redirected:
+                problems.append(Problem("https", where, "http://%s is not redirected to HTTPS" % host))
+        for rule in (route.get("spec") or {}).get("rules") or []:
+            for b in rule.get("backendRefs") or []:
+                if b.get("kind", "Service") != "Service":
+                    continue
+                bns = b.get("namespace", rns)
+                if ("Service", bns, b.get("name")) not in made and bns not in helm_namespaces:
+                    problems.append(Problem("https", where, "backend Service %s/%s: nothing creates it"
+                                            % (bns, b.get("name"))))
+
+
 def check(regions, data):
     problems = []
     for region in regions:
@@ -689,6 +868,7 @@ def check(regions, data):
         check_schemas(region, data, problems)
         check_values(region, data, problems)
         check_wiring(region, data, problems)
+        check_https(region, problems)
     return problems
 
 

@@ -44,6 +44,36 @@ def render(sample, out):
     return fqdn, request
 
 
+# The Sovereign's own console is an empty slot until Catalyst's chart exists (platform/catalyst-platform):
+# this fills it with a chart reference that is never fetched, to prove the wiring of https://console.<fqdn>.
+CONSOLE_CHART = """
+chart:
+  repository: oci://contracts.invalid/charts
+  name: catalyst
+  version: "0.0.0-contracts"
+  namespace: catalyst-system
+"""
+
+
+def render_with_console(sample, out):
+    """The sample with the catalyst-platform slot filled and selected (catalyst render only)."""
+    catalog = os.path.join(out, "platform")
+    shutil.copytree(os.path.join(s.ROOT, "platform"), catalog)
+    with open(os.path.join(catalog, "catalyst-platform", "blueprint.yaml"), "a") as f:
+        f.write(CONSOLE_CHART)
+    with open(os.path.join(SAMPLES, sample)) as f:
+        request = json.load(f)
+    request["components"] = list(request.get("components") or []) + ["catalyst-platform"]
+    path = os.path.join(out, "request.json")
+    with open(path, "w") as f:
+        json.dump(request, f)
+    subprocess.run([os.environ["CATALYST_BIN"], "gitops", "render", "--request", path, "--out", out,
+                    "--catalog-dir", catalog, "--gitops-template-dir", os.path.join(s.ROOT, "clusters", "_template")],
+                   check=True, capture_output=True, text=True)
+    fqdn = fqdn_of(request)
+    return fqdn, request, s.build(out, fqdn, request)
+
+
 class Samples(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -55,6 +85,9 @@ class Samples(unittest.TestCase):
                 out = os.path.join(cls.tmp, sample[:-5])
                 fqdn, request = render(sample, out)
                 cls.built[sample] = (out, fqdn, request, s.build(out, fqdn, request))
+        cls.console = None
+        if os.environ.get("CONTRACTS_RENDER") == "catalyst":
+            cls.console = render_with_console("three-regions-ha.json", os.path.join(cls.tmp, "console"))
 
     @classmethod
     def tearDownClass(cls):
@@ -72,6 +105,42 @@ class Samples(unittest.TestCase):
                 # What the regions differ by comes from the module, one value per region.
                 self.assertEqual(len({r.settings["SOVEREIGN_REGION_KEY"] for r in regions}), len(regions))
                 self.assertEqual({r.settings["SOVEREIGN_FQDN"] for r in regions}, {fqdn})
+
+    def test_every_public_region_serves_its_hosts_over_https(self):
+        for sample, (_, fqdn, request, regions) in sorted(self.built.items()):
+            for region in regions:
+                with self.subTest(sample=sample, region=region.key):
+                    hosts = {h for _, hs in s.route_hosts(region) for h in hs}
+                    self.assertIn("auth." + fqdn, hosts)
+                    self.assertIn("grafana." + fqdn, hosts)
+                    if region.load_balancer is None:
+                        self.assertTrue(any(r.get("airgap") for r in request["regions"]))
+                        continue
+                    self.assertEqual({p: f[1] for p, f in region.load_balancer["forwards"].items()},
+                                     {80: 31080, 443: 31443})
+                    problems = []
+                    s.check_https(region, problems)
+                    self.assertEqual([], [str(p) for p in problems])
+
+    def test_the_console_is_reachable_over_https_once_its_chart_exists(self):
+        if self.console is None:
+            self.skipTest("needs CONTRACTS_RENDER=catalyst (the slot is filled in a copy of the catalog)")
+        fqdn, request, regions = self.console
+        self.assertEqual([], [str(p) for p in s.check(regions, self.data)])
+        public = [r for r in regions if r.load_balancer is not None]
+        self.assertEqual(len(public), 2, "three regions, one of them air-gapped")
+        for region in public:
+            routes = [r for r, hosts in s.route_hosts(region) if "console." + fqdn in hosts]
+            self.assertEqual(len(routes), 1, region.key)
+            self.assertEqual(routes[0]["spec"]["parentRefs"][0].get("sectionName"), "https")
+            certs = [c for c in region.objects if c.get("kind") == "Certificate"
+                     and "console." + fqdn in c["spec"].get("dnsNames", [])]
+            self.assertEqual(len(certs), 1, "one certificate per Sovereign names the console")
+        # The same Sovereign without the console's route in its certificate fails the https check.
+        regions = copy.deepcopy(regions)
+        cert = next(c for c in regions[0].objects if c.get("kind") == "Certificate")
+        cert["spec"]["dnsNames"] = [n for n in cert["spec"]["dnsNames"] if not n.startswith("console.")]
+        self.assertReported(regions, self.data, "https", "host console.%s is in no certificate" % fqdn)
 
     def test_charts_without_data_are_only_those_listed_with_a_reason(self):
         data = s.Data.load()
@@ -254,6 +323,53 @@ class Samples(unittest.TestCase):
         regions = self.one_region()
         self.release(regions[0], "bp-cilium")["spec"]["dependsOn"] = [{"name": "bp-nothing"}]
         self.assertReported(regions, self.data, "wiring", "dependsOn flux-system/bp-nothing, which does not exist")
+
+    def test_seeded_https_breaks_are_reported(self):
+        _, fqdn, _, _ = self.built["one-region.json"]
+        gitea = "gitea." + fqdn
+
+        def route(region, name):
+            return next(o for o in region.objects if o.get("kind") == "HTTPRoute" and o["metadata"]["name"] == name)
+
+        def one(kind, region):
+            return next(o for o in region.objects if o.get("kind") == kind)
+
+        cases = [
+            ("the certificate misses a host",
+             lambda r: one("Certificate", r)["spec"].update(
+                 dnsNames=[n for n in one("Certificate", r)["spec"]["dnsNames"] if n != gitea]),
+             "host %s is in no certificate" % gitea),
+            ("the load balancer forwards 443 elsewhere",
+             lambda r: r.load_balancer["forwards"].update({443: ("tcp", 30443)}),
+             "forwards 443 to tcp port 30443"),
+            ("the load balancer does not forward 80",
+             lambda r: r.load_balancer["forwards"].pop(80),
+             "does not forward port 80"),
+            ("the Gateway's Service is not a NodePort",
+             lambda r: one("EnvoyProxy", r)["spec"]["provider"]["kubernetes"]["envoyService"].update(
+                 type="LoadBalancer"),
+             "not a NodePort"),
+            ("a route on the HTTP listener only",
+             lambda r: route(r, "gitea")["spec"]["parentRefs"][0].update(sectionName="http"),
+             "is attached to no HTTPS listener"),
+            ("a host the listener does not match",
+             lambda r: route(r, "gitea")["spec"].update(hostnames=["gitea.elsewhere.example"]),
+             "host gitea.elsewhere.example matches no HTTPS listener"),
+            ("no redirect to HTTPS",
+             lambda r: r.objects.remove(route(r, "https-redirect")),
+             "http://%s is not redirected to HTTPS" % gitea),
+            ("a certificate from an issuer that is not there",
+             lambda r: one("Certificate", r)["spec"]["issuerRef"].update(name="letsencrypt-nowhere"),
+             "ClusterIssuer letsencrypt-nowhere is not in the tree"),
+            ("a backend nothing creates",
+             lambda r: route(r, "gitea")["spec"]["rules"][0]["backendRefs"][0].update(namespace="nowhere"),
+             "backend Service nowhere/gitea-http"),
+        ]
+        for what, seed, words in cases:
+            with self.subTest(what):
+                regions = self.one_region()
+                seed(regions[0])
+                self.assertReported(regions, self.data, "https", words)
 
     def test_seeded_unset_substitution_variable_is_reported(self):
         out, fqdn, request, _ = self.built["one-region.json"]
