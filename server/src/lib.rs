@@ -113,11 +113,14 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
 }
 
 pub fn app_state_with(settings: Settings, db: Db, secrets: SecretBox) -> AppState {
-    let config = engine_config(&settings);
+    let mut config = engine_config(&settings);
+    // The runs write DNS through the same pool manager the wizard checks names with.
+    config.dns = dns::pool_manager(&settings, &db).map(Arc::new);
     app_state_with_engine(settings, db, secrets, config)
 }
 
-/// [`app_state_with`] with engine settings of the caller's (tests give OpenTofu stand-in switches).
+/// [`app_state_with`] with engine settings of the caller's (tests give OpenTofu stand-in switches). The
+/// engine writes DNS only if `config.dns` says so; the wizard's checks use it, or `--pdns-url`.
 pub fn app_state_with_engine(
     settings: Settings,
     db: Db,
@@ -125,6 +128,10 @@ pub fn app_state_with_engine(
     config: EngineConfig,
 ) -> AppState {
     let instance = Arc::new(Instance::new());
+    let pools = config
+        .dns
+        .clone()
+        .or_else(|| dns::pool_manager(&settings, &db).map(Arc::new));
     let engine = Engine::new(db.clone(), secrets, config, instance.id.clone());
     let auth = Arc::new(auth::AuthService::new(
         db.clone(),
@@ -137,7 +144,6 @@ pub fn app_state_with_engine(
             .ok()
             .map(Arc::new)
     });
-    let pools = dns::pool_manager(&settings, &db).map(Arc::new);
     AppState {
         pools,
         leptos_options: leptos_options(&settings),

@@ -21,6 +21,10 @@ pub enum Phase {
     TofuApply,
     #[serde(rename = "tofu-output")]
     TofuOutput,
+    /// The Sovereign's DNS zone gets its record set (the load balancer's address): reserved when the run
+    /// starts, committed and published after the OpenTofu outputs.
+    #[serde(rename = "dns")]
+    Dns,
     /// The control plane boots, installs Flux and sends its kubeconfig back.
     #[serde(rename = "cluster")]
     Cluster,
@@ -37,23 +41,25 @@ pub enum Phase {
 
 impl Phase {
     /// The phases of a provisioning run, in order.
-    pub const PROVISION: [Phase; 7] = [
+    pub const PROVISION: [Phase; 8] = [
         Phase::Gitops,
         Phase::TofuInit,
         Phase::TofuPlan,
         Phase::TofuApply,
         Phase::TofuOutput,
+        Phase::Dns,
         Phase::Cluster,
         Phase::Components,
     ];
     /// The phases of a wipe, in order.
     pub const WIPE: [Phase; 2] = [Phase::TofuDestroy, Phase::Sweep];
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::Gitops,
         Phase::TofuInit,
         Phase::TofuPlan,
         Phase::TofuApply,
         Phase::TofuOutput,
+        Phase::Dns,
         Phase::Cluster,
         Phase::Components,
         Phase::TofuDestroy,
@@ -67,6 +73,7 @@ impl Phase {
             Phase::TofuPlan => "tofu-plan",
             Phase::TofuApply => "tofu-apply",
             Phase::TofuOutput => "tofu-output",
+            Phase::Dns => "dns",
             Phase::Cluster => "cluster",
             Phase::Components => "components",
             Phase::TofuDestroy => "tofu-destroy",
@@ -85,6 +92,7 @@ impl Phase {
             Phase::TofuPlan => "OpenTofu plan",
             Phase::TofuApply => "Cloud resources",
             Phase::TofuOutput => "OpenTofu outputs",
+            Phase::Dns => "DNS records",
             Phase::Cluster => "Cluster bootstrap",
             Phase::Components => "Components",
             Phase::TofuDestroy => "OpenTofu destroy",
@@ -92,11 +100,17 @@ impl Phase {
         }
     }
 
-    /// Phase 0 (OpenTofu and the GitOps tree): a retry re-runs the whole of it from `tofu init`.
+    /// Phase 0 (OpenTofu, the GitOps tree and the DNS records, which need OpenTofu's load balancer
+    /// address): a retry re-runs the whole of it from `tofu init`.
     pub fn is_infrastructure(self) -> bool {
         matches!(
             self,
-            Phase::Gitops | Phase::TofuInit | Phase::TofuPlan | Phase::TofuApply | Phase::TofuOutput
+            Phase::Gitops
+                | Phase::TofuInit
+                | Phase::TofuPlan
+                | Phase::TofuApply
+                | Phase::TofuOutput
+                | Phase::Dns
         )
     }
 }

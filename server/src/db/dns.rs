@@ -254,6 +254,18 @@ pub async fn release(db: &Db, zone: &str) -> Result<Option<ZoneRow>, DbError> {
     }))
 }
 
+/// Deletes the row if `deployment_id` still holds it, and returns it (any state).
+pub async fn release_of(db: &Db, zone: &str, deployment_id: &str) -> Result<Option<ZoneRow>, DbError> {
+    let q = format!("DELETE FROM dns_zones WHERE zone = $1 AND deployment_id = $2 RETURNING {COLUMNS}");
+    Ok(on_db!(db, pool => {
+        sqlx::query_as::<_, ZoneRow>(&q)
+            .bind(zone)
+            .bind(deployment_id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
 /// Reservations whose run is gone at `now`.
 pub async fn stale(db: &Db, now: i64) -> Result<Vec<ZoneRow>, DbError> {
     let q = sql(

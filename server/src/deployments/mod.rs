@@ -87,6 +87,12 @@ pub struct EngineConfig {
     /// What the shared validation needs from the configuration (`--pool-domains`): the same facts the
     /// wizard validates with, so a pool-domain request the wizard accepts is accepted here too.
     pub validation: ValidationContext,
+    /// The pool manager (`--pdns-url`): the run's DNS step. `None`: no DNS is written (the step says so).
+    pub dns: Option<Arc<crate::dns::PoolManager>>,
+    /// How long the DNS step keeps trying when Catalyst's PowerDNS does not answer before the run fails.
+    pub dns_timeout: Duration,
+    /// The longest pause between two attempts of the DNS step.
+    pub dns_retry: Duration,
 }
 
 impl EngineConfig {
@@ -110,6 +116,9 @@ impl EngineConfig {
             sweep: SweepOptions::default(),
             tofu_env: Vec::new(),
             validation: ValidationContext::default(),
+            dns: None,
+            dns_timeout: Duration::from_secs(15 * 60),
+            dns_retry: Duration::from_secs(30),
         }
     }
 }

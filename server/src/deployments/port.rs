@@ -49,15 +49,7 @@ impl Engine {
         let (to, reset, message) = if phase.is_infrastructure() {
             (
                 DeploymentStatus::Provisioning,
-                vec![
-                    Phase::Gitops,
-                    Phase::TofuInit,
-                    Phase::TofuPlan,
-                    Phase::TofuApply,
-                    Phase::TofuOutput,
-                    Phase::Cluster,
-                    Phase::Components,
-                ],
+                Phase::PROVISION.to_vec(),
                 format!(
                     "Retry of {} requested by {}: running OpenTofu again from init against the existing state (idempotent).",
                     phase.label().to_lowercase(),
@@ -71,15 +63,7 @@ impl Engine {
                 // re-creates those control planes with them (see `phases::infrastructure`).
                 Phase::Cluster => (
                     DeploymentStatus::Provisioning,
-                    vec![
-                        Phase::Gitops,
-                        Phase::TofuInit,
-                        Phase::TofuPlan,
-                        Phase::TofuApply,
-                        Phase::TofuOutput,
-                        Phase::Cluster,
-                        Phase::Components,
-                    ],
+                    Phase::PROVISION.to_vec(),
                     format!(
                         "Retry of the cluster phase requested by {}: new single-use bearers; the control planes that did not report back are re-created with them.",
                         actor.label()

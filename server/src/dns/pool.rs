@@ -10,7 +10,7 @@
 use std::net::Ipv4Addr;
 
 use app::deployments::Secret;
-use app::deployments::validate::{is_reserved_subdomain, subdomain_format};
+use app::deployments::validate::{domain_name, is_reserved_subdomain, subdomain_format};
 use app::dns::PoolError;
 
 use super::records::canonical_set;
@@ -32,6 +32,15 @@ pub struct PoolManager {
     pub pools: Vec<String>,
     /// `--nameservers`: the NS set of every zone Catalyst serves.
     pub nameservers: Vec<String>,
+}
+
+impl std::fmt::Debug for PoolManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolManager")
+            .field("pools", &self.pools)
+            .field("nameservers", &self.nameservers)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A commit's outcome.
@@ -144,12 +153,49 @@ impl PoolManager {
             .split_once('.')
             .map(|(s, p)| (s.to_string(), p.to_string()))
             .unwrap_or_default();
+        self.reserve_zone(&zone, Some((&pool, &sub)), deployment_id, created_by)
+            .await
+    }
+
+    /// Reserves a bring-your-own domain: its zone on Catalyst's PowerDNS (signed, its own TSIG key), not
+    /// delegated from anything of ours — the domain's registrar delegates it to `--nameservers`. Same rules
+    /// of ownership as a pool name.
+    pub async fn reserve_domain(
+        &self,
+        domain: &str,
+        deployment_id: &str,
+        created_by: &str,
+    ) -> Result<ZoneRow, PoolError> {
+        let zone = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        if let Some(problem) = domain_name(&zone) {
+            return Err(PoolError::InvalidFormat(problem));
+        }
+        if self
+            .pools
+            .iter()
+            .any(|p| zone == *p || zone.ends_with(&format!(".{p}")))
+        {
+            return Err(PoolError::InvalidFormat(format!(
+                "{zone} is under one of Catalyst's pool domains; choose the pool mode for it."
+            )));
+        }
+        self.reserve_zone(&zone, None, deployment_id, created_by).await
+    }
+
+    async fn reserve_zone(
+        &self,
+        zone: &str,
+        pool_and_sub: Option<(&str, &str)>,
+        deployment_id: &str,
+        created_by: &str,
+    ) -> Result<ZoneRow, PoolError> {
+        let zone = zone.to_string();
         let token = random_token();
         let key = tsig_key_name(&zone);
         let new = NewZone {
             zone: &zone,
-            pool_domain: Some(&pool),
-            subdomain: Some(&sub),
+            pool_domain: pool_and_sub.map(|(p, _)| p),
+            subdomain: pool_and_sub.map(|(_, s)| s),
             deployment_id,
             reservation_token: &token,
             created_by,
@@ -283,6 +329,28 @@ impl PoolManager {
             .ok_or_else(|| PoolError::NotFound(zone.to_string()))?;
         let left = self.teardown(&freed).await;
         Ok(Released { freed, left })
+    }
+
+    /// Frees every name of a deployment (the wipe): one [`Released`] per zone it held. PowerDNS first: a
+    /// zone whose records, delegation or key PowerDNS kept stays this deployment's (listed in `left`), so
+    /// the wipe's retry removes it; only a zone gone from PowerDNS frees its name. (The deployment holds its
+    /// names throughout — active, or reserved under the wiping run's lease — so nobody else's zone is
+    /// touched.)
+    pub async fn release_deployment(&self, deployment_id: &str) -> Result<Vec<Released>, PoolError> {
+        let mut out = Vec::new();
+        for row in store::of_deployment(&self.db, deployment_id)
+            .await
+            .map_err(db_failed)?
+        {
+            let left = self.teardown(&row).await;
+            if left.is_empty() {
+                store::release_of(&self.db, &row.zone, deployment_id)
+                    .await
+                    .map_err(db_failed)?;
+            }
+            out.push(Released { freed: row, left });
+        }
+        Ok(out)
     }
 
     /// Removes the zone's delegation, the zone and its key from PowerDNS; returns what is left.

@@ -14,6 +14,7 @@ mod contract_samples;
 mod deployments_http;
 mod deployments_store;
 mod dns_pool;
+mod dns_run;
 mod engine;
 mod gitops_publish;
 mod hetzner_sweep;

@@ -1,5 +1,5 @@
-//! Phase 0, `provisioning`: the GitOps tree, then `tofu init`, `plan`, `apply`, `output`; then
-//! `waiting-for-cluster`. Apply is idempotent, so a resumed run simply starts at init again.
+//! Phase 0, `provisioning`: the DNS name reserved, the GitOps tree, then `tofu init`, `plan`, `apply`,
+//! `output`, the DNS records (`super::dns`); then `waiting-for-cluster`. Apply is idempotent, so a resumed run simply starts at init again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use app::deployments::{DeploymentRequest, DeploymentResult, DeploymentStatus, Le
 use crate::db::deployment_events::{Effect, NewEvent};
 use crate::db::deployments::{DeploymentRow, StatusWrite};
 use crate::deployments::step::{
-    StepError, StepResult, TofuRun, missing_tofu, redactor, request_of, secrets_of, tofu_of, workdir_of,
-    write_workdir,
+    StepError, StepResult, TofuRun, missing_tofu, phase_finished, redactor, request_of, secrets_of, tofu_of,
+    workdir_of, write_workdir,
 };
 use crate::deployments::{Engine, RunCtx};
 use crate::tofu::runner::{self, Step, Tofu, TofuError};
@@ -40,6 +40,8 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
         .await
         .map_err(|e| StepError::failed(Phase::Gitops, app::error::AppError::from(e).to_string(), "Retry."))?;
     let redactor = redactor(engine, &secrets, &bearers);
+    // The name first: one taken meanwhile fails the run before anything is pushed or created.
+    super::dns::reserve(engine, row, &request, ctx).await?;
     let published = super::gitops::publish_tree(engine, id, &request, ctx, &redactor).await?;
 
     let workdir = workdir_of(engine, id);
@@ -157,6 +159,15 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
     let mut result = parse_outputs(&out, &request);
     result.components = published.components;
     result.gitops_commit = published.commit;
+    phase_finished(
+        engine,
+        id,
+        Phase::TofuOutput,
+        PhaseState::Succeeded,
+        "Read the OpenTofu outputs.",
+    )
+    .await?;
+    super::dns::publish(engine, row, &request, &result.load_balancer_ip, ctx).await?;
     let mut w = StatusWrite::new(
         DeploymentStatus::WaitingForCluster,
         Phase::Cluster,
@@ -171,16 +182,10 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
     );
     w.only_from = Some(vec![DeploymentStatus::Provisioning]);
     w.result = serde_json::to_string(&result).ok();
-    w.effects = vec![
-        Effect::Phase {
-            phase: Phase::TofuOutput,
-            state: PhaseState::Succeeded,
-        },
-        Effect::Phase {
-            phase: Phase::Cluster,
-            state: PhaseState::Running,
-        },
-    ];
+    w.effects = vec![Effect::Phase {
+        phase: Phase::Cluster,
+        state: PhaseState::Running,
+    }];
     engine.transition(id, &w).await.map(|_| ()).map_err(|e| {
         StepError::failed(
             Phase::TofuOutput,

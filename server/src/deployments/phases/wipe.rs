@@ -5,7 +5,8 @@
 //!
 //! Nothing left → `wiped`. Something left (delete protection, a resource Hetzner keeps busy) → `failed` in the
 //! sweep phase with the report, so the page shows what remains, why and what it costs, and a retry of the
-//! wipe tries again.
+//! wipe tries again. After the cloud, the DNS names go (records, zone, delegation, update key; `crate::dns`):
+//! what Catalyst's PowerDNS kept is in the report too.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -179,14 +180,16 @@ pub async fn wipe(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
         let _ = engine.append(id, &lines, &[]).await;
     }
 
-    let report = teardown_report(before.as_deref(), &destroyed, &swept);
+    let mut report = teardown_report(before.as_deref(), &destroyed, &swept);
+    // The names last: a Sovereign half-wiped still answers under its name.
+    dns_release(engine, id, &mut report).await;
     let teardown = serde_json::to_string(&report).ok();
     if report.remaining.is_empty() {
         let mut w = StatusWrite::new(
             DeploymentStatus::Wiped,
             Phase::Sweep,
             format!(
-                "Wiped: {} resource(s) removed, nothing left in the Hetzner project.",
+                "Wiped: {} resource(s) removed, nothing left in the Hetzner project or Catalyst's DNS.",
                 report.removed.len()
             ),
         );
@@ -221,7 +224,7 @@ pub async fn wipe(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
             report.remaining_monthly_cost(),
             names.join(", ")
         ),
-        hint: "The teardown report says why for each one (e.g. delete protection: turn it off in the Hetzner console). Fix that, then retry the wipe.".into(),
+        hint: "The teardown report says why for each one (e.g. delete protection: turn it off in the Hetzner console; Catalyst's DNS server not answering: wait until it does). Fix that, then retry the wipe.".into(),
     };
     let mut w = StatusWrite::new(
         DeploymentStatus::Failed,
@@ -342,6 +345,78 @@ fn scrub_secrets(workdir: &Path) -> std::io::Result<()> {
     }
     let json = serde_json::to_vec_pretty(&vars).map_err(std::io::Error::other)?;
     crate::crypto::write_private(&path, &json)
+}
+
+/// Frees the deployment's DNS names (records, zone, delegation, TSIG key): removed zones join the report's
+/// `removed`, whatever Catalyst's PowerDNS kept its `remaining` (the name stays this deployment's, so a
+/// retry of the wipe removes it).
+async fn dns_release(engine: &Engine, id: &str, report: &mut TeardownReport) {
+    const KEPT: &str = "Catalyst's DNS server did not answer; retry the wipe once it does";
+    let released = match engine.config().dns.as_ref() {
+        None => return,
+        Some(pools) => pools.release_deployment(id).await,
+    };
+    let released = match released {
+        Ok(list) => list,
+        Err(e) => {
+            note(
+                engine,
+                id,
+                Phase::Sweep,
+                Level::Error,
+                format!("Cannot release the DNS names: {e}"),
+            )
+            .await;
+            report.remaining.push(CloudResource {
+                kind: "dns_zone".into(),
+                id: String::new(),
+                name: "the DNS names of this deployment".into(),
+                monthly_cost: 0.0,
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    for r in released {
+        let zone = r.freed.zone.clone();
+        if r.left.is_empty() {
+            note(
+                engine,
+                id,
+                Phase::Sweep,
+                Level::Info,
+                format!(
+                    "Removed the DNS zone {zone} (records, delegation and update key); the name is free."
+                ),
+            )
+            .await;
+            report.removed.push(CloudResource {
+                kind: "dns_zone".into(),
+                id: zone.clone(),
+                name: zone,
+                monthly_cost: 0.0,
+                reason: String::new(),
+            });
+            continue;
+        }
+        for thing in r.left {
+            note(
+                engine,
+                id,
+                Phase::Sweep,
+                Level::Error,
+                format!("Could not remove {thing}: {KEPT}."),
+            )
+            .await;
+            report.remaining.push(CloudResource {
+                kind: "dns_zone".into(),
+                id: zone.clone(),
+                name: thing,
+                monthly_cost: 0.0,
+                reason: KEPT.into(),
+            });
+        }
+    }
 }
 
 async fn note(engine: &Engine, id: &str, phase: Phase, level: Level, message: String) {

@@ -1,0 +1,420 @@
+//! The run's DNS step on both databases against the real PowerDNS, with the `tofu` stand-in, a real bare Git
+//! repository and the Hetzner API stand-in: a pool name is reserved when provisioning starts, committed and
+//! published after `tofu output` (the canonical record set answered over DNS), released by the wipe with the
+//! zone in the teardown report; a name someone else holds fails the run before anything is created; a
+//! record set PowerDNS did not take is written again by the run until it is.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use app::deployments::{
+    Actor, CreateDeployment, DeploymentStatus, DomainMode, DomainSpec, Phase, PhaseState, WipeRequest,
+};
+use server::crypto::SecretBox;
+use server::db::Db;
+use server::db::dns as zones;
+use server::deployments::Engine;
+use server::dns::PoolManager;
+
+use crate::common;
+use crate::common::engine::{GitRepo, HetznerStandin, eventually, request};
+use crate::common::pdns::{pdns, unique_zone};
+
+const NS: &str = "ns1.catalyst.test";
+
+struct Run {
+    engine: Engine,
+    actor: Actor,
+    pools: Arc<PoolManager>,
+    pool: String,
+    _git: GitRepo,
+    _hetzner: HetznerStandin,
+}
+
+/// An engine whose runs write DNS through a pool manager on `pdns_url` (the test PowerDNS, or a proxy in
+/// front of it) for a pool of its own.
+fn run_on(db: Db, pdns_url: &str) -> Run {
+    let git = GitRepo::new();
+    let hetzner = HetznerStandin::start(serde_json::json!({}));
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let pool = unique_zone("pool");
+    let pools = Arc::new(PoolManager {
+        db: db.clone(),
+        pdns: server::pdns::PdnsClient::new(
+            pdns_url,
+            app::deployments::Secret::new(pdns().api_key.clone()),
+            "localhost",
+        )
+        .expect("client"),
+        pools: vec![pool.clone()],
+        nameservers: vec![NS.to_string()],
+    });
+    let mut cfg = crate::engine::config(&dir, Some(&git), &[]);
+    cfg.hetzner_api_url = hetzner.url.clone();
+    cfg.validation.pool_domains = vec![pool.clone()];
+    cfg.dns = Some(pools.clone());
+    cfg.dns_retry = Duration::from_millis(200);
+    Run {
+        engine: Engine::new(db, SecretBox::generate(), cfg, "replica-a".into()),
+        actor: common::engine::owner(),
+        pools,
+        pool,
+        _git: git,
+        _hetzner: hetzner,
+    }
+}
+
+fn pool_request(pool: &str, sub: &str) -> CreateDeployment {
+    let mut c = request("unused.example.com");
+    c.request.domain = DomainSpec {
+        mode: DomainMode::Pool,
+        pool_domain: pool.into(),
+        subdomain: sub.into(),
+        byo_domain: String::new(),
+        registrar: None,
+    };
+    c
+}
+
+impl Run {
+    async fn wait_for(&self, id: &str, want: DeploymentStatus) -> app::deployments::Deployment {
+        eventually(90, &format!("{id} to become {want}"), || async {
+            let d = self.engine.get(&self.actor, id).await.expect("get");
+            (d.status == want).then_some(d)
+        })
+        .await
+    }
+
+    async fn messages(&self, id: &str) -> Vec<String> {
+        self.engine
+            .events(&self.actor, id, 0, Some(1000))
+            .await
+            .expect("events")
+            .events
+            .into_iter()
+            .map(|e| e.message)
+            .collect()
+    }
+}
+
+/// `dig` at the test PowerDNS: the answer section as `(name, ttl, type, value)`.
+fn dig(name: &str, rtype: &str) -> Vec<(String, u32, String, String)> {
+    let server = pdns().dns;
+    let out = Command::new("dig")
+        .arg(format!("@{}", server.ip()))
+        .args([
+            "-p",
+            &server.port().to_string(),
+            "+norecurse",
+            "+noall",
+            "+answer",
+        ])
+        .args([name, rtype])
+        .output()
+        .expect("dig runs (install Debian's bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 5 && f[3] == rtype).then(|| {
+                (
+                    f[0].to_string(),
+                    f[1].parse().unwrap_or_default(),
+                    f[3].to_string(),
+                    f[4..].join(" "),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The canonical record set of `zone`, as a resolver sees it: (apex, a name under the wildcard, console).
+fn record_set(zone: &str) -> Vec<Vec<(String, u32, String, String)>> {
+    [
+        zone.to_string(),
+        format!("gitea.{zone}"),
+        format!("console.{zone}"),
+    ]
+    .iter()
+    .map(|n| dig(n, "A"))
+    .collect()
+}
+
+async fn a_pool_run_publishes_the_record_set_and_the_wipe_releases_it(db: Db) {
+    let r = run_on(db.clone(), &pdns().url);
+    let zone = format!("acme.{}", r.pool);
+    let id = r
+        .engine
+        .create(&r.actor, pool_request(&r.pool, "acme"))
+        .await
+        .expect("created")
+        .id;
+    let d = r.wait_for(&id, DeploymentStatus::WaitingForCluster).await;
+    let ip = d.result.clone().expect("outputs").load_balancer_ip;
+    assert!(ip.starts_with("198.51.100."), "{ip}");
+    assert_eq!(d.phase(Phase::Dns).expect("dns").state, PhaseState::Succeeded);
+
+    // The canonical record set (README → DNS): @, * and console, A, TTL 300, the load balancer's address.
+    for (name, answer) in [zone.clone(), format!("gitea.{zone}"), format!("console.{zone}")]
+        .iter()
+        .zip(record_set(&zone))
+    {
+        assert_eq!(
+            answer,
+            [(format!("{name}."), 300, "A".to_string(), ip.clone())],
+            "{name}"
+        );
+    }
+    // Delegated from the pool with NS (and signed: DS).
+    assert_eq!(dig(&zone, "NS").len(), 1, "{:?}", dig(&zone, "NS"));
+    assert!(!dig(&zone, "DS").is_empty(), "the pool zone holds the DS record");
+    let row = zones::get(&db, &zone).await.expect("get").expect("row");
+    assert!(row.is_active() && row.published, "{row:?}");
+    assert_eq!(row.deployment_id, id);
+    assert_eq!(row.load_balancer_ip.as_deref(), Some(ip.as_str()));
+    let messages = r.messages(&id).await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with(&format!("Reserved {zone} for this deployment"))),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with(&format!("Published {zone}, *.{zone}, console.{zone} → {ip}"))),
+        "{messages:?}"
+    );
+
+    // The wipe: cloud first, then the name — records, zone, delegation and key gone, listed as removed.
+    r.engine.cancel(&r.actor, &id).await.expect("cancel");
+    r.engine
+        .wipe(
+            &r.actor,
+            &id,
+            WipeRequest {
+                confirm: zone.clone(),
+                hetzner_token: None,
+            },
+        )
+        .await
+        .expect("wipe accepted");
+    let d = r.wait_for(&id, DeploymentStatus::Wiped).await;
+    let report = d.teardown.expect("teardown report");
+    assert!(report.remaining.is_empty(), "{report:?}");
+    assert!(
+        report
+            .removed
+            .iter()
+            .any(|c| c.kind == "dns_zone" && c.name == zone),
+        "{report:?}"
+    );
+    assert!(record_set(&zone).iter().all(Vec::is_empty), "no records left");
+    assert!(dig(&zone, "NS").is_empty(), "no delegation left");
+    assert!(!r.pools.pdns.zone_exists(&zone).await.expect("pdns"));
+    assert!(
+        r.pools
+            .pdns
+            .tsig_key(&server::dns::tsig_key_name(&zone))
+            .await
+            .expect("pdns")
+            .is_none(),
+        "the update key is gone"
+    );
+    assert!(
+        zones::get(&db, &zone).await.expect("get").is_none(),
+        "the name is free"
+    );
+}
+
+async fn a_name_held_elsewhere_fails_the_run_before_anything_is_created(db: Db) {
+    let r = run_on(db.clone(), &pdns().url);
+    let zone = format!("taken.{}", r.pool);
+    // Another deployment's live Sovereign has it.
+    let other = r
+        .engine
+        .create(&r.actor, pool_request(&r.pool, "taken"))
+        .await
+        .expect("created")
+        .id;
+    r.wait_for(&other, DeploymentStatus::WaitingForCluster).await;
+    r.engine.cancel(&r.actor, &other).await.expect("cancel");
+    r.engine.delete(&r.actor, &other).await.expect("record deleted");
+    // The record is gone, the Sovereign (and its name) are not.
+    assert!(
+        zones::get(&db, &zone)
+            .await
+            .expect("get")
+            .expect("row")
+            .is_active()
+    );
+
+    let id = r
+        .engine
+        .create(&r.actor, pool_request(&r.pool, "taken"))
+        .await
+        .expect("created")
+        .id;
+    let d = r.wait_for(&id, DeploymentStatus::Failed).await;
+    let error = d.error.clone().expect("error");
+    assert_eq!(error.phase, Phase::Dns);
+    assert!(
+        error.message.contains(&zone) && error.message.contains("already taken"),
+        "{error:?}"
+    );
+    assert!(
+        error.hint.contains("Another deployment holds this name"),
+        "{error:?}"
+    );
+    assert_eq!(
+        d.phase(Phase::TofuInit).expect("init").state,
+        PhaseState::Pending,
+        "OpenTofu never ran"
+    );
+    assert!(
+        !r.engine
+            .config()
+            .work_root
+            .join(&id)
+            .join("terraform.tfstate")
+            .exists(),
+        "nothing was created"
+    );
+    assert_eq!(
+        zones::get(&db, &zone)
+            .await
+            .expect("get")
+            .expect("row")
+            .deployment_id,
+        other,
+        "the holder keeps it"
+    );
+    r.pools.release(&zone).await.expect("cleanup");
+}
+
+/// A PowerDNS API proxy that answers 503 to record-set writes of one zone while `blocked`.
+struct Proxy {
+    url: String,
+    blocked: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn proxy(zone: &str) -> Proxy {
+    use axum::extract::Request;
+    use axum::response::{IntoResponse, Response};
+    let blocked = Arc::new(AtomicBool::new(true));
+    let target = pdns().url.trim_end_matches('/').to_string();
+    let suffix = format!("/zones/{zone}.");
+    let http = reqwest::Client::new();
+    let flag = blocked.clone();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let (http, target, suffix, flag) = (http.clone(), target.clone(), suffix.clone(), flag.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            if parts.method == axum::http::Method::PATCH
+                && parts.uri.path().ends_with(&suffix)
+                && flag.load(Ordering::Acquire)
+            {
+                return (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "{\"error\": \"unavailable (test proxy)\"}",
+                )
+                    .into_response();
+            }
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let mut fwd = http.request(parts.method.clone(), format!("{target}{path}"));
+            for (k, v) in &parts.headers {
+                if k != axum::http::header::HOST {
+                    fwd = fwd.header(k, v);
+                }
+            }
+            match fwd.body(body).send().await {
+                Ok(res) => {
+                    let status = res.status();
+                    let bytes = res.bytes().await.unwrap_or_default();
+                    Response::builder()
+                        .status(status)
+                        .header("content-type", "application/json")
+                        .body(axum::body::Body::from(bytes))
+                        .unwrap_or_default()
+                }
+                Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Proxy { url, blocked, task }
+}
+
+async fn a_record_set_powerdns_did_not_take_is_written_again_by_the_run(db: Db) {
+    // The pool name is known before the engine exists: the proxy blocks writes to that zone only.
+    let probe = run_on(db.clone(), &pdns().url);
+    let zone = format!("late.{}", probe.pool);
+    let p = proxy(&zone).await;
+    let r = Run {
+        engine: {
+            let mut cfg = probe.engine.config().clone();
+            let pools = Arc::new(PoolManager {
+                pdns: server::pdns::PdnsClient::new(
+                    &p.url,
+                    app::deployments::Secret::new(pdns().api_key.clone()),
+                    "localhost",
+                )
+                .expect("client"),
+                ..(*probe.pools).clone()
+            });
+            cfg.dns = Some(pools);
+            Engine::new(db.clone(), SecretBox::generate(), cfg, "replica-a".into())
+        },
+        ..probe
+    };
+    let id = r
+        .engine
+        .create(&r.actor, pool_request(&r.pool, "late"))
+        .await
+        .expect("created")
+        .id;
+    // Committed, PowerDNS refusing the records: the run keeps at it, visibly, and does not move on.
+    eventually(90, "the run writing the records again", || async {
+        let m = r.messages(&id).await;
+        (m.iter().any(|m| m.contains("did not take the records yet"))
+            && m.iter().any(|m| m.starts_with("Cannot write the records yet")))
+        .then_some(())
+    })
+    .await;
+    let d = r.engine.get(&r.actor, &id).await.expect("get");
+    assert_eq!(d.status, DeploymentStatus::Provisioning);
+    assert_eq!(d.phase(Phase::Dns).expect("dns").state, PhaseState::Running);
+    let row = zones::get(&db, &zone).await.expect("get").expect("row");
+    assert!(row.is_active() && !row.published, "{row:?}");
+    assert!(
+        record_set(&zone).iter().all(Vec::is_empty),
+        "nothing published yet"
+    );
+
+    p.blocked.store(false, Ordering::Release);
+    let d = r.wait_for(&id, DeploymentStatus::WaitingForCluster).await;
+    let ip = d.result.expect("outputs").load_balancer_ip;
+    assert_eq!(dig(&format!("console.{zone}"), "A")[0].3, ip);
+    assert!(zones::get(&db, &zone).await.expect("get").expect("row").published);
+    r.pools.release(&zone).await.expect("cleanup");
+}
+
+crate::on_both_backends!(
+    a_pool_run_publishes_the_record_set_and_the_wipe_releases_it,
+    a_name_held_elsewhere_fails_the_run_before_anything_is_created,
+    a_record_set_powerdns_did_not_take_is_written_again_by_the_run,
+);
