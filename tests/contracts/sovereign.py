@@ -400,13 +400,19 @@ def default_at(defaults, path):
     return True, False
 
 
-def without_required(schema):
+COMBINATORS = ("anyOf", "oneOf", "allOf", "not", "if", "then", "else")
+
+
+def without_required(schema, conditional=False):
     """A values schema without its `required` lists: Helm checks them on the values merged with the chart's
-    defaults, and the contract data has the defaults' shape only."""
+    defaults, and the contract data has the defaults' shape only. Inside anyOf/oneOf/allOf/not/if/then/else
+    they stay: there a `required` picks a branch (`not: {anyOf: [{required: [a]}, …]}`), and without it every
+    branch would match anything."""
     if isinstance(schema, dict):
-        return {k: without_required(v) for k, v in schema.items() if k != "required"}
+        return {k: (without_required(v, True) if k in COMBINATORS else without_required(v, conditional))
+                for k, v in schema.items() if conditional or k != "required"}
     if isinstance(schema, list):
-        return [without_required(x) for x in schema]
+        return [without_required(x, conditional) for x in schema]
     return schema
 
 

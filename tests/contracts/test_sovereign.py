@@ -74,6 +74,33 @@ def render_with_console(sample, out):
     return fqdn, request, s.build(out, fqdn, request)
 
 
+def render_everything(sample, out):
+    """The sample with every component of the catalog selected (catalyst render only): the optional ones
+    are in no sample, and their values are checked against their charts too."""
+    import yaml
+    with open(os.path.join(SAMPLES, sample)) as f:
+        request = json.load(f)
+    ids = []
+    for entry in sorted(os.listdir(os.path.join(s.ROOT, "platform"))):
+        bp = os.path.join(s.ROOT, "platform", entry, "blueprint.yaml")
+        if os.path.isfile(bp):
+            with open(bp) as f:
+                doc = yaml.safe_load(f)
+            if doc.get("chart"):
+                ids.append(doc["id"])
+    request["components"] = ids
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "request.json")
+    with open(path, "w") as f:
+        json.dump(request, f)
+    subprocess.run([os.environ["CATALYST_BIN"], "gitops", "render", "--request", path, "--out", out,
+                    "--catalog-dir", os.path.join(s.ROOT, "platform"),
+                    "--gitops-template-dir", os.path.join(s.ROOT, "clusters", "_template")],
+                   check=True, capture_output=True, text=True)
+    fqdn = fqdn_of(request)
+    return request, s.build(out, fqdn, request)
+
+
 class Samples(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -85,9 +112,10 @@ class Samples(unittest.TestCase):
                 out = os.path.join(cls.tmp, sample[:-5])
                 fqdn, request = render(sample, out)
                 cls.built[sample] = (out, fqdn, request, s.build(out, fqdn, request))
-        cls.console = None
+        cls.console = cls.everything = None
         if os.environ.get("CONTRACTS_RENDER") == "catalyst":
             cls.console = render_with_console("three-regions-ha.json", os.path.join(cls.tmp, "console"))
+            cls.everything = render_everything("one-region.json", os.path.join(cls.tmp, "everything"))
 
     @classmethod
     def tearDownClass(cls):
@@ -141,6 +169,38 @@ class Samples(unittest.TestCase):
         cert = next(c for c in regions[0].objects if c.get("kind") == "Certificate")
         cert["spec"]["dnsNames"] = [n for n in cert["spec"]["dnsNames"] if not n.startswith("console.")]
         self.assertReported(regions, self.data, "https", "host console.%s is in no certificate" % fqdn)
+
+    def test_every_component_whose_chart_has_data_sets_values_the_chart_takes(self):
+        if self.everything is None:
+            self.skipTest("needs CONTRACTS_RENDER=catalyst (renders a request selecting every component)")
+        request, regions = self.everything
+        problems = []
+        for region in regions:
+            s.check_values(region, self.data, problems)
+        self.assertEqual([], [str(p) for p in problems if "no chart data for" not in p.what])
+        releases = [o for r in regions for o in r.objects if o.get("kind") == "HelmRelease"]
+        checked = [o for o in releases if (o["spec"]["chart"]["spec"]["chart"],
+                                           str(o["spec"]["chart"]["spec"]["version"])) in self.data.charts]
+        # The generic chart of the upstreams without one, optional ones included, is among them.
+        self.assertEqual(len([o for o in checked if o["spec"]["chart"]["spec"]["chart"] == "app-template"]), 10)
+
+    def test_required_stays_where_it_picks_a_branch(self):
+        schema = {"type": "object", "properties": {"a": {"type": "string"}, "x": {"type": "string"}},
+                  "required": ["a"], "not": {"anyOf": [{"required": ["x"]}]}}
+        relaxed = s.without_required(schema)
+        import jsonschema
+        self.assertEqual([], list(jsonschema.Draft7Validator(relaxed).iter_errors({})), "defaults may hold a")
+        self.assertTrue(list(jsonschema.Draft7Validator(relaxed).iter_errors({"x": "1"})), "x is excluded")
+
+    def test_seeded_app_template_mistakes_are_reported(self):
+        regions = self.one_region()
+        hr = self.release(regions[0], "bp-coraza")
+        main = hr["spec"]["values"]["controllers"]["main"]["containers"]["main"]
+        main["resourcess"] = main.pop("resources")
+        self.assertReported(regions, self.data, "values", "'resourcess' was unexpected")
+        regions = self.one_region()
+        self.release(regions[0], "bp-coraza")["spec"]["values"]["servce"] = {"main": {"controller": "main"}}
+        self.assertReported(regions, self.data, "values", "servce.main.controller is not a value of chart app-template 4.1.1")
 
     def test_charts_without_data_are_only_those_listed_with_a_reason(self):
         data = s.Data.load()

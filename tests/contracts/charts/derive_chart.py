@@ -4,7 +4,10 @@
     derive_chart.py MIRRORS_DIR [CHART ...]     # MIRRORS_DIR/<owner>+<name>/repo: clones or bare mirrors
 
 sources.json lists every chart: [name, version, "owner/repo", rev (tag or commit of the release), path of the
-chart in the repository, optionally the values file when it is not values.yaml]. The path may be a packaged
+chart in the repository, optionally the values file when it is not values.yaml, optionally options:
+{"library": path} for a chart whose values and schema are a library chart's in the same repository (the
+generic app-template: its templates merge the library's defaults into its values, its values.schema.json is
+a `$ref` to the library's, whose `$ref`s into other files are bundled into one schema here)]. The path may be a packaged
 chart (`<name>-<version>.tgz`, as a chart repository's Git source holds it): then the chart is the archive's
 files. The script reads the chart with `git show <rev>:…` (and Python's tarfile for a package) — it never
 renders or runs it — and writes facts about it:
@@ -144,9 +147,58 @@ def merge(a, b):
     return out
 
 
+def bundle_schema(tree, path):
+    """The JSON schema at `path` with every `$ref` into another file of the tree inlined under
+    `definitions` (keyed by the file's path below the schema's folder), so it validates offline alone."""
+    base = os.path.dirname(path)
+
+    def esc(key):
+        return key.replace("~", "~0").replace("/", "~1")
+
+    files, queue = {}, []
+
+    def rewrite(node, here, key):
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k in ("$id", "$schema"):
+                    continue
+                if k == "$ref" and isinstance(v, str):
+                    target, _, pointer = v.partition("#")
+                    if target:
+                        full = os.path.normpath(os.path.join(here, target))
+                        tkey = os.path.relpath(full, base)
+                        if tkey not in files:
+                            files[tkey] = None
+                            queue.append((full, tkey))
+                        v = "#/definitions/%s%s" % (esc(tkey), pointer)
+                    elif key is not None:
+                        v = "#/definitions/%s%s" % (esc(key), pointer)
+                    out[k] = v
+                else:
+                    out[k] = rewrite(v, here, key)
+            return out
+        if isinstance(node, list):
+            return [rewrite(x, here, key) for x in node]
+        return node
+
+    root = rewrite(json.loads(tree.show(path)), base, None)
+    while queue:
+        full, tkey = queue.pop(0)
+        text = tree.show(full)
+        if text is None:
+            raise FileNotFoundError(full)
+        files[tkey] = rewrite(json.loads(text), os.path.dirname(full), tkey)
+    if files:
+        root.setdefault("definitions", {}).update(files)
+    return root
+
+
 def derive(mirrors, entry):
     name, version, repo, rev, path = entry[:5]
-    values_file = entry[5] if len(entry) > 5 else "values.yaml"
+    extra = entry[5:]
+    values_file = next((x for x in extra if isinstance(x, str)), "values.yaml")
+    options = next((x for x in extra if isinstance(x, dict)), {})
     gitdir = os.path.join(mirrors, repo.replace("/", "+"), "repo")
     if path.endswith(".tgz"):
         tree, chart_path = PackageTree(gitdir, rev, path), "."
@@ -155,13 +207,21 @@ def derive(mirrors, entry):
     defaults, referenced = read_chart(tree, chart_path, values_file)
     prefix = "" if chart_path in (".", "") else chart_path.rstrip("/") + "/"
     raw = tree.show("%svalues.schema.json" % prefix)
+    schema = strip(json.loads(raw)) if raw else None
+    if options.get("library"):
+        lib = options["library"]
+        lib_defaults, lib_refs = read_chart(tree, lib)
+        defaults = merge(lib_defaults, {k: v for k, v in defaults.items() if k != os.path.basename(lib)})
+        referenced |= lib_refs
+        schema = strip(bundle_schema(tree, "%s/values.schema.json" % lib))
     out = {
         "name": name, "version": version,
         "source": {"repository": "https://github.com/" + repo, "rev": rev,
                    "commit": git(gitdir, "rev-list", "-n", "1", rev, "--").strip(), "path": path,
-                   "how": "tests/contracts/charts/derive_chart.py (sources.json)"},
+                   "how": "tests/contracts/charts/derive_chart.py (sources.json)",
+                   **({"library": options["library"]} if options.get("library") else {})},
         "defaults": defaults, "referenced": [list(r) for r in sorted(referenced)],
-        "schema": strip(json.loads(raw)) if raw else None,
+        "schema": schema,
     }
     folder = os.path.join(HERE, "%s-%s" % (name, version))
     os.makedirs(folder, exist_ok=True)
