@@ -130,10 +130,14 @@ if ! wait_ready "$CATALYST_URL/readyz" 60; then
   die "Catalyst did not become ready"
 fi
 
-# A second replica on the same database whose sessions expire after 3 s idle: the expiry test uses it.
+# A second server whose sessions expire after 3 s idle: the expiry test uses it. It has a database of its own
+# (with the same superadmin): its session sweep (every ten minutes, for sessions idle longer than ITS timeout)
+# would otherwise end every saved session of the main server's tests in the middle of a run.
 SHORT_PORT="$(free_port)"
 export CATALYST_SHORT_URL="http://127.0.0.1:$SHORT_PORT"
-"$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$SHORT_PORT" --data-dir "$WORK/data" --site-root "$ROOT/target/site" \
+printf '%s\n' "$CATALYST_ADMIN_PASSWORD" | env -u CATALYST_PDNS_API_KEY "$TARGET_DIR/debug/catalyst" --data-dir "$WORK/data-short" --log-level warn \
+  admin create --email "$CATALYST_ADMIN_EMAIL" --password-stdin > /dev/null
+"$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$SHORT_PORT" --data-dir "$WORK/data-short" --site-root "$ROOT/target/site" \
   --log-level warn "${ENGINE_ARGS[@]}" --session-idle-timeout 3s > "$WORK/server-short.log" 2>&1 &
 SHORT_PID=$!
 if ! wait_ready "$CATALYST_SHORT_URL/readyz" 60; then

@@ -12,7 +12,7 @@ async function openMarketplace(page: Page) {
 
 test('search filters the cards by name, id, description and family', async ({ page }) => {
   await openMarketplace(page);
-  await expect(cards(page)).toHaveCount(39);
+  await expect(cards(page)).toHaveCount(41);
   await page.getByTestId('search').fill('grafana');
   await expect(cards(page)).toHaveCount(1);
   await expect(cards(page).first()).toHaveAttribute('data-id', 'grafana');
@@ -23,7 +23,7 @@ test('search filters the cards by name, id, description and family', async ({ pa
   await expect(cards(page)).toHaveCount(0);
   await expect(page.getByTestId('empty')).toHaveText('No components match your filters.');
   await page.getByTestId('search').fill('');
-  await expect(cards(page)).toHaveCount(39);
+  await expect(cards(page)).toHaveCount(41);
 });
 
 test('a family chip filters to that family and toggles off again', async ({ page }) => {
@@ -36,7 +36,7 @@ test('a family chip filters to that family and toggles off again', async ({ page
     await expect(c.locator('.chip-family')).toHaveText('RELAY');
   }
   await chip.click();
-  await expect(cards(page)).toHaveCount(39);
+  await expect(cards(page)).toHaveCount(41);
 });
 
 test('selecting a CORTEX member adds the whole family and says so', async ({ page }) => {
@@ -130,7 +130,7 @@ test('the product page links to its dependencies and shows mandatory ones as alw
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Harbor');
   await expect(page.getByTestId('always-installed')).toHaveText('Always installed');
   const deps = page.getByTestId('depends-on').getByRole('link');
-  await expect(deps).toHaveText(['CloudNativePG', 'SeaweedFS', 'Valkey', 'Keycloak', 'OpenBao', 'Envoy Gateway']);
+  await expect(deps).toHaveText(['CloudNativePG', 'Envoy Gateway', 'Keycloak', 'OpenBao', 'SeaweedFS', 'Valkey']);
   await deps.first().click();
   await expect(page).toHaveURL(/\/sovereign\/marketplace\/product\/cnpg$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('CloudNativePG');

@@ -3,7 +3,7 @@ import { test, expect } from './fixtures';
 test('the marketplace stands without JavaScript', async ({ page }) => {
   await page.goto('/sovereign/marketplace');
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Platform components');
-  await expect(page.locator('[data-testid="component-card"]')).toHaveCount(39);
+  await expect(page.locator('[data-testid="component-card"]')).toHaveCount(41);
   await expect(page.getByTestId('selected-count')).toHaveText('Selected 50 of 70');
   await expect(page.locator('[data-testid="component-card"][data-id="grafana"]')).toHaveAttribute('data-selected', 'true');
   await expect(page.getByRole('link', { name: 'Marketplace' }).first()).toHaveAttribute('aria-current', 'page');

@@ -137,7 +137,7 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await expect(page.getByTestId('review-owner-org')).toHaveText('Default');
   // The key re-entered after the reload is the pasted one: its fingerprint is ssh-keygen's.
   await expect(page.getByTestId('review-ssh-fingerprint')).toHaveText(ED25519_FINGERPRINT);
-  await expect(page.getByTestId('review-components-count')).toContainText('50 selected');
+  await expect(page.getByTestId('review-components-count')).toContainText('56 selected');
   await expect(page.getByTestId('review-component-list')).toContainText('Neo4j');
   await expect(page.getByTestId('review-component-list')).not.toContainText('LibreChat');
   await expect(page.getByRole('link', { name: 'Edit Provider' })).toHaveAttribute('href', '/sovereign/wizard/provider');
