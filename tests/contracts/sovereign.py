@@ -230,13 +230,20 @@ def kustomize_build(root, path, where, problems):
     return texts
 
 
-def build(tree_root, fqdn, request, deployment_id="contract-sample"):
-    """[Region] for a rendered tree (the folder holding clusters/<fqdn>) and its request."""
+def build(tree_root, fqdn, request, deployment_id="contract-sample", cloud_init_extra=None):
+    """[Region] for a rendered tree (the folder holding clusters/<fqdn>) and its request. `cloud_init_extra`
+    (region key → (settings, [objects])) adds to what cloud-init writes: inputs the module does not provide yet."""
     tfvars = tfvars_for(request, fqdn, deployment_id)
     regions = []
     problems = []
     resources = module_resources(tfvars)
     for key, cloud in cloud_init_objects(tfvars, resources).items():
+        if cloud_init_extra:
+            more_settings, more_objects = cloud_init_extra(key)
+            for o in cloud:
+                if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "sovereign-settings":
+                    o.setdefault("data", {}).update(more_settings)
+            cloud = cloud + [dict(o, _origin="cloud-init") for o in more_objects]
         settings = next(o for o in cloud if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "sovereign-settings")
         region = Region(key, fqdn, dict(settings.get("data") or {}), load_balancer_of(resources, key))
         region.objects += cloud
@@ -502,8 +509,9 @@ def references_of(obj):
         last = path[-1]
         if kind == "Certificate" and path == ("secretName",):
             continue  # what the Certificate produces
-        if isinstance(node, dict) and last in ("secretKeyRef", "secretRef", "configMapKeyRef", "configMapRef",
-                                                "passwordSecretRef", "tokenSecretRef") and node.get("name"):
+        if isinstance(node, dict) and node.get("name") and last in (
+                "secretKeyRef", "secretRef", "configMapKeyRef", "configMapRef", "passwordSecretRef",
+                "tokenSecretRef", "tsigSecretSecretRef"):
             yield ("ConfigMap" if last.startswith("configMap") else "Secret"), node["name"], ".".join(path), \
                 node.get("namespace")
         elif isinstance(node, str) and last in SECRET_KEYS and node:
@@ -553,6 +561,14 @@ def object_refs(obj):
             yield p.get("kind", "Gateway"), p.get("namespace", ns), p.get("name"), "spec.parentRefs[%d]" % i
 
 
+def cert_manager_namespace(region):
+    for o in region.objects:
+        spec = o.get("spec") or {}
+        if o.get("kind") == "HelmRelease" and ((spec.get("chart") or {}).get("spec") or {}).get("chart") == "cert-manager":
+            return spec.get("targetNamespace") or "cert-manager"
+    return "cert-manager"
+
+
 def check_wiring(region, data, problems):
     made = produced(region)
     helm_namespaces = release_namespaces(region)
@@ -568,6 +584,9 @@ def check_wiring(region, data, problems):
             continue
         ns = (obj.get("spec") or {}).get("targetNamespace") if obj.get("kind") == "HelmRelease" else \
             (obj.get("metadata") or {}).get("namespace", "default")
+        if obj.get("kind") == "ClusterIssuer":
+            # cert-manager reads a ClusterIssuer's Secrets in its own namespace (the cluster resource namespace).
+            ns = cert_manager_namespace(region)
         for kind, name, at, explicit_ns in references_of(obj) or []:
             target_ns = explicit_ns or ns
             if (kind, target_ns, name) not in made:

@@ -101,6 +101,20 @@ def render_everything(sample, out):
     return request, s.build(out, fqdn, request)
 
 
+# What the DNS-01 mode reads from each region beyond the tree (clusters/_template/README.md "Certificates"):
+# the Sovereign's TSIG key and where PowerDNS takes its updates. The DNS issue provides them through the module.
+TSIG_SETTINGS = ("SOVEREIGN_DNS_SERVER", "SOVEREIGN_DNS_TSIG_KEYNAME")
+TSIG_SECRETS = (("cert-manager", "sovereign-dns-tsig"), ("external-dns", "sovereign-dns-tsig"))
+
+
+def tsig_inputs(region_key):
+    settings = {"SOVEREIGN_DNS_SERVER": "ns1.example.net", "SOVEREIGN_DNS_TSIG_KEYNAME": "sovereign-key."}
+    secrets = [{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "namespace": ns}, "stringData": {"secret": "c2VjcmV0"}}
+               for ns, name in TSIG_SECRETS]
+    return settings, secrets
+
+
 class Samples(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -201,6 +215,33 @@ class Samples(unittest.TestCase):
         regions = self.one_region()
         self.release(regions[0], "bp-coraza")["spec"]["values"]["servce"] = {"main": {"controller": "main"}}
         self.assertReported(regions, self.data, "values", "servce.main.controller is not a value of chart app-template 4.1.1")
+
+    def test_the_dns01_tree_needs_only_the_tsig_inputs(self):
+        if os.environ.get("CONTRACTS_RENDER") != "catalyst":
+            self.skipTest("needs CONTRACTS_RENDER=catalyst (renders with --dns01)")
+        sample = "three-regions-ha.json"
+        out = os.path.join(self.tmp, "dns01")
+        subprocess.run([os.environ["CATALYST_BIN"], "gitops", "render", "--request", os.path.join(SAMPLES, sample),
+                        "--out", out, "--dns01", "--catalog-dir", os.path.join(s.ROOT, "platform"),
+                        "--gitops-template-dir", os.path.join(s.ROOT, "clusters", "_template")],
+                       check=True, capture_output=True, text=True)
+        _, fqdn, request, _ = self.built[sample]
+        # As the module is: whatever is missing is one of the TSIG inputs, nothing else.
+        regions = s.build(out, fqdn, request)
+        words = TSIG_SETTINGS + tuple("%s/%s" % x for x in TSIG_SECRETS)
+        problems = [str(p) for p in s.check(regions, self.data)]
+        self.assertEqual([], [p for p in problems if not any(w in p for w in words)])
+        # With them (what the DNS issue adds to cloud-init): nothing is missing; one wildcard certificate.
+        regions = s.build(out, fqdn, request, cloud_init_extra=tsig_inputs)
+        self.assertEqual([], [str(p) for p in s.check(regions, self.data)])
+        for region in regions:
+            certs = [c for c in region.objects if c.get("kind") == "Certificate"]
+            self.assertEqual(len(certs), 1)
+            self.assertEqual(sorted(certs[0]["spec"]["dnsNames"]), sorted([fqdn, "*." + fqdn]))
+        # Without the issuers' Secret the wiring check says so.
+        regions = s.build(out, fqdn, request, cloud_init_extra=lambda k: (tsig_inputs(k)[0], tsig_inputs(k)[1][1:]))
+        self.assertReported(regions, self.data, "wiring",
+                            "tsigSecretSecretRef reads Secret cert-manager/sovereign-dns-tsig, which nothing")
 
     def test_charts_without_data_are_only_those_listed_with_a_reason(self):
         data = s.Data.load()
