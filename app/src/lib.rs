@@ -21,6 +21,8 @@ pub mod paging;
 #[cfg(feature = "ssr")]
 pub mod ports;
 pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod server_fns;
 pub mod system;
 pub mod theme;
 pub mod time;

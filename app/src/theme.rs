@@ -50,6 +50,16 @@ impl Theme {
         )
     }
 
+    /// [`Self::cookie`] as the browser writes it itself: under https with the `__Secure-` prefix and `Secure`,
+    /// as the server's cookie layer turns the server's own `Set-Cookie` into.
+    pub fn cookie_for(self, https: bool) -> String {
+        if https {
+            format!("__Secure-{}; Secure", self.cookie())
+        } else {
+            self.cookie()
+        }
+    }
+
     /// Reads the theme from a `Cookie` header value.
     pub fn from_cookie_header(header: &str) -> Theme {
         header
@@ -157,8 +167,12 @@ fn apply_in_browser(theme: Theme) {
         if let Some(root) = document.document_element() {
             let _ = root.set_attribute("data-theme", theme.as_str());
         }
+        // Under https the server accepts only `__Secure-` cookies (server::http::headers), as it writes them.
+        let https = web_sys::window()
+            .and_then(|w| w.location().protocol().ok())
+            .is_some_and(|p| p == "https:");
         if let Ok(html) = document.dyn_into::<web_sys::HtmlDocument>() {
-            let _ = html.set_cookie(&theme.cookie());
+            let _ = html.set_cookie(&theme.cookie_for(https));
         }
     }
 }
@@ -181,5 +195,12 @@ mod tests {
                 .cookie()
                 .starts_with("catalyst_theme=light; Path=/sovereign;")
         );
+        let secure = Theme::Light.cookie_for(true);
+        assert!(
+            secure.starts_with("__Secure-catalyst_theme=light; Path=/sovereign;"),
+            "{secure}"
+        );
+        assert!(secure.ends_with("; Secure"), "{secure}");
+        assert_eq!(Theme::Dark.cookie_for(false), Theme::Dark.cookie());
     }
 }

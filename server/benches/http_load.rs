@@ -140,6 +140,7 @@ fn main() {
             engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
             hetzner_api_url: server::hetzner::DEFAULT_API_URL.into(),
             pdns: None,
+            limits: Default::default(),
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

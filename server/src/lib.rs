@@ -21,7 +21,6 @@ pub mod telemetry;
 pub mod tofu;
 pub mod wizard;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use leptos::prelude::LeptosOptions;
@@ -133,11 +132,15 @@ pub fn app_state_with_engine(
         .clone()
         .or_else(|| dns::pool_manager(&settings, &db).map(Arc::new));
     let engine = Engine::new(db.clone(), secrets, config, instance.id.clone());
-    let auth = Arc::new(auth::AuthService::new(
-        db.clone(),
-        settings.auth.clone(),
-        instance.id.clone(),
-    ));
+    let mut auth = auth::AuthService::new(db.clone(), settings.auth.clone(), instance.id.clone());
+    let limits = &settings.limits;
+    auth.hasher = auth::password::Hasher::new(auth::password::MAX_CONCURRENT, limits.password_check_queue);
+    auth.ip_limits = auth::ratelimit::IpLimits::with_sso(
+        auth::ratelimit::IpLimits::LOGIN_QUOTA,
+        auth::ratelimit::IpLimits::SIGNUP_QUOTA,
+        http::limits::per_minute(limits.sso_starts_per_minute),
+    );
+    let auth = Arc::new(auth);
     let oidc = settings.auth.oidc.clone().and_then(|o| {
         auth::oidc::Oidc::new(o, &settings.auth.console_url())
             .map_err(|e| tracing::error!(error = %e, "single sign-on is configured but cannot start"))
@@ -189,7 +192,7 @@ pub async fn start_auth(state: &AppState) -> Result<(), ConfigError> {
 }
 
 /// Binds the listener; a busy port is reported against `--bind`.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ConfigError> {
+pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ConfigError> {
     TcpListener::bind(addr).await.map_err(|e| {
         let problem = match e.kind() {
             std::io::ErrorKind::AddrInUse => {
@@ -218,6 +221,8 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
         ),
     }
     let addr = listener.local_addr().unwrap_or(settings.bind);
+    warn_about_shared_site(&settings);
+    let limits = settings.limits.clone();
     let state = app_state_with(settings, db.clone(), secrets);
     start_auth(&state).await?;
     match &state.pools {
@@ -233,11 +238,7 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     engine.start();
     let router = http::router(state);
     tracing::info!("Catalyst is listening on http://{addr}/sovereign");
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown({
+    serve_on(listener, router, &limits, {
         let engine = engine.clone();
         async move {
             shutdown_signal().await;
@@ -247,9 +248,113 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     })
     .await;
     db.close().await;
-    served.map_err(|e| ConfigError::new("--bind", format!("the server stopped: {e}")))?;
     tracing::info!("Catalyst stopped");
     Ok(())
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the open connections finish.
+///
+/// At most `--max-connections` connections are open at once: the loop stops accepting until one closes
+/// (further clients wait in the kernel's accept queue). A connection must deliver each request's headers
+/// within `--header-read-timeout`, counted from when the server waits for them, so a client that trickles
+/// headers or keeps an idle connection is closed. (axum's own `serve` sets neither.)
+pub async fn serve_on(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: &http::limits::Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // HTTP/1.1 only, as axum::serve was built here (the console sits behind a proxy for TLS and HTTP/2).
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little instead of spinning.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router
+            .clone()
+            .map_request(move |mut req: ::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                req.map(axum::body::Body::new)
+            });
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Warns when the console shares its registrable domain (its "site") with a pool domain: Sovereigns get
+/// names under the pool domains, and a Sovereign on the console's own site is same-site with it — it can set
+/// cookies for the whole site (which the console then receives) and its requests count as same-site, so
+/// `SameSite` no longer separates them.
+pub fn warn_about_shared_site(settings: &Settings) {
+    let Some(host) = url::Url::parse(&settings.auth.public_origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    else {
+        return;
+    };
+    for pool in shared_site_pools(&host, &settings.pool_domains) {
+        tracing::warn!(
+            public_url = %settings.auth.public_origin,
+            pool_domain = %pool,
+            "--public-url is on the same site as the pool domain {pool}: Sovereigns named under it can set \
+             cookies the console receives and count as same-site. Serve the console from a domain of its own."
+        );
+    }
+}
+
+/// The pool domains whose registrable domain is the registrable domain of `host` (public suffix list).
+pub fn shared_site_pools<'a>(host: &str, pools: &'a [String]) -> Vec<&'a str> {
+    let site = |name: &str| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        // An address has no site: nothing can be named under it.
+        if name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok() {
+            return None;
+        }
+        psl::domain_str(&name).map(str::to_string)
+    };
+    let Some(console) = site(host) else {
+        return Vec::new();
+    };
+    pools
+        .iter()
+        .filter(|p| site(p).as_deref() == Some(console.as_str()))
+        .map(String::as_str)
+        .collect()
 }
 
 async fn shutdown_signal() {

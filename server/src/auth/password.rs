@@ -4,12 +4,17 @@
 //!   On this machine class one hash takes about 25–35 ms of one core (BENCHMARKS.md), which keeps a sign-in
 //!   well under 100 ms while costing a guesser with a stolen database 19 MiB and ~30 ms per guess per core.
 //! - At most [`MAX_CONCURRENT`] hashes run at once (a semaphore): a burst of sign-ins queues instead of
-//!   allocating 19 MiB per request without bound.
+//!   allocating 19 MiB per request without bound. The queue itself is bounded too (`--password-check-queue`,
+//!   [`DEFAULT_QUEUE`]): a check that finds it full is refused at once with `429` and a short wait, so a flood
+//!   of sign-ins cannot pile up waiting requests (and their connections) without end.
 //! - Hashes are PHC strings that carry their parameters, so raising them later only affects new hashes;
 //!   [`needs_rehash`] tells the sign-in path to upgrade an old hash once the password is known.
 //! - A sign-in for an unknown e-mail verifies against [`dummy_hash`] so it takes as long as a real one.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
+
+use app::error::AppError;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -24,6 +29,8 @@ pub const T_COST: u32 = 2;
 pub const P_COST: u32 = 1;
 /// Hashes computed at the same time, at most.
 pub const MAX_CONCURRENT: usize = 4;
+/// Checks that may wait for a slot, by default.
+pub const DEFAULT_QUEUE: usize = 32;
 
 fn params() -> Params {
     Params::new(M_COST_KIB, T_COST, P_COST, None).expect("the Argon2 parameters are valid constants")
@@ -77,22 +84,81 @@ pub fn dummy_hash() -> &'static str {
     &DUMMY
 }
 
-/// Runs hashes off the async workers, at most [`MAX_CONCURRENT`] at a time.
+/// Runs hashes off the async workers, at most [`MAX_CONCURRENT`] at a time, with at most `queue` more waiting.
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// Checks running or waiting now.
+    admitted: Arc<AtomicUsize>,
+    /// Running plus waiting, at most.
+    capacity: usize,
+    /// Hashes and checks admitted since start (tests see with it what cost a hash).
+    started: Arc<AtomicU64>,
 }
 
 impl Default for Hasher {
     fn default() -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(MAX_CONCURRENT)),
-        }
+        Self::new(MAX_CONCURRENT, DEFAULT_QUEUE)
+    }
+}
+
+/// One admitted check; leaving the queue (done, failed or the request dropped) frees its place.
+struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Hasher {
+    /// `concurrent` hashes at once, `queue` more waiting.
+    pub fn new(concurrent: usize, queue: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrent.max(1))),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            capacity: concurrent.max(1) + queue,
+            started: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A place in the queue, or `429` when it is full.
+    fn admit(&self) -> Result<Admission, AppError> {
+        let admitted = self
+            .admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            });
+        match admitted {
+            Ok(_) => {
+                self.started.fetch_add(1, Ordering::Relaxed);
+                Ok(Admission(self.admitted.clone()))
+            }
+            Err(_) => {
+                tracing::warn!(
+                    capacity = self.capacity,
+                    "password checks are queued to the limit; refusing one"
+                );
+                Err(AppError::RateLimited {
+                    detail: "The console is busy checking passwords. Try again in a few seconds.".into(),
+                    retry_after_secs: 2,
+                })
+            }
+        }
+    }
+
+    /// Checks running or waiting now.
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Acquire)
+    }
+
+    /// Hashes and checks admitted since start.
+    pub fn started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
     pub async fn hash(&self, password: &str) -> Result<String, crate::error::Error> {
+        let _place = self.admit()?;
         let _permit = self.permits.acquire().await.map_err(std::io::Error::other)?;
         let password = password.to_string();
         tokio::task::spawn_blocking(move || hash_blocking(&password))
@@ -102,9 +168,11 @@ impl Hasher {
     }
 
     /// Verifies against `phc`, or against the dummy hash when there is no account (same cost either way).
-    pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
+    /// `Err` only when the queue is full (`429`).
+    pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, AppError> {
+        let _place = self.admit()?;
         let Ok(_permit) = self.permits.acquire().await else {
-            return false;
+            return Ok(false);
         };
         let password = password.to_string();
         let (phc, real) = match phc {
@@ -114,7 +182,7 @@ impl Hasher {
         let ok = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
             .await
             .unwrap_or(false);
-        ok && real
+        Ok(ok && real)
     }
 }
 
@@ -152,8 +220,45 @@ mod tests {
     #[tokio::test]
     async fn unknown_accounts_never_verify() {
         let hasher = Hasher::default();
-        assert!(!hasher.verify("whatever", None).await);
+        assert!(!hasher.verify("whatever", None).await.expect("admitted"));
         let h = hasher.hash("a long enough password").await.expect("hash");
-        assert!(hasher.verify("a long enough password", Some(&h)).await);
+        assert!(
+            hasher
+                .verify("a long enough password", Some(&h))
+                .await
+                .expect("admitted")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_frees_its_places() {
+        // One slot, one place in the queue: two checks are admitted, the third is refused with 429.
+        let hasher = Hasher::new(1, 1);
+        let h = hash_blocking("a long enough password").expect("hash");
+        let (a, b) = (hasher.clone(), hasher.clone());
+        let (h1, h2) = (h.clone(), h.clone());
+        let first = tokio::spawn(async move { a.verify("a long enough password", Some(&h1)).await });
+        let second = tokio::spawn(async move { b.verify("a long enough password", Some(&h2)).await });
+        // Wait until both hold their places (no timing: poll the counter).
+        while hasher.admitted() < 2 {
+            tokio::task::yield_now().await;
+        }
+        match hasher.verify("a long enough password", Some(&h)).await {
+            Err(AppError::RateLimited { retry_after_secs, .. }) => assert!(retry_after_secs >= 1),
+            other => panic!("a third check must be refused while two are admitted: {other:?}"),
+        }
+        assert!(matches!(
+            hasher.hash("another long password").await,
+            Err(crate::error::Error::App(AppError::RateLimited { .. }))
+        ));
+        assert!(first.await.expect("joins").expect("admitted"));
+        assert!(second.await.expect("joins").expect("admitted"));
+        assert_eq!(hasher.admitted(), 0, "finished checks leave the queue");
+        assert!(
+            hasher
+                .verify("a long enough password", Some(&h))
+                .await
+                .expect("admitted again")
+        );
     }
 }

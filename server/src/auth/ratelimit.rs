@@ -1,14 +1,19 @@
-//! Sign-in and sign-up rate limits.
+//! Rate limits of the unauthenticated doors: sign-in, sign-up, setup and the single sign-on start.
 //!
-//! - **Per client address** (in memory, per replica): a token bucket per IP for sign-ins and one for
-//!   sign-ups and setup (governor's GCRA). With several replicas each enforces its own bucket, so the
-//!   effective limit is per replica; that is enough to stop one address hammering the console.
-//! - **Per account** (in the database, shared by every replica): failed sign-ins per e-mail address —
-//!   whether an account with it exists or not, so the lock itself reveals nothing — lock the address for a
-//!   growing time: 5 failures within 15 minutes lock it for 30 s, each further failure doubles that, up
-//!   to 15 minutes. A successful sign-in clears the count.
+//! - **Per client address** (in memory, per replica): a token bucket per address for sign-ins, one for
+//!   sign-ups and setup, one for single sign-on starts (governor's GCRA). IPv6 addresses count by their /64
+//!   network ([`bucket`]): one client usually holds a whole /64 and could otherwise take a fresh address per
+//!   request. With several replicas each enforces its own buckets, so the effective limit is per replica;
+//!   that is enough to stop one address hammering the console.
+//! - **Per account and address** (in the database, shared by every replica): failed sign-ins for an e-mail
+//!   address — whether an account with it exists or not, so the lock itself reveals nothing — from one client
+//!   address lock that e-mail address *for that client address* for a growing time: 5 failures within 15
+//!   minutes lock it for 30 s, each further failure doubles that, up to 15 minutes. A successful sign-in
+//!   from the address clears its count. Keying the lock by address too means a stranger's failures lock
+//!   only the stranger out, never the account's owner signing in from elsewhere; a guesser with many
+//!   addresses still meets the per-address buckets and locks at every one of them.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -35,18 +40,35 @@ pub enum Kind {
     Login,
     /// Account creation: sign-up and first-run setup.
     Signup,
+    /// Single sign-on starts (each writes a login in flight).
+    SsoStart,
 }
 
 impl Kind {
-    fn key(self, email: &str) -> String {
+    /// The throttle row of `email` tried from `ip`.
+    fn key(self, email: &str, ip: Option<IpAddr>) -> String {
         let kind = match self {
             Kind::Login => "login",
             Kind::Signup => "signup",
+            Kind::SsoStart => "sso",
         };
+        let from = ip.map(|ip| bucket(ip).to_string()).unwrap_or_default();
         format!(
-            "{kind}:{}",
+            "{kind}:{}:{from}",
             super::secrets::sha256_hex(&app::auth::validate::normalize_email(email))
         )
+    }
+}
+
+/// The address a limit counts `ip` under: IPv4 as it is, IPv6 by its /64 network (an IPv4-mapped IPv6
+/// address as the IPv4 address).
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
     }
 }
 
@@ -54,6 +76,7 @@ impl Kind {
 pub struct IpLimits {
     login: DefaultKeyedRateLimiter<IpAddr>,
     signup: DefaultKeyedRateLimiter<IpAddr>,
+    sso: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// Bucket sizes: a burst, then one more every `every`.
@@ -63,25 +86,38 @@ pub struct IpQuota {
     pub every: Duration,
 }
 
+/// Single sign-on starts per address: 20 at once, then one every 3 s (`--sso-starts-per-minute`).
+pub const SSO_START_QUOTA: IpQuota = IpQuota {
+    burst: 20,
+    every: Duration::from_secs(3),
+};
+
 impl IpLimits {
-    /// Sign-in: 20 at once, then one every 3 s. Sign-up: 10 at once, then one a minute.
+    /// Sign-in: 20 at once, then one every 3 s.
+    pub const LOGIN_QUOTA: IpQuota = IpQuota {
+        burst: 20,
+        every: Duration::from_secs(3),
+    };
+    /// Sign-up and setup: 10 at once, then one a minute.
+    pub const SIGNUP_QUOTA: IpQuota = IpQuota {
+        burst: 10,
+        every: Duration::from_secs(60),
+    };
+
+    /// [`Self::LOGIN_QUOTA`], [`Self::SIGNUP_QUOTA`] and [`SSO_START_QUOTA`].
     pub fn new() -> Self {
-        Self::with(
-            IpQuota {
-                burst: 20,
-                every: Duration::from_secs(3),
-            },
-            IpQuota {
-                burst: 10,
-                every: Duration::from_secs(60),
-            },
-        )
+        Self::with(Self::LOGIN_QUOTA, Self::SIGNUP_QUOTA)
     }
 
     pub fn with(login: IpQuota, signup: IpQuota) -> Self {
+        Self::with_sso(login, signup, SSO_START_QUOTA)
+    }
+
+    pub fn with_sso(login: IpQuota, signup: IpQuota, sso: IpQuota) -> Self {
         Self {
             login: RateLimiter::keyed(quota(login)),
             signup: RateLimiter::keyed(quota(signup)),
+            sso: RateLimiter::keyed(quota(sso)),
         }
     }
 
@@ -92,15 +128,15 @@ impl IpLimits {
         let limiter = match kind {
             Kind::Login => &self.login,
             Kind::Signup => &self.signup,
+            Kind::SsoStart => &self.sso,
         };
-        limiter.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        take(limiter, &bucket(ip)).map_err(|secs| {
             let what = match kind {
                 Kind::Login => "sign-in attempts",
                 Kind::Signup => "sign-up attempts",
+                Kind::SsoStart => "single sign-on attempts",
             };
-            rate_limited(format!("Too many {what} from your address."), secs.max(1))
+            rate_limited(format!("Too many {what} from your address."), secs)
         })
     }
 
@@ -108,7 +144,19 @@ impl IpLimits {
     pub fn sweep(&self) {
         self.login.retain_recent();
         self.signup.retain_recent();
+        self.sso.retain_recent();
     }
+}
+
+/// Takes one from `key`'s bucket, or returns the whole seconds to wait (at least 1).
+pub fn take<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), u64>
+where
+    K: Clone + std::hash::Hash + Eq,
+{
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    })
 }
 
 impl Default for IpLimits {
@@ -117,7 +165,7 @@ impl Default for IpLimits {
     }
 }
 
-fn quota(q: IpQuota) -> Quota {
+pub fn quota(q: IpQuota) -> Quota {
     let burst = NonZeroU32::new(q.burst.max(1)).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(q.every.max(Duration::from_millis(1)))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -131,9 +179,9 @@ fn rate_limited(what: String, secs: u64) -> AppError {
     }
 }
 
-/// Refuses if the e-mail address is locked after failures.
-pub async fn check_account(db: &Db, kind: Kind, email: &str) -> Result<(), AppError> {
-    let until = db::users::throttle_locked_until(db, &kind.key(email))
+/// Refuses if the e-mail address is locked for this client address after failures from it.
+pub async fn check_account(db: &Db, kind: Kind, email: &str, ip: Option<IpAddr>) -> Result<(), AppError> {
+    let until = db::users::throttle_locked_until(db, &kind.key(email, ip))
         .await
         .map_err(|e| AppError::from(Error::from(e)))?;
     match until {
@@ -147,14 +195,20 @@ pub async fn check_account(db: &Db, kind: Kind, email: &str) -> Result<(), AppEr
 
 fn locked_message(kind: Kind) -> String {
     match kind {
-        Kind::Login => "Too many failed sign-ins for this e-mail address.".into(),
-        Kind::Signup => "Too many failed sign-ups for this e-mail address.".into(),
+        Kind::Login => "Too many failed sign-ins for this e-mail address from your address.".into(),
+        Kind::Signup => "Too many failed sign-ups for this e-mail address from your address.".into(),
+        Kind::SsoStart => "Too many single sign-on attempts from your address.".into(),
     }
 }
 
-/// Counts a failure; returns the lock it caused, if any.
-pub async fn record_failure(db: &Db, kind: Kind, email: &str) -> Result<Option<Duration>, Error> {
-    let key = kind.key(email);
+/// Counts a failure of `email` from `ip`; returns the lock it caused, if any.
+pub async fn record_failure(
+    db: &Db,
+    kind: Kind,
+    email: &str,
+    ip: Option<IpAddr>,
+) -> Result<Option<Duration>, Error> {
+    let key = kind.key(email, ip);
     let window_start = now_ms() - WINDOW.as_millis() as i64;
     let failures = db::users::throttle_fail(db, &key, window_start).await?;
     match lock_for(failures) {
@@ -180,8 +234,9 @@ pub fn lock_error(kind: Kind, lock: Duration) -> AppError {
     rate_limited(locked_message(kind), lock.as_secs().max(1))
 }
 
-pub async fn clear(db: &Db, kind: Kind, email: &str) -> Result<(), Error> {
-    Ok(db::users::throttle_clear(db, &kind.key(email)).await?)
+/// Clears the failures of `email` from `ip` (after a success from there).
+pub async fn clear(db: &Db, kind: Kind, email: &str, ip: Option<IpAddr>) -> Result<(), Error> {
+    Ok(db::users::throttle_clear(db, &kind.key(email, ip)).await?)
 }
 
 #[cfg(test)]
@@ -235,5 +290,62 @@ mod tests {
         );
         assert!(limits.check(Kind::Signup, Some(ip)).is_ok());
         assert!(limits.check(Kind::Login, None).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_slash_64() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let same_64: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().expect("ip");
+        let next_64: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(bucket(one), "2001:db8:1:2::".parse::<IpAddr>().expect("ip"));
+        assert_eq!(bucket(one), bucket(same_64));
+        assert_ne!(bucket(one), bucket(next_64));
+        assert_eq!(
+            bucket("::ffff:192.0.2.7".parse().expect("ip")),
+            "192.0.2.7".parse::<IpAddr>().expect("ip")
+        );
+        let limits = IpLimits::with(
+            IpQuota {
+                burst: 2,
+                every: Duration::from_secs(60),
+            },
+            IpQuota {
+                burst: 1,
+                every: Duration::from_secs(60),
+            },
+        );
+        // A client rotating through the addresses of its /64 shares one bucket.
+        assert!(limits.check(Kind::Login, Some(one)).is_ok());
+        assert!(limits.check(Kind::Login, Some(same_64)).is_ok());
+        assert!(
+            limits
+                .check(Kind::Login, Some("2001:db8:1:2:1234::9".parse().expect("ip")))
+                .is_err()
+        );
+        assert!(limits.check(Kind::Login, Some(next_64)).is_ok());
+    }
+
+    #[test]
+    fn account_locks_are_per_client_address() {
+        let a = Some("192.0.2.7".parse().expect("ip"));
+        let b = Some("198.51.100.1".parse().expect("ip"));
+        let v6 = Some("2001:db8::1".parse().expect("ip"));
+        let v6_same = Some("2001:db8::2".parse().expect("ip"));
+        assert_ne!(
+            Kind::Login.key("x@example.com", a),
+            Kind::Login.key("x@example.com", b)
+        );
+        assert_eq!(
+            Kind::Login.key("X@Example.com", a),
+            Kind::Login.key("x@example.com", a)
+        );
+        assert_eq!(
+            Kind::Login.key("x@example.com", v6),
+            Kind::Login.key("x@example.com", v6_same)
+        );
+        assert_ne!(
+            Kind::Login.key("x@example.com", a),
+            Kind::Signup.key("x@example.com", a)
+        );
     }
 }

@@ -385,11 +385,14 @@ impl SingleSignOnPort for AuthService {
                 format!("Enter the password of {}.", user.email),
             ));
         }
-        ratelimit::check_account(&self.db, Kind::Login, &user.email).await?;
-        let password_ok = self.hasher.verify(password, user.password_hash.as_deref()).await
+        ratelimit::check_account(&self.db, Kind::Login, &user.email, Self::ip(meta)).await?;
+        let password_ok = self
+            .hasher
+            .verify(password, user.password_hash.as_deref())
+            .await?
             && password.len() <= validate::MAX_PASSWORD_BYTES;
         if !password_ok {
-            let lock = ratelimit::record_failure(&self.db, Kind::Login, &user.email).await?;
+            let lock = ratelimit::record_failure(&self.db, Kind::Login, &user.email, Self::ip(meta)).await?;
             self.record(
                 Actor::user(&user),
                 "auth.sso_link_failed",
@@ -423,7 +426,7 @@ impl SingleSignOnPort for AuthService {
         {
             return Err(AppError::BadRequest(LINK_EXPIRED.into()));
         }
-        ratelimit::clear(&self.db, Kind::Login, &user.email).await?;
+        ratelimit::clear(&self.db, Kind::Login, &user.email, Self::ip(meta)).await?;
         db::users::link_oidc(
             &self.db,
             &user.id,

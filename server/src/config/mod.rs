@@ -117,6 +117,9 @@ pub struct Config {
     /// Accounts, sessions and single sign-on.
     #[command(flatten)]
     pub auth: crate::auth::config::AuthConfig,
+    /// Connection, request, stream and rate limits.
+    #[command(flatten)]
+    pub limits: crate::http::limits::LimitArgs,
 }
 
 /// Options of the provisioning engine.
@@ -259,6 +262,7 @@ pub struct Settings {
     pub auth: crate::auth::config::AuthSettings,
     /// Catalyst's PowerDNS; `None` without `--pdns-url`.
     pub pdns: Option<crate::pdns::PdnsSettings>,
+    pub limits: crate::http::limits::Limits,
 }
 
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
@@ -385,6 +389,7 @@ impl Config {
             log_level: self.log_level.clone(),
             site_root: self.site_root.clone(),
             catalog: Arc::new(catalog),
+            limits: self.limits.validate()?,
         })
     }
 }

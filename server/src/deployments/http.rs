@@ -34,7 +34,7 @@ use super::hub::LiveEvent;
 use crate::auth::Caller;
 use crate::db::{deployment_events, deployments as store};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// SSE heartbeat interval.
@@ -142,7 +142,7 @@ async fn retry(
     Caller(me): Caller,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Json<Deployment>> {
     let actor = actor(me, meta, Action::DeploymentRetry)?;
     // The body is optional: empty means "the phase that failed".

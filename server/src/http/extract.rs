@@ -52,6 +52,30 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
     }
 }
 
+/// The raw body (`axum::body::Bytes`), rejecting with the API's JSON errors (`413 too-large` over the limit)
+/// instead of axum's plain text.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S> FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|e| {
+                ApiError(if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge("The request body is too large for this endpoint.".into())
+                } else {
+                    AppError::BadRequest(format!("The request body could not be read: {}.", e.body_text()))
+                })
+            })
+    }
+}
+
 /// axum's messages start with a generic prefix ("Failed to deserialize the JSON body into the target type: ").
 fn inner_message(text: &str) -> String {
     text.split_once(": ")

@@ -4,7 +4,10 @@
 pub mod api;
 pub mod assets;
 pub mod extract;
+pub mod headers;
 pub mod health;
+pub mod inputs;
+pub mod limits;
 pub mod meta;
 
 use std::sync::{Arc, OnceLock};
@@ -101,7 +104,7 @@ impl Ports {
 /// generated never loads, and that thread's page never finishes rendering. Built once, before any router (and
 /// so any render) exists, the list cannot overlap a render, however many routers a process builds (the
 /// in-process tests build one each, in parallel). Upstream: leptos-rs/leptos#4773.
-fn routes() -> Vec<AxumRouteListing> {
+pub fn routes() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
@@ -112,8 +115,20 @@ pub fn router(state: AppState) -> Router {
     let routes = routes();
 
     let render_ports = ports.clone();
-    let not_found =
-        leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || ports.provide(), app::shell);
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || {
+            ports.provide();
+            headers::provide_page_policy();
+        },
+        app::shell,
+    );
+    let hardening = headers::Hardening {
+        https: state.auth.settings.secure_cookies,
+    };
+    let limits = &state.settings.limits;
+    let streams = limits::StreamCounts::new(limits.max_streams_per_account);
+    let account_limits = limits::AccountLimits::new(limits);
+    let request_timeout = limits.request_timeout;
     let site_root = std::path::PathBuf::from(&*leptos_options.site_root);
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -121,12 +136,26 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary(BASE) }))
         .route("/sovereign/", get(|| async { Redirect::permanent(BASE) }))
         .nest("/sovereign/api/v1", api::router())
-        .route(crate::auth::public::OIDC_START, get(crate::auth::oidc::start))
+        .route(
+            crate::auth::public::OIDC_START,
+            get(crate::auth::oidc::start).route_layer(axum::middleware::from_fn_with_state(
+                state.auth.clone(),
+                limits::sso_start,
+            )),
+        )
         .route(crate::auth::public::OIDC_CALLBACK, get(crate::auth::oidc::callback))
-        .leptos_routes_with_context(&state, routes, move || render_ports.provide(), {
-            let options = leptos_options.clone();
-            move || app::shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                render_ports.provide();
+                headers::provide_page_policy();
+            },
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
         // A static file if the path names one, the 404 page otherwise (see `assets`).
         .fallback(move |State(state): State<AppState>, req: Request<Body>| {
             let (not_found, site_root) = (not_found.clone(), site_root.clone());
@@ -139,11 +168,18 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(axum::middleware::map_request(forget_leftover_owner))
+        // Per-account limits need the caller, so they run inside `authenticate` (see http::limits).
+        .layer(axum::middleware::from_fn_with_state(account_limits, limits::per_account))
+        .layer(axum::middleware::from_fn_with_state(streams, limits::cap_streams))
+        .layer(axum::middleware::from_fn(inputs::server_fn_content_type))
         // Who is calling, and may they: every route below passes through here (see auth::middleware).
         .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::middleware::authenticate))
         // Client address, user agent and request id, for the auth middleware and every handler after it.
         .layer(axum::middleware::from_fn_with_state(state.settings.auth.trust_forwarded_for, meta::attach))
+        .layer(axum::middleware::from_fn_with_state(request_timeout, limits::request_timeout))
         .layer(axum::middleware::map_response(server_fn_status))
+        // Security headers and the https cookie rule on every answer, errors and redirects included.
+        .layer(axum::middleware::from_fn_with_state(hardening, headers::harden))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

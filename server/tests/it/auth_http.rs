@@ -144,9 +144,11 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// Every route the router serves: the app's pages, every registered server function, the REST API, the
 /// single sign-on redirects, the root redirects. Route parameters get sample values.
-fn every_route() -> Vec<(Method, String)> {
+pub(crate) fn every_route() -> Vec<(Method, String)> {
     let mut routes = Vec::new();
-    for listing in leptos_axum::generate_route_list(app::App) {
+    // The process-wide listing the routers use: generating another one here would hold back the resources of
+    // pages other tests render meanwhile (see `server::http::routes`).
+    for listing in server::http::routes() {
         let path: String = listing
             .path()
             .split('/')

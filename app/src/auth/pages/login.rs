@@ -31,6 +31,7 @@ fn sso_message(code: &str) -> Option<&'static str> {
         "disabled" => "This account is disabled. Ask an administrator of this console to enable it.",
         "failed" => "Single sign-on failed. Try again; if it keeps failing, the server log has the details.",
         "off" => "Single sign-on is not configured on this console.",
+        "busy" => "Too many single sign-on attempts from your address. Wait a minute and try again.",
         _ => return None,
     })
 }

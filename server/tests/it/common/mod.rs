@@ -37,6 +37,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         gitops: Default::default(),
         // A real PowerDNS (started once per test process): the wizard's subdomain check needs it.
         pdns: Some(pdns::pdns().settings()),
+        limits: Default::default(),
     }
 }
 
