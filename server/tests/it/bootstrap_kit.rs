@@ -615,6 +615,58 @@ fn every_component_of_the_kit_states_its_requests() {
     assert_eq!(copies("cilium", "cilium-agent", false), Copies::PerNode);
 }
 
+/// Components of the catalog's default selection whose requests the kit does not state yet: sizing them needs
+/// curated values checked against their charts, whose facts are not derived yet (tests/contracts/charts).
+/// Pre-flight cannot count them.
+const NOT_SIZED_YET: &[&str] = &["axon", "continuum", "livekit", "opensearch", "strimzi", "stunner"];
+
+#[test]
+fn every_component_of_the_default_selection_states_its_requests_or_is_listed() {
+    let catalog = common::repo_catalog();
+    let engine = &catalog.engine;
+    let ids = engine.selection_ids(&engine.default_selection());
+    let mut unsized_ = Vec::new();
+    for id in &ids {
+        let b = engine.blueprint(id).expect("blueprint");
+        if b.chart.is_none()
+            || BOOTSTRAP_PROVIDED.iter().any(|(p, _)| p == id)
+            || CRDS_ONLY.contains(&id.as_str())
+        {
+            continue;
+        }
+        let fp = spec::footprint(b, false).unwrap_or_else(|e| panic!("{id}: {e}"));
+        if fp.is_empty() {
+            unsized_.push(id.as_str());
+        } else {
+            assert!(
+                fp.iter().all(|w| w.cpu_millis > 0 && w.memory_bytes > 0),
+                "{id}: zero requests"
+            );
+        }
+    }
+    assert_eq!(
+        unsized_, NOT_SIZED_YET,
+        "components of the default selection without stated requests (size them in platform/<id>/, or \
+         list one here with the reason)"
+    );
+    // The generic app-template components state theirs, optional ones included.
+    for id in [
+        "bge",
+        "coraza",
+        "debezium",
+        "ferretdb",
+        "frpc",
+        "librechat",
+        "mimir",
+        "stalwart",
+        "strongswan",
+        "syft-grype",
+    ] {
+        let b = engine.blueprint(id).expect(id);
+        assert!(!spec::footprint(b, false).expect("footprint").is_empty(), "{id}");
+    }
+}
+
 #[test]
 fn ha_and_the_certificate_mode_shape_the_rendered_kit() {
     let catalog = common::repo_catalog();
