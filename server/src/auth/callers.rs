@@ -4,12 +4,19 @@
 //! Each replica keeps a resolved caller for at most [`PRINCIPAL_CACHE_TTL`]. Changes made through this
 //! replica (sign-out, role changes, disabling, revoking) call [`AuthService::forget_callers`] and apply at
 //! once; those made through another replica apply within that time.
+//!
+//! Answers that outlive their request (the live event stream) end when their caller loses access:
+//! [`AuthService::revoked`] re-reads the credential from the database at once on every change made through
+//! this replica and every [`REVOCATION_POLL`] otherwise.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::auth::policy::{self, Action};
 use app::auth::{Credential, PlatformRole, Principal};
+use tokio::sync::watch;
 
 use super::secrets::sha256_hex;
 use super::service::AuthService;
@@ -18,6 +25,9 @@ use crate::error::Error;
 
 /// How long this replica reuses a resolved caller before asking the database again.
 pub const PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(2);
+/// How often an open stream re-reads its caller from the database (changes made through this replica wake it
+/// at once; this bounds how late it hears of changes made through another).
+pub const REVOCATION_POLL: Duration = Duration::from_secs(2);
 /// Entries kept at most (then the cache starts over).
 const PRINCIPAL_CACHE_MAX: usize = 10_000;
 /// API tokens start with this, so secret scanners and people recognise them.
@@ -89,15 +99,37 @@ struct Cached {
     last_seen_at: i64,
 }
 
-#[derive(Default)]
-pub struct CallerCache(Mutex<HashMap<String, Cached>>);
+/// Where a credential is looked up.
+#[derive(Debug, Clone, Copy)]
+enum Lookup<'a> {
+    SessionHash(&'a str),
+    TokenHash(&'a str),
+    /// An open stream re-checking its caller.
+    Credential(&'a Credential),
+}
+
+pub struct CallerCache {
+    entries: Mutex<HashMap<String, Cached>>,
+    /// Bumped by every change of who may do what made through this replica; open streams watch it.
+    generation: watch::Sender<u64>,
+}
+
+impl Default for CallerCache {
+    fn default() -> Self {
+        CallerCache {
+            entries: Mutex::new(HashMap::new()),
+            generation: watch::channel(0).0,
+        }
+    }
+}
 
 impl AuthService {
     /// Drops every cached caller: called after anything that changes who may do what.
     pub fn forget_callers(&self) {
-        if let Ok(mut c) = self.callers.0.lock() {
+        if let Ok(mut c) = self.callers.entries.lock() {
             c.clear();
         }
+        self.callers.generation.send_modify(|g| *g = g.wrapping_add(1));
     }
 
     /// The principal a request's credential stands for; `None` if it is unknown, revoked, expired (a session
@@ -114,13 +146,73 @@ impl AuthService {
             return Ok(Some(p));
         }
         let hash = &key[2..];
-        let found: Option<Found> = match presented {
-            Presented::Session(_) => db::sessions::lookup(&self.db, hash).await?.map(Found::from),
-            Presented::Token(_) => db::tokens::lookup(&self.db, hash).await?.map(Found::from),
+        let lookup = match presented {
+            Presented::Session(_) => Lookup::SessionHash(hash),
+            Presented::Token(_) => Lookup::TokenHash(hash),
         };
-        let Some(found) = found else {
+        let Some(found) = self.find(lookup).await? else {
             return Ok(None);
         };
+        let expires_at = found.expires_at;
+        let Some((principal, last_seen_at)) = self.admit(found, true).await? else {
+            return Ok(None);
+        };
+        self.remember(key, &principal, expires_at, last_seen_at);
+        Ok(Some(principal))
+    }
+
+    /// The caller of `credential` as the database says now (no cache, no activity recorded): `None` once the
+    /// session has ended, the token is revoked, or the account is disabled.
+    pub async fn recheck(&self, credential: &Credential) -> Result<Option<Principal>, Error> {
+        let Some(found) = self.find(Lookup::Credential(credential)).await? else {
+            return Ok(None);
+        };
+        Ok(self.admit(found, false).await?.map(|(p, _)| p))
+    }
+
+    /// Resolves when `principal` may no longer do `action` on organisation `org` — signed out, its session ended
+    /// by a password change or expiry, its token revoked, its account disabled, or its role there gone. Answers
+    /// that outlive their request end with it (`StreamExt::take_until`).
+    pub fn revoked(
+        self: &Arc<Self>,
+        principal: Principal,
+        org: String,
+        action: Action,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let auth = self.clone();
+        let mut changes = self.callers.generation.subscribe();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = tokio::time::sleep(REVOCATION_POLL) => {}
+                }
+                match auth.recheck(&principal.credential).await {
+                    Ok(Some(p)) if policy::allowed(&p, action, Some(&org)) => {}
+                    Ok(_) => return,
+                    // A database hiccup is not a revocation: look again at the next tick.
+                    Err(e) => tracing::warn!(error = %e, "cannot re-check the caller of an open stream"),
+                }
+            }
+        }
+    }
+
+    async fn find(&self, lookup: Lookup<'_>) -> Result<Option<Found>, Error> {
+        Ok(match lookup {
+            Lookup::SessionHash(hash) => db::sessions::lookup(&self.db, hash).await?.map(Found::from),
+            Lookup::TokenHash(hash) => db::tokens::lookup(&self.db, hash).await?.map(Found::from),
+            Lookup::Credential(Credential::Session { id }) => {
+                db::sessions::lookup_by_id(&self.db, id).await?.map(Found::from)
+            }
+            Lookup::Credential(Credential::Token { id }) => {
+                db::tokens::lookup_by_id(&self.db, id).await?.map(Found::from)
+            }
+        })
+    }
+
+    /// The principal of a credential that was found, unless it is no longer good (a disabled account, a
+    /// session past its maximum age or idle timeout), with its last activity; `touch` records this use.
+    async fn admit(&self, found: Found, touch: bool) -> Result<Option<(Principal, i64)>, Error> {
         let now = now_ms();
         let session_over = found
             .expires_at
@@ -130,7 +222,7 @@ impl AuthService {
             return Ok(None);
         }
         let mut last_seen_at = found.last_seen_at.unwrap_or(0);
-        if now - last_seen_at >= self.touch_every_ms(&found.credential) {
+        if touch && now - last_seen_at >= self.touch_every_ms(&found.credential) {
             last_seen_at = now;
             self.record_use(&found.credential, now);
         }
@@ -144,8 +236,7 @@ impl AuthService {
             credential: found.credential,
             has_password: found.has_password,
         };
-        self.remember(key, &principal, found.expires_at, last_seen_at);
-        Ok(Some(principal))
+        Ok(Some((principal, last_seen_at)))
     }
 
     /// How often a credential's use is written: sessions at most once a minute and often enough for the idle
@@ -175,7 +266,7 @@ impl AuthService {
     /// A fresh cached caller for `key`, honouring session expiry; records activity when due.
     fn cached(&self, key: &str) -> Option<Principal> {
         let now = now_ms();
-        let mut cache = self.callers.0.lock().ok()?;
+        let mut cache = self.callers.entries.lock().ok()?;
         let entry = cache.get_mut(key)?;
         let expired = entry
             .expires_at
@@ -194,7 +285,7 @@ impl AuthService {
     }
 
     fn remember(&self, key: String, principal: &Principal, expires_at: Option<i64>, last_seen_at: i64) {
-        if let Ok(mut cache) = self.callers.0.lock() {
+        if let Ok(mut cache) = self.callers.entries.lock() {
             if cache.len() >= PRINCIPAL_CACHE_MAX {
                 cache.clear();
             }

@@ -52,19 +52,28 @@ pub async fn create(db: &Db, s: &NewSession<'_>) -> Result<String, DbError> {
     Ok(id)
 }
 
+const SESSION_USER: &str = "SELECT s.id AS session_id, s.created_at, s.last_seen_at, s.expires_at, u.id AS user_id,
+            u.email, u.display_name, u.platform_role, u.disabled, (u.password_hash IS NOT NULL) AS has_password,
+            u.password_changed_at
+     FROM sessions s JOIN users u ON u.id = s.user_id";
+
 /// The session with this secret hash and its user, whatever their state (the caller judges expiry).
 pub async fn lookup(db: &Db, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
     Ok(on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT s.id AS session_id, s.created_at, s.last_seen_at, s.expires_at, u.id AS user_id, u.email,
-                    u.display_name, u.platform_role, u.disabled, (u.password_hash IS NOT NULL) AS has_password,
-                    u.password_changed_at
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await?
+        sqlx::query_as(&format!("{SESSION_USER} WHERE s.token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// The session with this id and its user, whatever their state (an open stream re-checks its caller).
+pub async fn lookup_by_id(db: &Db, id: &str) -> Result<Option<SessionUser>, DbError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(&format!("{SESSION_USER} WHERE s.id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
     }))
 }
 

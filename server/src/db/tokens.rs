@@ -114,18 +114,29 @@ pub struct TokenUser {
     pub has_password: bool,
 }
 
+const TOKEN_USER: &str = "SELECT t.id AS token_id, t.last_used_at, u.id AS user_id, u.email, u.display_name,
+            u.platform_role, u.disabled, (u.password_hash IS NOT NULL) AS has_password
+     FROM api_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)";
+
 pub async fn lookup(db: &Db, token_hash: &str) -> Result<Option<TokenUser>, DbError> {
     Ok(on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT t.id AS token_id, t.last_used_at, u.id AS user_id, u.email, u.display_name, u.platform_role,
-                    u.disabled, (u.password_hash IS NOT NULL) AS has_password
-             FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
-        )
-        .bind(token_hash)
-        .bind(now_ms())
-        .fetch_optional(pool)
-        .await?
+        sqlx::query_as(&format!("{TOKEN_USER} AND t.token_hash = $1"))
+            .bind(token_hash)
+            .bind(now_ms())
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// A live token by id, with its user (an open stream re-checks its caller).
+pub async fn lookup_by_id(db: &Db, id: &str) -> Result<Option<TokenUser>, DbError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(&format!("{TOKEN_USER} AND t.id = $1"))
+            .bind(id)
+            .bind(now_ms())
+            .fetch_optional(pool)
+            .await?
     }))
 }
 

@@ -4,7 +4,7 @@
 //! SSE: `GET …/{id}/stream` replays events after `Last-Event-ID` (or `?after=`), then sends new ones live;
 //! `id:` is the event's `seq`, so a reconnect resumes exactly where it stopped. A comment line every 15 s
 //! keeps proxies from closing an idle stream. When the deployment settles the stream sends `event: done`
-//! with the deployment and ends.
+//! with the deployment and ends; it also ends within seconds of its caller losing access to the deployment.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -259,20 +259,25 @@ struct StreamQuery {
 
 async fn stream(
     State(engine): State<Engine>,
+    State(auth): State<crate::auth::Auth>,
     Caller(me): Caller,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let watcher = me.clone();
     let actor = actor(me, meta, Action::DeploymentEventsRead)?;
-    engine.row_for(&actor, &id, Action::DeploymentEventsRead).await?;
+    let row = engine.row_for(&actor, &id, Action::DeploymentEventsRead).await?;
+    // The stream ends within seconds of its caller losing access (sign-out, a password change ending this
+    // session, disabling, losing the role in the deployment's organisation): auth::callers::revoked.
+    let revoked = auth.revoked(watcher, row.org_id.clone(), Action::DeploymentEventsRead);
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let after = last_event_id.into_iter().chain(q.after).max().unwrap_or(0).max(0);
-    let events = live_events(engine, actor, id, after);
+    let events = live_events(engine, actor, id, after).take_until(revoked);
     let mut response = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
         .into_response();

@@ -27,6 +27,7 @@ mod kubeconfig;
 mod limits;
 mod pdns;
 mod restart;
+mod revocation;
 mod roles;
 mod sso;
 mod store;
