@@ -127,6 +127,10 @@ locals {
       K8S_SERVICE_PORT        = "6443"
       CLUSTER_CIDR            = r.cluster_cidr
       GITOPS_PATH             = var.gitops_path
+
+      # RFC 2136 updates of the Sovereign's zone (DNS-01, external-dns); empty without a TSIG key.
+      SOVEREIGN_DNS_SERVER       = var.dns_tsig_key_name == "" ? "" : var.dns_server
+      SOVEREIGN_DNS_TSIG_KEYNAME = var.dns_tsig_key_name
     }
   }
 
@@ -201,6 +205,24 @@ locals {
         }
       }),
     ],
+    # The Sovereign's TSIG key for cert-manager's RFC 2136 DNS-01 solver and external-dns: it updates the
+    # Sovereign's own zone on Catalyst's PowerDNS and nothing else.
+    var.dns_tsig_secret == "" ? [] : flatten([
+      for ns in ["cert-manager", "external-dns"] : [
+        yamlencode({
+          apiVersion = "v1"
+          kind       = "Namespace"
+          metadata   = { name = ns }
+        }),
+        yamlencode({
+          apiVersion = "v1"
+          kind       = "Secret"
+          type       = "Opaque"
+          metadata   = { name = "sovereign-dns-tsig", namespace = ns }
+          data       = { secret = base64encode(var.dns_tsig_secret) }
+        }),
+      ]
+    ]),
     var.gitops_token == "" ? [] : [
       yamlencode({
         apiVersion = "v1"

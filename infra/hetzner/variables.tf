@@ -380,6 +380,45 @@ variable "gitops_token" {
   nullable    = false
 }
 
+# --- DNS: the Sovereign's own zone on Catalyst's PowerDNS ---------------------------------------------------
+
+variable "dns_server" {
+  description = "Host name or address of Catalyst's PowerDNS that takes RFC 2136 updates (port 53) of the Sovereign's zone: cert-manager's DNS-01 solver and external-dns write there. Empty: no DNS-01 (HTTP-01 certificates)."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?)?$", var.dns_server))
+    error_message = "dns_server must be empty, or a host name or an IP address without a port (updates go to port 53)."
+  }
+}
+
+variable "dns_tsig_key_name" {
+  description = "Name of the Sovereign's TSIG key in Catalyst's PowerDNS (sovereign-<fqdn>): it may update the Sovereign's zone and no other."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)?$", var.dns_tsig_key_name))
+    error_message = "dns_tsig_key_name must be empty, or a DNS name such as sovereign-acme.omani.works."
+  }
+}
+
+variable "dns_tsig_secret" {
+  description = "The TSIG key's secret (base64, HMAC-SHA256), applied as the Secrets cert-manager/sovereign-dns-tsig and external-dns/sovereign-dns-tsig (key `secret`). Empty: none. Passed as TF_VAR_dns_tsig_secret, never written to a file."
+  type        = string
+  default     = ""
+  sensitive   = true
+  nullable    = false
+
+  validation {
+    condition     = var.dns_tsig_secret == "" || (length(var.dns_tsig_secret) >= 44 && can(base64decode(var.dns_tsig_secret)))
+    error_message = "dns_tsig_secret must be the base64 of at least 32 random bytes."
+  }
+}
+
 # --- node hardening -------------------------------------------------------------------------------------
 
 variable "enable_unattended_upgrades" {

@@ -27,6 +27,11 @@ impl Redactor {
         Self { secrets }
     }
 
+    /// The same, masking `secret` too.
+    pub fn and(self, secret: &str) -> Self {
+        Self::new(self.secrets.into_iter().chain([secret.to_string()]))
+    }
+
     pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in &self.secrets {

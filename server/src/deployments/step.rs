@@ -387,13 +387,19 @@ pub(crate) fn write_workdir(
     request: &DeploymentRequest,
     secrets: &DeploymentSecrets,
     bearers: &Bearers,
+    dns: Option<&crate::dns::SovereignDns>,
 ) -> Result<Vec<(String, String)>, String> {
     let cfg = engine.config();
     prepare_workdir(&cfg.module_dir, workdir).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(workdir.join("tfplan"));
     let ctx = TfContext::for_deployment(&cfg.gitops, id, bearers.clone(), &cfg.public_url, &request.fqdn())
         .map_err(|e| e.to_string())?;
-    let vars = TfVars::new(request, secrets, &ctx);
+    let mut vars = TfVars::new(request, secrets, &ctx);
+    if let Some(dns) = dns {
+        vars.dns_server = dns.server.clone();
+        vars.dns_tsig_key_name = dns.key_name.clone();
+        vars.dns_tsig_secret = dns.secret.clone();
+    }
     write_tfvars(workdir, &vars).map_err(|e| e.to_string())?;
     Ok(vars.secret_env())
 }

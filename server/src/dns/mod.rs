@@ -41,4 +41,4 @@ pub fn start_sweeper(pools: Arc<PoolManager>, every: std::time::Duration) {
     });
 }
 
-pub use pool::{Committed, PoolCheck, PoolManager, Released, tsig_key_name};
+pub use pool::{Committed, PoolCheck, PoolManager, Released, SovereignDns, tsig_key_name};

@@ -73,6 +73,16 @@ pub struct Released {
     pub left: Vec<String>,
 }
 
+/// What a Sovereign needs to update its own zone by RFC 2136 (cert-manager's DNS-01 solver,
+/// external-dns): the server, its TSIG key's name and secret. `Debug` hides the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SovereignDns {
+    /// Host of Catalyst's PowerDNS as Sovereigns reach it (the first of `--nameservers`; port 53).
+    pub server: String,
+    pub key_name: String,
+    pub secret: Secret,
+}
+
 /// The TSIG key name of a Sovereign's zone.
 pub fn tsig_key_name(zone: &str) -> String {
     format!("sovereign-{zone}")
@@ -329,6 +339,24 @@ impl PoolManager {
             .ok_or_else(|| PoolError::NotFound(zone.to_string()))?;
         let left = self.teardown(&freed).await;
         Ok(Released { freed, left })
+    }
+
+    /// The zone's update credential for its Sovereign: the key PowerDNS holds for it (created at
+    /// reservation). `None` when there is no nameserver to name (`--nameservers` empty) or no key.
+    pub async fn update_key(&self, row: &ZoneRow) -> Result<Option<SovereignDns>, PoolError> {
+        let Some(server) = self.nameservers.first() else {
+            return Ok(None);
+        };
+        let key = self
+            .pdns
+            .tsig_key(&row.tsig_key_name)
+            .await
+            .map_err(|e| dns_unavailable(&e))?;
+        Ok(key.filter(|k| !k.key.is_empty()).map(|k| SovereignDns {
+            server: server.trim_end_matches('.').to_string(),
+            key_name: row.tsig_key_name.clone(),
+            secret: Secret::new(k.key),
+        }))
     }
 
     /// Frees every name of a deployment (the wipe): one [`Released`] per zone it held. PowerDNS first: a

@@ -143,6 +143,13 @@ pub struct TfVars {
     pub gitops_username: Option<String>,
     #[serde(skip)]
     pub gitops_token: Secret,
+    /// Catalyst's PowerDNS for RFC 2136 updates (host, port 53); empty without a TSIG key.
+    pub dns_server: String,
+    /// The Sovereign's TSIG key name; empty: none (HTTP-01 certificates).
+    pub dns_tsig_key_name: String,
+    /// The Sovereign's TSIG secret (base64); empty: none.
+    #[serde(skip)]
+    pub dns_tsig_secret: Secret,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_unattended_upgrades: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -213,6 +220,9 @@ impl TfVars {
             gitops_path: ctx.gitops_path.clone(),
             gitops_username: ctx.gitops_username.clone(),
             gitops_token: ctx.gitops_pull_token.clone().unwrap_or_default(),
+            dns_server: String::new(),
+            dns_tsig_key_name: String::new(),
+            dns_tsig_secret: Secret::default(),
             enable_unattended_upgrades: None,
             enable_fail2ban: None,
         }
@@ -244,6 +254,10 @@ impl TfVars {
                 "TF_VAR_gitops_token".into(),
                 self.gitops_token.expose().to_string(),
             ),
+            (
+                "TF_VAR_dns_tsig_secret".into(),
+                self.dns_tsig_secret.expose().to_string(),
+            ),
         ]
     }
 
@@ -264,6 +278,7 @@ impl TfVars {
                 .into(),
         );
         map.insert("gitops_token".into(), self.gitops_token.expose().into());
+        map.insert("dns_tsig_secret".into(), self.dns_tsig_secret.expose().into());
         map
     }
 }

@@ -29,7 +29,8 @@ struct Run {
     actor: Actor,
     pools: Arc<PoolManager>,
     pool: String,
-    _git: GitRepo,
+    dir: std::path::PathBuf,
+    git: GitRepo,
     _hetzner: HetznerStandin,
 }
 
@@ -51,7 +52,8 @@ fn run_on(db: Db, pdns_url: &str) -> Run {
         pools: vec![pool.clone()],
         nameservers: vec![NS.to_string()],
     });
-    let mut cfg = crate::engine::config(&dir, Some(&git), &[]);
+    let log = dir.join("tofu.log").display().to_string();
+    let mut cfg = crate::engine::config(&dir, Some(&git), &[("TOFU_STANDIN_LOG", &log)]);
     cfg.hetzner_api_url = hetzner.url.clone();
     cfg.validation.pool_domains = vec![pool.clone()];
     cfg.dns = Some(pools.clone());
@@ -61,7 +63,8 @@ fn run_on(db: Db, pdns_url: &str) -> Run {
         actor: common::engine::owner(),
         pools,
         pool,
-        _git: git,
+        dir,
+        git,
         _hetzner: hetzner,
     }
 }
@@ -187,6 +190,62 @@ async fn a_pool_run_publishes_the_record_set_and_the_wipe_releases_it(db: Db) {
             .any(|m| m.starts_with(&format!("Published {zone}, *.{zone}, console.{zone} → {ip}"))),
         "{messages:?}"
     );
+
+    // The Sovereign's update key: through OpenTofu's environment only (cloud-init applies it as the Secrets
+    // cert-manager/ and external-dns/sovereign-dns-tsig), named in the variables file with the server.
+    let key_name = server::dns::tsig_key_name(&zone);
+    let key = r
+        .pools
+        .pdns
+        .tsig_key(&key_name)
+        .await
+        .expect("pdns")
+        .expect("the zone's key");
+    let workdir = r.engine.config().work_root.join(&id);
+    let vars: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(workdir.join("tofu.auto.tfvars.json")).expect("tfvars"))
+            .expect("json");
+    assert_eq!(vars["dns_server"], NS);
+    assert_eq!(vars["dns_tsig_key_name"], key_name.as_str());
+    assert!(
+        vars.get("dns_tsig_secret").is_none(),
+        "the secret is not in the file"
+    );
+    let log = std::fs::read_to_string(r.dir.join("tofu.log")).expect("tofu log");
+    let applied = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["argv"][0] == "apply")
+        .expect("an apply");
+    assert_eq!(
+        applied["tf_var_sha256"]["dns_tsig_secret"],
+        server::crypto::sha256_hex(key.key.as_bytes()).as_str(),
+        "OpenTofu got the zone's key from its environment"
+    );
+    assert!(
+        !r.messages(&id).await.iter().any(|m| m.contains(&key.key)),
+        "the key is in no event"
+    );
+    // DNS-01 with it: the ClusterIssuer's solver is RFC 2136 (not HTTP-01).
+    let tree = r.git.files_under(&format!("clusters/{zone}"));
+    assert!(
+        tree.values()
+            .any(|c| c.contains("rfc2136:") && c.contains("${SOVEREIGN_DNS_TSIG_KEYNAME}")),
+        "{:?}",
+        tree.keys()
+    );
+    assert!(!tree.values().any(|c| c.contains("http01:")), "no HTTP-01 solver");
+    // What the Sovereign can do with that key: change its own zone (an ACME challenge), nothing else.
+    let challenge = |name: &str| format!("zone {name}\nupdate add _acme-challenge.{name}. 60 TXT \"token\"");
+    let (ok, out) = common::pdns::nsupdate(pdns().dns, Some((&key_name, &key.key)), &challenge(&zone));
+    assert!(ok, "{out}");
+    assert_eq!(dig(&format!("_acme-challenge.{zone}"), "TXT").len(), 1);
+    let (ok, out) = common::pdns::nsupdate(pdns().dns, Some((&key_name, &key.key)), &challenge(&r.pool));
+    assert!(
+        !ok && out.contains("REFUSED"),
+        "the pool zone refuses the Sovereign's key: {out}"
+    );
+    assert!(dig(&format!("_acme-challenge.{}", r.pool), "TXT").is_empty());
 
     // The wipe: cloud first, then the name — records, zone, delegation and key gone, listed as removed.
     r.engine.cancel(&r.actor, &id).await.expect("cancel");

@@ -309,6 +309,9 @@ fn full_vars() -> TfVars {
     v.gitops_username = Some("flux".into());
     v.enable_fail2ban = Some(true);
     v.enable_unattended_upgrades = Some(false);
+    v.dns_server = "ns1.catalyst.example".into();
+    v.dns_tsig_key_name = "sovereign-acme.omani.works".into();
+    v.dns_tsig_secret = app::deployments::Secret::new("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=");
     v
 }
 

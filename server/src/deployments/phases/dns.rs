@@ -18,7 +18,7 @@ use crate::db::deployments::DeploymentRow;
 use crate::db::dns::ZoneRow;
 use crate::deployments::step::{StepError, StepResult, phase_finished, phase_started};
 use crate::deployments::{Engine, RunCtx};
-use crate::dns::PoolManager;
+use crate::dns::{PoolManager, SovereignDns};
 
 const RETRY_HINT: &str = "The name stays reserved for this deployment. Retry once Catalyst's DNS server answers again (the console's log says why it did not).";
 
@@ -49,6 +49,35 @@ pub(crate) async fn reserve(
     )
     .await;
     Ok(Some(zone))
+}
+
+/// The Sovereign's update key for its zone (`None`: no DNS-01 for this Sovereign, said in an event).
+pub(crate) async fn update_key(
+    engine: &Engine,
+    id: &str,
+    zone: &ZoneRow,
+    ctx: &Arc<RunCtx>,
+) -> Result<Option<SovereignDns>, StepError> {
+    let Some(pools) = engine.config().dns.clone() else {
+        return Ok(None);
+    };
+    let key = with_retries(engine, id, ctx, "read the zone's update key", || {
+        pools.update_key(zone)
+    })
+    .await?;
+    if key.is_none() {
+        note(
+            engine,
+            id,
+            Level::Warn,
+            format!(
+                "{} has no update key for its Sovereign (no --nameservers, or the key is missing in PowerDNS): certificates use HTTP-01 and external-dns only logs.",
+                zone.zone
+            ),
+        )
+        .await;
+    }
+    Ok(key)
 }
 
 async fn reserve_once(

@@ -38,6 +38,7 @@ pub async fn publish_tree(
     request: &DeploymentRequest,
     ctx: &Arc<RunCtx>,
     redactor: &Redactor,
+    dns01: bool,
 ) -> Result<Published, StepError> {
     let cfg = engine.config();
     let fqdn = request.fqdn();
@@ -82,11 +83,12 @@ pub async fn publish_tree(
             components: releases,
             kit: KitOptions {
                 ha: request.ha_enabled,
-                // DNS-01 needs the Sovereign's TSIG key in Catalyst's PowerDNS (the DNS issue); until then
-                // HTTP-01 through the Gateway.
+                // DNS-01 when the Sovereign has its TSIG key in Catalyst's PowerDNS (it reaches the
+                // cluster through OpenTofu: Secrets */sovereign-dns-tsig, settings SOVEREIGN_DNS_*);
+                // otherwise HTTP-01 through the Gateway.
                 acme: Acme {
                     staging: cfg.gitops.acme_staging,
-                    dns01: false,
+                    dns01,
                 },
             },
         },

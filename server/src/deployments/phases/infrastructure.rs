@@ -39,13 +39,21 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
         .issue_bearers(id, &keys, valid_for)
         .await
         .map_err(|e| StepError::failed(Phase::Gitops, app::error::AppError::from(e).to_string(), "Retry."))?;
-    let redactor = redactor(engine, &secrets, &bearers);
-    // The name first: one taken meanwhile fails the run before anything is pushed or created.
-    super::dns::reserve(engine, row, &request, ctx).await?;
-    let published = super::gitops::publish_tree(engine, id, &request, ctx, &redactor).await?;
+    let mut redactor = redactor(engine, &secrets, &bearers);
+    // The name first: one taken meanwhile fails the run before anything is pushed or created. Its update
+    // key goes to the Sovereign (DNS-01 and external-dns).
+    let zone = super::dns::reserve(engine, row, &request, ctx).await?;
+    let dns = match &zone {
+        Some(zone) => super::dns::update_key(engine, id, zone, ctx).await?,
+        None => None,
+    };
+    if let Some(dns) = &dns {
+        redactor = redactor.and(dns.secret.expose());
+    }
+    let published = super::gitops::publish_tree(engine, id, &request, ctx, &redactor, dns.is_some()).await?;
 
     let workdir = workdir_of(engine, id);
-    let secret_env = write_workdir(engine, &workdir, id, &request, &secrets, &bearers).map_err(|e| {
+    let secret_env = write_workdir(engine, &workdir, id, &request, &secrets, &bearers, dns.as_ref()).map_err(|e| {
         StepError::failed(
             Phase::TofuInit,
             format!("Cannot prepare the OpenTofu work directory: {e}"),

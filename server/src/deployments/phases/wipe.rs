@@ -261,7 +261,7 @@ async fn destroy(
     destroyed: &mut Vec<CloudResource>,
 ) -> StepResult {
     let id = row.id.as_str();
-    let secret_env = match write_workdir(engine, workdir, id, request, secrets, &Default::default()) {
+    let secret_env = match write_workdir(engine, workdir, id, request, secrets, &Default::default(), None) {
         Ok(env) => env,
         Err(e) => {
             // No GitOps repository any more (or another setting changed): keep the variables file OpenTofu
@@ -339,6 +339,7 @@ fn scrub_secrets(workdir: &Path) -> std::io::Result<()> {
             "kubeconfig_bearer_token",
             "kubeconfig_bearer_tokens",
             "gitops_token",
+            "dns_tsig_secret",
         ] {
             map.remove(secret);
         }
