@@ -55,9 +55,14 @@ export const test = base.extend<{ consoleProblems: string[] }>({
 
 export { expect };
 
-/** Waits until the wasm app has hydrated the page (the frontend sets `data-hydrated`). */
+/**
+ * Waits until the wasm app has hydrated the page (the frontend sets `data-hydrated`). A guard, not a timing:
+ * the deployment page (the most split modules of a debug build, a run starting beside it) took 17 s to hydrate
+ * on a 2-core machine at load 15, so the wait allows 45 s; how fast pages hydrate is measured by
+ * `end2end/bench/` (BENCHMARKS.md).
+ */
 export async function hydrated(page: Page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 45_000 });
 }
 
 /** axe-core, the accessibility engine browsers' own audit tools use (npm `axe-core`). */
