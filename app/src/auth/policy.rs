@@ -90,6 +90,18 @@ actions! {
     DeploymentEventsRead => "deployments.events.read",
     /// Download a deployment's kubeconfig (cluster-admin credentials).
     DeploymentKubeconfigDownload => "deployments.kubeconfig.download",
+    /// List vouchers and their redemption history.
+    VoucherRead => "vouchers.read",
+    /// Issue a voucher (and have it e-mailed).
+    VoucherIssue => "vouchers.issue",
+    /// Switch a voucher on or off.
+    VoucherUpdate => "vouchers.update",
+    /// Revoke a voucher for good (its redemption history stays).
+    VoucherRevoke => "vouchers.revoke",
+    /// See an organisation's credit balance, ledger and orders.
+    BillingRead => "billing.read",
+    /// Redeem a voucher for an organisation (credit it).
+    BillingRedeem => "billing.redeem",
 }
 
 /// Whether an action is about the whole console or about one organisation's things.
@@ -138,12 +150,15 @@ impl Action {
             ConsoleView | SystemStatusRead | OwnTokensManage | CatalogRead => platform(true, true),
             SettingsManage | UsersManage => platform(false, false),
             OrgsManage | AuditRead => platform(false, true),
+            VoucherRead | VoucherIssue | VoucherUpdate | VoucherRevoke => platform(false, true),
             OrgRead => org(Viewer, true),
             OrgMembersManage => org(Admin, true),
             OrgOwnersManage => org(Owner, false),
             WizardUse | DeploymentCreate | DeploymentRetry | DeploymentCancel => org(Editor, false),
             DeploymentRead | DeploymentEventsRead => org(Viewer, true),
             DeploymentDelete | DeploymentWipe | DeploymentKubeconfigDownload => org(Admin, false),
+            BillingRead => org(Viewer, true),
+            BillingRedeem => org(Admin, false),
         }
     }
 
@@ -337,6 +352,12 @@ mod tests {
         ("deployments.wipe", [1, 0, 1, 1, 0, 0, 0]),
         ("deployments.events.read", [1, 1, 1, 1, 1, 1, 0]),
         ("deployments.kubeconfig.download", [1, 0, 1, 1, 0, 0, 0]),
+        ("vouchers.read", [1, 1, 0, 0, 0, 0, 0]),
+        ("vouchers.issue", [1, 1, 0, 0, 0, 0, 0]),
+        ("vouchers.update", [1, 1, 0, 0, 0, 0, 0]),
+        ("vouchers.revoke", [1, 1, 0, 0, 0, 0, 0]),
+        ("billing.read", [1, 1, 1, 1, 1, 1, 0]),
+        ("billing.redeem", [1, 0, 1, 1, 0, 0, 0]),
         // Grant rules: who may grant (or take away) each role. A role grants only what it holds itself.
         ("grant org owner", [1, 0, 1, 0, 0, 0, 0]),
         ("grant org admin", [1, 0, 1, 1, 0, 0, 0]),
