@@ -3,7 +3,7 @@
 # throw-away Postgres), then the real server in a browser (Playwright in Chromium). Non-zero on any failure.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_apt chromium postgresql python3 curl pdns-server pdns-backend-sqlite3 bind9-dnsutils openssl  # openssl: tests/standins/kube.py makes its CA and certificates
+ensure_apt chromium postgresql python3 python3-venv curl pdns-server pdns-backend-sqlite3 bind9-dnsutils openssl  # openssl: tests/standins/kube.py makes its CA and certificates; python3-venv: the test SMTP server's venv
 ensure_build_tools
 
 WORK="$(mktemp -d /tmp/catalyst-test-XXXXXX)"
@@ -23,6 +23,7 @@ cleanup() {
   [ -n "${CATALYST_TEST_PG_DIR:-}" ] && "$ROOT/scripts/pg-throwaway.sh" stop "$CATALYST_TEST_PG_DIR"
   [ -n "${CATALYST_TEST_PDNS_DIR:-}" ] && "$ROOT/scripts/pdns-throwaway.sh" stop "$CATALYST_TEST_PDNS_DIR"
   [ -n "${CATALYST_TEST_WORLD_DNS_DIR:-}" ] && "$ROOT/scripts/pdns-throwaway.sh" stop "$CATALYST_TEST_WORLD_DNS_DIR"
+  [ -n "${CATALYST_TEST_SMTP_PID:-}" ] && "$ROOT/scripts/smtp-test-server.sh" stop "$CATALYST_TEST_SMTP_PID" "$CATALYST_TEST_SMTP_DIR"
   rm -rf "$WORK"
   exit $code
 }
@@ -38,6 +39,10 @@ eval "$("$ROOT/scripts/pg-throwaway.sh" start)"
 log "starting two throw-away PowerDNS servers"
 eval "$("$ROOT/scripts/pdns-throwaway.sh" start CATALYST_TEST_PDNS)"
 eval "$("$ROOT/scripts/pdns-throwaway.sh" start CATALYST_TEST_WORLD_DNS)"
+# A real SMTP server (PyPI aiosmtpd, pinned in tests/smtp/requirements.txt, installed once into a venv): the
+# mail tests assert what it delivered (CATALYST_TEST_SMTP_ADDR/_DIR), and the browser tests' console sends to it.
+log "starting the test SMTP server"
+eval "$("$ROOT/scripts/smtp-test-server.sh" start)"
 
 log "checking formatting and lints"
 cargo fmt --all -- --check
@@ -123,7 +128,9 @@ log "starting Catalyst on $CATALYST_URL (SQLite in $WORK, single sign-on via $E2
 CATALYST_OIDC_CLIENT_SECRET="$OIDC_SECRET" "$TARGET_DIR/debug/catalyst" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   --site-root "$ROOT/target/site" --log-level warn "${ENGINE_ARGS[@]}" \
   --oidc-issuer "$E2E_OIDC_ISSUER" --oidc-client-id catalyst --oidc-scopes groups --oidc-label "Test IdP" \
-  --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" > "$WORK/server.log" 2>&1 &
+  --oidc-role-map "catalyst-admins=superadmin,acme-devs=org:acme:editor" \
+  --smtp-host "${CATALYST_TEST_SMTP_ADDR%:*}" --smtp-port "${CATALYST_TEST_SMTP_ADDR##*:}" --smtp-security none \
+  --smtp-from "Catalyst <vouchers@example.com>" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 if ! wait_ready "$CATALYST_URL/readyz" 60; then
   cat "$WORK/server.log" >&2

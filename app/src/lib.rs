@@ -11,6 +11,7 @@ pub mod split;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod catalog;
 pub mod cloud;
 pub mod deployments;
@@ -27,6 +28,7 @@ pub mod system;
 pub mod theme;
 pub mod time;
 pub mod ui;
+pub mod vouchers;
 pub mod wire;
 pub mod wizard;
 

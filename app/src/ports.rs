@@ -12,6 +12,7 @@ use crate::auth::{
     ApiTokenInfo, AuthInfo, InviteOutcome, InvitePreview, NewApiToken, OrgRole, Organisation, PlatformRole,
     Principal, RequestMeta, SsoLinkPreview, UsersView,
 };
+use crate::billing::{BillingOverview, CreditQuote, Redemption};
 use crate::catalog::Catalog;
 use crate::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
@@ -20,6 +21,7 @@ use crate::deployments::{
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest};
 use crate::system::StatusReport;
+use crate::vouchers::{IssuedVoucher, NewVoucher, RedeemPreview, Voucher, VoucherDetail, VoucherQuery};
 
 #[async_trait]
 pub trait SystemPort: Send + Sync + 'static {
@@ -65,6 +67,9 @@ pub struct SignupInput {
     pub display_name: String,
     /// The invitation link's secret; required when sign-up is invite-only.
     pub invite: Option<String>,
+    /// A voucher code from the redeem page: it counts as the invitation, and is redeemed for the new
+    /// account's organisation.
+    pub voucher: Option<String>,
 }
 
 /// The first account, from the setup page.
@@ -205,6 +210,80 @@ pub trait AuditPort: Send + Sync + 'static {
         category: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>, AppError>;
+}
+
+/// Vouchers: issuing and administering them (superadmins and sovereign admins, `vouchers.*`), and the public
+/// preview of a code. Codes are case-insensitive everywhere.
+#[async_trait]
+pub trait VouchersPort: Send + Sync + 'static {
+    /// Issues a voucher; with a recipient, queues the voucher e-mail (a failure to queue never fails this).
+    async fn issue(
+        &self,
+        me: &Principal,
+        input: NewVoucher,
+        meta: &RequestMeta,
+    ) -> Result<IssuedVoucher, AppError>;
+    /// Newest first; revoked ones only when asked.
+    async fn list(&self, me: &Principal, query: VoucherQuery) -> Result<Page<Voucher>, AppError>;
+    /// One voucher (revoked ones too) with its redemptions and e-mails.
+    async fn detail(&self, me: &Principal, code: &str) -> Result<VoucherDetail, AppError>;
+    async fn set_active(
+        &self,
+        me: &Principal,
+        code: &str,
+        active: bool,
+        meta: &RequestMeta,
+    ) -> Result<Voucher, AppError>;
+    /// Revokes for good; the redemption history stays.
+    async fn revoke(&self, me: &Principal, code: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    /// Anyone: what a code gives. An ended voucher (off or used up) is `Ok` with
+    /// `accepting_redemptions: false`; unknown and revoked codes alike are `NotFound`; an empty code is
+    /// `BadRequest`. Rate-limited per client address.
+    async fn preview(&self, code: &str, meta: &RequestMeta) -> Result<RedeemPreview, AppError>;
+    /// Redeems a voucher for an organisation (`billing.redeem` there): order, redemption and ledger entry
+    /// in one transaction. Refusals are `Invalid` on field `code`.
+    async fn redeem(
+        &self,
+        me: &Principal,
+        org_id: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<Redemption, AppError>;
+}
+
+/// An organisation's credit: balance, ledger, orders, and what a launch costs against it.
+#[async_trait]
+pub trait BillingPort: Send + Sync + 'static {
+    /// The billing page of `org_id` (default: the caller's first organisation they may read it of).
+    async fn overview(&self, me: &Principal, org_id: Option<&str>) -> Result<BillingOverview, AppError>;
+    /// A launch of `monthly_cents` against the organisation's credit.
+    async fn quote(&self, me: &Principal, org_id: &str, monthly_cents: i64) -> Result<CreditQuote, AppError>;
+}
+
+/// Sign-up's use of vouchers: a voucher link is an invitation. The accounts service holds this (it cannot
+/// depend on the vouchers capability), the vouchers capability implements it.
+#[async_trait]
+pub trait SignupVouchers: Send + Sync + 'static {
+    /// The voucher behind a sign-up link, if it accepts redemptions; otherwise `Invalid` on field `voucher`
+    /// saying why (not valid, or ended).
+    async fn check(&self, code: &str) -> Result<RedeemPreview, AppError>;
+    /// Redeems the voucher for the organisation the new account just got.
+    async fn redeem_for_new_account(
+        &self,
+        user_id: &str,
+        user_email: &str,
+        org_id: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<Redemption, AppError>;
+}
+
+pub fn vouchers() -> Result<Arc<dyn VouchersPort>, AppError> {
+    port::<dyn VouchersPort>("VouchersPort")
+}
+
+pub fn billing() -> Result<Arc<dyn BillingPort>, AppError> {
+    port::<dyn BillingPort>("BillingPort")
 }
 
 fn port<T: ?Sized + Send + Sync + 'static>(name: &str) -> Result<Arc<T>, AppError> {

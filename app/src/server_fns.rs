@@ -65,6 +65,15 @@ pub const INPUT_CONTENT_TYPES: &[(&str, &str)] = inputs![
     crate::wizard::api::GenerateSshKey,
     crate::wizard::api::CheckSubdomain,
     crate::wizard::api::Launch,
+    crate::vouchers::api::RedeemStateFn,
+    crate::vouchers::api::ListVouchers,
+    crate::vouchers::api::VoucherDetailFn,
+    crate::vouchers::api::IssueVoucher,
+    crate::vouchers::api::SetVoucherActive,
+    crate::vouchers::api::RevokeVoucher,
+    crate::billing::api::BillingOverviewFn,
+    crate::billing::api::RedeemVoucher,
+    crate::billing::api::CreditQuoteFn,
 ];
 
 /// The `Content-Type` the server function at `path` decodes, if there is one there.

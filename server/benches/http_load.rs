@@ -141,6 +141,7 @@ fn main() {
             hetzner_api_url: server::hetzner::DEFAULT_API_URL.into(),
             pdns: None,
             limits: Default::default(),
+            mail: Default::default(),
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

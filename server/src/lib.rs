@@ -2,6 +2,7 @@
 
 pub mod at_rest;
 pub mod auth;
+pub mod billing;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -14,11 +15,13 @@ pub mod gitops;
 pub mod hetzner;
 pub mod http;
 pub mod kube;
+pub mod mail;
 pub mod pdns;
 pub mod state;
 pub mod system;
 pub mod telemetry;
 pub mod tofu;
+pub mod vouchers;
 pub mod wizard;
 
 use std::sync::Arc;
@@ -141,6 +144,21 @@ pub fn app_state_with_engine(
         http::limits::per_minute(limits.sso_starts_per_minute),
     );
     let auth = Arc::new(auth);
+    let mailer = Arc::new(
+        mail::Mailer::new(
+            db.clone(),
+            settings.mail.clone(),
+            instance.id.clone(),
+            mail::WorkerConfig {
+                lease_ttl: settings.engine.lease_ttl,
+                ..mail::WorkerConfig::default()
+            },
+        )
+        .expect("the SMTP settings were checked by MailArgs::validate"),
+    );
+    let vouchers = Arc::new(vouchers::Vouchers::new(db.clone(), auth.clone(), mailer.clone()));
+    // Sign-up takes voucher links as invitations; the accounts service reaches vouchers through this port.
+    auth.set_signup_vouchers(vouchers.clone());
     let oidc = settings.auth.oidc.clone().and_then(|o| {
         auth::oidc::Oidc::new(o, &settings.auth.console_url())
             .map_err(|e| tracing::error!(error = %e, "single sign-on is configured but cannot start"))
@@ -150,6 +168,9 @@ pub fn app_state_with_engine(
     AppState {
         pools,
         leptos_options: leptos_options(&settings),
+        billing: billing::Billing::new(db.clone()),
+        mailer,
+        vouchers,
         db,
         settings: Arc::new(settings),
         instance,
@@ -189,6 +210,24 @@ pub async fn start_auth(state: &AppState) -> Result<(), ConfigError> {
         }
     });
     Ok(())
+}
+
+/// The voucher capability's background work: the e-mail sender (one replica at a time holds its lease)
+/// and the redeem preview's per-address buckets swept every ten minutes. Stops with `stop`.
+pub fn start_vouchers(state: &AppState, stop: tokio_util::sync::CancellationToken) {
+    if state.mailer.start(stop.clone()).is_none() {
+        tracing::info!("no SMTP server is configured (--smtp-host): voucher e-mails are not sent");
+    }
+    let vouchers = state.vouchers.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => vouchers.sweep(),
+                () = stop.cancelled() => return,
+            }
+        }
+    });
 }
 
 /// Binds the listener; a busy port is reported against `--bind`.
@@ -236,6 +275,8 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     }
     let engine = state.engine.clone();
     engine.start();
+    let background = tokio_util::sync::CancellationToken::new();
+    start_vouchers(&state, background.clone());
     let router = http::router(state);
     tracing::info!("Catalyst is listening on http://{addr}/sovereign");
     serve_on(listener, router, &limits, {
@@ -244,6 +285,8 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
             shutdown_signal().await;
             // Ends live streams (so connections drain) and stops local runs without failing them.
             engine.shutdown().await;
+            // Stops the e-mail sender (it gives its lease up for another replica).
+            background.cancel();
         }
     })
     .await;

@@ -24,6 +24,12 @@ pub struct AppState {
     pub engine: Engine,
     /// Accounts and sessions: resolves callers, implements the accounts-and-access ports.
     pub auth: crate::auth::Auth,
+    /// Vouchers: issue, preview, redeem (also the sign-up hook's implementation).
+    pub vouchers: std::sync::Arc<crate::vouchers::Vouchers>,
+    /// Organisations' credit: balance, ledger, orders.
+    pub billing: crate::billing::Billing,
+    /// The e-mail outbox and its sender.
+    pub mailer: std::sync::Arc<crate::mail::Mailer>,
     /// Single sign-on, when `--oidc-issuer` is set.
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
     /// The DNS pool manager, when `--pdns-url` is set.

@@ -23,6 +23,8 @@ pub const PUBLIC_SERVER_FNS: &[&str] = &[
     <SsoLinkPreviewFn as ServerFn>::PATH,
     <LinkSso as ServerFn>::PATH,
     <crate::theme::SetTheme as ServerFn>::PATH,
+    // The public /redeem page and the sign-up page's voucher banner.
+    <crate::vouchers::api::RedeemStateFn as ServerFn>::PATH,
 ];
 
 /// What the public pages need to know: sign-up policy, single sign-on, first run.
@@ -106,17 +108,24 @@ pub async fn signup(
     password: String,
     display_name: Option<String>,
     invite: Option<String>,
+    voucher: Option<String>,
 ) -> Result<String, AppError> {
     let meta = super::request_meta();
+    let voucher = voucher.filter(|s| !s.trim().is_empty());
+    // With a voucher the new organisation has credit: straight on to designing its Sovereign.
+    let next = match &voucher {
+        Some(_) => crate::routes::page("wizard"),
+        None => crate::routes::home(),
+    };
     let input = crate::ports::SignupInput {
         email,
         password,
         display_name: display_name.unwrap_or_default(),
         invite: invite.filter(|s| !s.trim().is_empty()),
+        voucher,
     };
     let cookie = crate::ports::sessions()?.signup(input, &meta).await?;
     super::set_cookie(&cookie);
-    let next = crate::routes::home();
     super::redirect_form_post(&next);
     Ok(next)
 }

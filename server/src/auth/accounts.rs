@@ -138,11 +138,11 @@ impl AuthService {
     }
 
     /// A new account from sign-up or SSO, placed in an organisation of its own (open sign-up).
-    pub(super) async fn personal_org(&self, user: &UserRow) -> Result<(), Error> {
+    pub(super) async fn personal_org(&self, user: &UserRow) -> Result<app::auth::Organisation, Error> {
         let name = format!("{}'s organisation", user.email.split('@').next().unwrap_or("My"));
         let org = self.create_org_named(&name).await?;
         db::orgs::set_member(&self.db, &org.id, &user.id, OrgRole::Owner).await?;
-        Ok(())
+        Ok(org)
     }
 }
 

@@ -15,7 +15,9 @@ use crate::db::{self, users::UserRow};
 use crate::error::Error;
 
 /// Audit categories the audit page filters by (the part of the action before the first dot).
-pub const AUDIT_CATEGORIES: &[&str] = &["auth", "users", "orgs", "tokens", "settings"];
+pub const AUDIT_CATEGORIES: &[&str] = &[
+    "auth", "users", "orgs", "tokens", "settings", "vouchers", "billing",
+];
 
 /// Who an audit entry is about.
 pub enum Actor<'a> {

@@ -239,6 +239,40 @@ pub async fn clear(db: &Db, kind: Kind, email: &str, ip: Option<IpAddr>) -> Resu
     Ok(db::users::throttle_clear(db, &kind.key(email, ip)).await?)
 }
 
+/// One per-address token bucket with its own message, for a public endpoint other than sign-in and sign-up
+/// (the voucher redeem preview). In memory, per replica, like [`IpLimits`].
+pub struct AddressLimit {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// What is being limited, in the refusal: "voucher checks".
+    what: &'static str,
+}
+
+impl AddressLimit {
+    pub fn new(q: IpQuota, what: &'static str) -> Self {
+        Self {
+            limiter: RateLimiter::keyed(quota(q)),
+            what,
+        }
+    }
+
+    /// Takes one request from the address's bucket, or says how long to wait. Without a known address
+    /// (in-process calls) there is nothing to key on.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let Some(ip) = ip else { return Ok(()) };
+        // IPv6 clients count by their /64, as for sign-in.
+        self.limiter.check_key(&bucket(ip)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            rate_limited(format!("Too many {} from your address.", self.what), secs.max(1))
+        })
+    }
+
+    /// Forgets addresses whose buckets are full again.
+    pub fn sweep(&self) {
+        self.limiter.retain_recent();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +381,26 @@ mod tests {
             Kind::Login.key("x@example.com", a),
             Kind::Signup.key("x@example.com", a)
         );
+    }
+
+    #[test]
+    fn an_address_limit_refuses_with_its_own_words() {
+        let limit = AddressLimit::new(
+            IpQuota {
+                burst: 1,
+                every: Duration::from_secs(60),
+            },
+            "voucher checks",
+        );
+        let ip: IpAddr = "192.0.2.9".parse().expect("ip");
+        assert!(limit.check(Some(ip)).is_ok());
+        let err = limit.check(Some(ip)).expect_err("second is refused");
+        assert!(
+            err.to_string()
+                .starts_with("Too many voucher checks from your address. Try again in "),
+            "{err}"
+        );
+        assert!(limit.check(Some("192.0.2.10".parse().expect("ip"))).is_ok());
+        assert!(limit.check(None).is_ok());
     }
 }

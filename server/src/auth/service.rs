@@ -6,8 +6,8 @@
 //! are resolved in [`super::callers`].
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use app::auth::{Organisation, RequestMeta};
 use app::error::{AppError, FieldError};
@@ -29,6 +29,8 @@ pub struct AuthService {
     pub ip_limits: IpLimits,
     pub(super) needs_setup: AtomicBool,
     pub(super) callers: CallerCache,
+    /// Vouchers as sign-up uses them (a voucher link is an invitation); set once at start by the state.
+    pub(super) signup_vouchers: OnceLock<Arc<dyn app::ports::SignupVouchers>>,
 }
 
 /// A shared handle, as the router and ports hold it.
@@ -45,7 +47,13 @@ impl AuthService {
             // Until `prepare` has looked, assume accounts exist (the safe direction: no setup page).
             needs_setup: AtomicBool::new(false),
             callers: CallerCache::default(),
+            signup_vouchers: OnceLock::new(),
         }
+    }
+
+    /// Lets sign-up take voucher links (`/sovereign/signup?voucher=CODE`). Later calls are ignored.
+    pub fn set_signup_vouchers(&self, vouchers: Arc<dyn app::ports::SignupVouchers>) {
+        let _ = self.signup_vouchers.set(vouchers);
     }
 
     /// At start: if there is no account yet, make a setup token and return it (to print in the log).

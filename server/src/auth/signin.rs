@@ -212,6 +212,31 @@ impl SessionsPort for AuthService {
         let email = f.check(validate::email("email", &input.email));
         f.check(validate::new_password("password", &input.password, &email));
         let display_name = f.check(validate::display_name("displayName", &input.display_name));
+        // A voucher link from the redeem page is an invitation of its own: the voucher must accept
+        // redemptions now, and it is redeemed for the new account's own organisation.
+        let voucher_code = input.voucher.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        let voucher = match (voucher_code, self.signup_vouchers.get()) {
+            (None, _) => None,
+            (Some(_), _) if input.invite.is_some() => {
+                f.0.push(FieldError::new(
+                    "voucher",
+                    "Sign up with either the invitation or the voucher; redeem the voucher afterwards on the billing page.",
+                ));
+                None
+            }
+            (Some(code), Some(vouchers)) => match vouchers.check(code).await {
+                Ok(preview) => Some(preview),
+                Err(AppError::Invalid(errors)) => {
+                    f.0.extend(errors);
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+            (Some(_), None) => {
+                f.0.push(FieldError::new("voucher", "This console does not take vouchers."));
+                None
+            }
+        };
         let invitation = match &input.invite {
             Some(token) => {
                 let inv = db::orgs::open_invitation(&self.db, &sha256_hex(token.trim()))
@@ -228,7 +253,7 @@ impl SessionsPort for AuthService {
                     }
                 }
             }
-            None if self.settings.signup == SignupPolicy::InviteOnly => {
+            None if self.settings.signup == SignupPolicy::InviteOnly && voucher_code.is_none() => {
                 f.0.push(FieldError::new(
                     "invite",
                     "Sign-up on this console is by invitation only: open the link from your invitation, or ask an administrator for one.",
@@ -281,7 +306,27 @@ impl SessionsPort for AuthService {
                         .map_err(Error::from)?;
                 }
             }
-            None => self.personal_org(&user).await?,
+            None => {
+                let org = self.personal_org(&user).await?;
+                if let (Some(preview), Some(vouchers)) = (&voucher, self.signup_vouchers.get()) {
+                    // Checked above; a voucher that ended in the meantime leaves an account without the
+                    // credit (redeemable later on the billing page), not a failed sign-up.
+                    if let Err(e) = vouchers
+                        .redeem_for_new_account(&user.id, &user.email, &org.id, &preview.code, meta)
+                        .await
+                    {
+                        self.record(
+                            Actor::user(&user),
+                            "billing.redeem",
+                            &org.id,
+                            Outcome::Failure,
+                            &format!("Voucher {} not redeemed at sign-up: {e}", preview.code),
+                            meta,
+                        )
+                        .await;
+                    }
+                }
+            }
         }
         let detail = match &invitation {
             Some(inv) => format!(
@@ -289,7 +334,10 @@ impl SessionsPort for AuthService {
                 inv.org_name,
                 inv.role().as_str()
             ),
-            None => "Account created by open sign-up.".to_string(),
+            None => match &voucher {
+                Some(v) => format!("Account created with voucher {}.", v.code),
+                None => "Account created by open sign-up.".to_string(),
+            },
         };
         self.record(
             Actor::User {

@@ -120,6 +120,9 @@ pub struct Config {
     /// Connection, request, stream and rate limits.
     #[command(flatten)]
     pub limits: crate::http::limits::LimitArgs,
+    /// Outgoing e-mail (`--smtp-…`).
+    #[command(flatten)]
+    pub mail: crate::mail::config::MailArgs,
 }
 
 /// Options of the provisioning engine.
@@ -263,6 +266,8 @@ pub struct Settings {
     /// Catalyst's PowerDNS; `None` without `--pdns-url`.
     pub pdns: Option<crate::pdns::PdnsSettings>,
     pub limits: crate::http::limits::Limits,
+    /// Outgoing e-mail; links in messages start at the public origin.
+    pub mail: crate::mail::config::MailSettings,
 }
 
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
@@ -359,6 +364,9 @@ impl Config {
             secret_key_file: e.secret_key_file.clone(),
             public_url,
         };
+        let mail = self
+            .mail
+            .validate(&auth.public_origin, |name| std::env::var(name).ok())?;
         let catalog = load_catalog(&self.catalog_dir)?;
         let gitops = self.gitops.validate()?;
         let hetzner_api_url = self.hetzner_api_url.trim().trim_end_matches('/').to_string();
@@ -376,6 +384,7 @@ impl Config {
         let pdns = self.pdns.validate(|name| std::env::var(name).ok())?;
         Ok(Settings {
             pdns,
+            mail,
             hetzner_api_url,
             pool_domains,
             nameservers,

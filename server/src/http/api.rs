@@ -13,6 +13,8 @@ pub fn router() -> Router<AppState> {
         .merge(crate::system::http::router())
         .merge(crate::catalog::http::router())
         .merge(crate::deployments::http::router())
+        .merge(crate::vouchers::http::router())
+        .merge(crate::billing::http::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

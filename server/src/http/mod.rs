@@ -14,8 +14,9 @@ use std::sync::{Arc, OnceLock};
 
 use app::error::AppError;
 use app::ports::{
-    AccountsPort, ApiTokensPort, AuditPort, CatalogPort, CloudCredentialsPort, DeploymentsPort,
-    OrganisationsPort, SessionsPort, SingleSignOnPort, SubdomainCheckPort, SystemPort, WizardPort,
+    AccountsPort, ApiTokensPort, AuditPort, BillingPort, CatalogPort, CloudCredentialsPort, DeploymentsPort,
+    OrganisationsPort, SessionsPort, SingleSignOnPort, SubdomainCheckPort, SystemPort, VouchersPort,
+    WizardPort,
 };
 use app::routes::BASE;
 use axum::Router;
@@ -52,6 +53,8 @@ pub struct Ports {
     pub catalog: Arc<dyn CatalogPort>,
     /// Accounts and access: one service behind the five ports of its use cases.
     pub auth: crate::auth::Auth,
+    pub vouchers: Arc<dyn VouchersPort>,
+    pub billing: Arc<dyn BillingPort>,
 }
 
 impl Ports {
@@ -77,6 +80,8 @@ impl Ports {
                 store: state.settings.catalog.clone(),
             }),
             auth: state.auth.clone(),
+            vouchers: state.vouchers.clone(),
+            billing: Arc::new(state.billing.clone()),
         }
     }
 
@@ -94,6 +99,8 @@ impl Ports {
         provide_context(self.auth.clone() as Arc<dyn OrganisationsPort>);
         provide_context(self.auth.clone() as Arc<dyn ApiTokensPort>);
         provide_context(self.auth.clone() as Arc<dyn AuditPort>);
+        provide_context(self.vouchers.clone());
+        provide_context(self.billing.clone());
     }
 }
 

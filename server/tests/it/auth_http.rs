@@ -194,6 +194,15 @@ pub(crate) fn every_route() -> Vec<(Method, String)> {
         (Method::GET, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
         // Public, with its own per-deployment bearer (`auth::public`): skipped by the walk, checked below.
         (Method::PUT, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
+        (Method::GET, "/sovereign/api/v1/vouchers"),
+        (Method::POST, "/sovereign/api/v1/vouchers"),
+        (Method::GET, "/sovereign/api/v1/vouchers/sample-id"),
+        (Method::PATCH, "/sovereign/api/v1/vouchers/sample-id"),
+        (Method::DELETE, "/sovereign/api/v1/vouchers/sample-id"),
+        (Method::POST, "/sovereign/api/v1/orgs/sample-id/vouchers/redeem"),
+        (Method::GET, "/sovereign/api/v1/orgs/sample-id/billing"),
+        // Public (`auth::public`): the voucher preview API.
+        (Method::POST, "/sovereign/api/v1/vouchers/redeem-preview"),
         (Method::GET, "/sovereign/api/v1/no-such-endpoint"),
         (Method::DELETE, "/sovereign/api/v1/anything/at/all"),
         (Method::GET, "/"),
@@ -298,6 +307,17 @@ async fn the_public_list_answers_without_a_session() {
         let res = h.send(get(path)).await;
         assert_eq!(res.status, StatusCode::OK, "{path}");
     }
+    let preview = Request::post("/sovereign/api/v1/vouchers/redeem-preview")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"code":"NO-SUCH-VOUCHER"}"#))
+        .expect("request");
+    let res = h.send(preview).await;
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "the preview answers signed out: {}",
+        res.body
+    );
     let res = h.send(get("/sovereign/login")).await;
     assert!(
         res.body.contains("Sign in to Catalyst"),

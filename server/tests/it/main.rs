@@ -33,4 +33,5 @@ mod sso;
 mod store;
 mod store_auth;
 mod tofu_standin;
+mod vouchers;
 mod wizard;

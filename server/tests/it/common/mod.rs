@@ -9,6 +9,7 @@
 pub mod engine;
 pub mod oidc;
 pub mod pdns;
+pub mod smtp;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -38,6 +39,10 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         // A real PowerDNS (started once per test process): the wizard's subdomain check needs it.
         pdns: Some(pdns::pdns().settings()),
         limits: Default::default(),
+        mail: server::mail::config::MailSettings {
+            smtp: None,
+            public_origin: ORIGIN.into(),
+        },
     }
 }
 
