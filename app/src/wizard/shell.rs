@@ -225,7 +225,8 @@ fn StepFrame(step: Step) -> impl IntoView {
     }
 }
 
-/// The seven steps; completed ones are links, the current one is marked, later ones are inert.
+/// The seven steps; completed ones and the next one to complete are links, the current one is marked, later
+/// ones are inert (and greyed out: only inert steps are, so every link keeps its contrast).
 #[component]
 fn Stepper(current: Step) -> impl IntoView {
     let state = use_wizard();
@@ -245,11 +246,14 @@ fn Stepper(current: Step) -> impl IntoView {
                                 "step is-current"
                             } else if done() {
                                 "step is-done"
+                            } else if reachable() {
+                                "step is-next"
                             } else {
                                 "step is-future"
                             }
                         };
                         let inner = move || {
+                            // The next step to complete: a link like a done one, not greyed out as inert.
                             view! {
                                 <span class="step-dot" aria-hidden="true">
                                     {s.number()}
