@@ -93,6 +93,10 @@ pub struct EngineConfig {
     pub dns_timeout: Duration,
     /// The longest pause between two attempts of the DNS step.
     pub dns_retry: Duration,
+    /// How often a bring-your-own run asks whether its domain is delegated to Catalyst's nameservers yet.
+    pub delegation_poll: Duration,
+    /// How long it waits for that before it fails (registrars take up to 48 hours).
+    pub delegation_timeout: Duration,
 }
 
 impl EngineConfig {
@@ -119,6 +123,8 @@ impl EngineConfig {
             dns: None,
             dns_timeout: Duration::from_secs(15 * 60),
             dns_retry: Duration::from_secs(30),
+            delegation_poll: Duration::from_secs(60),
+            delegation_timeout: Duration::from_secs(48 * 3600),
         }
     }
 }

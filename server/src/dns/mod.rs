@@ -4,6 +4,7 @@
 
 pub mod pool;
 pub mod records;
+pub mod resolver;
 
 use std::sync::Arc;
 
@@ -16,6 +17,13 @@ pub fn pool_manager(settings: &crate::config::Settings, db: &crate::db::Db) -> O
             pdns: client,
             pools: settings.pool_domains.clone(),
             nameservers: settings.nameservers.clone(),
+            resolver: match resolver::DnsResolver::new(pdns.resolver) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "no DNS resolver: bring-your-own domains are not checked for their delegation");
+                    None
+                }
+            },
         }),
         Err(e) => {
             tracing::error!(error = %e, "cannot build the PowerDNS client; DNS is off");
@@ -42,3 +50,4 @@ pub fn start_sweeper(pools: Arc<PoolManager>, every: std::time::Duration) {
 }
 
 pub use pool::{Committed, PoolCheck, PoolManager, Released, SovereignDns, tsig_key_name};
+pub use resolver::DnsResolver;

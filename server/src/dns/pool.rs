@@ -32,6 +32,8 @@ pub struct PoolManager {
     pub pools: Vec<String>,
     /// `--nameservers`: the NS set of every zone Catalyst serves.
     pub nameservers: Vec<String>,
+    /// Asks the world whether a bring-your-own domain is delegated to `nameservers` (`--dns-resolver`).
+    pub resolver: Option<super::DnsResolver>,
 }
 
 impl std::fmt::Debug for PoolManager {
@@ -357,6 +359,24 @@ impl PoolManager {
             key_name: row.tsig_key_name.clone(),
             secret: Secret::new(k.key),
         }))
+    }
+
+    /// `--nameservers` as the resolver names them (lowercase, no trailing dot, sorted).
+    pub fn expected_nameservers(&self) -> Vec<String> {
+        let mut ns: Vec<String> = self
+            .nameservers
+            .iter()
+            .map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        ns.sort();
+        ns.dedup();
+        ns
+    }
+
+    /// The NS set the world sees for `domain`; `None` without a resolver.
+    pub async fn delegation(&self, domain: &str) -> Option<Result<Vec<String>, String>> {
+        let resolver = self.resolver.as_ref()?;
+        Some(resolver.nameservers(domain).await)
     }
 
     /// Frees every name of a deployment (the wipe): one [`Released`] per zone it held. PowerDNS first: a

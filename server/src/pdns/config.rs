@@ -34,6 +34,11 @@ pub struct PdnsArgs {
         global = true
     )]
     pub pdns_server_id: String,
+
+    /// The DNS server (`host:port`, an address) Catalyst asks whether a bring-your-own domain is delegated
+    /// to its nameservers. Unset: the machine's resolvers (`/etc/resolv.conf`).
+    #[arg(long, env = "CATALYST_DNS_RESOLVER", value_name = "ADDR:PORT", global = true)]
+    pub dns_resolver: Option<String>,
 }
 
 /// Validated PowerDNS options.
@@ -43,6 +48,8 @@ pub struct PdnsSettings {
     pub url: String,
     pub api_key: Secret,
     pub server_id: String,
+    /// `--dns-resolver`; `None`: the machine's resolvers.
+    pub resolver: Option<std::net::SocketAddr>,
 }
 
 impl PdnsSettings {
@@ -94,6 +101,22 @@ impl PdnsArgs {
                 ),
             ));
         }
+        let resolver = match self
+            .dns_resolver
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            None => None,
+            Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "--dns-resolver",
+                    format!(
+                        "“{r}” is not an address with a port; use e.g. 127.0.0.1:53 or [2001:db8::53]:53"
+                    ),
+                )
+            })?),
+        };
         let Some(url) = url else {
             if key.is_some() {
                 return Err(ConfigError::new(
@@ -127,6 +150,7 @@ impl PdnsArgs {
             url,
             api_key: Secret::new(key),
             server_id,
+            resolver,
         }))
     }
 }

@@ -25,6 +25,7 @@ fn manager(db: &Db, pool: &str) -> PoolManager {
         pdns: pdns().client(),
         pools: vec![pool.to_string()],
         nameservers: vec![NS.to_string()],
+        resolver: None,
     }
 }
 

@@ -16,11 +16,11 @@ use server::crypto::SecretBox;
 use server::db::Db;
 use server::db::dns as zones;
 use server::deployments::Engine;
-use server::dns::PoolManager;
+use server::dns::{DnsResolver, PoolManager};
 
 use crate::common;
 use crate::common::engine::{GitRepo, HetznerStandin, eventually, request};
-use crate::common::pdns::{pdns, unique_zone};
+use crate::common::pdns::{pdns, unique_zone, world};
 
 const NS: &str = "ns1.catalyst.test";
 
@@ -51,6 +51,8 @@ fn run_on(db: Db, pdns_url: &str) -> Run {
         .expect("client"),
         pools: vec![pool.clone()],
         nameservers: vec![NS.to_string()],
+        // "The world's DNS" a recursive resolver would answer from: the second test PowerDNS.
+        resolver: Some(DnsResolver::new(Some(world().dns)).expect("resolver")),
     });
     let log = dir.join("tofu.log").display().to_string();
     let mut cfg = crate::engine::config(&dir, Some(&git), &[("TOFU_STANDIN_LOG", &log)]);
@@ -58,6 +60,7 @@ fn run_on(db: Db, pdns_url: &str) -> Run {
     cfg.validation.pool_domains = vec![pool.clone()];
     cfg.dns = Some(pools.clone());
     cfg.dns_retry = Duration::from_millis(200);
+    cfg.delegation_poll = Duration::from_millis(200);
     Run {
         engine: Engine::new(db, SecretBox::generate(), cfg, "replica-a".into()),
         actor: common::engine::owner(),
@@ -472,7 +475,72 @@ async fn a_record_set_powerdns_did_not_take_is_written_again_by_the_run(db: Db) 
     r.pools.release(&zone).await.expect("cleanup");
 }
 
+/// Bring-your-own, manual: the zone is Catalyst's at once, and the run holds — visibly, saying what the
+/// world's DNS shows and what it should — until the domain's NS records at the registrar name Catalyst's
+/// nameservers, then continues by itself.
+async fn a_byo_run_holds_until_the_domain_is_delegated(db: Db) {
+    let r = run_on(db.clone(), &pdns().url);
+    // The registrar's view, as a recursive resolver answers it: the domain still on the registrar's parking
+    // nameservers.
+    let domain = unique_zone("byo");
+    let w = world().client();
+    w.create_zone(&domain, &["ns1.parking.test".to_string()], false)
+        .await
+        .expect("world zone");
+    let id = r
+        .engine
+        .create(&r.actor, request(&domain))
+        .await
+        .expect("created")
+        .id;
+    let waiting = format!(
+        "Waiting for the domain's delegation: found ns1.parking.test, expected {NS} — set these nameservers at {domain}'s registrar (registrars typically take 1–4 hours, up to 48 hours)."
+    );
+    eventually(90, "the run holding for the delegation", || async {
+        r.messages(&id).await.contains(&waiting).then_some(())
+    })
+    .await;
+    let d = r.engine.get(&r.actor, &id).await.expect("get");
+    assert_eq!(d.status, DeploymentStatus::Provisioning);
+    assert_eq!(d.phase(Phase::Dns).expect("dns").state, PhaseState::Running);
+    // Catalyst serves the domain's records already (they answer as soon as the delegation is there).
+    let ip = dig(&format!("console.{domain}"), "A");
+    assert_eq!(ip.len(), 1, "{ip:?}");
+    // Still holding a while later: the same answer is not repeated as a new event.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(r.messages(&id).await.iter().filter(|m| **m == waiting).count(), 1);
+    assert_eq!(
+        r.engine.get(&r.actor, &id).await.expect("get").status,
+        DeploymentStatus::Provisioning
+    );
+
+    // The customer sets Catalyst's nameservers at the registrar.
+    w.replace_rrsets(
+        &domain,
+        &[server::pdns::RecordSet::new(
+            &domain,
+            "NS",
+            3600,
+            vec![format!("{NS}.")],
+        )],
+    )
+    .await
+    .expect("flip");
+    let d = r.wait_for(&id, DeploymentStatus::WaitingForCluster).await;
+    assert_eq!(d.phase(Phase::Dns).expect("dns").state, PhaseState::Succeeded);
+    let messages = r.messages(&id).await;
+    assert!(
+        messages.contains(&format!(
+            "{domain} is delegated to Catalyst's nameservers ({NS})."
+        )),
+        "{messages:?}"
+    );
+    let _ = w.delete_zone(&domain).await;
+    r.pools.release(&domain).await.expect("cleanup");
+}
+
 crate::on_both_backends!(
+    a_byo_run_holds_until_the_domain_is_delegated,
     a_pool_run_publishes_the_record_set_and_the_wipe_releases_it,
     a_name_held_elsewhere_fails_the_run_before_anything_is_created,
     a_record_set_powerdns_did_not_take_is_written_again_by_the_run,

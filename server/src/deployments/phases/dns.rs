@@ -6,6 +6,10 @@
 //! `EngineConfig::dns_retry`) and fails only after `EngineConfig::dns_timeout`, with the name kept. A commit
 //! whose record set PowerDNS did not take is published again by the run, never only logged. Without a pool
 //! manager (no `--pdns-url`) the step is skipped and says what the operator must do instead.
+//!
+//! A bring-your-own domain then holds the run, visibly, until a resolver sees it delegated to Catalyst's
+//! nameservers ("waiting for the domain's delegation: found …, expected …", with the registrar's typical
+//! propagation time), and continues by itself once it is.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -165,6 +169,9 @@ pub(crate) async fn publish(
         let row = committed.row.clone();
         with_retries(engine, id, ctx, "write the records", || pools.publish(&row)).await?;
     }
+    if request.domain.mode != DomainMode::Pool {
+        hold_for_delegation(engine, id, request, &pools, &zone.zone, ctx).await?;
+    }
     let names: Vec<String> = CANONICAL_NAMES
         .iter()
         .map(|n| {
@@ -183,6 +190,116 @@ pub(crate) async fn publish(
         &format!("Published {} → {ip} (A, TTL {RECORD_TTL}).", names.join(", ")),
     )
     .await
+}
+
+/// How long the domain's registrar typically takes to publish a nameserver change (reference §F.5).
+fn propagation(request: &DeploymentRequest) -> &'static str {
+    use app::deployments::Registrar;
+    match (request.domain.mode, request.domain.registrar) {
+        (DomainMode::ByoApi, Some(Registrar::Cloudflare)) => {
+            "Cloudflare: minutes; the whole TLD up to 24 hours"
+        }
+        (DomainMode::ByoApi, Some(Registrar::Godaddy)) => "GoDaddy: 1–4 hours, up to 48 hours",
+        (DomainMode::ByoApi, Some(Registrar::Namecheap)) => "Namecheap: 1–2 hours, up to 48 hours",
+        (DomainMode::ByoApi, Some(Registrar::Ovh)) => "OVH: queued, 1–4 hours",
+        (DomainMode::ByoApi, Some(Registrar::Dynadot)) => "Dynadot: 30–60 minutes",
+        _ => "registrars typically take 1–4 hours, up to 48 hours",
+    }
+}
+
+fn listed(ns: &[String]) -> String {
+    if ns.is_empty() {
+        "no NS records".into()
+    } else {
+        ns.join(", ")
+    }
+}
+
+/// A bring-your-own domain: holds (the `dns` phase running, an event each time the answer changes) until a
+/// resolver sees the domain delegated to every one of `--nameservers`, then lets the run continue; fails
+/// after `delegation_timeout`.
+async fn hold_for_delegation(
+    engine: &Engine,
+    id: &str,
+    request: &DeploymentRequest,
+    pools: &PoolManager,
+    zone: &str,
+    ctx: &Arc<RunCtx>,
+) -> StepResult {
+    let cfg = engine.config();
+    let expected = pools.expected_nameservers();
+    if expected.is_empty() {
+        note(
+            engine,
+            id,
+            Level::Warn,
+            format!("No --nameservers are configured, so {zone}'s delegation cannot be checked; continuing."),
+        )
+        .await;
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut last: Option<String> = None;
+    loop {
+        let found = match pools.delegation(zone).await {
+            None => {
+                note(
+                    engine,
+                    id,
+                    Level::Warn,
+                    format!(
+                        "No DNS resolver is available, so {zone}'s delegation cannot be checked; continuing."
+                    ),
+                )
+                .await;
+                return Ok(());
+            }
+            Some(Ok(ns)) => ns,
+            Some(Err(why)) => {
+                tracing::warn!(zone, error = %why, "the resolver did not answer");
+                vec![]
+            }
+        };
+        if expected.iter().all(|n| found.contains(n)) {
+            note(
+                engine,
+                id,
+                Level::Info,
+                format!(
+                    "{zone} is delegated to Catalyst's nameservers ({}).",
+                    listed(&found)
+                ),
+            )
+            .await;
+            return Ok(());
+        }
+        let state = format!(
+            "Waiting for the domain's delegation: found {}, expected {} — set these nameservers at {zone}'s registrar ({}).",
+            listed(&found),
+            expected.join(", "),
+            propagation(request)
+        );
+        if started.elapsed() >= cfg.delegation_timeout {
+            return Err(StepError::failed(
+                Phase::Dns,
+                format!(
+                    "{zone} is not delegated to Catalyst's nameservers after {} hours: found {}, expected {}.",
+                    cfg.delegation_timeout.as_secs() / 3600,
+                    listed(&found),
+                    expected.join(", ")
+                ),
+                "Set the nameservers at the domain's registrar (or check the ones set there), wait until they show, then retry.",
+            ));
+        }
+        if last.as_deref() != Some(state.as_str()) {
+            note(engine, id, Level::Info, state.clone()).await;
+            last = Some(state);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(cfg.delegation_poll) => {}
+            () = ctx.cancel.cancelled() => return Err(StepError::Stopped(Phase::Dns)),
+        }
+    }
 }
 
 /// Runs `op` until it succeeds, fails for a reason other than PowerDNS not answering, the run is stopped, or

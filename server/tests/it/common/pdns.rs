@@ -26,6 +26,7 @@ impl TestPdns {
             url: self.url.clone(),
             api_key: Secret::new(self.api_key.clone()),
             server_id: "localhost".into(),
+            resolver: None,
         }
     }
 
