@@ -2,7 +2,8 @@
 # The platform contract checks (tests/contracts): the sample Sovereigns' trees against the Kubernetes and CRD
 # schemas, the charts' values and the wiring, offline. Installs its pinned Python packages into a venv once
 # (tests/contracts/requirements.txt; reinstalled when that file changes). Part of scripts/test.sh; run alone
-# after a build of the catalyst binary (cargo build -p server) to render with it.
+# after a build of the catalyst binary (cargo build -p server) to render with it. Also renders Catalyst's own chart
+# (charts/catalyst) for a few value sets and checks it the same way (test_chart.py).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_apt python3 python3-venv
@@ -26,4 +27,4 @@ else
 fi
 log "platform contract checks (samples rendered by: $CONTRACTS_RENDER)"
 cd "$ROOT/tests/contracts"
-"$VENV/bin/python" -m unittest -v test_sovereign
+"$VENV/bin/python" -m unittest -v test_sovereign test_chart

@@ -142,6 +142,7 @@ fn main() {
             pdns: None,
             limits: Default::default(),
             mail: Default::default(),
+            metrics_bind: None,
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

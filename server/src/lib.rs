@@ -16,6 +16,7 @@ pub mod hetzner;
 pub mod http;
 pub mod kube;
 pub mod mail;
+pub mod metrics;
 pub mod pdns;
 pub mod state;
 pub mod system;
@@ -249,6 +250,14 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ConfigError
 /// Runs the console until SIGINT/SIGTERM, then drains in-flight requests.
 pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     let listener = bind(settings.bind).await?;
+    let metrics_listener = match settings.metrics_bind {
+        Some(addr) => Some(
+            bind(addr)
+                .await
+                .map_err(|e| ConfigError::new("--metrics-bind", e.problem))?,
+        ),
+        None => None,
+    };
     let db = open_database(&settings).await?;
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
     let secrets = open_secrets(&settings, &db).await?;
@@ -277,6 +286,16 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     engine.start();
     let background = tokio_util::sync::CancellationToken::new();
     start_vouchers(&state, background.clone());
+    if let Some(listener) = metrics_listener {
+        let addr = listener.local_addr().ok();
+        let metrics = metrics::router(state.clone());
+        tracing::info!(addr = ?addr, "Prometheus metrics at /metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let router = http::router(state);
     tracing::info!("Catalyst is listening on http://{addr}/sovereign");
     serve_on(listener, router, &limits, {

@@ -28,6 +28,11 @@ pub struct Config {
     )]
     pub bind: String,
 
+    /// Address and port of the Prometheus metrics listener (`GET /metrics`), apart from the console's;
+    /// unset: no metrics.
+    #[arg(long, env = "CATALYST_METRICS_BIND", value_name = "ADDR:PORT", global = true)]
+    pub metrics_bind: Option<String>,
+
     /// Database: `sqlite://FILE` (embedded, created on first run) or `postgres://USER:PASSWORD@HOST:PORT/DB`.
     /// [default: sqlite://<data-dir>/catalyst.db]
     #[arg(long, env = "CATALYST_DATABASE_URL", value_name = "URL", global = true)]
@@ -268,6 +273,8 @@ pub struct Settings {
     pub limits: crate::http::limits::Limits,
     /// Outgoing e-mail; links in messages start at the public origin.
     pub mail: crate::mail::config::MailSettings,
+    /// `--metrics-bind`: the Prometheus listener; `None`: no metrics endpoint.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
@@ -302,6 +309,29 @@ impl Config {
                 ),
             )
         })?;
+        let metrics_bind = match self
+            .metrics_bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            None => None,
+            Some(raw) => {
+                let addr = SocketAddr::from_str(raw).map_err(|_| {
+                    ConfigError::new(
+                        "--metrics-bind",
+                        format!("“{raw}” is not an address and port; use the form 0.0.0.0:9090"),
+                    )
+                })?;
+                if addr == bind {
+                    return Err(ConfigError::new(
+                        "--metrics-bind",
+                        format!("{addr} is the console's own address (--bind); give metrics another port"),
+                    ));
+                }
+                Some(addr)
+            }
+        };
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
             ConfigError::new(
                 "--log-level",
@@ -383,6 +413,7 @@ impl Config {
         }
         let pdns = self.pdns.validate(|name| std::env::var(name).ok())?;
         Ok(Settings {
+            metrics_bind,
             pdns,
             mail,
             hetzner_api_url,

@@ -93,3 +93,20 @@ pub async fn orphaned_runs(db: &Db) -> Result<Vec<String>, DbError> {
         .await?
     }))
 }
+
+/// Deployments with work owed, counted by status (metrics).
+pub async fn in_flight_by_status(db: &Db) -> Result<std::collections::BTreeMap<String, i64>, DbError> {
+    let rows: Vec<(String, i64)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT status, COUNT(*) FROM deployments GROUP BY status")
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter(|(s, _)| {
+            DeploymentStatus::ALL
+                .iter()
+                .any(|k| k.in_flight() && k.as_str() == s)
+        })
+        .collect())
+}

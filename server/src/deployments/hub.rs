@@ -112,6 +112,16 @@ impl Hubs {
         }
     }
 
+    /// Live event streams on this replica: the receivers of every hub (metrics).
+    pub fn subscribers(&self) -> usize {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|h| h.subscribers())
+            .sum()
+    }
+
     /// Number of live hubs (tests, metrics).
     pub fn active(&self) -> usize {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()

@@ -43,6 +43,7 @@ pub async fn supervise(engine: Engine) {
             Ok(ids) => {
                 for id in ids {
                     if engine.spawn_run(&id).await {
+                        crate::metrics::lease_takeover();
                         tracing::info!(deployment = %id, "resuming a run whose lease had expired");
                     }
                 }

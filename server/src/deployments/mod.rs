@@ -221,6 +221,11 @@ impl Engine {
         &self.0.config
     }
 
+    /// The runs this replica works on now (metrics).
+    pub fn runs_held(&self) -> usize {
+        self.0.runs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     pub fn instance(&self) -> &str {
         &self.0.instance
     }
@@ -238,17 +243,20 @@ impl Engine {
 
     /// Stops local runs without recording a failure (their status stays, leases are released so another
     /// replica — or this one after restart — resumes them), and waits briefly for them to wind down.
+    ///
+    /// The leases of the runs that stopped are handed back before this returns (not left to expire), so
+    /// another replica takes those runs over at once.
     pub async fn shutdown(&self) {
         self.0.shutdown.cancel();
-        let runs: Vec<Arc<RunCtx>> = self
+        let runs: Vec<(String, Arc<RunCtx>)> = self
             .0
             .runs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
+            .iter()
+            .map(|(id, ctx)| (id.clone(), ctx.clone()))
             .collect();
-        for run in &runs {
+        for (_, run) in &runs {
             run.stop(StopReason::Shutdown);
         }
         for _ in 0..300 {
@@ -256,6 +264,21 @@ impl Engine {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A run's own task releases its lease after leaving the table; do it here too, so none is still
+        // held when the process exits (the database closes next). Runs still stopping keep theirs.
+        let still: Vec<String> = self
+            .0
+            .runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for (id, _) in runs.iter().filter(|(id, _)| !still.contains(id)) {
+            if let Err(e) = crate::db::leases::release(&self.0.db, id, self.instance()).await {
+                tracing::warn!(deployment = %id, error = %e, "cannot hand the run's lease back; it expires by itself");
+            }
         }
     }
 
@@ -666,6 +689,7 @@ impl Engine {
         message: &str,
         hint: &str,
     ) -> Result<(), TransitionError> {
+        crate::metrics::phase_finished(id, phase.as_str(), "failed");
         let error = DeploymentError {
             phase,
             message: message.to_string(),

@@ -123,6 +123,7 @@ pub(crate) async fn phase_started(
         state: PhaseState::Running,
     }];
     effects.extend(extra);
+    crate::metrics::phase_started(id, phase.as_str());
     engine
         .append(id, &[phase_event(phase, PhaseState::Running, message)], &effects)
         .await
@@ -137,6 +138,7 @@ pub(crate) async fn phase_finished(
     state: PhaseState,
     message: &str,
 ) -> StepResult {
+    crate::metrics::phase_finished(id, phase.as_str(), state.as_str());
     engine
         .append(
             id,

@@ -163,6 +163,8 @@ pub fn router(state: AppState) -> Router {
                 move || app::shell(options.clone())
             },
         )
+        // Every route's pattern goes out with its response, for the latency metric's route label.
+        .route_layer(axum::middleware::from_fn(crate::metrics::route_of))
         // A static file if the path names one, the 404 page otherwise (see `assets`).
         .fallback(move |State(state): State<AppState>, req: Request<Body>| {
             let (not_found, site_root) = (not_found.clone(), site_root.clone());
@@ -203,6 +205,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(CompressionLayer::new()),
         )
+        // Outermost: the latency of everything above, by route pattern (see `metrics`).
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 

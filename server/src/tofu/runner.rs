@@ -131,7 +131,15 @@ impl Tofu {
 
     /// Runs `step`, calling `on_line` for every output line (stdout lines only when not captured). Returns
     /// the captured stdout (empty unless `capture_stdout`). A non-zero exit is [`TofuError::Exit`].
-    pub async fn run(
+    pub async fn run(&self, step: &Step, on_line: impl FnMut(Stream, String)) -> Result<Vec<u8>, TofuError> {
+        let started = std::time::Instant::now();
+        let result = self.run_step(step, on_line).await;
+        let command = step.args.first().map(String::as_str).unwrap_or("-");
+        crate::metrics::tofu_command(command, started.elapsed(), result.is_ok());
+        result
+    }
+
+    async fn run_step(
         &self,
         step: &Step,
         mut on_line: impl FnMut(Stream, String),

@@ -867,3 +867,57 @@ async fn another_replica_takes_over_a_run_whose_lease_expired() {
     );
     b.engine.shutdown().await;
 }
+
+/// A replica that shuts down hands its runs' leases back before it exits: another replica takes the run
+/// over at once, not after the lease expires (here ten minutes, far beyond the wait).
+async fn shutdown_hands_the_lease_back_on(db: Db) {
+    let git = GitRepo::new();
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let key = SecretBox::generate();
+    let mut long = config(&dir, Some(&git), &[("TOFU_STANDIN_DELAY", "0.5")]);
+    long.lease_ttl = Duration::from_secs(600);
+    let a = harness_with(db.clone(), dir.clone(), key.clone(), "replica-a", long);
+    let id = a.create("handback.example.com").await;
+    eventually(60, "apply running on a", || async {
+        let d = a.engine.get(&a.actor, &id).await.expect("get");
+        (d.phase(Phase::TofuApply).map(|p| p.state) == Some(PhaseState::Running)).then_some(())
+    })
+    .await;
+    let holder = server::db::leases::holder(&db, &id).await.expect("holder");
+    assert_eq!(holder.map(|(h, _)| h).as_deref(), Some("replica-a"));
+    a.engine.shutdown().await;
+    assert_eq!(
+        server::db::leases::holder(&db, &id).await.expect("holder"),
+        None,
+        "the lease is handed back when shutdown returns"
+    );
+    assert_eq!(
+        a.status(&id).await,
+        DeploymentStatus::Provisioning,
+        "still owed, not failed"
+    );
+
+    let b = harness_with(db, dir.clone(), key, "replica-b", config(&dir, Some(&git), &[]));
+    b.engine.start();
+    b.wait_for(&id, DeploymentStatus::WaitingForCluster, 60).await;
+    b.engine.shutdown().await;
+    // What the run did is in the metrics (process-wide: other tests add to them too).
+    let m = server::metrics::process_series();
+    let at_least_one = |series: &str| {
+        assert!(crate::metrics::value(&m, series) >= 1.0, "{series} in {m}");
+    };
+    at_least_one("catalyst_lease_takeovers_total");
+    at_least_one(r#"catalyst_tofu_command_duration_seconds_count{command="init",outcome="ok"}"#);
+    at_least_one(r#"catalyst_tofu_command_duration_seconds_count{command="apply",outcome="ok"}"#);
+    at_least_one(r#"catalyst_phase_duration_seconds_count{phase="gitops",state="succeeded"}"#);
+}
+
+#[tokio::test]
+async fn shutdown_hands_the_lease_back_sqlite() {
+    shutdown_hands_the_lease_back_on(common::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn shutdown_hands_the_lease_back_postgres() {
+    shutdown_hands_the_lease_back_on(common::postgres().await).await;
+}

@@ -25,6 +25,7 @@ mod infra_contract;
 mod infra_schema;
 mod kubeconfig;
 mod limits;
+mod metrics;
 mod pdns;
 mod restart;
 mod revocation;

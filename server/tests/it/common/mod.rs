@@ -43,6 +43,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
             smtp: None,
             public_origin: ORIGIN.into(),
         },
+        metrics_bind: None,
     }
 }
 
