@@ -136,7 +136,18 @@ fn the_metrics_address_must_differ_from_the_console_s() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display().to_string();
     let parse = |extra: &[&str]| {
-        let mut args = vec!["catalyst", "--data-dir", d.as_str(), "--bind", "127.0.0.1:3000"];
+        // The catalog by its path in the repository: the default (`platform`) is relative to where the
+        // server runs, and cargo runs this test in `server/`.
+        let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../platform");
+        let mut args = vec![
+            "catalyst",
+            "--data-dir",
+            d.as_str(),
+            "--bind",
+            "127.0.0.1:3000",
+            "--catalog-dir",
+            catalog,
+        ];
         args.extend_from_slice(extra);
         server::cli::Cli::try_parse_from(args)
             .expect("parses")
