@@ -5,7 +5,7 @@ import { APIRequestContext, expect, test } from '@playwright/test';
  * the stand-in tofu (`tests/standins/tofu-by-label`) behaves by the domain's first label (slow, very-slow,
  * fail-apply, fail-once).
  */
-export function deploymentBody(fqdn: string, components: string[]) {
+export function deploymentBody(subdomain: string, components: string[]) {
   return {
     request: {
       org: { name: 'Acme Sovereign', headquarters: 'Muscat', industry: 'telecommunications', size: '500-2000', compliance: [] },
@@ -16,7 +16,9 @@ export function deploymentBody(fqdn: string, components: string[]) {
       hetznerProjectId: '1234567',
       sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir ops@acme',
       components,
-      domain: { mode: 'byo-manual', byoDomain: fqdn },
+      // A pool subdomain: a bring-your-own domain's run waits in phase `dns` until the domain is delegated to
+      // Catalyst's nameservers, which no test domain ever is.
+      domain: { mode: 'pool', poolDomain: 'omani.works', subdomain },
       adminEmail: 'ops@acme.example',
     },
     secrets: { hetznerToken: 'e2etokenAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMMnnnn' },
@@ -35,11 +37,11 @@ export async function mandatoryComponents(request: APIRequestContext): Promise<s
 
 /** Creates a deployment through the REST API and returns its id. */
 export async function createDeployment(request: APIRequestContext, label: string): Promise<string> {
-  const fqdn = `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}.example.com`;
+  const subdomain = `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const components = await mandatoryComponents(request);
   // A cookie-authorised state change: the console wants its own Origin (CSRF check).
   const origin = new URL(test.info().project.use.baseURL ?? process.env.CATALYST_URL ?? '').origin;
-  const res = await request.post('/sovereign/api/v1/deployments', { data: deploymentBody(fqdn, components), headers: { origin } });
+  const res = await request.post('/sovereign/api/v1/deployments', { data: deploymentBody(subdomain, components), headers: { origin } });
   expect(res.status(), await res.text()).toBe(201);
   const body = await res.json();
   return body.id as string;
