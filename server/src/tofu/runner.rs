@@ -69,6 +69,27 @@ pub enum TofuError {
     Io(#[from] std::io::Error),
 }
 
+/// How long a spawn waits, in total, for an executable that is still open for writing somewhere.
+const BUSY_WAIT: Duration = Duration::from_secs(2);
+
+/// Starts `cmd`, retrying while the kernel answers `ETXTBSY`: the binary is still open for writing,
+/// typically because another thread of this process forked while holding a write handle (the child
+/// keeps it until its own `exec`), or because the binary is being replaced by an upgrade. Both pass
+/// within milliseconds; any other error is returned at once.
+async fn spawn_when_not_busy(cmd: &mut Command) -> std::io::Result<tokio::process::Child> {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && started.elapsed() < BUSY_WAIT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 pub fn humanize(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 && s.is_multiple_of(3600) {
@@ -158,10 +179,12 @@ impl Tofu {
             // Its own process group: providers and plugins are stopped together with OpenTofu.
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|source| TofuError::Spawn {
-            bin: bin.display().to_string(),
-            source,
-        })?;
+        let mut child = spawn_when_not_busy(&mut cmd)
+            .await
+            .map_err(|source| TofuError::Spawn {
+                bin: bin.display().to_string(),
+                source,
+            })?;
         let pid = child.id();
         if let Some(pid) = pid {
             let _ = std::fs::write(step.workdir.join(PID_FILE), pid.to_string());
@@ -324,6 +347,30 @@ mod tests {
         std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         p
+    }
+
+    #[tokio::test]
+    async fn a_binary_still_open_for_writing_is_started_once_it_is_closed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("fake-tofu");
+        // Written and left open, as a forked sibling thread's child holds it until its exec.
+        let mut handle = std::fs::File::create(&p).expect("create");
+        std::io::Write::write_all(&mut handle, b"#!/bin/sh\necho started\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let busy = std::process::Command::new(&p)
+            .output()
+            .expect_err("busy while open");
+        assert_eq!(busy.kind(), std::io::ErrorKind::ExecutableFileBusy);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            drop(handle);
+        });
+        let tofu = Tofu { bin: p, env: vec![] };
+        let mut lines = Vec::new();
+        tofu.run(&step(dir.path(), Duration::from_secs(30)), |_, l| lines.push(l))
+            .await
+            .expect("started once closed");
+        assert_eq!(lines, vec!["started".to_string()]);
     }
 
     fn step(dir: &Path, timeout: Duration) -> Step {
