@@ -102,6 +102,9 @@ actions! {
     BillingRead => "billing.read",
     /// Redeem a voucher for an organisation (credit it).
     BillingRedeem => "billing.redeem",
+    /// See the domains that deleted-but-not-wiped deployment records still hold, and release one (its
+    /// Sovereign's tree and DNS name become free for any organisation).
+    DomainRelease => "domains.release",
 }
 
 /// Whether an action is about the whole console or about one organisation's things.
@@ -148,7 +151,7 @@ impl Action {
         use OrgRole::*;
         match self {
             ConsoleView | SystemStatusRead | OwnTokensManage | CatalogRead => platform(true, true),
-            SettingsManage | UsersManage => platform(false, false),
+            SettingsManage | UsersManage | DomainRelease => platform(false, false),
             OrgsManage | AuditRead => platform(false, true),
             VoucherRead | VoucherIssue | VoucherUpdate | VoucherRevoke => platform(false, true),
             OrgRead => org(Viewer, true),
@@ -358,6 +361,7 @@ mod tests {
         ("vouchers.revoke", [1, 1, 0, 0, 0, 0, 0]),
         ("billing.read", [1, 1, 1, 1, 1, 1, 0]),
         ("billing.redeem", [1, 0, 1, 1, 0, 0, 0]),
+        ("domains.release", [1, 0, 0, 0, 0, 0, 0]),
         // Grant rules: who may grant (or take away) each role. A role grants only what it holds itself.
         ("grant org owner", [1, 0, 1, 0, 0, 0, 0]),
         ("grant org admin", [1, 0, 1, 1, 0, 0, 0]),

@@ -15,7 +15,7 @@ use crate::on_db;
 
 const COLUMNS: &str = "id, org_id, created_by, fqdn, status, request, result, error, teardown, \
     kubeconfig_bearer_sha256, last_seq, cancel_requested_at, cancel_requested_by, created_at, updated_at, \
-    started_at, finished_at";
+    started_at, finished_at, deleted_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
@@ -36,6 +36,9 @@ pub struct DeploymentRow {
     pub updated_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// Set when its organisation deleted the record before the infrastructure was wiped: hidden, but it
+    /// still holds the domain.
+    pub deleted_at: Option<i64>,
 }
 
 impl DeploymentRow {
@@ -185,6 +188,8 @@ pub async fn list(
             .join(", ");
         format!("org_id IN ({list})")
     };
+    // Records deleted before a wipe hold their domain but are no organisation's to see.
+    clause.push_str(" AND deleted_at IS NULL");
     // Statuses and sort columns come from enums, never from the caller's text.
     if !f.statuses.is_empty() {
         let list = f
@@ -427,6 +432,60 @@ pub async fn delete_settled(db: &Db, id: &str) -> Result<bool, DbError> {
             .execute(pool)
             .await?
             .rows_affected()
+    });
+    Ok(n > 0)
+}
+
+/// Hides a settled, not wiped deployment (its organisation deleted the record): it keeps holding its domain.
+/// False if it is in flight, wiped or hidden already.
+pub async fn hide_settled(db: &Db, id: &str) -> Result<bool, DbError> {
+    let settled = DeploymentStatus::ALL
+        .into_iter()
+        .filter(|s| s.settled() && *s != DeploymentStatus::Wiped)
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = on_db!(db, pool => {
+        sqlx::query(&format!(
+            "UPDATE deployments SET deleted_at = $2, updated_at = $2
+             WHERE id = $1 AND status IN ({settled}) AND deleted_at IS NULL"
+        ))
+        .bind(id)
+        .bind(now_ms())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(n > 0)
+}
+
+/// Deleted records that still hold their domain (not wiped), oldest first.
+pub async fn held(db: &Db) -> Result<Vec<DeploymentRow>, DbError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as::<_, DeploymentRow>(&format!(
+            "SELECT {COLUMNS} FROM deployments WHERE deleted_at IS NOT NULL AND status <> 'wiped' ORDER BY deleted_at, id"
+        ))
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Removes a hidden record for good, freeing its domain (a superadmin's release). Only a settled one.
+pub async fn release_held(db: &Db, id: &str) -> Result<bool, DbError> {
+    let settled = DeploymentStatus::ALL
+        .into_iter()
+        .filter(|s| s.settled())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = on_db!(db, pool => {
+        sqlx::query(&format!(
+            "DELETE FROM deployments WHERE id = $1 AND deleted_at IS NOT NULL AND status IN ({settled})"
+        ))
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
     });
     Ok(n > 0)
 }

@@ -51,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/deployments/{id}/retry", post(retry))
         .route("/deployments/{id}/cancel", post(cancel))
         .route("/deployments/{id}/wipe", post(wipe))
+        .route("/domain-holds", get(held_domains))
+        .route("/domain-holds/{id}/release", post(release_domain))
         .route(
             "/deployments/{id}/kubeconfig",
             get(download_kubeconfig)
@@ -177,6 +179,28 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     let actor = actor(me, meta, Action::DeploymentDelete)?;
     engine.delete(&actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /domain-holds`: what deleted, not wiped records still hold (superadmins).
+async fn held_domains(
+    State(engine): State<Engine>,
+    Caller(me): Caller,
+    Meta(meta): Meta,
+) -> ApiResult<Json<Vec<super::port::HeldDomain>>> {
+    let actor = actor(me, meta, Action::DomainRelease)?;
+    Ok(Json(engine.held_domains(&actor).await?))
+}
+
+/// `POST /domain-holds/{deployment id}/release`: the deleted record goes for good, its domain is free.
+async fn release_domain(
+    State(engine): State<Engine>,
+    Caller(me): Caller,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let actor = actor(me, meta, Action::DomainRelease)?;
+    engine.release_domain(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

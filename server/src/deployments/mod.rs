@@ -541,6 +541,11 @@ impl Engine {
         if !policy::allowed(&actor.principal, Action::DeploymentRead, Some(&row.org_id)) {
             return Err(not_found(id));
         }
+        // A record its organisation deleted before a wipe: only a superadmin still reaches it (to read and
+        // wipe it, or release its domain).
+        if row.deleted_at.is_some() && !policy::allowed(&actor.principal, Action::DomainRelease, None) {
+            return Err(not_found(id));
+        }
         policy::require(&actor.principal, action, Some(&row.org_id))?;
         Ok(row)
     }
@@ -761,6 +766,11 @@ pub(crate) fn not_found(id: &str) -> AppError {
 }
 
 fn fqdn_conflict(fqdn: &str, existing: &DeploymentRow) -> AppError {
+    if existing.deleted_at.is_some() {
+        return AppError::Conflict(format!(
+            "{fqdn} is still held by a deployment whose record was deleted before its infrastructure was wiped; a platform superadmin can wipe it or release the domain."
+        ));
+    }
     AppError::Conflict(format!(
         "{fqdn} already has a deployment ({}, {}). Retry or wipe that one, or choose another domain.",
         existing.id,

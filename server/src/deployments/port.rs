@@ -1,7 +1,7 @@
 //! `DeploymentsPort`: the lifecycle operations (retry, cancel, delete, wipe) and the port the server
 //! functions and the REST API share.
 
-use app::auth::Action;
+use app::auth::{Action, policy};
 use app::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentStatus, DeploymentSummary,
     EventPage, ListQuery, Phase, PhaseState, RetryRequest, WipeRequest,
@@ -266,6 +266,28 @@ impl Engine {
                 row.status().label().to_lowercase()
             )));
         }
+        if row.status() != DeploymentStatus::Wiped {
+            // Its servers may still run and follow clusters/<fqdn>/: the record is hidden, not removed, and
+            // keeps the domain (and so that tree) from every other organisation until it is wiped or a
+            // superadmin releases it. The work directory (OpenTofu's state) stays for that wipe.
+            if !store::hide_settled(self.db(), id).await.map_err(Error::from)? {
+                return Err(AppError::Conflict(
+                    "The deployment started working again; try again once it settles.".into(),
+                ));
+            }
+            tracing::info!(deployment = %id, by = %actor.label(), "deployment record hidden; its domain stays held");
+            self.audit(
+                actor,
+                "deployments.delete",
+                id,
+                &format!(
+                    "Record of {} deleted before a wipe: {} stays held until a superadmin wipes it or releases the domain.",
+                    row.fqdn, row.fqdn
+                ),
+            )
+            .await;
+            return Ok(());
+        }
         if !store::delete_settled(self.db(), id).await.map_err(Error::from)? {
             // It started moving between the check and the delete.
             return Err(AppError::Conflict(
@@ -279,6 +301,58 @@ impl Engine {
             "deployments.delete",
             id,
             &format!("Record of {} deleted.", row.fqdn),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The domains that deleted, not wiped records hold (superadmins).
+    pub async fn held_domains(&self, actor: &Actor) -> Result<Vec<HeldDomain>, AppError> {
+        policy::require(&actor.principal, Action::DomainRelease, None)?;
+        let rows = store::held(self.db()).await.map_err(Error::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HeldDomain {
+                status: r.status().as_str().to_string(),
+                deleted_at: r.deleted_at.unwrap_or_default(),
+                fqdn: r.fqdn,
+                deployment_id: r.id,
+                org_id: r.org_id,
+            })
+            .collect())
+    }
+
+    /// Releases the domain a deleted, not wiped record holds: the record is removed for good (audited). The
+    /// caller vouches that the Sovereign's servers are gone; after this any organisation may deploy the
+    /// domain and push its tree.
+    pub async fn release_domain(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
+        policy::require(&actor.principal, Action::DomainRelease, None)?;
+        let held = store::held(self.db())
+            .await
+            .map_err(Error::from)?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "No deleted deployment record “{}” holds a domain.",
+                    id.chars().take(40).collect::<String>()
+                ))
+            })?;
+        if !store::release_held(self.db(), id).await.map_err(Error::from)? {
+            return Err(AppError::Conflict(
+                "The record is being wiped; release it once the wipe settles (or let the wipe free the domain).".into(),
+            ));
+        }
+        let _ = std::fs::remove_dir_all(super::step::workdir_of(self, id));
+        tracing::warn!(deployment = %id, fqdn = %held.fqdn, by = %actor.label(), "domain released");
+        self.audit(
+            actor,
+            "domains.release",
+            id,
+            &format!(
+                "{} released: the deleted record of organisation {} no longer holds it.",
+                held.fqdn, held.org_id
+            ),
         )
         .await;
         Ok(())
@@ -371,4 +445,15 @@ impl DeploymentsPort for Engine {
     async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError> {
         Engine::wipe(self, actor, id, body).await
     }
+}
+
+/// A domain a deleted, not wiped deployment record holds (`GET /sovereign/api/v1/domain-holds`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldDomain {
+    pub fqdn: String,
+    pub deployment_id: String,
+    pub org_id: String,
+    pub status: String,
+    pub deleted_at: i64,
 }

@@ -192,6 +192,8 @@ pub(crate) fn every_route() -> Vec<(Method, String)> {
         (Method::POST, "/sovereign/api/v1/deployments/sample-id/cancel"),
         (Method::POST, "/sovereign/api/v1/deployments/sample-id/wipe"),
         (Method::GET, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
+        (Method::GET, "/sovereign/api/v1/domain-holds"),
+        (Method::POST, "/sovereign/api/v1/domain-holds/sample-id/release"),
         // Public, with its own per-deployment bearer (`auth::public`): skipped by the walk, checked below.
         (Method::PUT, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
         (Method::GET, "/sovereign/api/v1/vouchers"),

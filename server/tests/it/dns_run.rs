@@ -12,6 +12,7 @@ use std::time::Duration;
 use app::deployments::{
     Actor, CreateDeployment, DeploymentStatus, DomainMode, DomainSpec, Phase, PhaseState, WipeRequest,
 };
+use app::error::AppError;
 use server::crypto::SecretBox;
 use server::db::Db;
 use server::db::dns as zones;
@@ -304,6 +305,23 @@ async fn a_name_held_elsewhere_fails_the_run_before_anything_is_created(db: Db) 
     r.wait_for(&other, DeploymentStatus::WaitingForCluster).await;
     r.engine.cancel(&r.actor, &other).await.expect("cancel");
     r.engine.delete(&r.actor, &other).await.expect("record deleted");
+    // A deleted, not wiped record holds its domain (domain_holds::): a create of it is refused at once.
+    let held = r
+        .engine
+        .create(&r.actor, pool_request(&r.pool, "taken"))
+        .await
+        .expect_err("held");
+    assert!(
+        matches!(&held, AppError::Conflict(m) if m.contains("still held")),
+        "{held:?}"
+    );
+    // The run's own check is the second line: a record removed for good while its name stayed (as records
+    // deleted before holds existed were) must not let a new run take the name.
+    assert!(
+        server::db::deployments::release_held(&db, &other)
+            .await
+            .expect("remove the record")
+    );
     // The record is gone, the Sovereign (and its name) are not.
     assert!(
         zones::get(&db, &zone)

@@ -15,6 +15,7 @@ mod deployments_http;
 mod deployments_store;
 mod dns_pool;
 mod dns_run;
+mod domain_holds;
 mod engine;
 mod gitops_publish;
 mod headers;
