@@ -113,16 +113,31 @@ fn backend_label(db: &str) -> &'static str {
 
 #[component]
 fn StatusFacts(report: StatusReport) -> impl IntoView {
+    let backend = match &report.database_version {
+        Some(v) => format!("{} {v}", backend_label(&report.database)),
+        None => backend_label(&report.database).to_string(),
+    };
     view! {
         <dl class="facts">
             <dt>"Database"</dt>
-            <dd data-testid="db-backend">
-                {format!("{} {}", backend_label(&report.database), report.database_version)}
-            </dd>
-            <dt>"Schema"</dt>
-            <dd>{format!("migration {}", report.schema_version)}</dd>
-            <dt>"Version"</dt>
-            <dd>{report.version.clone()}</dd>
+            <dd data-testid="db-backend">{backend}</dd>
+            {report
+                .schema_version
+                .map(|m| {
+                    view! {
+                        <dt>"Schema"</dt>
+                        <dd>{format!("migration {m}")}</dd>
+                    }
+                })}
+            {report
+                .version
+                .clone()
+                .map(|v| {
+                    view! {
+                        <dt>"Version"</dt>
+                        <dd>{v}</dd>
+                    }
+                })}
             <dt>"Up for"</dt>
             <dd>{crate::time::format_duration(report.uptime_secs as i64 * 1000)}</dd>
         </dl>

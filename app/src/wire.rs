@@ -151,15 +151,19 @@ mod tests {
         round_trip::<Result<Option<Me>, AppError>>(Ok(Some(me(Credential::Token { id: "t1".into() }))));
         round_trip::<Result<Option<Me>, AppError>>(Ok(None));
         round_trip::<Result<Option<Me>, AppError>>(Err(AppError::Unauthenticated));
-        round_trip::<Result<StatusReport, AppError>>(Ok(StatusReport {
-            version: "0.1.0".into(),
+        let report = StatusReport {
+            version: Some("0.1.0".into()),
             database: "postgres".into(),
-            database_version: "PostgreSQL 15.14".into(),
-            schema_version: 7,
+            database_version: Some("PostgreSQL 15.14".into()),
+            schema_version: Some(7),
             database_latency_us: 412,
             uptime_secs: 3600,
             instance: "catalyst-0".into(),
-        }));
+        };
+        round_trip::<Result<StatusReport, AppError>>(Ok(report.clone()));
+        round_trip::<Result<StatusReport, AppError>>(Ok(
+            report.for_viewer(&me(Credential::Session { id: "s1".into() }).principal)
+        ));
         round_trip::<Result<StatusReport, AppError>>(Err(AppError::Unavailable(
             "The database is down.".into(),
         )));

@@ -10,5 +10,6 @@ use crate::error::AppError;
 // Postcard answer: the shell decodes it in the main wasm module (`crate::wire`).
 #[server(output = Postcard)]
 pub async fn check_system() -> Result<StatusReport, AppError> {
-    crate::ports::system()?.status().await
+    let me = crate::auth::require(crate::auth::Action::SystemStatusRead, None)?;
+    Ok(crate::ports::system()?.status().await?.for_viewer(&me))
 }

@@ -1,4 +1,4 @@
-//! `/healthz` (the process is up) and `/readyz` (the database answers and its schema is current).
+//! `/healthz` (the process is up) and `/readyz` (the database answers and its schema is current; no versions: the probe is public).
 
 use axum::Json;
 use axum::extract::State;
@@ -20,10 +20,15 @@ pub async fn readyz(State(db): State<Db>) -> Response {
         }
         Ok(()) => match db.applied_migration().await {
             Ok(applied) if applied >= db.latest_known_migration() => None,
-            Ok(applied) => Some(format!(
-                "The database schema is at migration {applied}; this build needs {}.",
-                db.latest_known_migration()
-            )),
+            Ok(applied) => {
+                // The migration numbers go to the log only: the probe is public (issue 18.8).
+                tracing::warn!(
+                    applied,
+                    needed = db.latest_known_migration(),
+                    "readiness: the database schema is older than this build"
+                );
+                Some("The database schema is older than this build; run the migrations.".to_string())
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "readiness: cannot read migrations");
                 Some("The database schema cannot be read.".to_string())
@@ -34,7 +39,6 @@ pub async fn readyz(State(db): State<Db>) -> Response {
         None => Json(json!({
             "status": "ready",
             "database": db.backend().as_str(),
-            "schema": db.latest_known_migration(),
         }))
         .into_response(),
         Some(detail) => (

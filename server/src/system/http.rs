@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 async fn status(State(state): State<AppState>, Caller(me): Caller) -> ApiResult<Json<StatusReport>> {
     policy::require(&me, Action::SystemStatusRead, None)?;
     let system = System::new(state.db.clone(), state.instance.clone());
-    Ok(Json(system.report().await?))
+    Ok(Json(system.report().await?.for_viewer(&me)))
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -45,10 +45,10 @@ impl System {
         let latency = started.elapsed();
         let (database_version, schema_version) = self.facts().await?;
         Ok(StatusReport {
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
             database: self.db.backend().as_str().to_string(),
-            database_version,
-            schema_version,
+            database_version: Some(database_version),
+            schema_version: Some(schema_version),
             database_latency_us: latency.as_micros() as u64,
             uptime_secs: self.instance.started.elapsed().as_secs(),
             instance: self.instance.id.clone(),

@@ -499,6 +499,14 @@ async fn bearer_tokens_need_no_origin_and_act_with_their_owners_roles() {
         StatusCode::OK,
         "any signed-in caller reads the status"
     );
+    assert_eq!(status.json()["database"], "sqlite");
+    for field in ["version", "databaseVersion", "schemaVersion"] {
+        assert!(
+            status.json()[field].is_null(),
+            "{field} is for superadmins only: {}",
+            status.body
+        );
+    }
     // Listing shows the prefix, never the secret.
     let list = h.call(app::auth::api::ListTokens::PATH, &[], Some(&admin)).await;
     assert_eq!(list.status, StatusCode::OK);
@@ -1365,4 +1373,53 @@ async fn a_change_made_by_another_replica_applies_within_the_cache_lifetime() {
         StatusCode::SEE_OTHER,
         "refused once the cached caller is older than the TTL"
     );
+}
+
+/// Software versions (Catalyst's, the database server's, the schema) are shown to superadmins only, in the
+/// REST status and in the server function the home page calls; the readiness probe shows none (issue 18.8).
+#[tokio::test]
+async fn versions_are_shown_to_superadmins_only() {
+    let h = harness().await;
+    let (_, root) = h
+        .user("root@example.com", Some(PlatformRole::Superadmin), None)
+        .await;
+    let (_, sov) = h
+        .user(
+            "sov@example.com",
+            Some(PlatformRole::SovereignAdmin),
+            Some(OrgRole::Owner),
+        )
+        .await;
+    let status = |cookie: String| {
+        let h = &h;
+        async move {
+            h.send(with_cookie(get("/sovereign/api/v1/status"), &cookie))
+                .await
+        }
+    };
+    let theirs = status(root.clone()).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert_eq!(theirs.json()["version"], env!("CARGO_PKG_VERSION"));
+    assert!(theirs.json()["databaseVersion"].is_string(), "{}", theirs.body);
+    assert!(theirs.json()["schemaVersion"].is_i64(), "{}", theirs.body);
+    let others = status(sov.clone()).await;
+    assert_eq!(others.status, StatusCode::OK);
+    for field in ["version", "databaseVersion", "schemaVersion"] {
+        assert!(others.json()[field].is_null(), "{field}: {}", others.body);
+    }
+    // The home page's check (a server function, postcard answer) carries the same report.
+    let sf = h.call(app::system::CheckSystem::PATH, &[], Some(&sov)).await;
+    assert_eq!(sf.status, StatusCode::OK);
+    assert!(
+        !sf.body.contains(env!("CARGO_PKG_VERSION")),
+        "no version in the answer"
+    );
+    let sf = h.call(app::system::CheckSystem::PATH, &[], Some(&root)).await;
+    assert!(
+        sf.body.contains(env!("CARGO_PKG_VERSION")),
+        "the superadmin sees it"
+    );
+    let ready = h.send(get("/readyz")).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert!(ready.json().get("schema").is_none(), "{}", ready.body);
 }
