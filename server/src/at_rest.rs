@@ -18,7 +18,10 @@ pub const SECRET_FLAGS: &[(&str, &str)] = &[
         "--gitops-pull-token",
         "CATALYST_GITOPS_PULL_TOKEN or --gitops-pull-token-file",
     ),
-    ("--oidc-client-secret", "CATALYST_OIDC_CLIENT_SECRET"),
+    (
+        "--oidc-client-secret",
+        "CATALYST_OIDC_CLIENT_SECRET or --oidc-client-secret-file",
+    ),
 ];
 
 /// The secret options present in `args` (the process's arguments, `--flag value` or `--flag=value`), with

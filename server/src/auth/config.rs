@@ -68,15 +68,26 @@ pub struct AuthConfig {
     #[arg(long, env = "CATALYST_OIDC_CLIENT_ID", value_name = "ID", global = true)]
     pub oidc_client_id: Option<String>,
 
-    /// Single sign-on: the client secret (prefer the environment variable). [default: none]
+    /// Single sign-on: the client secret. Set the environment variable or --oidc-client-secret-file: a value on
+    /// the command line is readable by every user of the machine (it works, with a warning). [default: none]
     #[arg(
         long,
         env = "CATALYST_OIDC_CLIENT_SECRET",
         value_name = "SECRET",
         hide_env_values = true,
-        global = true
+        global = true,
+        conflicts_with = "oidc_client_secret_file"
     )]
     pub oidc_client_secret: Option<String>,
+
+    /// Single sign-on: file holding the client secret (e.g. a mounted secret; a trailing newline is ignored).
+    #[arg(
+        long,
+        env = "CATALYST_OIDC_CLIENT_SECRET_FILE",
+        value_name = "FILE",
+        global = true
+    )]
+    pub oidc_client_secret_file: Option<std::path::PathBuf>,
 
     /// Single sign-on: the ID-token or userinfo claim that carries the person's groups or roles.
     #[arg(
@@ -215,6 +226,10 @@ impl AuthConfig {
             for (option, set) in [
                 ("--oidc-client-id", self.oidc_client_id.is_some()),
                 ("--oidc-client-secret", self.oidc_client_secret.is_some()),
+                (
+                    "--oidc-client-secret-file",
+                    self.oidc_client_secret_file.is_some(),
+                ),
                 ("--oidc-role-map", self.oidc_role_map.is_some()),
             ] {
                 if set {
@@ -240,14 +255,19 @@ impl AuthConfig {
             .clone()
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| ConfigError::new("--oidc-client-id", "is required with --oidc-issuer"))?;
-        let client_secret = self
-            .oidc_client_secret
-            .clone()
+        let from_file = self
+            .oidc_client_secret_file
+            .as_deref()
+            .map(crate::at_rest::read_secret_file)
+            .transpose()
+            .map_err(|problem| ConfigError::new("--oidc-client-secret-file", problem))?;
+        let client_secret = from_file
+            .or_else(|| self.oidc_client_secret.clone())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
                 ConfigError::new(
                     "--oidc-client-secret",
-                    "is required with --oidc-issuer (use CATALYST_OIDC_CLIENT_SECRET)",
+                    "is required with --oidc-issuer (use CATALYST_OIDC_CLIENT_SECRET or --oidc-client-secret-file)",
                 )
             })?;
         let role_claim = self.oidc_role_claim.trim().to_string();
@@ -339,6 +359,63 @@ pub fn parse_role_map(raw: &str) -> Result<Vec<(String, MappedRole)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: AuthConfig,
+    }
+
+    fn oidc(args: &[&str]) -> Result<Option<OidcSettings>, ConfigError> {
+        let mut argv = vec![
+            "t",
+            "--oidc-issuer",
+            "https://id.example.com",
+            "--oidc-client-id",
+            "catalyst",
+        ];
+        argv.extend_from_slice(args);
+        T::try_parse_from(argv).expect("parses").a.oidc()
+    }
+
+    #[test]
+    fn the_client_secret_can_come_from_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("oidc-secret");
+        std::fs::write(&file, "from-the-file\n").expect("write");
+        let path = file.to_str().expect("utf-8");
+        let s = oidc(&["--oidc-client-secret-file", path])
+            .expect("valid")
+            .expect("on");
+        assert_eq!(s.client_secret, "from-the-file");
+        let s = oidc(&["--oidc-client-secret", "from-the-flag"])
+            .expect("valid")
+            .expect("on");
+        assert_eq!(s.client_secret, "from-the-flag");
+        let missing = dir.path().join("missing");
+        let e = oidc(&["--oidc-client-secret-file", missing.to_str().expect("utf-8")]).expect_err("missing");
+        assert_eq!(e.option, "--oidc-client-secret-file");
+        let e = oidc(&[]).expect_err("no secret");
+        assert_eq!(e.option, "--oidc-client-secret");
+        // Both the value and the file: refused by the parser.
+        let argv = [
+            "t",
+            "--oidc-client-secret",
+            "x",
+            "--oidc-client-secret-file",
+            path,
+        ];
+        assert!(T::try_parse_from(argv).is_err());
+        // A file without an issuer is a mistake, named.
+        let argv = ["t", "--oidc-client-secret-file", path];
+        let e = T::try_parse_from(argv)
+            .expect("parses")
+            .a
+            .oidc()
+            .expect_err("no issuer");
+        assert_eq!(e.option, "--oidc-client-secret-file");
+    }
 
     #[test]
     fn durations() {
