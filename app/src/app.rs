@@ -55,7 +55,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         // Every page but the overview is a lazy route: its code is a separate wasm chunk
-                        // (DEVELOPERS.md → "How we keep the bundle small").
+                        // (docs/bundle.md).
                         <Route path=path!("/wizard") view={Lazy::<WizardRoute>::new()} ssr=SsrMode::Async />
                         <Route
                             path=path!("/wizard/:step")

@@ -1,7 +1,7 @@
 //! The marketplace pages as lazily loaded routes: with `cargo leptos build --split` their code (and the
 //! dependency engine and card grid they share) is part of the `console` wasm module (with the deployment and
 //! account pages), fetched when one of those pages is first shown, so the app shell does not carry it
-//! (DEVELOPERS.md → "How we keep the bundle small").
+//! (docs/bundle.md).
 
 use leptos::prelude::*;
 

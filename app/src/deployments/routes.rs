@@ -1,6 +1,6 @@
 //! The deployment pages as lazily loaded routes: with `cargo leptos build --split` the list and the live view
 //! (event stream, flow canvas, timeline) are part of the `console` wasm module (with the marketplace and account
-//! pages), fetched when one of those pages is first shown (DEVELOPERS.md → "How we keep the bundle small").
+//! pages), fetched when one of those pages is first shown (docs/bundle.md).
 
 use leptos::prelude::*;
 

@@ -1,6 +1,6 @@
 //! The wizard as a lazily loaded route: with `cargo leptos build --split` its frame, its validation and the
 //! first step are the `wizard` wasm module, fetched when the wizard is first shown, not part of the app shell;
-//! the later steps are the `wizard_steps` module (`shell.rs`; DEVELOPERS.md → "How we keep the bundle small").
+//! the later steps are the `wizard_steps` module (`shell.rs`; docs/bundle.md).
 
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! The auth pages as lazily loaded routes: with `cargo leptos build --split` their code is fetched when one of
 //! them is first shown, so the app shell does not carry it. Signing in, signing up and the first-run setup are
 //! the `signin` wasm module; the signed-in account and administration pages are part of the `console`
-//! module with the marketplace and deployment pages (DEVELOPERS.md → "How we keep the bundle small").
+//! module with the marketplace and deployment pages (docs/bundle.md).
 
 use leptos::prelude::*;
 
