@@ -129,7 +129,8 @@ browser_tests() {
   export CATALYST_GITOPS_TOKEN="$GIT_TOKEN"
   ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
     --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
-    --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" --pdns-url "$CATALYST_TEST_PDNS_URL")
+    --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" --pdns-url "$CATALYST_TEST_PDNS_URL"
+    --max-deployments-in-flight 0 --max-deployments-per-day 0)  # every spec creates in one organisation
 
   # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
   OIDC_PORT="$(free_port)"

@@ -102,6 +102,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         validation: app::deployments::validate::ValidationContext {
             pool_domains: settings.pool_domains.clone(),
         },
+        limits: e.limits,
         ..EngineConfig::for_data_dir(&settings.data_dir, settings.catalog.engine.clone())
     }
 }
@@ -135,7 +136,8 @@ pub fn app_state_with_engine(
         .dns
         .clone()
         .or_else(|| dns::pool_manager(&settings, &db).map(Arc::new));
-    let engine = Engine::new(db.clone(), secrets, config, instance.id.clone());
+    let checks = create_checks(&settings, &db, pools.clone());
+    let engine = Engine::new(db.clone(), secrets, config, instance.id.clone(), checks);
     let mut auth = auth::AuthService::new(db.clone(), settings.auth.clone(), instance.id.clone());
     let limits = &settings.limits;
     auth.hasher = auth::password::Hasher::new(auth::password::MAX_CONCURRENT, limits.password_check_queue);
@@ -178,6 +180,31 @@ pub fn app_state_with_engine(
         engine,
         auth,
         oidc,
+    }
+}
+
+/// The live checks of a new deployment — the pool subdomain (rules, pool manager, deployments holding the
+/// name) and the Hetzner token — which the engine's create and the wizard's steps share.
+pub fn create_checks(
+    settings: &Settings,
+    db: &Db,
+    pools: Option<Arc<dns::PoolManager>>,
+) -> deployments::CreateChecks {
+    deployments::CreateChecks {
+        subdomains: Arc::new(wizard::PoolSubdomains {
+            settings: Arc::new(wizard_settings(settings)),
+            pools,
+            taken: Some(Arc::new(wizard::LiveDeployments { db: db.clone() })),
+        }),
+        tokens: Arc::new(wizard::HetznerTokens::new(&settings.hetzner_api_url)),
+    }
+}
+
+/// The wizard's facts from the configuration (`--pool-domains`, `--nameservers`).
+pub fn wizard_settings(settings: &Settings) -> wizard::WizardSettings {
+    wizard::WizardSettings {
+        pool_domains: settings.pool_domains.clone(),
+        nameservers: settings.nameservers.clone(),
     }
 }
 

@@ -1,9 +1,10 @@
-//! Server functions of deployments: thin — who is calling, which port, the port's answer.
+//! Server functions of deployments: thin — who is calling, which port, the port's answer. Only what the pages
+//! call: creating is the wizard's Launch (`wizard::api::launch`, through the same `DeploymentsPort::create` as
+//! REST); listing events, deleting and wiping are REST only (`/sovereign/api/v1/deployments/…`).
 
 use leptos::prelude::*;
 
-use super::request::CreateDeployment;
-use super::types::{Created, Deployment, DeploymentSummary, EventPage, ListQuery, WipeRequest};
+use super::types::{Deployment, DeploymentSummary, ListQuery};
 use crate::error::AppError;
 use crate::paging::Page;
 
@@ -18,14 +19,6 @@ pub fn actor_for(action: crate::auth::Action) -> Result<super::types::Actor, App
     ))
 }
 
-/// Creates a deployment from a validated request; the wizard's Review step calls this and navigates to
-/// `/sovereign/provision/<id>`.
-#[server(input = leptos::server_fn::codec::Json)]
-pub async fn launch_deployment(body: CreateDeployment) -> Result<Created, AppError> {
-    let actor = actor_for(crate::auth::Action::DeploymentCreate)?;
-    crate::ports::deployments()?.create(&actor, body).await
-}
-
 #[server]
 pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
     let actor = actor_for(crate::auth::Action::DeploymentRead)?;
@@ -36,14 +29,6 @@ pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
 pub async fn list_deployments(query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
     let actor = actor_for(crate::auth::Action::DeploymentRead)?;
     crate::ports::deployments()?.list(&actor, query).await
-}
-
-#[server]
-pub async fn list_events(id: String, after: i64, limit: Option<i64>) -> Result<EventPage, AppError> {
-    let actor = actor_for(crate::auth::Action::DeploymentEventsRead)?;
-    crate::ports::deployments()?
-        .events(&actor, &id, after, limit)
-        .await
 }
 
 /// Retries the failed phase (empty `phase`: the one that failed).
@@ -67,18 +52,6 @@ pub async fn retry_deployment(id: String, phase: Option<String>) -> Result<Deplo
 pub async fn cancel_deployment(id: String) -> Result<Deployment, AppError> {
     let actor = actor_for(crate::auth::Action::DeploymentCancel)?;
     crate::ports::deployments()?.cancel(&actor, &id).await
-}
-
-#[server]
-pub async fn delete_deployment(id: String) -> Result<(), AppError> {
-    let actor = actor_for(crate::auth::Action::DeploymentDelete)?;
-    crate::ports::deployments()?.delete(&actor, &id).await
-}
-
-#[server(input = leptos::server_fn::codec::Json)]
-pub async fn wipe_deployment(id: String, body: WipeRequest) -> Result<Deployment, AppError> {
-    let actor = actor_for(crate::auth::Action::DeploymentWipe)?;
-    crate::ports::deployments()?.wipe(&actor, &id, body).await
 }
 
 /// How many of the newest events the deployment page renders on the server; the live stream continues

@@ -153,84 +153,36 @@ pub async fn check_subdomain(pool_domain: String, subdomain: String) -> Result<S
         .await
 }
 
-/// Launch: the caller must be allowed to create deployments in `org_id`; the whole request and its secrets
-/// are validated again (the component selection by the catalog's engine), the subdomain must still be free
-/// and the token must still work; then the engine creates the deployment. Returns its id. The draft is
-/// cleared on success and kept on failure.
+/// Launch: hands the request, in the organisation the wizard chose, to the one create path
+/// (`DeploymentsPort::create`, the same as REST `POST /sovereign/api/v1/deployments`): it checks the permission,
+/// validates the request and its secrets, the organisation's limits, that the subdomain is still free and that
+/// Hetzner accepts the token, and starts the run. Returns the new deployment's id. The draft is cleared on
+/// success and kept on failure.
 #[server(input = Json, endpoint = "wizard/launch")]
 pub async fn launch(org_id: String, create: CreateDeployment) -> Result<String, AppError> {
-    use crate::auth::Action;
-    use crate::deployments::validate::validate_create;
-    use crate::error::FieldError;
-    let me = crate::auth::require(Action::DeploymentCreate, Some(&org_id))?;
-    let port = crate::ports::wizard()?;
-    let config = port.config();
-    let mut errors = validate_create(&create, &config.validation);
-    if errors.iter().all(|e| e.field != "components") {
-        errors.extend(
-            crate::ports::catalog()?
-                .catalog()
-                .validate_selection(&create.request.components),
-        );
-    }
-    // The subdomain must still be free: the check is the same one the Domain step runs.
-    if errors.is_empty() && create.request.domain.mode == crate::deployments::DomainMode::Pool {
-        let d = &create.request.domain;
-        let check = crate::ports::subdomain_check()?
-            .check(&d.pool_domain, &d.subdomain)
-            .await?;
-        if check.status != super::types::Availability::Available {
-            errors.push(FieldError::new("domain.subdomain", check.detail));
-        }
-    }
-    if errors.is_empty() {
-        let check = crate::ports::cloud_credentials()?
-            .check_hetzner_token(&create.secrets.hetzner_token)
-            .await;
-        if !check.valid {
-            errors.push(FieldError::new(
-                "secrets.hetznerToken",
-                format!("Hetzner did not accept the token: {}", check.message),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
-    }
-    let id = ssr::create_deployment(&me, &org_id, create).await?;
-    // The run is over: the next visit starts a new draft.
-    port.delete_draft(&me.user_id).await?;
-    Ok(id)
-}
-
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    use crate::auth::Principal;
-    use crate::deployments::CreateDeployment;
-    use crate::error::AppError;
-
-    /// The single place Launch hands over to the provisioning engine.
-    pub async fn create_deployment(
-        me: &Principal,
-        org_id: &str,
-        create: CreateDeployment,
-    ) -> Result<String, AppError> {
-        let actor = crate::deployments::types::Actor::new(me.clone(), crate::auth::request_meta());
-        let mut create = create;
-        create.org_id = Some(org_id.to_string());
-        // A name another deployment took since the Domain step's check: the engine's conflict is about
-        // the domain, so it goes beside the domain field.
-        let domain_field = match create.request.domain.mode {
-            crate::deployments::DomainMode::Pool => "domain.subdomain",
-            _ => "domain.byoDomain",
-        };
-        match crate::ports::deployments()?.create(&actor, create).await {
-            Ok(created) => Ok(created.id),
-            Err(AppError::Conflict(message)) => Err(AppError::Invalid(vec![crate::error::FieldError::new(
+    let me = crate::auth::principal()?;
+    let actor = crate::deployments::types::Actor::new(me, crate::auth::request_meta());
+    let mut create = create;
+    create.org_id = Some(org_id);
+    // A name another deployment took since the Domain step's check: the conflict is about the domain, so the
+    // wizard shows it beside the domain field (same message as REST's 409).
+    let domain_field = match create.request.domain.mode {
+        crate::deployments::DomainMode::Pool => "domain.subdomain",
+        _ => "domain.byoDomain",
+    };
+    let created = match crate::ports::deployments()?.create(&actor, create).await {
+        Ok(created) => created,
+        Err(AppError::Conflict(message)) => {
+            return Err(AppError::Invalid(vec![crate::error::FieldError::new(
                 domain_field,
                 message,
-            )])),
-            Err(e) => Err(e),
+            )]));
         }
-    }
+        Err(e) => return Err(e),
+    };
+    // The run is over for the wizard: the next visit starts a new draft.
+    crate::ports::wizard()?
+        .delete_draft(&actor.principal.user_id)
+        .await?;
+    Ok(created.id)
 }

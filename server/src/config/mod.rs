@@ -203,6 +203,28 @@ pub struct EngineArgs {
     )]
     pub lease_ttl: String,
 
+    /// How many deployments one organisation may have in flight (provisioning, installing, wiping) at once;
+    /// a create beyond it is refused with 429. 0: no limit.
+    #[arg(
+        long,
+        env = "CATALYST_MAX_DEPLOYMENTS_IN_FLIGHT",
+        default_value_t = 3,
+        value_name = "N",
+        global = true
+    )]
+    pub max_deployments_in_flight: u32,
+
+    /// How many deployments one organisation may create in any 24 hours (deleted records still count);
+    /// a create beyond it is refused with 429. 0: no limit.
+    #[arg(
+        long,
+        env = "CATALYST_MAX_DEPLOYMENTS_PER_DAY",
+        default_value_t = 10,
+        value_name = "N",
+        global = true
+    )]
+    pub max_deployments_per_day: u32,
+
     /// The file with the 256-bit key that encrypts secrets at rest (64 hex characters).
     /// [default: <data-dir>/secret.key, generated on first run — back it up]
     #[arg(long, env = "CATALYST_SECRET_KEY_FILE", value_name = "FILE", global = true)]
@@ -223,6 +245,8 @@ pub struct EngineSettings {
     pub lease_ttl: Duration,
     pub secret_key_file: Option<PathBuf>,
     pub public_url: String,
+    /// `--max-deployments-in-flight`, `--max-deployments-per-day`.
+    pub limits: crate::db::deployments::CreateLimits,
 }
 
 impl EngineSettings {
@@ -238,6 +262,7 @@ impl EngineSettings {
             lease_ttl: Duration::from_secs(30),
             secret_key_file: None,
             public_url: format!("http://{bind}/sovereign"),
+            limits: Default::default(),
         }
     }
 }
@@ -393,6 +418,10 @@ impl Config {
             lease_ttl: duration("--lease-ttl", &e.lease_ttl)?,
             secret_key_file: e.secret_key_file.clone(),
             public_url,
+            limits: crate::db::deployments::CreateLimits {
+                in_flight: e.max_deployments_in_flight,
+                per_day: e.max_deployments_per_day,
+            },
         };
         let mail = self
             .mail

@@ -63,10 +63,63 @@ pub struct NewDeployment {
     pub first_event: NewEvent,
 }
 
+/// Per-organisation limits on creating deployments (`--max-deployments-in-flight`,
+/// `--max-deployments-per-day`); 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateLimits {
+    /// Deployments of one organisation provisioning, installing or wiping at once.
+    pub in_flight: u32,
+    /// Deployments one organisation may create in any 24 hours.
+    pub per_day: u32,
+}
+
+impl CreateLimits {
+    /// No limits.
+    pub const OFF: CreateLimits = CreateLimits {
+        in_flight: 0,
+        per_day: 0,
+    };
+}
+
+impl Default for CreateLimits {
+    /// The defaults of `--max-deployments-in-flight` and `--max-deployments-per-day`.
+    fn default() -> Self {
+        CreateLimits {
+            in_flight: 3,
+            per_day: 10,
+        }
+    }
+}
+
+/// The window of the per-day limit.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Which limit a creation would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    /// `max` deployments of the organisation are in flight already.
+    InFlight { max: u32 },
+    /// `max` deployments were created in the last 24 hours; the oldest of them leaves the window in
+    /// `retry_after_ms`.
+    PerDay { max: u32, retry_after_ms: i64 },
+}
+
+/// What counts as in flight for the limit (the statuses whose runs do work).
+pub fn in_flight_statuses() -> String {
+    DeploymentStatus::ALL
+        .iter()
+        .filter(|s| s.in_flight())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum InsertError {
     #[error("another deployment of {0} exists")]
     FqdnTaken(String),
+    #[error("the organisation's limit is reached: {0:?}")]
+    Limit(LimitReached),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -80,12 +133,103 @@ impl From<sqlx::Error> for InsertError {
     }
 }
 
-/// Inserts the deployment, its pending phases, its secrets and its first event, atomically.
+/// Inserts the deployment, its pending phases, its secrets and its first event, atomically (no limits:
+/// [`insert_limited`] is what creating a deployment uses).
 pub async fn insert(db: &Db, d: &NewDeployment) -> Result<(), InsertError> {
+    insert_limited(db, d, CreateLimits::OFF).await
+}
+
+/// How many deployments of `org_id` are in flight, and how many it created in the last 24 hours with the
+/// time the oldest of those was created (a cheap early answer; [`insert_limited`] decides under a lock).
+pub async fn usage(db: &Db, org_id: &str) -> Result<(i64, i64, Option<i64>), DbError> {
+    let since = now_ms() - DAY_MS;
+    let statuses = in_flight_statuses();
+    Ok(on_db!(db, pool => {
+        let in_flight: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM deployments WHERE org_id = $1 AND status IN ({statuses})"
+        ))
+        .bind(org_id)
+        .fetch_one(pool)
+        .await?;
+        let (today, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(at) FROM deployment_creations WHERE org_id = $1 AND at > $2",
+        )
+        .bind(org_id)
+        .bind(since)
+        .fetch_one(pool)
+        .await?;
+        (in_flight, today, oldest)
+    }))
+}
+
+/// Which limit `usage` (in flight, created today, the oldest of those) passes, if any.
+pub fn limit_reached(
+    limits: CreateLimits,
+    in_flight: i64,
+    today: i64,
+    oldest: Option<i64>,
+    now: i64,
+) -> Option<LimitReached> {
+    if limits.in_flight > 0 && in_flight >= i64::from(limits.in_flight) {
+        return Some(LimitReached::InFlight {
+            max: limits.in_flight,
+        });
+    }
+    if limits.per_day > 0 && today >= i64::from(limits.per_day) {
+        return Some(LimitReached::PerDay {
+            max: limits.per_day,
+            retry_after_ms: oldest.map(|at| at + DAY_MS - now).unwrap_or(DAY_MS).max(1000),
+        });
+    }
+    None
+}
+
+/// [`insert`] within the organisation's limits, decided in the same transaction: on Postgres the
+/// organisation's creations are serialised by a transaction-scoped advisory lock, on SQLite by the write
+/// lock the first statement takes; so two concurrent creations cannot both take the last slot.
+pub async fn insert_limited(db: &Db, d: &NewDeployment, limits: CreateLimits) -> Result<(), InsertError> {
     let now = now_ms();
+    let postgres = matches!(db, Db::Postgres(_));
+    let statuses = in_flight_statuses();
     let result: Result<(), InsertError> = on_db!(db, pool => {
         async {
             let mut tx = pool.begin().await?;
+            if postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('deployment_creations:' || $1))")
+                    .bind(&d.org_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // The write first: on SQLite it takes the database's write lock before anything is counted.
+            sqlx::query("DELETE FROM deployment_creations WHERE org_id = $1 AND at < $2")
+                .bind(&d.org_id)
+                .bind(now - 2 * DAY_MS)
+                .execute(&mut *tx)
+                .await?;
+            let in_flight: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM deployments WHERE org_id = $1 AND status IN ({statuses})"
+            ))
+            .bind(&d.org_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (today, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM deployment_creations WHERE org_id = $1 AND at > $2",
+            )
+            .bind(&d.org_id)
+            .bind(now - DAY_MS)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(reached) = limit_reached(limits, in_flight, today, oldest, now) {
+                return Err(InsertError::Limit(reached));
+            }
+            sqlx::query("INSERT INTO deployment_creations (org_id, deployment_id, at) VALUES ($1, $2, $3)")
+                .bind(&d.org_id)
+                .bind(&d.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            // vouchers (issue 24): the deployment's charge (`NewDeployment.charge`) is applied here, in this
+            // transaction, so a refused charge stores nothing.
             sqlx::query(
                 "INSERT INTO deployments (id, org_id, created_by, fqdn, status, request, kubeconfig_bearer_sha256,
                    last_seq, created_at, updated_at, started_at)

@@ -7,6 +7,7 @@
 //! - Every run holds a lease (`lease`); a supervisor takes over runs whose lease expired.
 //! - Events are appended through the database (`db::deployment_events`), fanned out by `hub`.
 
+pub mod create;
 pub mod http;
 pub mod hub;
 pub mod kubeconfig;
@@ -26,26 +27,24 @@ use std::time::Duration;
 
 use app::auth::{Action, policy};
 use app::catalog::Catalog;
-use app::deployments::validate::{ValidationContext, validate_request};
+use app::deployments::validate::ValidationContext;
 use app::deployments::{
-    Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentRequest, DeploymentResult,
-    DeploymentSecrets, DeploymentStatus, DeploymentSummary, EventKind, EventPage, Level, ListQuery, Phase,
-    PhaseState, TeardownReport,
+    Actor, Deployment, DeploymentError, DeploymentRequest, DeploymentResult, DeploymentSecrets,
+    DeploymentStatus, DeploymentSummary, EventPage, ListQuery, Phase, PhaseState, TeardownReport,
 };
-use app::error::{AppError, FieldError};
+use app::error::AppError;
 use app::paging::Page;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::crypto::{SecretBox, random_id};
+use crate::crypto::SecretBox;
 use crate::db::deployment_events::{self, Effect, NewEvent};
-use crate::db::deployments::{
-    self as store, DeploymentRow, InsertError, NewDeployment, StatusWrite, TransitionError,
-};
+use crate::db::deployments::{self as store, CreateLimits, DeploymentRow, StatusWrite, TransitionError};
 use crate::db::{Db, secrets as secret_store};
 use crate::error::Error;
 use crate::gitops::config::GitopsSettings;
 use crate::hetzner::SweepOptions;
+pub use create::CreateChecks;
 use hub::Hubs;
 
 /// The engine's settings (from `--tofu-*`, `--lease-ttl`, … in `config`).
@@ -97,6 +96,8 @@ pub struct EngineConfig {
     pub delegation_poll: Duration,
     /// How long it waits for that before it fails (registrars take up to 48 hours).
     pub delegation_timeout: Duration,
+    /// `--max-deployments-in-flight`, `--max-deployments-per-day`: per organisation, checked on create.
+    pub limits: CreateLimits,
 }
 
 impl EngineConfig {
@@ -125,6 +126,7 @@ impl EngineConfig {
             dns_retry: Duration::from_secs(30),
             delegation_poll: Duration::from_secs(60),
             delegation_timeout: Duration::from_secs(48 * 3600),
+            limits: CreateLimits::default(),
         }
     }
 }
@@ -182,6 +184,8 @@ pub(crate) struct Inner {
     pub waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub shutdown: CancellationToken,
     pub validation: ValidationContext,
+    /// The live checks of a new deployment (the subdomain, the cloud token): `create`.
+    pub checks: CreateChecks,
     /// One GitOps push at a time from this replica: runs started together would otherwise race for the
     /// branch and exhaust the push's rebuild attempts (replicas still race, which those attempts absorb).
     pub push_lock: tokio::sync::Mutex<()>,
@@ -192,7 +196,13 @@ pub(crate) struct Inner {
 pub struct Engine(pub(crate) Arc<Inner>);
 
 impl Engine {
-    pub fn new(db: Db, secrets: SecretBox, config: EngineConfig, instance: String) -> Self {
+    pub fn new(
+        db: Db,
+        secrets: SecretBox,
+        config: EngineConfig,
+        instance: String,
+        checks: CreateChecks,
+    ) -> Self {
         let hubs = Hubs::new(db.clone(), config.poll);
         let validation = config.validation.clone();
         Engine(Arc::new(Inner {
@@ -205,8 +215,14 @@ impl Engine {
             waiters: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
             validation,
+            checks,
             push_lock: tokio::sync::Mutex::new(()),
         }))
+    }
+
+    /// The live checks `create` runs (the HTTP layer hands the same ones to the wizard's checks).
+    pub fn checks(&self) -> &CreateChecks {
+        &self.0.checks
     }
 
     pub fn db(&self) -> &Db {
@@ -379,155 +395,6 @@ impl Engine {
         let (nonce, ct) = self.0.secrets.seal(&Self::request_aad(id), &json);
         secret_store::put(&self.0.db, id, "request", &nonce, &ct).await?;
         Ok(())
-    }
-
-    /// Server-side checks on top of the shared validation: the secrets (which the browser-side validation
-    /// never sees) and what this engine can provision.
-    fn engine_checks(body: &CreateDeployment) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        let token = body.secrets.hetzner_token.expose().trim();
-        if token.is_empty() {
-            errors.push(FieldError::new(
-                "secrets.hetznerToken",
-                "Enter the Hetzner Cloud API token (read & write) of the project to provision into.",
-            ));
-        } else if token.len() < 64 || token.chars().any(char::is_whitespace) {
-            errors.push(FieldError::new(
-                "secrets.hetznerToken",
-                "This does not look like a Hetzner Cloud API token (64 characters, no spaces); copy it again from the Hetzner console → Security → API tokens.",
-            ));
-        }
-        if body.request.domain.mode == app::deployments::DomainMode::ByoApi
-            && body.secrets.registrar_token.as_ref().is_none_or(|t| t.is_empty())
-        {
-            errors.push(FieldError::new(
-                "secrets.registrarToken",
-                "Enter your registrar's API token so Catalyst can point the domain's NS records at the Sovereign.",
-            ));
-        }
-        for (i, region) in body.request.regions.iter().enumerate() {
-            if let Some(reason) = region.provider.unsupported_reason() {
-                errors.push(FieldError::new(format!("regions[{i}].provider"), reason));
-            }
-        }
-        errors
-    }
-
-    pub async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError> {
-        let org_id = self.org_for_create(actor, body.org_id.as_deref()).await?;
-        let mut errors = validate_request(&body.request, &self.0.validation);
-        errors.extend(self.0.config.catalog.validate_selection(&body.request.components));
-        for e in Self::engine_checks(&body) {
-            if !errors.iter().any(|x| x.field == e.field) {
-                errors.push(e);
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Invalid(errors));
-        }
-        let fqdn = body.request.fqdn();
-        if let Some(existing) = store::live_by_fqdn(&self.0.db, &fqdn)
-            .await
-            .map_err(Error::from)?
-        {
-            return Err(fqdn_conflict(&fqdn, &existing));
-        }
-        let id = random_id(20);
-        let secrets_json = serde_json::to_vec(&body.secrets)
-            .map_err(|_| AppError::Internal("Cannot encode the secrets.".into()))?;
-        let (nonce, ct) = self.0.secrets.seal(&Self::request_aad(&id), &secrets_json);
-        let request_json = serde_json::to_string(&body.request)
-            .map_err(|_| AppError::Internal("Cannot encode the request.".into()))?;
-        let new = NewDeployment {
-            id: id.clone(),
-            org_id: org_id.clone(),
-            created_by: actor.user_id().to_string(),
-            fqdn: fqdn.clone(),
-            request: request_json,
-            // Bearers are issued per region and run (`db::bearers`); this column of earlier versions stays empty.
-            bearer_sha256: String::new(),
-            secrets: vec![("request".into(), nonce, ct)],
-            first_event: NewEvent::log(
-                Phase::Gitops,
-                Level::Info,
-                format!(
-                    "Deployment of {fqdn} created by {} ({} region(s), {} component(s)).",
-                    actor.label(),
-                    body.request.regions.len(),
-                    body.request.components.len()
-                ),
-            )
-            .with_kind(EventKind::Status, Some(DeploymentStatus::Pending.as_str())),
-        };
-        match store::insert(&self.0.db, &new).await {
-            Ok(()) => {}
-            Err(InsertError::FqdnTaken(_)) => {
-                return Err(AppError::Conflict(format!(
-                    "Another deployment of {fqdn} was created at the same moment; open it from the deployments list."
-                )));
-            }
-            Err(InsertError::Db(e)) => return Err(Error::from(e).into()),
-        }
-        tracing::info!(deployment = %id, fqdn = %fqdn, org = %org_id, by = %actor.user_id(), "deployment created");
-        self.audit(
-            actor,
-            "deployments.create",
-            &id,
-            &format!("Deployment of {fqdn} created."),
-        )
-        .await;
-        self.spawn_run(&id).await;
-        Ok(Created {
-            id: id.clone(),
-            status: DeploymentStatus::Pending,
-            stream_url: app::deployments::stream_url(&id),
-        })
-    }
-
-    /// The organisation a new deployment belongs to: the one named (which must exist), or else the caller's
-    /// only organisation where they may create deployments (or the console's only organisation, for a
-    /// platform role). Then the policy: `deployments.create` in that organisation.
-    async fn org_for_create(&self, actor: &Actor, named: Option<&str>) -> Result<String, AppError> {
-        let p = &actor.principal;
-        let org_id = match named.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(id) => {
-                let known = p.memberships.iter().any(|m| m.org_id == id)
-                    || crate::db::orgs::by_id(&self.0.db, id)
-                        .await
-                        .map_err(Error::from)?
-                        .is_some();
-                if !known {
-                    return Err(AppError::invalid(
-                        "orgId",
-                        "There is no such organisation; leave orgId out or use the id of one you belong to.",
-                    ));
-                }
-                id.to_string()
-            }
-            None => {
-                let mut candidates = policy::org_ids_allowing(p, Action::DeploymentCreate);
-                if candidates.is_empty() && policy::allowed_everywhere(p, Action::DeploymentCreate) {
-                    candidates = crate::db::orgs::list(&self.0.db)
-                        .await
-                        .map_err(Error::from)?
-                        .into_iter()
-                        .map(|o| o.id)
-                        .collect();
-                }
-                match candidates.as_slice() {
-                    [one] => one.clone(),
-                    [] => return Err(AppError::Forbidden(Action::DeploymentCreate.name().into())),
-                    _ => {
-                        return Err(AppError::invalid(
-                            "orgId",
-                            "You can create deployments in several organisations; say which one with orgId.",
-                        ));
-                    }
-                }
-            }
-        };
-        policy::require(p, Action::DeploymentCreate, Some(&org_id))?;
-        Ok(org_id)
     }
 
     /// The deployment row, if the caller may do `action` on it. Someone who may not even see it (not a
@@ -763,19 +630,6 @@ impl Engine {
 pub(crate) fn not_found(id: &str) -> AppError {
     let shown: String = id.chars().take(40).collect();
     AppError::NotFound(format!("There is no deployment “{shown}”."))
-}
-
-fn fqdn_conflict(fqdn: &str, existing: &DeploymentRow) -> AppError {
-    if existing.deleted_at.is_some() {
-        return AppError::Conflict(format!(
-            "{fqdn} is still held by a deployment whose record was deleted before its infrastructure was wiped; a platform superadmin can wipe it or release the domain."
-        ));
-    }
-    AppError::Conflict(format!(
-        "{fqdn} already has a deployment ({}, {}). Retry or wipe that one, or choose another domain.",
-        existing.id,
-        existing.status().label().to_lowercase()
-    ))
 }
 
 pub(crate) fn transition_error(e: TransitionError, id: &str) -> AppError {

@@ -59,22 +59,16 @@ pub struct Ports {
 
 impl Ports {
     pub fn new(state: &AppState) -> Self {
-        let wizard_settings = Arc::new(wizard::WizardSettings {
-            pool_domains: state.settings.pool_domains.clone(),
-            nameservers: state.settings.nameservers.clone(),
-        });
+        // The wizard's Domain and Credentials checks are the engine's own (what Launch and REST run).
+        let checks = state.engine.checks();
         Self {
             system: Arc::new(System::new(state.db.clone(), state.instance.clone())),
             wizard: Arc::new(wizard::Wizard {
                 db: state.db.clone(),
-                settings: wizard_settings.clone(),
+                settings: Arc::new(crate::wizard_settings(&state.settings)),
             }),
-            subdomains: Arc::new(wizard::PoolSubdomains {
-                settings: wizard_settings,
-                pools: state.pools.clone(),
-                taken: Some(Arc::new(wizard::LiveDeployments { db: state.db.clone() })),
-            }),
-            cloud_credentials: Arc::new(wizard::HetznerTokens::new(&state.settings.hetzner_api_url)),
+            subdomains: checks.subdomains.clone(),
+            cloud_credentials: checks.tokens.clone(),
             deployments: Arc::new(state.engine.clone()),
             catalog: Arc::new(CatalogService {
                 store: state.settings.catalog.clone(),

@@ -9,7 +9,9 @@ use app::deployments::{
 };
 use server::crypto::SecretBox;
 use server::db::deployment_events::{self, Effect, NewEvent};
-use server::db::deployments::{self as store, NewDeployment, StatusWrite, TransitionError};
+use server::db::deployments::{
+    self as store, CreateLimits, InsertError, LimitReached, NewDeployment, StatusWrite, TransitionError,
+};
 use server::db::{Db, leases, secrets};
 
 on_both_backends!(
@@ -21,6 +23,7 @@ on_both_backends!(
     secrets_insert_once_and_list_by_prefix,
     the_secret_key_check_detects_a_wrong_key,
     a_live_domain_cannot_be_deployed_twice,
+    creation_limits_hold_under_concurrent_creates,
 );
 
 fn new_deployment(id: &str, org: &str, fqdn: &str) -> NewDeployment {
@@ -455,5 +458,89 @@ async fn a_live_domain_cannot_be_deployed_twice(db: Db) {
     assert!(
         store::get(&db, "d2").await.expect("get").is_none(),
         "nothing half-inserted"
+    );
+}
+
+/// The per-organisation limits are decided in the insert's transaction: eight concurrent creations in one
+/// organisation with room for three in flight store exactly three (seen failing on Postgres without the
+/// advisory lock: all eight passed the count); a settled deployment frees its slot, deleting a record does not
+/// give a per-day slot back, and other organisations are not counted.
+async fn creation_limits_hold_under_concurrent_creates(db: Db) {
+    let limits = CreateLimits {
+        in_flight: 3,
+        per_day: 5,
+    };
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                store::insert_limited(
+                    &db,
+                    &new_deployment(&format!("c{i}"), "acme", &format!("c{i}.example.com")),
+                    limits,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut stored = Vec::new();
+    let mut refused = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.expect("task") {
+            Ok(()) => stored.push(format!("c{i}")),
+            Err(InsertError::Limit(LimitReached::InFlight { max: 3 })) => refused += 1,
+            Err(e) => panic!("c{i}: {e}"),
+        }
+    }
+    assert_eq!((stored.len(), refused), (3, 5), "{stored:?}");
+    let (in_flight, today, _) = store::usage(&db, "acme").await.expect("usage");
+    assert_eq!((in_flight, today), (3, 3));
+
+    // Another organisation has its own room.
+    store::insert_limited(&db, &new_deployment("o1", "other", "o1.example.com"), limits)
+        .await
+        .expect("another organisation is not counted");
+
+    // One settles (fails) and its record is deleted: an in-flight slot is free again, the day's count keeps it.
+    let mut fail = StatusWrite::new(DeploymentStatus::Failed, Phase::Gitops, "failed");
+    fail.error = Some(r#"{"phase":"gitops","message":"x","hint":"y"}"#.into());
+    store::transition(&db, &stored[0], &fail)
+        .await
+        .expect("pending → failed");
+    assert!(store::delete_settled(&db, &stored[0]).await.expect("delete"));
+    store::insert_limited(&db, &new_deployment("n1", "acme", "n1.example.com"), limits)
+        .await
+        .expect("a slot in flight is free again");
+    // 4 created today; room for one more today, but not in flight (3 again).
+    match store::insert_limited(&db, &new_deployment("n2", "acme", "n2.example.com"), limits).await {
+        Err(InsertError::Limit(LimitReached::InFlight { max: 3 })) => {}
+        other => panic!("in flight: {other:?}"),
+    }
+    let mut fail = StatusWrite::new(DeploymentStatus::Failed, Phase::Gitops, "failed");
+    fail.error = Some(r#"{"phase":"gitops","message":"x","hint":"y"}"#.into());
+    store::transition(&db, "n1", &fail)
+        .await
+        .expect("pending → failed");
+    store::insert_limited(&db, &new_deployment("n2", "acme", "n2.example.com"), limits)
+        .await
+        .expect("the fifth of the day");
+    store::transition(&db, "n2", &fail)
+        .await
+        .expect("pending → failed");
+    match store::insert_limited(&db, &new_deployment("n3", "acme", "n3.example.com"), limits).await {
+        Err(InsertError::Limit(LimitReached::PerDay {
+            max: 5,
+            retry_after_ms,
+        })) => {
+            assert!(
+                retry_after_ms > 0 && retry_after_ms <= store::DAY_MS,
+                "{retry_after_ms}"
+            )
+        }
+        other => panic!("per day: {other:?}"),
+    }
+    assert!(
+        store::get(&db, "n3").await.expect("get").is_none(),
+        "a refused creation stores nothing"
     );
 }

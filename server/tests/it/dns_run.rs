@@ -62,14 +62,50 @@ fn run_on(db: Db, pdns_url: &str) -> Run {
     cfg.dns = Some(pools.clone());
     cfg.dns_retry = Duration::from_millis(200);
     cfg.delegation_poll = Duration::from_millis(200);
+    let checks = checks(&db, &pool, &pools, &hetzner.url);
     Run {
-        engine: Engine::new(db, SecretBox::generate(), cfg, "replica-a".into()),
+        engine: Engine::new(db, SecretBox::generate(), cfg, "replica-a".into(), checks),
         actor: common::engine::owner(),
         pools,
         pool,
         dir,
         git,
         _hetzner: hetzner,
+    }
+}
+
+/// The create path's live checks for this pool: its names through the pool manager, the token through the
+/// Hetzner stand-in.
+fn checks(db: &Db, pool: &str, pools: &Arc<PoolManager>, hetzner: &str) -> server::deployments::CreateChecks {
+    server::deployments::CreateChecks {
+        subdomains: Arc::new(server::wizard::PoolSubdomains {
+            settings: Arc::new(server::wizard::WizardSettings {
+                pool_domains: vec![pool.to_string()],
+                nameservers: vec![NS.to_string()],
+            }),
+            pools: Some(pools.clone()),
+            taken: Some(Arc::new(server::wizard::LiveDeployments { db: db.clone() })),
+        }),
+        tokens: Arc::new(server::wizard::HetznerTokens::new(hetzner)),
+    }
+}
+
+/// A subdomain check that answered "available" before another deployment took the name: the race the run's
+/// own reservation settles.
+struct CheckedBeforeTheRace;
+
+#[async_trait::async_trait]
+impl app::ports::SubdomainCheckPort for CheckedBeforeTheRace {
+    async fn check(
+        &self,
+        pool_domain: &str,
+        subdomain: &str,
+    ) -> Result<app::wizard::SubdomainCheck, app::error::AppError> {
+        Ok(app::wizard::SubdomainCheck {
+            status: app::wizard::Availability::Available,
+            fqdn: format!("{subdomain}.{pool_domain}"),
+            detail: String::new(),
+        })
     }
 }
 
@@ -305,16 +341,19 @@ async fn a_name_held_elsewhere_fails_the_run_before_anything_is_created(db: Db) 
     r.wait_for(&other, DeploymentStatus::WaitingForCluster).await;
     r.engine.cancel(&r.actor, &other).await.expect("cancel");
     r.engine.delete(&r.actor, &other).await.expect("record deleted");
-    // A deleted, not wiped record holds its domain (domain_holds::): a create of it is refused at once.
+    // A deleted, not wiped record holds its domain (domain_holds::): a create of it is refused at once. For a
+    // pool name the create path's pool manager check answers first (its zone is still active), beside the
+    // field and naming no deployment; domain_holds:: covers the hold's own refusal.
     let held = r
         .engine
         .create(&r.actor, pool_request(&r.pool, "taken"))
         .await
         .expect_err("held");
     assert!(
-        matches!(&held, AppError::Conflict(m) if m.contains("still held")),
+        matches!(&held, AppError::Invalid(f) if f.len() == 1 && f[0].field == "domain.subdomain" && f[0].message.contains("already taken")),
         "{held:?}"
     );
+    assert!(!held.to_string().contains(&other), "{held}");
     // The run's own check is the second line: a record removed for good while its name stayed (as records
     // deleted before holds existed were) must not let a new run take the name.
     assert!(
@@ -331,8 +370,27 @@ async fn a_name_held_elsewhere_fails_the_run_before_anything_is_created(db: Db) 
             .is_active()
     );
 
-    let id = r
-        .engine
+    // The create path asks the pool manager first: the name is refused before anything is stored.
+    match r.engine.create(&r.actor, pool_request(&r.pool, "taken")).await {
+        Err(app::error::AppError::Invalid(f)) => {
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].field, "domain.subdomain");
+            assert!(f[0].message.contains("already taken"), "{f:?}");
+        }
+        other => panic!("the create path must refuse a held name: {other:?}"),
+    }
+    // Taken between the create path's check and the run (a race): the run's reservation refuses it.
+    let raced = Engine::new(
+        db.clone(),
+        SecretBox::generate(),
+        r.engine.config().clone(),
+        "replica-b".into(),
+        server::deployments::CreateChecks {
+            subdomains: Arc::new(CheckedBeforeTheRace),
+            tokens: r.engine.checks().tokens.clone(),
+        },
+    );
+    let id = raced
         .create(&r.actor, pool_request(&r.pool, "taken"))
         .await
         .expect("created")
@@ -457,7 +515,8 @@ async fn a_record_set_powerdns_did_not_take_is_written_again_by_the_run(db: Db) 
                 ..(*probe.pools).clone()
             });
             cfg.dns = Some(pools);
-            Engine::new(db.clone(), SecretBox::generate(), cfg, "replica-a".into())
+            let checks = probe.engine.checks().clone();
+            Engine::new(db.clone(), SecretBox::generate(), cfg, "replica-a".into(), checks)
         },
         ..probe
     };

@@ -33,7 +33,13 @@ async fn a_deleted_unwiped_record_holds_its_domain_until_a_superadmin_releases_i
     // Runs stop at `tofu init`: deployments settle (failed) at once.
     cfg.tofu_env = vec![("TOFU_STANDIN_FAIL_AT".into(), "init".into())];
     cfg.poll = Duration::from_millis(100);
-    let engine = Engine::new(db.clone(), SecretBox::generate(), cfg, "replica-a".into());
+    let engine = Engine::new(
+        db.clone(),
+        SecretBox::generate(),
+        cfg,
+        "replica-a".into(),
+        common::create_checks(),
+    );
     let acme = common::engine::member("org-acme", OrgRole::Owner);
     let rival = common::engine::member("org-rival", OrgRole::Owner);
     let superadmin = with_platform(

@@ -55,6 +55,8 @@ pub(crate) fn config(
     };
     cfg.poll = Duration::from_millis(100);
     cfg.lease_ttl = Duration::from_secs(2);
+    // Many deployments in one organisation; the limits have their own tests.
+    cfg.limits = server::db::deployments::CreateLimits::OFF;
     cfg.cluster_timeout = Duration::from_secs(60);
     cfg.install_timeout = Duration::from_secs(60);
     cfg
@@ -67,7 +69,7 @@ fn harness_with(
     instance: &str,
     cfg: EngineConfig,
 ) -> Harness {
-    let engine = Engine::new(db, secrets, cfg, instance.into());
+    let engine = Engine::new(db, secrets, cfg, instance.into(), common::create_checks());
     Harness {
         engine,
         actor: common::engine::owner(),

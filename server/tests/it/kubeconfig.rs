@@ -289,10 +289,18 @@ fn engine(db: Db, kube: &KubeStandin, cluster_timeout: Duration) -> Run {
     cfg.hetzner_api_url = "http://127.0.0.1:9/v1".into();
     cfg.poll = Duration::from_millis(100);
     cfg.lease_ttl = Duration::from_secs(2);
+    // Many deployments in one organisation; the limits have their own tests.
+    cfg.limits = server::db::deployments::CreateLimits::OFF;
     cfg.cluster_timeout = cluster_timeout;
     cfg.install_timeout = Duration::from_secs(60);
     Run {
-        engine: Engine::new(db, SecretBox::generate(), cfg, "replica-a".into()),
+        engine: Engine::new(
+            db,
+            SecretBox::generate(),
+            cfg,
+            "replica-a".into(),
+            common::create_checks(),
+        ),
         actor: common::engine::owner(),
         dir,
         _git: git,

@@ -50,6 +50,8 @@ fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Child {
         .arg(module_dir())
         .arg("--catalog-dir")
         .arg(repo_root().join("platform"))
+        // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
+        .args(["--hetzner-api-url", crate::common::hetzner_api()])
         .arg("--gitops-template-dir")
         .arg(template_dir())
         .args(["--gitops-repo-url", &git.url])

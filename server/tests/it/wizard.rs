@@ -211,6 +211,24 @@ impl Client<'_> {
     }
 }
 
+impl Client<'_> {
+    /// `POST /sovereign/api/v1/deployments` with this client's session: status, headers, JSON body.
+    async fn rest_create(&self, body: &Value) -> (StatusCode, http::HeaderMap, Value) {
+        let req = Request::post("/sovereign/api/v1/deployments")
+            .header("content-type", "application/json")
+            .header("origin", common::ORIGIN)
+            .header("cookie", &self.cookie)
+            .body(Body::from(body.to_string()))
+            .expect("req");
+        let (status, headers, body) = self.h.send(req).await;
+        (
+            status,
+            headers,
+            serde_json::from_str(&body).unwrap_or(Value::Null),
+        )
+    }
+}
+
 fn fields(v: &Value) -> Vec<String> {
     v["Invalid"]
         .as_array()
@@ -708,7 +726,9 @@ async fn token_check_against_the_hetzner_api() {
     assert_eq!(v["failure"], "too-short");
 
     // Nothing listening: unreachable.
-    let nowhere = harness().await;
+    let mut unreachable = common::memory_settings();
+    unreachable.hetzner_api_url = "http://127.0.0.1:9".into();
+    let nowhere = harness_with(unreachable).await;
     let c = nowhere
         .client("dev@example.com", None, Some(OrgRole::Editor))
         .await;
@@ -777,4 +797,74 @@ async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
     let (s, v) = c.launch(&org, &request, TOKEN).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(fields(&v), vec!["domain.subdomain"]);
+}
+
+/// One create path (issues 18.4 and 19.2): REST `POST /deployments` and the wizard's Launch refuse the same
+/// requests with the same messages — the shared rules, a token Hetzner refuses (REST skipped that check
+/// before: it answered 201 for this body), a domain another deployment holds (REST's 409 is the wizard's
+/// error beside the domain field), and the organisation's per-day limit (429 naming the limit, Retry-After).
+#[tokio::test]
+async fn rest_and_launch_refuse_alike() {
+    let mut settings = settings();
+    settings.engine.limits = server::db::deployments::CreateLimits {
+        in_flight: 0,
+        per_day: 2,
+    };
+    let h = harness_with(settings).await;
+    let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
+    let org = h.first_org().await;
+    let good = serde_json::to_value(common::engine::request("alike.example.org")).expect("json");
+    let token = common::engine::TOKEN;
+    let with = |request: &Value, token: &str| json!({"request": request, "secrets": {"hetznerToken": token}});
+
+    // The shared rules, request and secrets.
+    let mut bad = good["request"].clone();
+    bad["org"]["name"] = "".into();
+    bad["sshPublicKey"] = "not a key".into();
+    for (request, token) in [(&bad, "short"), (&good["request"], &*"w".repeat(64))] {
+        let (s, _, rest) = c.rest_create(&with(request, token)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{rest}");
+        let (s, wizard) = c.launch(&org, request, token).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{wizard}");
+        assert_eq!(rest["fields"], wizard["Invalid"], "same fields, same messages");
+    }
+    let (_, _, rest) = c.rest_create(&with(&good["request"], &"w".repeat(64))).await;
+    assert_eq!(
+        rest["fields"][0]["field"], "secrets.hetznerToken",
+        "Hetzner refused the token: {rest}"
+    );
+
+    // Created through REST; the same domain again is a conflict for both, with the same message.
+    let (s, _, created) = c.rest_create(&with(&good["request"], token)).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let (s, _, rest) = c.rest_create(&with(&good["request"], token)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{rest}");
+    let (s, wizard) = c.launch(&org, &good["request"], token).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{wizard}");
+    assert_eq!(fields(&wizard), vec!["domain.byoDomain"]);
+    assert_eq!(wizard["Invalid"][0]["message"], rest["detail"]);
+
+    // The second of the day through the wizard; the third is refused by both, naming the limit.
+    let mut other = good["request"].clone();
+    other["domain"]["byoDomain"] = "alike-2.example.org".into();
+    let (s, v) = c.launch(&org, &other, token).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    other["domain"]["byoDomain"] = "alike-3.example.org".into();
+    let (s, headers, rest) = c.rest_create(&with(&other, token)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{rest}");
+    let detail = rest["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("--max-deployments-per-day") && detail.contains("(2,"),
+        "{detail}"
+    );
+    assert!(headers.get("retry-after").is_some());
+    let (s, wizard) = c.launch(&org, &other, token).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{wizard}");
+    assert_eq!(wizard["RateLimited"]["detail"], rest["detail"]);
+    let filter = app::deployments::ListQuery::default().parse().expect("filter");
+    let stored = db::deployments::list(&h.state.db, None, &filter)
+        .await
+        .expect("list")
+        .0;
+    assert_eq!(stored, 2, "two created, nothing stored for the refusals");
 }

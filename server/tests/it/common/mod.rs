@@ -31,9 +31,14 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
         site_root: PathBuf::from("target/site"),
         pool_domains: vec!["omani.works".into()],
         nameservers: vec!["ns1.omani.works".into(), "ns2.omani.works".into()],
-        // Nothing listens there: token checks answer "unreachable" unless a test starts a stand-in.
-        hetzner_api_url: "http://127.0.0.1:9".into(),
-        engine: server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr")),
+        // The shared Hetzner API stand-in: it accepts `engine::TOKEN`, so creating a deployment (whose
+        // create path checks the token with Hetzner) works; tests that need another answer start their own.
+        hetzner_api_url: hetzner_api().to_string(),
+        engine: server::config::EngineSettings {
+            // Tests create many deployments in one organisation; the limits' own tests set them.
+            limits: server::db::deployments::CreateLimits::OFF,
+            ..server::config::EngineSettings::defaults("127.0.0.1:0".parse().expect("addr"))
+        },
         catalog: repo_catalog(),
         gitops: Default::default(),
         // A real PowerDNS (started once per test process): the wizard's subdomain check needs it.
@@ -44,6 +49,62 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
             public_origin: ORIGIN.into(),
         },
         metrics_bind: None,
+    }
+}
+
+/// The Hetzner Cloud API stand-in shared by this test process (`tests/standins/hetzner.py`, empty, accepting
+/// [`engine::TOKEN`] for reading and writing): what the create path's token check asks. Started by the first
+/// test that needs it; a watchdog stops it when this test process exits.
+// The stand-in lives as long as this test process; its watchdog stops it (nothing here waits for either).
+#[allow(clippy::zombie_processes)]
+pub fn hetzner_api() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        use std::io::BufRead;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/standins/hetzner.py");
+        let mut child = Command::new("python3")
+            .args([script, "--port", "0", "--token", engine::TOKEN])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs the Hetzner stand-in");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the stand-in prints its address");
+        let watch = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 1; done; kill {} 2>/dev/null",
+            std::process::id(),
+            child.id()
+        );
+        Command::new("setsid")
+            .args(["sh", "-c", &watch])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the stand-in's watchdog starts");
+        line.trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line of the Hetzner stand-in: {line}"))
+            .to_string()
+    })
+}
+
+/// The create path's live checks over the shared Hetzner stand-in and no PowerDNS (engine-level tests
+/// create bring-your-own-domain deployments, which need no pool check).
+pub fn create_checks() -> server::deployments::CreateChecks {
+    let settings = server::wizard::WizardSettings {
+        pool_domains: vec!["omani.works".into()],
+        nameservers: vec![],
+    };
+    server::deployments::CreateChecks {
+        subdomains: std::sync::Arc::new(server::wizard::PoolSubdomains {
+            settings: std::sync::Arc::new(settings),
+            pools: None,
+            taken: None,
+        }),
+        tokens: std::sync::Arc::new(server::wizard::HetznerTokens::new(hetzner_api())),
     }
 }
 
