@@ -8,12 +8,14 @@ use leptos_router::{Lazy, SsrMode, path};
 use crate::auth::pages::routes::{
     AccountRoute, AuditRoute, LoginRoute, SetupRoute, SignupRoute, TokensRoute, UsersRoute,
 };
+use crate::billing::routes::BillingRoute;
 use crate::catalog::routes::{FamilyRoute, MarketplaceLayoutRoute, MarketplaceRoute, ProductRoute};
 use crate::deployments::routes::{DeploymentRoute, DeploymentsRoute};
 use crate::home::HomePage;
-use crate::routes::BASE;
+use crate::routes::{BASE, REDEEM};
 use crate::theme::current_theme;
 use crate::ui::{ErrorList, Layout, NotFound};
+use crate::vouchers::routes::{RedeemRoute, VoucherRoute, VouchersRoute};
 use crate::wizard::routes::WizardRoute;
 
 /// The whole HTML document, rendered on the server for every page.
@@ -46,9 +48,48 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     provide_context(crate::split::Preloaded::default());
+    // The console lives under BASE; the few public pages outside it (the voucher landing page) have a
+    // router of their own, so links from them into the console load pages from the server.
+    let public_root = crate::routes::is_public_root(&current_path());
     view! {
         <Stylesheet id="leptos" href="/sovereign/pkg/sovereign.css" />
         <Title text="Catalyst" />
+        {if public_root { view! { <PublicRoot /> }.into_any() } else { view! { <Console /> }.into_any() }}
+    }
+}
+
+/// The path of the page being rendered: the request's on the server, the address bar's in the browser.
+fn current_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| parts.uri.path().to_string())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        window().location().pathname().unwrap_or_default()
+    }
+}
+
+/// `/redeem`: the voucher landing page, public, in the sign-in pages' split module.
+#[component]
+fn PublicRoot() -> impl IntoView {
+    view! {
+        <Router base=REDEEM>
+            <Layout>
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("") view={Lazy::<RedeemRoute>::new()} ssr=SsrMode::Async />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}
+
+/// The console under BASE.
+#[component]
+fn Console() -> impl IntoView {
+    view! {
         <Router base=BASE>
             <Layout>
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors /> }>
@@ -96,6 +137,17 @@ pub fn App() -> impl IntoView {
                             view={Lazy::<TokensRoute>::new()}
                             ssr=SsrMode::Async
                         />
+                        <Route
+                            path=path!("/vouchers")
+                            view={Lazy::<VouchersRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/vouchers/:code")
+                            view={Lazy::<VoucherRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::Async />
                     </Routes>
                 </ErrorBoundary>
             </Layout>

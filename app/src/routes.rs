@@ -19,3 +19,17 @@ pub fn home() -> String {
 pub fn page(rest: &str) -> String {
     format!("{BASE}/{}", rest.trim_start_matches('/'))
 }
+
+/// The public voucher landing page, at the console's root outside [`BASE`] (`/redeem?code=…`): what
+/// voucher e-mails link to.
+pub const REDEEM: &str = "/redeem";
+
+/// Whether `path` is one of the console's public pages outside [`BASE`] (they have a router of their own).
+pub fn is_public_root(path: &str) -> bool {
+    path == REDEEM || path.strip_prefix(REDEEM).is_some_and(|rest| rest == "/")
+}
+
+/// `/redeem?code=SPRING-2027`.
+pub fn redeem(code: &str) -> String {
+    format!("{REDEEM}?code={code}")
+}

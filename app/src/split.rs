@@ -163,6 +163,10 @@ pub async fn load_module_of(path: &str) {
 
 /// The split module (`in_chunk!`'s name) of the page at `path`, if it is a lazy route.
 pub fn module_of(path: &str) -> Option<&'static str> {
+    if crate::routes::is_public_root(path) {
+        // The voucher landing page goes on to sign-up: it shares the sign-in pages' module.
+        return Some("signin");
+    }
     let rest = path.strip_prefix(crate::routes::BASE)?;
     let mut segments = rest.trim_start_matches('/').split('/');
     match (
@@ -170,7 +174,7 @@ pub fn module_of(path: &str) -> Option<&'static str> {
         segments.next().unwrap_or_default(),
     ) {
         ("login" | "signup" | "setup", _) => Some("signin"),
-        ("deployments" | "provision" | "marketplace" | "users" | "audit", _)
+        ("deployments" | "provision" | "marketplace" | "users" | "audit" | "vouchers" | "billing", _)
         | ("settings", "account" | "tokens") => Some("console"),
         ("wizard", _) => Some("wizard"),
         _ => None,
@@ -242,6 +246,12 @@ mod module_of_tests {
             ("/sovereign/users", Some("console")),
             ("/sovereign/settings/tokens", Some("console")),
             ("/sovereign/wizard/topology", Some("wizard")),
+            ("/sovereign/vouchers", Some("console")),
+            ("/sovereign/vouchers/SPRING-2027", Some("console")),
+            ("/sovereign/billing", Some("console")),
+            ("/redeem", Some("signin")),
+            ("/redeem/", Some("signin")),
+            ("/redeemx", None),
             ("/sovereign", None),
             ("/sovereign/", None),
             ("/sovereign/settings/unknown", None),

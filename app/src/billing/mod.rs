@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod money;
+pub mod pages;
+pub mod routes;
 pub mod types;
 
 pub use money::*;

@@ -24,6 +24,12 @@ fn nav_items(me: Option<&Me>) -> Vec<(&'static str, String)> {
     if me.can_manage_users {
         items.push(("Users", routes::page("users")));
     }
+    if crate::auth::policy::allowed(&me.principal, crate::auth::policy::Action::BillingRead, None) {
+        items.push(("Billing", routes::page("billing")));
+    }
+    if crate::auth::policy::allowed(&me.principal, crate::auth::policy::Action::VoucherRead, None) {
+        items.push(("Vouchers", routes::page("vouchers")));
+    }
     if me.can_read_audit {
         items.push(("Audit", routes::page("audit")));
     }

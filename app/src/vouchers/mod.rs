@@ -3,6 +3,8 @@
 //! `/redeem?code=…` and sign up with it.
 
 pub mod api;
+pub mod pages;
+pub mod routes;
 pub mod types;
 pub mod validate;
 

@@ -116,6 +116,22 @@ pub fn router(state: AppState) -> Router {
     let routes = routes();
 
     let render_ports = ports.clone();
+    // The public voucher page lives outside /sovereign, so outside the console router's route list: its
+    // own render handler, with the same contexts as every page.
+    let redeem_page = leptos_axum::render_app_async_with_context(
+        {
+            let (ports, state) = (ports.clone(), state.clone());
+            move || {
+                provide_context(state.clone());
+                ports.provide();
+                headers::provide_page_policy();
+            }
+        },
+        {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        },
+    );
     let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || {
             ports.provide();
@@ -137,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary(BASE) }))
         .route("/sovereign/", get(|| async { Redirect::permanent(BASE) }))
         .nest("/sovereign/api/v1", api::router())
+        .route(crate::auth::public::REDEEM_PAGE, get(move |req: Request<Body>| redeem_page(req)))
         .route(
             crate::auth::public::OIDC_START,
             get(crate::auth::oidc::start).route_layer(axum::middleware::from_fn_with_state(

@@ -203,7 +203,8 @@ pub(crate) fn every_route() -> Vec<(Method, String)> {
         (Method::DELETE, "/sovereign/api/v1/vouchers/sample-id"),
         (Method::POST, "/sovereign/api/v1/orgs/sample-id/vouchers/redeem"),
         (Method::GET, "/sovereign/api/v1/orgs/sample-id/billing"),
-        // Public (`auth::public`): the voucher preview API.
+        // Public (`auth::public`): the voucher landing page outside /sovereign and its preview API.
+        (Method::GET, "/redeem"),
         (Method::POST, "/sovereign/api/v1/vouchers/redeem-preview"),
         (Method::GET, "/sovereign/api/v1/no-such-endpoint"),
         (Method::DELETE, "/sovereign/api/v1/anything/at/all"),
@@ -305,10 +306,18 @@ async fn the_public_list_answers_without_a_session() {
         "/sovereign/login",
         "/sovereign/signup",
         "/sovereign/setup",
+        "/redeem",
+        "/redeem?code=NO-SUCH-VOUCHER",
     ] {
         let res = h.send(get(path)).await;
         assert_eq!(res.status, StatusCode::OK, "{path}");
     }
+    let res = h.send(get("/redeem?code=NO-SUCH-VOUCHER")).await;
+    assert!(
+        res.body.contains("data-testid=\"redeem-not-valid\""),
+        "the voucher page is server-rendered outside /sovereign: {}",
+        res.body.chars().take(400).collect::<String>()
+    );
     let preview = Request::post("/sovereign/api/v1/vouchers/redeem-preview")
         .header("content-type", "application/json")
         .body(Body::from(r#"{"code":"NO-SUCH-VOUCHER"}"#))

@@ -17,6 +17,8 @@ const CATEGORIES: &[(&str, &str)] = &[
     ("orgs", "Organisations"),
     ("tokens", "API tokens"),
     ("settings", "Settings"),
+    ("vouchers", "Vouchers"),
+    ("billing", "Billing"),
 ];
 
 fn href(category: &str, page: i64) -> String {
