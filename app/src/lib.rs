@@ -17,6 +17,7 @@ pub mod cloud;
 pub mod deployments;
 pub mod dns;
 pub mod error;
+pub mod flow;
 pub mod home;
 pub mod paging;
 #[cfg(feature = "ssr")]

@@ -52,6 +52,8 @@ pub trait DeploymentsPort: Send + Sync + 'static {
     async fn delete(&self, actor: &Actor, id: &str) -> Result<(), AppError>;
     /// `tofu destroy`, then a sweep of left-overs, then a teardown report.
     async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError>;
+    /// The run's jobs (the flow canvas), for whoever may read the deployment's events.
+    async fn jobs(&self, actor: &Actor, id: &str) -> Result<Vec<crate::flow::Job>, AppError>;
 }
 
 /// The validated component catalog and its dependency engine.

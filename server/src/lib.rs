@@ -11,6 +11,7 @@ pub mod db;
 pub mod deployments;
 pub mod dns;
 pub mod error;
+pub mod flow;
 pub mod gitops;
 pub mod hetzner;
 pub mod http;

@@ -352,6 +352,7 @@ impl Engine {
                 }
                 deployment_events::AppendError::Db(d) => Error::Db(d),
             })?;
+        crate::flow::record(self, id, events, effects).await;
         self.0.hubs.wake(id);
         self.wake_waiter(id);
         Ok(last)
@@ -360,6 +361,7 @@ impl Engine {
     /// A checked status transition with its event; wakes local hubs.
     pub async fn transition(&self, id: &str, w: &StatusWrite) -> Result<DeploymentRow, TransitionError> {
         let row = store::transition(&self.0.db, id, w).await?;
+        crate::flow::record(self, id, &[], &w.effects).await;
         self.0.hubs.wake(id);
         self.wake_waiter(id);
         Ok(row)

@@ -408,6 +408,10 @@ impl Engine {
 
 #[async_trait]
 impl DeploymentsPort for Engine {
+    async fn jobs(&self, actor: &Actor, id: &str) -> Result<Vec<app::flow::Job>, AppError> {
+        crate::flow::jobs_for(self, actor, id).await
+    }
+
     async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError> {
         Engine::create(self, actor, body).await
     }

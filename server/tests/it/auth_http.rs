@@ -194,6 +194,15 @@ pub(crate) fn every_route() -> Vec<(Method, String)> {
         (Method::GET, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
         (Method::GET, "/sovereign/api/v1/domain-holds"),
         (Method::POST, "/sovereign/api/v1/domain-holds/sample-id/release"),
+        (Method::GET, "/sovereign/api/v1/deployments/sample-id/jobs"),
+        (
+            Method::GET,
+            "/sovereign/api/v1/deployments/sample-id/jobs/sample-job",
+        ),
+        (
+            Method::GET,
+            "/sovereign/api/v1/deployments/sample-id/executions/sample-id/lines",
+        ),
         // Public, with its own per-deployment bearer (`auth::public`): skipped by the walk, checked below.
         (Method::PUT, "/sovereign/api/v1/deployments/sample-id/kubeconfig"),
         (Method::GET, "/sovereign/api/v1/vouchers"),

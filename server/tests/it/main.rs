@@ -24,6 +24,7 @@ mod hostile;
 mod http;
 mod infra_contract;
 mod infra_schema;
+mod jobs_store;
 mod kubeconfig;
 mod limits;
 mod metrics;

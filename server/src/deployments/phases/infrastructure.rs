@@ -51,6 +51,8 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
         redactor = redactor.and(dns.secret.expose());
     }
     let published = super::gitops::publish_tree(engine, id, &request, ctx, &redactor, dns.is_some()).await?;
+    // The flow knows the whole run from here: the hand-back and every HelmRelease, waiting.
+    crate::flow::seed_releases(engine, id, &request, &published.components).await;
 
     let workdir = workdir_of(engine, id);
     let secret_env = write_workdir(engine, &workdir, id, &request, &secrets, &bearers, dns.as_ref()).map_err(|e| {

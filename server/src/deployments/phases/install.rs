@@ -41,6 +41,7 @@ pub async fn install(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) ->
     if expected.is_empty() {
         return finish(engine, id, Outcome::Ready, 0).await;
     }
+    crate::flow::seed_releases(engine, id, &request, &expected).await;
     let accepted = match crate::deployments::kubeconfig::load_accepted(engine, row, &primary).await {
         Ok(accepted) => accepted,
         Err(crate::deployments::kubeconfig::Unusable::Missing) => {

@@ -1,0 +1,135 @@
+//! The run's flow as jobs (spec §C.11): what the run records — OpenTofu resources from `apply -json`, the
+//! cluster's hand-back, each HelmRelease — becomes job writes in the jobs store (`db::jobs`), which the
+//! flow canvas and the REST routes in [`http`] read.
+
+pub mod http;
+
+use app::deployments::{ComponentPhase, DeploymentRequest, EventKind, Level, Phase, PhaseState};
+use app::flow::{HANDBACK_JOB, JobKind, JobStatus, install_job, tofu_job};
+
+use crate::db::deployment_events::{Effect, NewEvent};
+use crate::db::jobs::{self, JobWrite};
+use crate::deployments::Engine;
+
+/// The job writes an append of the run implies: resource events of the plan and apply phases, component
+/// changes, the cluster phase's start and end.
+pub fn writes_of(events: &[NewEvent], effects: &[Effect]) -> Vec<JobWrite> {
+    let mut writes = Vec::new();
+    for e in events {
+        if e.kind == EventKind::Resource
+            && matches!(e.phase, Phase::TofuPlan | Phase::TofuApply)
+            && let Some(r) = &e.resource
+        {
+            writes.push(
+                JobWrite::new(tofu_job(&r.address), JobKind::Resource, r.resource_type.clone())
+                    .status(JobStatus::of_resource(r.state))
+                    .line(e.level, e.message.clone())
+                    .at(e.at),
+            );
+        }
+    }
+    for effect in effects {
+        match effect {
+            Effect::Component(c) => {
+                let level = match c.state {
+                    ComponentPhase::Failed => Level::Error,
+                    ComponentPhase::Degraded => Level::Warn,
+                    _ => Level::Info,
+                };
+                let message = if c.message.is_empty() {
+                    c.id.clone()
+                } else {
+                    c.message.clone()
+                };
+                writes.push(
+                    JobWrite::new(install_job(&c.id), JobKind::Release, c.id.clone())
+                        .status(JobStatus::of_component(c.state))
+                        .line(level, format!("[{}] {message}", c.state.as_str()))
+                        .at(c.updated_at),
+                );
+            }
+            Effect::Phase {
+                phase: Phase::Cluster,
+                state,
+            } => {
+                let (status, level, line) = match state {
+                    PhaseState::Running => (
+                        JobStatus::Running,
+                        Level::Info,
+                        "Waiting for the control plane to boot, install Flux and send its kubeconfig back.",
+                    ),
+                    PhaseState::Succeeded => (
+                        JobStatus::Succeeded,
+                        Level::Info,
+                        "The control plane reported back.",
+                    ),
+                    PhaseState::Failed => (
+                        JobStatus::Failed,
+                        Level::Error,
+                        "The cluster did not report back; the deployment's events say why.",
+                    ),
+                    PhaseState::Pending | PhaseState::Skipped => continue,
+                };
+                writes.push(
+                    JobWrite::new(HANDBACK_JOB, JobKind::Handback, "cluster")
+                        .status(status)
+                        .line(level, line),
+                );
+            }
+            _ => {}
+        }
+    }
+    writes
+}
+
+/// Records what an append of the run implies; a failure is logged, never the run's failure.
+pub async fn record(engine: &Engine, id: &str, events: &[NewEvent], effects: &[Effect]) {
+    let writes = writes_of(events, effects);
+    if let Err(e) = jobs::record(engine.db(), id, &writes).await {
+        tracing::warn!(deployment = %id, error = %e, "cannot record the run's jobs");
+    }
+}
+
+/// Seeds the cluster hand-back and the HelmRelease jobs, with their dependencies (the HelmReleases'
+/// `dependsOn`: the catalog's dependencies among what Flux installs): when the GitOps tree is pushed (the
+/// run knows then what Flux will install) and again when the install step starts watching.
+pub async fn seed_releases(engine: &Engine, id: &str, request: &DeploymentRequest, expected: &[String]) {
+    let releases = crate::gitops::catalog::components_for(&engine.config().catalog, &request.components)
+        .unwrap_or_default();
+    let writes: Vec<JobWrite> = expected
+        .iter()
+        .map(|c| {
+            let deps = releases
+                .iter()
+                .find(|r| &r.id == c)
+                .map(|r| {
+                    r.depends_on
+                        .iter()
+                        .filter(|d| expected.contains(d))
+                        .map(|d| install_job(d))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            JobWrite::new(install_job(c), JobKind::Release, c.clone()).depends_on(deps)
+        })
+        .collect();
+    let mut writes = writes;
+    writes.insert(0, JobWrite::new(HANDBACK_JOB, JobKind::Handback, "cluster"));
+    if let Err(e) = jobs::record(engine.db(), id, &writes).await {
+        tracing::warn!(deployment = %id, error = %e, "cannot record the components' jobs");
+    }
+}
+
+/// The deployment's jobs, for whoever may read its events (others: 404, as for the deployment).
+pub async fn jobs_for(
+    engine: &Engine,
+    actor: &app::deployments::Actor,
+    id: &str,
+) -> Result<Vec<app::flow::Job>, app::error::AppError> {
+    engine
+        .row_for(actor, id, app::auth::Action::DeploymentEventsRead)
+        .await?;
+    jobs::list(engine.db(), id)
+        .await
+        .map_err(|e| crate::error::Error::from(e).into())
+}

@@ -1,0 +1,296 @@
+//! The jobs store (spec §C.11) on SQLite and Postgres: executions start and finish with the status,
+//! timestamps only move forward, dependencies are never lost, lines are numbered and paged.
+
+use crate::common;
+
+use app::deployments::{EventKind, Level, Phase};
+use app::flow::{ExecutionStatus, JobKind, JobStatus};
+use server::db::Db;
+use server::db::deployment_events::NewEvent;
+use server::db::deployments::{self as store, NewDeployment};
+use server::db::jobs::{self, JobWrite};
+
+on_both_backends!(
+    a_job_runs_once_per_attempt_with_numbered_lines,
+    timestamps_are_monotonic_and_dependencies_never_lost,
+    lines_page_and_stay_inside_their_deployment,
+    jobs_sort_started_first_then_pending_by_name,
+);
+
+async fn deployment(db: &Db, id: &str) {
+    store::insert(
+        db,
+        &NewDeployment {
+            id: id.into(),
+            org_id: "acme".into(),
+            created_by: "u1".into(),
+            fqdn: format!("{id}.example.com"),
+            request: "{}".into(),
+            bearer_sha256: "ab".repeat(32),
+            secrets: vec![],
+            first_event: NewEvent::info(Phase::Gitops, "created")
+                .with_kind(EventKind::Status, Some("pending")),
+        },
+    )
+    .await
+    .expect("insert");
+}
+
+fn release(component: &str) -> JobWrite {
+    JobWrite::new(app::flow::install_job(component), JobKind::Release, component)
+}
+
+async fn a_job_runs_once_per_attempt_with_numbered_lines(db: Db) {
+    deployment(&db, "d1").await;
+    let w =
+        |s: JobStatus, at: i64, line: &str| release("cert-manager").status(s).at(at).line(Level::Info, line);
+    jobs::record(&db, "d1", &[w(JobStatus::Pending, 10, "[pending] seen")])
+        .await
+        .expect("record");
+    let d = jobs::get(&db, "d1", "install-cert-manager")
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(
+        (d.job.status, d.executions.len(), d.job.started_at),
+        (JobStatus::Pending, 0, None)
+    );
+
+    jobs::record(
+        &db,
+        "d1",
+        &[
+            w(JobStatus::Running, 20, "[installing] a"),
+            w(JobStatus::Running, 25, "[installing] b"),
+            w(JobStatus::Succeeded, 30, "[installed] c"),
+            // A repeated terminal status is not a new attempt.
+            w(JobStatus::Succeeded, 35, "[installed] again"),
+        ],
+    )
+    .await
+    .expect("record");
+    let d = jobs::get(&db, "d1", "install-cert-manager")
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(d.executions.len(), 1, "{:?}", d.executions);
+    let e = &d.executions[0];
+    assert_eq!(
+        (e.status, e.started_at, e.finished_at, e.line_count),
+        (ExecutionStatus::Succeeded, 20, Some(30), 3)
+    );
+    assert_eq!(
+        (
+            d.job.status,
+            d.job.started_at,
+            d.job.finished_at,
+            d.job.duration_ms
+        ),
+        (JobStatus::Succeeded, Some(20), Some(30), 10)
+    );
+    assert_eq!(d.job.latest_execution_id.as_deref(), Some(e.id.as_str()));
+    let page = jobs::lines(&db, "d1", &e.id, 0, 10)
+        .await
+        .expect("lines")
+        .expect("execution");
+    let got: Vec<(i64, &str)> = page
+        .lines
+        .iter()
+        .map(|l| (l.line_number, l.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(1, "[installing] a"), (2, "[installing] b"), (3, "[installed] c")]
+    );
+
+    // A retry: a second execution; the first start stays, the latest execution moves.
+    jobs::record(
+        &db,
+        "d1",
+        &[
+            w(JobStatus::Running, 40, "[installing] retry"),
+            w(JobStatus::Failed, 50, "[failed] boom"),
+        ],
+    )
+    .await
+    .expect("record");
+    let d = jobs::get(&db, "d1", "install-cert-manager")
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(d.executions.len(), 2);
+    assert_eq!(d.executions[0].status, ExecutionStatus::Failed, "newest first");
+    assert_eq!(d.executions[0].line_count, 2);
+    assert_eq!(
+        (d.job.status, d.job.started_at, d.job.finished_at),
+        (JobStatus::Failed, Some(20), Some(50))
+    );
+    assert_eq!(
+        d.job.latest_execution_id.as_deref(),
+        Some(d.executions[0].id.as_str())
+    );
+}
+
+async fn timestamps_are_monotonic_and_dependencies_never_lost(db: Db) {
+    deployment(&db, "d1").await;
+    let deps = vec![
+        "install-flux".to_string(),
+        "install-cilium".to_string(),
+        "install-flux".to_string(),
+    ];
+    jobs::record(&db, "d1", &[release("cert-manager").depends_on(deps)])
+        .await
+        .expect("record");
+    // Later writes without dependencies (the watcher does not know them) keep them.
+    jobs::record(
+        &db,
+        "d1",
+        &[
+            release("cert-manager").status(JobStatus::Running).at(100),
+            release("cert-manager").status(JobStatus::Succeeded).at(200),
+        ],
+    )
+    .await
+    .expect("record");
+    // A late write from the past (an event delivered out of order) moves nothing back.
+    jobs::record(
+        &db,
+        "d1",
+        &[release("cert-manager").status(JobStatus::Running).at(50)],
+    )
+    .await
+    .expect("record");
+    jobs::record(
+        &db,
+        "d1",
+        &[release("cert-manager").status(JobStatus::Succeeded).at(60)],
+    )
+    .await
+    .expect("record");
+    let d = jobs::get(&db, "d1", "install-cert-manager")
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(
+        d.job.depends_on,
+        vec!["install-cilium", "install-flux"],
+        "sorted, deduplicated, kept"
+    );
+    assert_eq!(d.job.started_at, Some(100), "the first start stays");
+    assert_eq!(d.job.finished_at, Some(200), "the finish never moves back");
+    assert!(d.executions.iter().all(|e| e.finished_at >= Some(e.started_at)));
+    // Dependencies are replaced only by a write that brings some.
+    jobs::record(
+        &db,
+        "d1",
+        &[release("cert-manager").depends_on(["install-gateway".to_string()])],
+    )
+    .await
+    .expect("record");
+    let d = jobs::get(&db, "d1", "install-cert-manager")
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(d.job.depends_on, vec!["install-gateway"]);
+    assert_eq!(
+        d.job.status,
+        JobStatus::Succeeded,
+        "a write without a status keeps it"
+    );
+}
+
+async fn lines_page_and_stay_inside_their_deployment(db: Db) {
+    deployment(&db, "d1").await;
+    deployment(&db, "d2").await;
+    let mut writes = vec![release("flux").status(JobStatus::Running).at(1)];
+    for i in 0..7 {
+        writes.push(release("flux").line(Level::Warn, format!("line {i}")).at(2 + i));
+    }
+    jobs::record(&db, "d1", &writes).await.expect("record");
+    let exec = jobs::get(&db, "d1", "install-flux")
+        .await
+        .expect("get")
+        .expect("job")
+        .executions[0]
+        .id
+        .clone();
+    let p1 = jobs::lines(&db, "d1", &exec, 0, 3)
+        .await
+        .expect("lines")
+        .expect("exec");
+    assert_eq!((p1.lines.len(), p1.next_from, p1.has_more), (3, 3, true));
+    let p2 = jobs::lines(&db, "d1", &exec, p1.next_from, 10)
+        .await
+        .expect("lines")
+        .expect("exec");
+    assert_eq!((p2.lines.len(), p2.next_from, p2.has_more), (4, 7, false));
+    assert_eq!(p2.lines[0].message, "line 3");
+    assert_eq!(p2.lines[0].level, Level::Warn);
+    assert!(
+        jobs::lines(&db, "d2", &exec, 0, 10)
+            .await
+            .expect("lines")
+            .is_none(),
+        "another deployment's execution"
+    );
+    // Lines for a job with nothing running are dropped, not attached to a finished attempt.
+    jobs::record(
+        &db,
+        "d1",
+        &[
+            release("flux").status(JobStatus::Succeeded).at(20),
+            release("flux").line(Level::Info, "late").at(21),
+        ],
+    )
+    .await
+    .expect("record");
+    let p = jobs::lines(&db, "d1", &exec, 0, 100)
+        .await
+        .expect("lines")
+        .expect("exec");
+    assert_eq!(p.lines.len(), 7);
+}
+
+async fn jobs_sort_started_first_then_pending_by_name(db: Db) {
+    deployment(&db, "d1").await;
+    jobs::record(
+        &db,
+        "d1",
+        &[
+            release("zeta"),
+            release("alpha"),
+            release("early").status(JobStatus::Succeeded).at(5),
+            release("late").status(JobStatus::Running).at(9),
+            JobWrite::new(
+                app::flow::tofu_job("hcloud_network.main"),
+                JobKind::Resource,
+                "hcloud_network",
+            )
+            .status(JobStatus::Running)
+            .at(7),
+        ],
+    )
+    .await
+    .expect("record");
+    let names: Vec<String> = jobs::list(&db, "d1")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|j| j.job_name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "install-late",
+            "tofu:hcloud_network.main",
+            "install-early",
+            "install-alpha",
+            "install-zeta"
+        ]
+    );
+    let net = &jobs::list(&db, "d1").await.expect("list")[1];
+    assert_eq!(
+        (net.kind, net.batch_id.as_str()),
+        (JobKind::Resource, "infrastructure")
+    );
+}
