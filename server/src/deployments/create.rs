@@ -68,7 +68,7 @@ impl Engine {
             .await
             .map_err(Error::from)?
         {
-            return Err(fqdn_conflict(&fqdn, &existing));
+            return Err(fqdn_conflict(&fqdn, &existing, &org_id));
         }
 
         let id = random_id(20);
@@ -228,7 +228,14 @@ pub fn limit_error(reached: LimitReached) -> AppError {
     }
 }
 
-fn fqdn_conflict(fqdn: &str, existing: &DeploymentRow) -> AppError {
+/// Why `fqdn` cannot be deployed: the deployment holding it is named only to its own organisation, so a
+/// tenant learns neither the id nor the state of another organisation's Sovereign (issue 18.8).
+fn fqdn_conflict(fqdn: &str, existing: &DeploymentRow, org_id: &str) -> AppError {
+    if existing.org_id != org_id {
+        return AppError::Conflict(format!(
+            "{fqdn} is in use by another organisation; choose another domain."
+        ));
+    }
     if existing.deleted_at.is_some() {
         return AppError::Conflict(format!(
             "{fqdn} is still held by a deployment whose record was deleted before its infrastructure was wiped; a platform superadmin can wipe it or release the domain."

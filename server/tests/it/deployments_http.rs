@@ -954,6 +954,20 @@ async fn every_deployment_operation_needs_a_session_the_role_and_the_organisatio
     }
     let (_, v, _) = stranger.get("/sovereign/api/v1/deployments").await;
     assert_eq!(v["total"], 0, "{v}");
+    // Their attempt at the first organisation's domain is refused without naming that deployment (18.8).
+    let (s, v, text) = stranger
+        .json(
+            Method::POST,
+            "/sovereign/api/v1/deployments",
+            &create_body("gated.example.com"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{text}");
+    let detail = v["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("another organisation") && !detail.contains(&id) && !text.contains(&id),
+        "names neither the deployment nor its state: {text}"
+    );
     let theirs = stranger.create("zeta.example.com").await;
     let (_, v, _) = stranger
         .get(&format!("/sovereign/api/v1/deployments/{theirs}"))
