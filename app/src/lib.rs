@@ -22,6 +22,7 @@ pub mod home;
 pub mod paging;
 #[cfg(feature = "ssr")]
 pub mod ports;
+pub mod preflight;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod server_fns;

@@ -333,6 +333,24 @@ pub trait CloudCredentialsPort: Send + Sync + 'static {
     async fn check_hetzner_token(&self, token: &crate::deployments::Secret) -> crate::wizard::TokenCheck;
 }
 
+/// The pre-flight of a launch (`server::preflight`): every check against Hetzner and Catalyst itself, the
+/// capacity fit and the cost estimate; and what the Provider step needs to show fit and cost live.
+#[async_trait]
+pub trait PreflightPort: Send + Sync + 'static {
+    /// Runs every check for `create` (its token is used for these calls only). Problems with the request
+    /// are in the report, not errors: errors are for a pre-flight that could not run at all.
+    async fn run(
+        &self,
+        create: &crate::deployments::CreateDeployment,
+    ) -> Result<crate::preflight::PreflightReport, AppError>;
+    /// Every component's footprint and the last known prices (no token needed).
+    async fn sizing(&self) -> Result<crate::preflight::SizingData, AppError>;
+}
+
+pub fn preflight() -> Result<Arc<dyn PreflightPort>, AppError> {
+    port::<dyn PreflightPort>("PreflightPort")
+}
+
 pub fn wizard() -> Result<Arc<dyn WizardPort>, AppError> {
     port::<dyn WizardPort>("WizardPort")
 }

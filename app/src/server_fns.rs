@@ -61,6 +61,8 @@ pub const INPUT_CONTENT_TYPES: &[(&str, &str)] = inputs![
     crate::wizard::api::GenerateSshKey,
     crate::wizard::api::CheckSubdomain,
     crate::wizard::api::Launch,
+    crate::preflight::api::RunPreflight,
+    crate::preflight::api::Sizing,
     crate::vouchers::api::RedeemStateFn,
     crate::vouchers::api::ListVouchers,
     crate::vouchers::api::VoucherDetailFn,

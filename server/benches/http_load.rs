@@ -143,6 +143,7 @@ fn main() {
             limits: Default::default(),
             mail: Default::default(),
             metrics_bind: None,
+            preflight: Default::default(),
         };
         let db = server::open_database(&settings).await.expect("database");
         let listener = server::bind(settings.bind).await.expect("bind");

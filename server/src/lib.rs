@@ -19,6 +19,7 @@ pub mod kube;
 pub mod mail;
 pub mod metrics;
 pub mod pdns;
+pub mod preflight;
 pub mod state;
 pub mod system;
 pub mod telemetry;
@@ -104,6 +105,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             pool_domains: settings.pool_domains.clone(),
         },
         limits: e.limits,
+        preflight: settings.preflight.clone(),
         ..EngineConfig::for_data_dir(&settings.data_dir, settings.catalog.engine.clone())
     }
 }

@@ -52,39 +52,139 @@ COLLECTIONS = {
     "ssh_keys": "ssh_key",
 }
 
-PRICING = {
-    "pricing": {
+LOCATIONS = [
+    # id, name, city, country, network zone
+    (1, "fsn1", "Falkenstein", "DE", "eu-central"),
+    (2, "nbg1", "Nuremberg", "DE", "eu-central"),
+    (3, "hel1", "Helsinki", "FI", "eu-central"),
+    (4, "ash", "Ashburn, VA", "US", "us-east"),
+    (5, "hil", "Hillsboro, OR", "US", "us-west"),
+]
+EU = ("fsn1", "nbg1", "hel1")
+ALL_LOCATIONS = tuple(l[1] for l in LOCATIONS)
+VAT = "0.19"
+
+# The stand-in's catalogue of server types: name -> (cores, memory GB, disk GB, cpu_type, architecture,
+# net monthly EUR in the EU locations, locations it is sold in). The figures are the stand-in's own (of the
+# kind Hetzner lists), so tests can compute expected costs by hand; US locations cost 20 % more and
+# include 1 TB of traffic instead of 20 TB.
+SERVER_TYPES = {
+    "cx23": (2, 4, 40, "shared", "x86", "3.49", EU),
+    "cx33": (4, 8, 80, "shared", "x86", "5.49", EU),
+    "cx43": (8, 16, 160, "shared", "x86", "9.49", EU),
+    "cx53": (16, 32, 320, "shared", "x86", "17.49", EU),
+    "cpx22": (2, 4, 80, "shared", "x86", "7.99", ALL_LOCATIONS),
+    "cpx32": (4, 8, 160, "shared", "x86", "13.99", ALL_LOCATIONS),
+    "cpx42": (8, 16, 320, "shared", "x86", "25.49", ALL_LOCATIONS),
+    "cpx52": (12, 24, 480, "shared", "x86", "36.49", ALL_LOCATIONS),
+    "cpx62": (16, 32, 640, "shared", "x86", "50.49", ALL_LOCATIONS),
+    "cax11": (2, 4, 40, "shared", "arm", "3.79", EU),
+    "cax21": (4, 8, 80, "shared", "arm", "6.49", EU),
+    "cax31": (8, 16, 160, "shared", "arm", "12.49", EU),
+    "cax41": (16, 32, 320, "shared", "arm", "24.49", EU),
+    "ccx13": (2, 8, 80, "dedicated", "x86", "12.49", ALL_LOCATIONS),
+    "ccx23": (4, 16, 160, "dedicated", "x86", "24.49", ALL_LOCATIONS),
+    "ccx33": (8, 32, 240, "dedicated", "x86", "48.49", ALL_LOCATIONS),
+    "ccx43": (16, 64, 360, "dedicated", "x86", "96.49", ALL_LOCATIONS),
+    "ccx53": (32, 128, 600, "dedicated", "x86", "192.49", ALL_LOCATIONS),
+    "ccx63": (48, 192, 960, "dedicated", "x86", "288.49", ALL_LOCATIONS),
+}
+# name -> net monthly EUR in the EU locations.
+LB_TYPES = {"lb11": "5.39", "lb21": "16.40", "lb31": "32.90"}
+IPV4_MONTHLY = "0.50"
+VOLUME_GB_MONTH = "0.0440"
+TB = 1024 ** 4
+
+
+def dec(x):
+    """Hetzner writes amounts as strings with 16 decimals."""
+    from decimal import Decimal, ROUND_HALF_UP
+    return str(Decimal(x).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).quantize(Decimal("1E-16")))
+
+
+def money(net):
+    """A price as the API writes it: net to 4 decimals, and gross = that net plus VAT, to 4 decimals."""
+    from decimal import Decimal
+    n = Decimal(dec(net))
+    return {"net": dec(n), "gross": dec(n * (1 + Decimal(VAT)))}
+
+
+def location_net(net_eu, loc):
+    from decimal import Decimal
+    return str(Decimal(net_eu) * (Decimal("1.2") if loc not in EU else 1))
+
+
+def hourly(net_monthly):
+    """The stand-in's hourly price: the monthly cap over 730 hours, to 4 decimals."""
+    from decimal import Decimal
+    return str(Decimal(net_monthly) / Decimal(730))
+
+
+def price_entry(net_eu, loc, traffic=True):
+    monthly = location_net(net_eu, loc)
+    e = {"location": loc, "price_hourly": money(hourly(monthly)), "price_monthly": money(monthly)}
+    if traffic:
+        e["included_traffic"] = (20 if loc in EU else 1) * TB
+        e["price_per_tb_traffic"] = money("1.00")
+    return e
+
+
+def prices(table, name, locations=ALL_LOCATIONS):
+    if table is SERVER_TYPES:
+        net, locations = table[name][5], table[name][6]
+    else:
+        net = table.get(name, "9.99")
+    return [price_entry(net, loc) for loc in locations]
+
+
+def server_type_json(tid, name, unavailable, deprecated):
+    cores, memory, disk, cpu, arch, _net, locs = SERVER_TYPES[name]
+    locations = []
+    for lid, lname, *_ in LOCATIONS:
+        if lname not in locs:
+            continue
+        dep = deprecated.get((name, lname))
+        locations.append({"id": lid, "name": lname, "recommended": name == "cpx32",
+                          "available": (name, lname) not in unavailable,
+                          "deprecation": None if dep is None else
+                          {"announced": "2026-09-01T00:00:00+00:00", "unavailable_after": dep}})
+    return {"id": tid, "name": name, "description": name.upper(), "category": None,
+            "cores": cores, "memory": float(memory), "disk": disk, "storage_type": "local",
+            "cpu_type": cpu, "architecture": arch, "deprecated": False, "deprecation": None,
+            "prices": prices(SERVER_TYPES, name), "locations": locations}
+
+
+def pricing_json():
+    return {"pricing": {
         "currency": "EUR",
         "vat_rate": "19.00",
-        "volume": {"price_per_gb_month": {"net": "0.0440", "gross": "0.0524"}},
+        "image": {"price_per_gb_month": money("0.0110")},
+        "volume": {"price_per_gb_month": money(VOLUME_GB_MONTH)},
+        "server_backup": {"percentage": "20.00"},
+        "floating_ips": [],
         "primary_ips": [
-            {"type": "ipv4", "prices": [{"location": loc, "price_hourly": {"net": "0.0010", "gross": "0.0012"},
-                                         "price_monthly": {"net": "0.5000", "gross": "0.5950"}}
-                                        for loc in ("fsn1", "nbg1", "hel1", "ash", "hil")]},
-            {"type": "ipv6", "prices": [{"location": loc, "price_hourly": {"net": "0.0000", "gross": "0.0000"},
-                                         "price_monthly": {"net": "0.0000", "gross": "0.0000"}}
-                                        for loc in ("fsn1", "nbg1", "hel1", "ash", "hil")]},
+            {"type": "ipv4", "prices": [{"location": loc, "price_hourly": money(hourly(IPV4_MONTHLY)),
+                                         "price_monthly": money(IPV4_MONTHLY)} for loc in ALL_LOCATIONS]},
+            {"type": "ipv6", "prices": [{"location": loc, "price_hourly": money("0"),
+                                         "price_monthly": money("0")} for loc in ALL_LOCATIONS]},
         ],
-        "server_types": [],
-        "load_balancer_types": [],
-    }
-}
-
-SERVER_PRICES = {"cx23": "3.49", "cx33": "5.49", "cpx22": "7.99", "cpx32": "13.99", "cpx42": "25.49",
-                 "ccx13": "12.49", "cax11": "3.79"}
-LB_PRICES = {"lb11": "5.39", "lb21": "16.40", "lb31": "32.90"}
-
-
-def prices(table, name):
-    net = table.get(name, "9.99")
-    return [{"location": loc, "price_hourly": {"net": "0.0100", "gross": "0.0119"},
-             "price_monthly": {"net": net + "00", "gross": net + "00"}}
-            for loc in ("fsn1", "nbg1", "hel1", "ash", "hil")]
+        "server_types": [{"id": i + 1, "name": n, "prices": prices(SERVER_TYPES, n)}
+                         for i, n in enumerate(SERVER_TYPES)],
+        "load_balancer_types": [{"id": i + 1, "name": n, "prices": prices(LB_TYPES, n)}
+                                for i, n in enumerate(LB_TYPES)],
+    }}
 
 
 class Cloud:
-    def __init__(self, seed, delete_lag):
+    def __init__(self, seed, delete_lag, unavailable=(), deprecated=()):
         self.lock = threading.Lock()
+        # (server type, location) pairs: not available now / deprecated (-> unavailable_after).
+        self.unavailable = set(unavailable)
+        self.deprecated = dict(deprecated)
+        # path -> [times, status, code]: the next `times` requests of that path fail (test hook).
+        self.faults = {}
+        # Requests answered in the current hour, for the RateLimit-* headers.
+        self.budget_used = 0
         self.items = {c: {} for c in COLLECTIONS}
         self.deleting = {}  # server id -> list calls left
         self.delete_lag = delete_lag
@@ -107,8 +207,10 @@ class Cloud:
             st = it.get("server_type")
             if isinstance(st, str) or st is None:
                 name = st or "cpx32"
-                it["server_type"] = {"id": 1, "name": name, "cores": 4, "memory": 8.0, "disk": 160,
-                                     "prices": prices(SERVER_PRICES, name)}
+                cores, memory, disk = SERVER_TYPES[name][:3] if name in SERVER_TYPES else (4, 8, 160)
+                it["server_type"] = {"id": 1, "name": name, "cores": cores, "memory": float(memory),
+                                     "disk": disk, "prices": prices(SERVER_TYPES, name)
+                                     if name in SERVER_TYPES else prices(LB_TYPES, name)}
             it.setdefault("status", "running")
             it.setdefault("location", {"id": 1, "name": loc, "network_zone": "eu-central"})
             it.setdefault("public_net", {"ipv4": {"id": it["id"] * 10, "ip": "203.0.113.%d" % (it["id"] % 250),
@@ -122,7 +224,7 @@ class Cloud:
             lt = it.get("load_balancer_type")
             if isinstance(lt, str) or lt is None:
                 name = lt or "lb11"
-                it["load_balancer_type"] = {"id": 1, "name": name, "prices": prices(LB_PRICES, name)}
+                it["load_balancer_type"] = {"id": 1, "name": name, "prices": prices(LB_TYPES, name)}
             it.setdefault("location", {"id": 1, "name": loc, "network_zone": "eu-central"})
             it.setdefault("targets", [])
             it.setdefault("services", [])
@@ -228,6 +330,10 @@ def make_handler(cloud, token, readonly_token):
         def reply(self, status, body=None):
             data = b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
+            # As the real API: 3,600 requests an hour per project, one back every second.
+            self.send_header("RateLimit-Limit", "3600")
+            self.send_header("RateLimit-Remaining", str(max(0, 3600 - cloud.budget_used)))
+            self.send_header("RateLimit-Reset", "0")
             if body is not None:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -264,13 +370,31 @@ def make_handler(cloud, token, readonly_token):
             url = urllib.parse.urlsplit(self.path)
             if url.path.startswith("/__standin/"):
                 with cloud.lock:
-                    if url.path == "/__standin/requests":
+                    if url.path == "/__standin/requests" and self.command == "GET":
                         return self.reply(200, cloud.requests)
                     if url.path == "/__standin/state":
                         return self.reply(200, {c: list(v.values()) for c, v in cloud.items.items()})
+                    if url.path == "/__standin/faults" and self.command == "POST":
+                        # {"path": "/v1/server_types", "times": 2, "status": 503, "code": "unavailable"}
+                        body = self.body() or {}
+                        cloud.faults[body.get("path", "")] = [int(body.get("times", 1)),
+                                                              int(body.get("status", 503)),
+                                                              body.get("code", "unavailable")]
+                        return self.reply(200, {"ok": True})
+                    if url.path == "/__standin/requests" and self.command == "DELETE":
+                        cloud.requests.clear()
+                        return self.reply(204)
                 return self.error(404, "not_found", "no such test hook")
             with cloud.lock:
                 cloud.requests.append({"method": self.command, "path": url.path})
+                cloud.budget_used += 1
+                fault = cloud.faults.get(url.path)
+                if fault and fault[0] > 0:
+                    fault[0] -= 1
+                else:
+                    fault = None
+            if fault:
+                return self.error(fault[1], fault[2], "injected by the stand-in")
             if not url.path.startswith("/v1/"):
                 return self.error(404, "not_found", "not found")
             if not self.authorised():
@@ -282,7 +406,9 @@ def make_handler(cloud, token, readonly_token):
 
         def dispatch(self, parts, query):
             if parts == ["pricing"] and self.command == "GET":
-                return self.reply(200, PRICING)
+                return self.reply(200, pricing_json())
+            if parts and parts[0] in ("server_types", "locations") and self.command == "GET":
+                return self.catalogue(parts, query)
             if not parts or parts[0] not in COLLECTIONS:
                 return self.error(404, "not_found", "unknown endpoint")
             coll = parts[0]
@@ -318,6 +444,25 @@ def make_handler(cloud, token, readonly_token):
                 return self.act(coll, item, parts[3])
             return self.error(404, "not_found", "unknown endpoint")
 
+        def catalogue(self, parts, query):
+            """GET /server_types[/<id>] and /locations[/<id>]: read-only, the same for every project."""
+            if parts[0] == "server_types":
+                items = [server_type_json(i + 1, n, cloud.unavailable, cloud.deprecated)
+                         for i, n in enumerate(SERVER_TYPES)]
+            else:
+                items = [{"id": lid, "name": n, "description": "%s DC Park" % city, "country": c, "city": city,
+                          "latitude": 0.0, "longitude": 0.0, "network_zone": z}
+                         for lid, n, city, c, z in LOCATIONS]
+            single = parts[0][:-1]
+            if len(parts) == 2:
+                found = [i for i in items if str(i["id"]) == parts[1]]
+                if not found:
+                    return self.error(404, "not_found", "%s with ID '%s' not found" % (single, parts[1]))
+                return self.reply(200, {single: found[0]})
+            if len(parts) > 2:
+                return self.error(404, "not_found", "unknown endpoint")
+            return self.paged(parts[0], items, query)
+
         def list(self, coll, query):
             if coll == "servers":
                 cloud.tick()
@@ -325,6 +470,9 @@ def make_handler(cloud, token, readonly_token):
             sel = (query.get("label_selector") or [""])[0]
             if sel:
                 items = [i for i in items if matches(i["labels"], sel)]
+            return self.paged(coll, items, query)
+
+        def paged(self, coll, items, query):
             name = (query.get("name") or [""])[0]
             if name:
                 items = [i for i in items if i["name"] == name]
@@ -419,12 +567,24 @@ def main():
     p.add_argument("--seed", default=None, help="JSON file: collection -> items")
     p.add_argument("--delete-lag", type=int, default=1,
                    help="server list calls a deleted server stays visible (status deleting)")
+    p.add_argument("--unavailable", action="append", default=[], metavar="TYPE@LOCATION",
+                   help="a server type not available now in a location (repeatable)")
+    p.add_argument("--deprecated", action="append", default=[], metavar="TYPE@LOCATION=DATE",
+                   help="a server type deprecated in a location, unavailable after DATE (repeatable)")
     a = p.parse_args()
     seed = None
     if a.seed:
         with open(a.seed, encoding="utf-8") as f:
             seed = json.load(f)
-    cloud = Cloud(seed, a.delete_lag)
+    def pair(v):
+        t, _, loc = v.partition("@")
+        if t not in SERVER_TYPES or loc not in ALL_LOCATIONS:
+            raise SystemExit("unknown server type or location in %r" % v)
+        return (t, loc)
+    unavailable = [pair(v) for v in a.unavailable]
+    deprecated = [(pair(v.partition("=")[0]), v.partition("=")[2] or "2027-01-01T00:00:00+00:00")
+                  for v in a.deprecated]
+    cloud = Cloud(seed, a.delete_lag, unavailable, deprecated)
     server = ThreadingHTTPServer((a.host, a.port), make_handler(cloud, a.token, a.readonly_token))
     print("listening on http://%s:%d/v1" % (a.host, server.server_address[1]), flush=True)
     try:

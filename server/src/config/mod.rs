@@ -117,6 +117,10 @@ pub struct Config {
     #[command(flatten)]
     pub pdns: crate::pdns::PdnsArgs,
 
+    /// The pre-flight's options (`--hetzner-limits`, `--allow-local-console`).
+    #[command(flatten)]
+    pub preflight: crate::preflight::PreflightArgs,
+
     #[command(flatten)]
     pub engine: EngineArgs,
     /// Accounts, sessions and single sign-on.
@@ -300,6 +304,39 @@ pub struct Settings {
     pub mail: crate::mail::config::MailSettings,
     /// `--metrics-bind`: the Prometheus listener; `None`: no metrics endpoint.
     pub metrics_bind: Option<SocketAddr>,
+    /// `--hetzner-limits`, `--allow-local-console`.
+    pub preflight: crate::preflight::PreflightOptions,
+}
+
+/// `--tofu-bin` as every run uses it: a path (anything with a `/`) is made absolute against the directory the
+/// console starts in and must be an executable file — each run works in its own directory, where a relative
+/// path would no longer point at it; a bare name stays a name, looked up on `PATH` when a run starts.
+pub fn resolve_tofu_bin(bin: &std::path::Path) -> Result<PathBuf, String> {
+    if bin.as_os_str().is_empty() {
+        return Err("is empty; give the OpenTofu executable's name on PATH or its path".into());
+    }
+    if bin.components().count() == 1 && !bin.is_absolute() {
+        return Ok(bin.to_path_buf());
+    }
+    let full = if bin.is_absolute() {
+        bin.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot resolve {} (no current directory: {e})", bin.display()))?
+            .join(bin)
+    };
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(&full) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(full),
+        Ok(_) => Err(format!(
+            "{} is not an executable file; point it at the OpenTofu binary (1.6 or newer)",
+            full.display()
+        )),
+        Err(_) => Err(format!(
+            "{} does not exist; install OpenTofu 1.6 or newer (https://opentofu.org/docs/intro/install/) or correct the path",
+            full.display()
+        )),
+    }
 }
 
 /// A comma-separated list of domain names, each checked with the wizard's domain rule.
@@ -409,7 +446,7 @@ impl Config {
             ));
         }
         let engine = EngineSettings {
-            tofu_bin: e.tofu_bin.clone(),
+            tofu_bin: resolve_tofu_bin(&e.tofu_bin).map_err(|p| ConfigError::new("--tofu-bin", p))?,
             tofu_module_dir: e.tofu_module_dir.clone(),
             tofu_timeout: duration("--tofu-timeout", &e.tofu_timeout)?,
             tofu_apply_timeout: duration("--tofu-apply-timeout", &e.tofu_apply_timeout)?,
@@ -441,8 +478,10 @@ impl Config {
             ));
         }
         let pdns = self.pdns.validate(|name| std::env::var(name).ok())?;
+        let preflight = self.preflight.validate()?;
         Ok(Settings {
             metrics_bind,
+            preflight,
             pdns,
             mail,
             hetzner_api_url,
@@ -591,6 +630,18 @@ mod tests {
         assert_eq!(s.engine.public_url, "http://127.0.0.1:3500/sovereign");
         assert_eq!(s.engine.tofu_apply_timeout, Duration::from_secs(5400));
         assert_eq!(s.engine.tofu_bin, PathBuf::from("tofu"));
+        // A relative path is resolved once, against the directory the console starts in (cargo runs unit
+        // tests in server/), because each run works in a directory of its own.
+        let s = config(&["--data-dir", d, "--tofu-bin", "../tests/standins/tofu"])
+            .validate()
+            .expect("valid");
+        assert!(s.engine.tofu_bin.is_absolute(), "{}", s.engine.tofu_bin.display());
+        assert!(s.engine.tofu_bin.ends_with("tests/standins/tofu"));
+        let e = config(&["--data-dir", d, "--tofu-bin", "tests/standins/tofu"])
+            .validate()
+            .expect_err("not there from server/");
+        assert_eq!(e.option, "--tofu-bin");
+        assert!(e.problem.contains("does not exist"), "{e}");
         let e = config(&["--data-dir", d, "--tofu-timeout", "soon"])
             .validate()
             .expect_err("bad");

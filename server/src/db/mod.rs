@@ -13,6 +13,7 @@ pub mod deployment_events;
 pub mod deployments;
 pub mod dns;
 pub mod drafts;
+pub mod hetzner_cache;
 pub mod jobs;
 pub mod leases;
 pub mod orgs;

@@ -98,6 +98,8 @@ pub struct EngineConfig {
     pub delegation_timeout: Duration,
     /// `--max-deployments-in-flight`, `--max-deployments-per-day`: per organisation, checked on create.
     pub limits: CreateLimits,
+    /// `--hetzner-limits`, `--allow-local-console`: what the pre-flight needs besides the settings above.
+    pub preflight: crate::preflight::PreflightOptions,
 }
 
 impl EngineConfig {
@@ -127,6 +129,19 @@ impl EngineConfig {
             delegation_poll: Duration::from_secs(60),
             delegation_timeout: Duration::from_secs(48 * 3600),
             limits: CreateLimits::default(),
+            preflight: crate::preflight::PreflightOptions::default(),
+        }
+    }
+
+    /// The pre-flight's view of these settings.
+    pub fn preflight_config(&self) -> crate::preflight::PreflightConfig {
+        crate::preflight::PreflightConfig {
+            hetzner_api_url: self.hetzner_api_url.clone(),
+            public_url: self.public_url.clone(),
+            gitops: self.gitops.clone(),
+            tofu_bin: self.tofu_bin.clone(),
+            options: self.preflight.clone(),
+            request_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -189,6 +204,8 @@ pub(crate) struct Inner {
     /// One GitOps push at a time from this replica: runs started together would otherwise race for the
     /// branch and exhaust the push's rebuild attempts (replicas still race, which those attempts absorb).
     pub push_lock: tokio::sync::Mutex<()>,
+    /// The pre-flight the create path runs (and the wizard and REST run on their own).
+    pub preflight: crate::preflight::Preflight,
 }
 
 /// The provisioning engine. Cheap to clone.
@@ -205,7 +222,10 @@ impl Engine {
     ) -> Self {
         let hubs = Hubs::new(db.clone(), config.poll);
         let validation = config.validation.clone();
+        let preflight =
+            crate::preflight::Preflight::new(db.clone(), config.preflight_config(), config.catalog.clone());
         Engine(Arc::new(Inner {
+            preflight,
             db,
             secrets,
             config,
@@ -240,6 +260,10 @@ impl Engine {
     /// The runs this replica works on now (metrics).
     pub fn runs_held(&self) -> usize {
         self.0.runs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn preflight(&self) -> &crate::preflight::Preflight {
+        &self.0.preflight
     }
 
     pub fn instance(&self) -> &str {

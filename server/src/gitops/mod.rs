@@ -27,7 +27,7 @@ pub mod spec;
 pub mod yaml;
 
 pub use kit::{Acme, BOOTSTRAP_PROVIDED, KitOptions, Unit, bootstrap_kit, kit_order, kit_units};
-pub use push::{GitRemote, PushOutcome, publish, publish_blocking};
+pub use push::{GitRemote, PushOutcome, probe_push, publish, publish_blocking};
 pub use render::{Rendered, render, render_request};
 
 use app::deployments::Secret;

@@ -99,6 +99,32 @@ pub struct PushOutcome {
     pub changed: bool,
 }
 
+/// Checks that the remote takes pushes with the configured credentials, without pushing: it opens a push
+/// connection (smart HTTP's `git-receive-pack` advertisement, which hosts answer only to a writer) and lists
+/// the branches. For the pre-flight. Blocking: run it on the blocking pool.
+pub fn probe_push(remote: &GitRemote) -> Result<(), GitopsError> {
+    remote.check().map_err(GitopsError::Invalid)?;
+    let work = tempfile::Builder::new()
+        .prefix("catalyst-gitops-probe-")
+        .tempdir()
+        .map_err(|e| GitopsError::Git(format!("cannot create a temporary repository: {e}")))?;
+    let repo = Repository::init_bare(work.path()).map_err(|e| git_error(e, remote))?;
+    let asked = Cell::new(0);
+    let mut conn = repo
+        .remote_anonymous(remote.url.trim())
+        .map_err(|e| git_error(e, remote))?;
+    let c = conn
+        .connect_auth(git2::Direction::Push, Some(callbacks(remote, &asked)), None)
+        .map_err(|e| match git_error_auth(e, remote, &asked) {
+            Attempt::Failed(e) => e,
+            Attempt::Moved(why) => GitopsError::Git(why),
+        })
+        .map_err(|e| e.scrub(remote.token.as_ref()))?;
+    c.list()
+        .map_err(|e| git_error(e, remote).scrub(remote.token.as_ref()))?;
+    Ok(())
+}
+
 /// [`publish_blocking`] on the blocking thread pool.
 pub async fn publish(remote: &GitRemote, tree: &Rendered, message: &str) -> Result<PushOutcome, GitopsError> {
     let (remote, tree, message) = (remote.clone(), tree.clone(), message.to_string());

@@ -5,6 +5,8 @@
 //! only the base URL, and errors carry Hetzner's error code and message, never the request headers.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use app::deployments::Secret;
@@ -19,6 +21,12 @@ pub const DEFAULT_API_URL: &str = "https://api.hetzner.cloud/v1";
 const PER_PAGE: u32 = 50;
 /// A runaway-pagination guard: 200 pages of 50 is far beyond any project's resource limits.
 const MAX_PAGES: u32 = 200;
+/// Extra attempts of a read the API could not answer (429, 5xx, timeout, connection failure).
+const READ_RETRIES: u32 = 2;
+/// The pause before each retry; a `RateLimit-Reset` the API sends counts instead, up to the last value.
+const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
+/// The longest a rate-limited read waits for the API's `RateLimit-Reset` before giving up.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HetznerError {
@@ -85,6 +93,8 @@ pub struct HetznerClient {
     http: reqwest::Client,
     base: String,
     token: Secret,
+    /// Requests sent by this client and its clones, retries included (for the pre-flight's count).
+    sent: Arc<AtomicU32>,
 }
 
 impl fmt::Debug for HetznerClient {
@@ -142,36 +152,32 @@ impl HetznerClient {
             http,
             base: base_url.trim_end_matches('/').to_string(),
             token,
+            sent: Arc::new(AtomicU32::new(0)),
         })
+    }
+
+    /// Requests sent so far by this client and its clones, retries included.
+    pub fn requests_sent(&self) -> u32 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     pub fn base_url(&self) -> &str {
         &self.base
     }
 
-    /// Checks that the token is accepted and may write: a `GET /servers` proves it reads the project, then a
-    /// deliberately invalid `POST /ssh_keys` (no name, no key; nothing can be created) proves it is not a
-    /// read-only token — Hetzner answers `token_readonly` to those before looking at the body.
+    /// Checks that the token is accepted and may write: a `GET /servers` proves it reads the project, then
+    /// [`Self::check_write`] proves it is not a read-only token. Nothing is created.
     pub async fn validate_token(&self) -> Result<(), TokenProblem> {
-        let problem = |e: HetznerError| match e {
-            HetznerError::Rejected { code, message } => TokenProblem::Rejected(format!("{code}: {message}")),
-            HetznerError::Unreachable(m) => TokenProblem::Unreachable(m),
-            HetznerError::Api {
-                status,
-                code,
-                message,
-            } => TokenProblem::Http {
-                status,
-                message: format!("{code}: {message}"),
-            },
-            HetznerError::Malformed(m) => TokenProblem::Http {
-                status: 200,
-                message: m,
-            },
-        };
         self.request_json::<serde_json::Value>(Method::GET, "/servers?per_page=1", None)
             .await
-            .map_err(problem)?;
+            .map_err(token_problem)?;
+        self.check_write().await
+    }
+
+    /// Proves the token may write without creating anything: a deliberately invalid `POST /ssh_keys` (no
+    /// name, no key) — Hetzner answers `token_readonly` to a read-only token before it looks at the body, and
+    /// refuses the body from a read & write one.
+    pub async fn check_write(&self) -> Result<(), TokenProblem> {
         match self
             .request_json::<serde_json::Value>(
                 Method::POST,
@@ -183,7 +189,7 @@ impl HetznerClient {
             // An invalid body is refused by a read & write token: exactly what we want to see.
             Err(HetznerError::Api { status, .. }) if (400..500).contains(&status) && status != 429 => Ok(()),
             // token_readonly lands here as Rejected.
-            Err(e) => Err(problem(e)),
+            Err(e) => Err(token_problem(e)),
             Ok(_) => Err(TokenProblem::Http {
                 status: 201,
                 message: "the API accepted an empty SSH key; refusing to trust this endpoint".into(),
@@ -252,12 +258,40 @@ impl HetznerClient {
         self.request_json(Method::GET, path, None).await
     }
 
+    /// One call; a read (GET) the API could not answer is tried again up to [`READ_RETRIES`] times. Writes
+    /// are never repeated: Hetzner may have acted on a request whose answer was lost.
     async fn request_json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<T, HetznerError> {
+        let mut attempt = 0;
+        loop {
+            match self.request_once(method.clone(), path, body.clone()).await {
+                Err((e, reset)) if method == Method::GET && attempt < READ_RETRIES && retryable(&e) => {
+                    let pause = match reset {
+                        Some(wait) if wait <= MAX_RATE_LIMIT_WAIT => wait.max(RETRY_PAUSES[attempt as usize]),
+                        Some(_) => return Err(e),
+                        None => RETRY_PAUSES[attempt as usize],
+                    };
+                    tracing::debug!(path, attempt, error = %e, "Hetzner API: trying again in {pause:?}");
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                Err((e, _)) => return Err(e),
+                Ok(v) => return Ok(v),
+            }
+        }
+    }
+
+    /// One request. On a 429, also how long the API asks to wait (`RateLimit-Reset`, epoch seconds).
+    async fn request_once<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, (HetznerError, Option<Duration>)> {
         let url = format!("{}{}", self.base, path);
         let mut req = self
             .http
@@ -267,19 +301,18 @@ impl HetznerClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| HetznerError::Unreachable(describe(&e)))?;
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let unreachable = |e: reqwest::Error| (HetznerError::Unreachable(describe(&e)), None);
+        let resp = req.send().await.map_err(unreachable)?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| HetznerError::Unreachable(describe(&e)))?;
+        let reset = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| rate_limit_wait(resp.headers()))
+            .flatten();
+        let bytes = resp.bytes().await.map_err(unreachable)?;
         if status.is_success() {
             let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             return serde_json::from_slice(text)
-                .map_err(|e| HetznerError::Malformed(format!("{method} {path}: {e}")));
+                .map_err(|e| (HetznerError::Malformed(format!("{method} {path}: {e}")), None));
         }
         let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(b) => (b.error.code, b.error.message),
@@ -297,14 +330,63 @@ impl HetznerClient {
             || code == "token_readonly"
             || code == "forbidden"
         {
-            return Err(HetznerError::Rejected { code, message });
+            return Err((HetznerError::Rejected { code, message }, None));
         }
-        Err(HetznerError::Api {
-            status: status.as_u16(),
+        Err((
+            HetznerError::Api {
+                status: status.as_u16(),
+                code,
+                message,
+            },
+            reset,
+        ))
+    }
+}
+
+/// A failed call as a token check's answer.
+pub fn token_problem(e: HetznerError) -> TokenProblem {
+    match e {
+        HetznerError::Rejected { code, message } => TokenProblem::Rejected(format!("{code}: {message}")),
+        HetznerError::Unreachable(m) => TokenProblem::Unreachable(m),
+        HetznerError::Api {
+            status,
             code,
             message,
-        })
+        } => TokenProblem::Http {
+            status,
+            message: format!("{code}: {message}"),
+        },
+        HetznerError::Malformed(m) => TokenProblem::Http {
+            status: 200,
+            message: m,
+        },
     }
+}
+
+/// Worth asking again: rate limited, the API's own trouble, or no answer at all.
+fn retryable(e: &HetznerError) -> bool {
+    match e {
+        HetznerError::Unreachable(_) => true,
+        HetznerError::Api { status, .. } => *status == 429 || *status >= 500,
+        _ => false,
+    }
+}
+
+/// How long `RateLimit-Reset` (epoch seconds: when the budget is whole again) asks to wait; Hetzner gives
+/// back one request a second, so one second is enough for the next.
+fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let reset: u64 = headers
+        .get("ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(Duration::from_secs(reset.saturating_sub(now).min(1)))
 }
 
 /// A transport error in one line, without the request's headers.

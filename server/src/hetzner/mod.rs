@@ -6,6 +6,7 @@
 //! - [`sweep`]`(&client, &SweepTarget { deployment_id, name_prefix: name_prefix(fqdn) }, &SweepOptions::default())`
 //!   after `tofu destroy` in a wipe, and [`inventory`] to show what a wipe would remove.
 
+pub mod catalogue;
 pub mod client;
 pub mod sweep;
 

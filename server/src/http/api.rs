@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::vouchers::http::router())
         .merge(crate::billing::http::router())
         .merge(crate::flow::http::router())
+        .merge(crate::preflight::http::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

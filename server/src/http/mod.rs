@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 use app::error::AppError;
 use app::ports::{
     AccountsPort, ApiTokensPort, AuditPort, BillingPort, CatalogPort, CloudCredentialsPort, DeploymentsPort,
-    OrganisationsPort, SessionsPort, SingleSignOnPort, SubdomainCheckPort, SystemPort, VouchersPort,
-    WizardPort,
+    OrganisationsPort, PreflightPort, SessionsPort, SingleSignOnPort, SubdomainCheckPort, SystemPort,
+    VouchersPort, WizardPort,
 };
 use app::routes::BASE;
 use axum::Router;
@@ -51,6 +51,7 @@ pub struct Ports {
     pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
     pub deployments: Arc<dyn DeploymentsPort>,
     pub catalog: Arc<dyn CatalogPort>,
+    pub preflight: Arc<dyn PreflightPort>,
     /// Accounts and access: one service behind the five ports of its use cases.
     pub auth: crate::auth::Auth,
     pub vouchers: Arc<dyn VouchersPort>,
@@ -73,6 +74,7 @@ impl Ports {
             catalog: Arc::new(CatalogService {
                 store: state.settings.catalog.clone(),
             }),
+            preflight: Arc::new(state.engine.preflight().clone()),
             auth: state.auth.clone(),
             vouchers: state.vouchers.clone(),
             billing: Arc::new(state.billing.clone()),
@@ -87,6 +89,7 @@ impl Ports {
         provide_context(self.cloud_credentials.clone());
         provide_context(self.deployments.clone());
         provide_context(self.catalog.clone());
+        provide_context(self.preflight.clone());
         provide_context(self.auth.clone() as Arc<dyn SessionsPort>);
         provide_context(self.auth.clone() as Arc<dyn SingleSignOnPort>);
         provide_context(self.auth.clone() as Arc<dyn AccountsPort>);

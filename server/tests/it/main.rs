@@ -29,6 +29,7 @@ mod kubeconfig;
 mod limits;
 mod metrics;
 mod pdns;
+mod preflight;
 mod restart;
 mod revocation;
 mod roles;

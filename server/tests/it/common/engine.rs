@@ -204,14 +204,32 @@ pub struct HetznerStandin {
     _seed: tempfile::NamedTempFile,
 }
 
+/// A read-only token of the stand-in's project ([`HetznerStandin::start_with`] accepts it for reads).
+pub const READONLY_TOKEN: &str = "hcloudreadonlyAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMM";
+
 impl HetznerStandin {
     /// Starts it with `seed` (collection → items in API shape), accepting [`TOKEN`].
     pub fn start(seed: serde_json::Value) -> Self {
+        Self::start_with(seed, &[])
+    }
+
+    /// [`Self::start`] with more of the stand-in's switches (`--unavailable cpx32@hel1`, `--deprecated …`);
+    /// [`READONLY_TOKEN`] is accepted for reads.
+    pub fn start_with(seed: serde_json::Value, args: &[&str]) -> Self {
         let seed_file = tempfile::NamedTempFile::new().expect("seed file");
         std::fs::write(seed_file.path(), seed.to_string()).expect("write seed");
         let mut child = Command::new("python3")
             .arg(repo_root().join("tests/standins/hetzner.py"))
-            .args(["--port", "0", "--token", TOKEN, "--seed"])
+            .args([
+                "--port",
+                "0",
+                "--token",
+                TOKEN,
+                "--readonly-token",
+                READONLY_TOKEN,
+            ])
+            .args(args)
+            .arg("--seed")
             .arg(seed_file.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -223,6 +241,46 @@ impl HetznerStandin {
             url,
             _seed: seed_file,
         }
+    }
+
+    /// The API requests answered so far, `(method, path)`, in order.
+    pub async fn requests(&self) -> Vec<(String, String)> {
+        let base = self.url.trim_end_matches("/v1");
+        let list: Vec<serde_json::Value> = reqwest::get(format!("{base}/__standin/requests"))
+            .await
+            .expect("stand-in answers")
+            .json()
+            .await
+            .expect("json");
+        list.iter()
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap_or_default().to_string(),
+                    r["path"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Forgets the requests answered so far.
+    pub async fn clear_requests(&self) {
+        let base = self.url.trim_end_matches("/v1");
+        reqwest::Client::new()
+            .delete(format!("{base}/__standin/requests"))
+            .send()
+            .await
+            .expect("stand-in answers");
+    }
+
+    /// The next `times` requests of `path` (`/v1/server_types`) fail with `status` and Hetzner's `code`.
+    pub async fn fail_next(&self, path: &str, times: u32, status: u16, code: &str) {
+        let base = self.url.trim_end_matches("/v1");
+        reqwest::Client::new()
+            .post(format!("{base}/__standin/faults"))
+            .json(&serde_json::json!({"path": path, "times": times, "status": status, "code": code}))
+            .send()
+            .await
+            .expect("stand-in answers");
     }
 
     /// Everything the stand-in holds now, collection → items.

@@ -49,6 +49,7 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
             public_origin: ORIGIN.into(),
         },
         metrics_bind: None,
+        preflight: Default::default(),
     }
 }
 
