@@ -7,7 +7,7 @@ pub mod store;
 
 use app::auth::Principal;
 use app::auth::policy::{self, Action};
-use app::billing::{BillingOverview, CURRENCY, CreditQuote};
+use app::billing::{BillingOverview, CURRENCY, CreditQuote, format_money};
 use app::error::AppError;
 use app::ports::BillingPort;
 use async_trait::async_trait;
@@ -66,6 +66,70 @@ pub fn quote(account: Option<&store::Account>, monthly_cents: i64) -> CreditQuot
             currency: a.currency.clone(),
             missing_cents: (monthly_cents - a.balance_cents).max(0),
         },
+    }
+}
+
+/// The refusal of a launch the credit does not cover: the amount missing, and what to do.
+pub fn not_covered(q: &CreditQuote) -> AppError {
+    AppError::Conflict(format!(
+        "Your organisation's credit ({}) does not cover this Sovereign's first month ({}): {} is missing. \
+         Redeem another voucher on the billing page, or choose smaller nodes or fewer regions.",
+        format_money(q.balance_cents, &q.currency),
+        format_money(q.monthly_cents, &q.currency),
+        format_money(q.missing_cents, &q.currency),
+    ))
+}
+
+/// What launching `request` as deployment `deployment_id` charges organisation `org_id`: `None` when the
+/// organisation is not billed (no credit account) or the launch costs nothing; the posting to make in the
+/// deployment's insert transaction (`db::deployments::insert_charged`) when the credit covers the first month
+/// (`app::billing::monthly_cost_cents`, the figure the Review step shows); [`not_covered`] when it does not.
+/// The insert checks the balance again in its own transaction, so a spend racing this launch refuses it there.
+pub async fn launch_charge(
+    db: &Db,
+    org_id: &str,
+    deployment_id: &str,
+    fqdn: &str,
+    request: &app::deployments::DeploymentRequest,
+    user_id: &str,
+) -> Result<Option<ledger::Posting>, AppError> {
+    let Some(account) = store::account(db, org_id).await.map_err(Error::from)? else {
+        return Ok(None);
+    };
+    let monthly = app::billing::monthly_cost_cents(request);
+    if monthly <= 0 {
+        return Ok(None);
+    }
+    let q = quote(Some(&account), monthly);
+    if !q.covered() {
+        return Err(not_covered(&q));
+    }
+    Ok(Some(ledger::Posting {
+        org_id: org_id.to_string(),
+        amount_cents: -monthly,
+        currency: account.currency.clone(),
+        reason: format!("deployment:{deployment_id}"),
+        open_account: false,
+        order: ledger::NewOrder {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: "deployment",
+            voucher_code: None,
+            deployment_id: Some(deployment_id.to_string()),
+            amount_cents: monthly,
+            paid_by_credit: true,
+            description: format!("Sovereign {fqdn}: first month (730 h at list prices)"),
+            created_by: Some(user_id.to_string()),
+        },
+        ledger_id: uuid::Uuid::new_v4().to_string(),
+        now: db::now_ms(),
+    }))
+}
+
+/// The refusal when the insert's own transaction found the credit short (a spend raced this launch).
+pub async fn not_covered_now(db: &Db, org_id: &str, monthly_cents: i64) -> AppError {
+    match store::account(db, org_id).await {
+        Ok(account) => not_covered(&quote(account.as_ref(), monthly_cents)),
+        Err(e) => Error::from(e).into(),
     }
 }
 

@@ -120,6 +120,10 @@ pub enum InsertError {
     FqdnTaken(String),
     #[error("the organisation's limit is reached: {0:?}")]
     Limit(LimitReached),
+    /// The launch's charge was refused in the insert's transaction: the organisation's credit does not cover
+    /// it (a spend raced the creation's own check). Nothing of the deployment is stored.
+    #[error("the organisation's credit does not cover the launch")]
+    NotCovered,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -188,6 +192,19 @@ pub fn limit_reached(
 /// organisation's creations are serialised by a transaction-scoped advisory lock, on SQLite by the write
 /// lock the first statement takes; so two concurrent creations cannot both take the last slot.
 pub async fn insert_limited(db: &Db, d: &NewDeployment, limits: CreateLimits) -> Result<(), InsertError> {
+    insert_charged(db, d, limits, None).await
+}
+
+/// [`insert_limited`], and in the same transaction the launch's charge to the organisation's credit
+/// (`billing::ledger::post`: the balance's conditional update, the order, the ledger line). A charge the
+/// balance does not cover is `NotCovered`, and then nothing of the deployment is stored either; a stored
+/// deployment always has its charge. What `deployments::create` uses.
+pub async fn insert_charged(
+    db: &Db,
+    d: &NewDeployment,
+    limits: CreateLimits,
+    charge: Option<&crate::billing::ledger::Posting>,
+) -> Result<(), InsertError> {
     let now = now_ms();
     let postgres = matches!(db, Db::Postgres(_));
     let statuses = in_flight_statuses();
@@ -228,8 +245,12 @@ pub async fn insert_limited(db: &Db, d: &NewDeployment, limits: CreateLimits) ->
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            // vouchers (issue 24): the deployment's charge (`NewDeployment.charge`) is applied here, in this
-            // transaction, so a refused charge stores nothing.
+            // The launch's charge, in this transaction: a refused charge stores nothing.
+            if let Some(charge) = charge
+                && crate::billing::ledger::post(&mut tx, charge).await?.is_none()
+            {
+                return Err(InsertError::NotCovered);
+            }
             sqlx::query(
                 "INSERT INTO deployments (id, org_id, created_by, fqdn, status, request, kubeconfig_bearer_sha256,
                    last_seq, created_at, updated_at, started_at)

@@ -8,11 +8,15 @@
 //! 2. the whole request and its secrets with the shared rules (`app::deployments::validate::validate_create`)
 //!    and the component selection with the catalog's engine: 422 naming every bad field;
 //! 3. the organisation's limits (`--max-deployments-in-flight`, `--max-deployments-per-day`): 429 naming the
-//!    limit, before anything is asked of the outside world;
+//!    limit, before anything is asked of the outside world; then the organisation's credit, when it has a
+//!    credit account (issue 24): a launch whose first month the credit does not cover is refused (409, the
+//!    amount missing);
 //! 4. the live checks: the pool subdomain is still free (the wizard's Domain step check) and Hetzner accepts
 //!    the token for reading and writing (422 on the field). Pre-flight (issue 21) runs here too;
 //! 5. the insert — request, encrypted secrets, phases, first event — with the limits decided again in its
-//!    transaction (two concurrent creations cannot both take the last slot); then the audit entry and the run.
+//!    transaction (two concurrent creations cannot both take the last slot) and the launch's charge to the
+//!    credit made in it (the order and the ledger's spend: a refused charge stores nothing, a stored
+//!    deployment always has its charge); then the audit entry and the run.
 
 use std::sync::Arc;
 
@@ -61,6 +65,10 @@ impl Engine {
         }
 
         let fqdn = body.request.fqdn();
+        let id = random_id(20);
+        let charge =
+            crate::billing::launch_charge(&self.0.db, &org_id, &id, &fqdn, &body.request, actor.user_id())
+                .await?;
         self.live_checks(&body).await?;
         // Pre-flight (issue 21): `crate::preflight::Preflight::run(&body.request, &body.secrets)` goes here,
         // after the limits, its failures as 422 field errors.
@@ -71,7 +79,6 @@ impl Engine {
             return Err(fqdn_conflict(&fqdn, &existing, &org_id));
         }
 
-        let id = random_id(20);
         let secrets_json = serde_json::to_vec(&body.secrets)
             .map_err(|_| AppError::Internal("Cannot encode the secrets.".into()))?;
         let (nonce, ct) = self.0.secrets.seal(&Self::request_aad(&id), &secrets_json);
@@ -98,8 +105,12 @@ impl Engine {
             )
             .with_kind(EventKind::Status, Some(DeploymentStatus::Pending.as_str())),
         };
-        match store::insert_limited(&self.0.db, &new, limits).await {
+        match store::insert_charged(&self.0.db, &new, limits, charge.as_ref()).await {
             Ok(()) => {}
+            Err(InsertError::NotCovered) => {
+                let monthly = charge.as_ref().map_or(0, |c| -c.amount_cents);
+                return Err(crate::billing::not_covered_now(&self.0.db, &org_id, monthly).await);
+            }
             Err(InsertError::FqdnTaken(_)) => {
                 return Err(AppError::Conflict(format!(
                     "Another deployment of {fqdn} was created at the same moment; open it from the deployments list."
@@ -109,11 +120,17 @@ impl Engine {
             Err(InsertError::Db(e)) => return Err(Error::from(e).into()),
         }
         tracing::info!(deployment = %id, fqdn = %fqdn, org = %org_id, by = %actor.user_id(), "deployment created");
+        let paid = charge.as_ref().map_or(String::new(), |c| {
+            format!(
+                " First month paid by credit: {}.",
+                app::billing::format_money(-c.amount_cents, &c.currency)
+            )
+        });
         self.audit(
             actor,
             "deployments.create",
             &id,
-            &format!("Deployment of {fqdn} created."),
+            &format!("Deployment of {fqdn} created.{paid}"),
         )
         .await;
         self.spawn_run(&id).await;

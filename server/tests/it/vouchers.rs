@@ -1106,7 +1106,174 @@ async fn a_voucher_link_is_an_invitation_that_credits_the_new_organisation(db: D
     }
 }
 
+// ---- launches paid by credit ----------------------------------------------------------------------------
+
+/// A launch through the one create path (`Engine::create`): paid by credit when the organisation has a credit
+/// account (the order and the ledger's spend), refused with the amount missing when the credit is short (and
+/// nothing stored), not billed when the organisation has no account.
+async fn a_launch_is_paid_by_credit_or_refused_with_the_amount_missing(db: Db) {
+    use app::ports::BillingPort;
+    let h = harness(db.clone()).await;
+    let funded = org_row(&db, "Funded").await;
+    let poor = org_row(&db, "Poor").await;
+    let free = org_row(&db, "Unbilled").await;
+    let mut body = common::engine::request("launch.example.com");
+    let monthly = app::billing::monthly_cost_cents(&body.request);
+    assert!(monthly > 1_000, "{monthly}");
+    seed_voucher(&db, "BIG-1", monthly + 1_000, 0, true).await;
+    seed_voucher(&db, "SMALL-1", monthly - 1, 0, true).await;
+    redeem(&db, "BIG-1", &funded).await.expect("funded");
+    redeem(&db, "SMALL-1", &poor).await.expect("poor");
+
+    // Covered: created, and the first month is spent from the credit.
+    body.org_id = Some(funded.clone());
+    let actor = common::engine::member(&funded, OrgRole::Owner);
+    let q = h
+        .state
+        .billing
+        .quote(&actor.principal, &funded, monthly)
+        .await
+        .expect("quote");
+    assert!(q.billed && q.covered() && q.missing_cents == 0, "{q:?}");
+    let created = h
+        .state
+        .engine
+        .create(&actor, body.clone())
+        .await
+        .expect("created");
+    let order = billing_store::deployment_order(&db, &created.id)
+        .await
+        .expect("read")
+        .expect("an order for the launch");
+    assert_eq!((order.amount_cents, order.paid_by_credit), (monthly, true));
+    assert_eq!(ledger_matches(&db, &funded).await, 1_000);
+    let ledger = billing_store::ledger(&db, &funded, 10).await.expect("ledger");
+    assert_eq!(ledger[0].amount_cents, -monthly);
+    assert_eq!(ledger[0].reason, format!("deployment:{}", created.id));
+    // The Review step's quote agrees: after the launch 1,000 is left, short of another month.
+    let q = h
+        .state
+        .billing
+        .quote(&actor.principal, &funded, monthly)
+        .await
+        .expect("quote");
+    assert!(q.billed && !q.covered(), "{q:?}");
+    assert_eq!((q.balance_cents, q.missing_cents), (1_000, monthly - 1_000));
+    // The same organisation again: 1,000 left, not enough.
+    let mut again = common::engine::request("launch2.example.com");
+    again.org_id = Some(funded.clone());
+    let err = h
+        .state
+        .engine
+        .create(&actor, again)
+        .await
+        .expect_err("not covered");
+    let missing = app::billing::format_money(monthly - 1_000, "EUR");
+    assert!(
+        matches!(&err, app::error::AppError::Conflict(m) if m.contains(&format!("{missing} is missing"))),
+        "{err:?}"
+    );
+
+    // Short by one cent: refused, nothing stored.
+    let mut short = common::engine::request("short.example.com");
+    short.org_id = Some(poor.clone());
+    let actor = common::engine::member(&poor, OrgRole::Owner);
+    let err = h
+        .state
+        .engine
+        .create(&actor, short)
+        .await
+        .expect_err("not covered");
+    assert!(
+        matches!(&err, app::error::AppError::Conflict(m) if m.contains("€0.01 is missing")),
+        "{err:?}"
+    );
+    assert_eq!(ledger_matches(&db, &poor).await, monthly - 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM deployments WHERE fqdn = 'short.example.com'"
+        )
+        .await,
+        0
+    );
+
+    // No credit account: not billed, no order.
+    let mut unbilled = common::engine::request("free.example.com");
+    unbilled.org_id = Some(free.clone());
+    let actor = common::engine::member(&free, OrgRole::Owner);
+    let created = h.state.engine.create(&actor, unbilled).await.expect("created");
+    assert!(
+        billing_store::deployment_order(&db, &created.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    h.state.engine.shutdown().await;
+}
+
+/// The charge is part of the deployment's insert: a balance that dropped after the create path's own check
+/// refuses the insert, and no deployment row is left.
+async fn the_charge_shares_the_deployments_transaction(db: Db) {
+    use server::db::deployments::{self as deployments_store, CreateLimits, InsertError};
+    let org = org_row(&db, "Racing").await;
+    seed_voucher(&db, "RACE-1", 5_000, 0, true).await;
+    redeem(&db, "RACE-1", &org).await.expect("credit");
+    let new = |id: &str| deployments_store::NewDeployment {
+        id: id.into(),
+        org_id: org.clone(),
+        created_by: "u".into(),
+        fqdn: format!("{id}.example.com"),
+        request: "{}".into(),
+        bearer_sha256: "0".repeat(64),
+        secrets: vec![],
+        first_event: server::db::deployment_events::NewEvent::log(
+            app::deployments::Phase::Gitops,
+            app::deployments::Level::Info,
+            "created".to_string(),
+        ),
+    };
+    let charge = |id: &str, cents: i64| server::billing::ledger::Posting {
+        org_id: org.clone(),
+        amount_cents: -cents,
+        currency: "EUR".into(),
+        reason: format!("deployment:{id}"),
+        open_account: false,
+        order: server::billing::ledger::NewOrder {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: "deployment",
+            voucher_code: None,
+            deployment_id: Some(id.into()),
+            amount_cents: cents,
+            paid_by_credit: true,
+            description: String::new(),
+            created_by: None,
+        },
+        ledger_id: uuid::Uuid::new_v4().to_string(),
+        now: now_ms(),
+    };
+    deployments_store::insert_charged(&db, &new("one"), CreateLimits::OFF, Some(&charge("one", 3_000)))
+        .await
+        .expect("covered");
+    let refused =
+        deployments_store::insert_charged(&db, &new("two"), CreateLimits::OFF, Some(&charge("two", 3_000)))
+            .await;
+    assert!(matches!(refused, Err(InsertError::NotCovered)), "{refused:?}");
+    assert!(
+        deployments_store::get(&db, "two").await.expect("read").is_none(),
+        "rolled back"
+    );
+    assert!(deployments_store::get(&db, "one").await.expect("read").is_some());
+    assert_eq!(ledger_matches(&db, &org).await, 2_000);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM orders WHERE kind = 'deployment'").await,
+        1
+    );
+}
+
 on_both_backends!(
+    a_launch_is_paid_by_credit_or_refused_with_the_amount_missing,
+    the_charge_shares_the_deployments_transaction,
     a_voucher_link_is_an_invitation_that_credits_the_new_organisation,
     preview_answers_exactly_as_specified,
     preview_is_rate_limited_per_client_address,
