@@ -137,6 +137,14 @@ pub async fn record(db: &Db, deployment_id: &str, writes: &[JobWrite]) -> Result
     let now = now_ms();
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
+        // Write first, read after: this takes the deployment's row lock (Postgres) and the write lock (SQLite)
+        // before any read, so recorders of one deployment serialise here. A SQLite transaction that reads and
+        // then writes fails with SQLITE_BUSY_SNAPSHOT (517, "database is locked") whenever another writer
+        // committed in between, and the busy timeout does not retry that.
+        sqlx::query("UPDATE deployments SET updated_at = updated_at WHERE id = $1")
+            .bind(deployment_id)
+            .execute(&mut *tx)
+            .await?;
         for w in writes {
             let old: Option<MergeTuple> = sqlx::query_as(
                 "SELECT status, depends_on, started_at, finished_at, latest_execution_id FROM jobs

@@ -15,6 +15,7 @@ on_both_backends!(
     timestamps_are_monotonic_and_dependencies_never_lost,
     lines_page_and_stay_inside_their_deployment,
     jobs_sort_started_first_then_pending_by_name,
+    concurrent_recorders_of_one_deployment_lose_no_write,
 );
 
 async fn deployment(db: &Db, id: &str) {
@@ -293,4 +294,34 @@ async fn jobs_sort_started_first_then_pending_by_name(db: Db) {
         (net.kind, net.batch_id.as_str()),
         (JobKind::Resource, "infrastructure")
     );
+}
+
+/// The run's recorders write at once (the event appender, the phase transitions, the watcher): none of their
+/// writes may be refused (SQLite refused a transaction that read before it wrote: "database is locked").
+async fn concurrent_recorders_of_one_deployment_lose_no_write(db: Db) {
+    deployment(&db, "d1").await;
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let c = format!("c{t}-{i}");
+                jobs::record(
+                    &db,
+                    "d1",
+                    &[release(&c)
+                        .status(JobStatus::Running)
+                        .at(10)
+                        .line(Level::Info, "started")],
+                )
+                .await
+                .map_err(|e| format!("{c}: {e}"))?;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("every write is recorded");
+    }
+    assert_eq!(jobs::list(&db, "d1").await.expect("list").len(), 80);
 }
