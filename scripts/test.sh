@@ -105,7 +105,9 @@ browser_tests() {
   log "starting the Hetzner API stand-in"
   E2E_HETZNER_TOKEN="$(head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 64)"
   export E2E_HETZNER_TOKEN
-  python3 "$ROOT/tests/standins/hetzner.py" --port 0 --token "$E2E_HETZNER_TOKEN" > "$WORK/hetzner.out" 2>&1 &
+  # cpx62 has none available in fsn1 (end2end/tests/preflight.hydrate.spec.ts picks it there).
+  python3 "$ROOT/tests/standins/hetzner.py" --port 0 --token "$E2E_HETZNER_TOKEN" --unavailable cpx62@fsn1 \
+    > "$WORK/hetzner.out" 2>&1 &
   HETZNER_PID=$!
   for _ in $(seq 50); do grep -q "^listening on " "$WORK/hetzner.out" 2>/dev/null && break; sleep 0.1; done
   HETZNER_URL="$(sed -n 's/^listening on //p' "$WORK/hetzner.out" | head -1)"
@@ -130,7 +132,10 @@ browser_tests() {
   ENGINE_ARGS=(--tofu-bin "$ROOT/tests/standins/tofu-by-label" --tofu-module-dir "$ROOT/infra/hetzner"
     --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
     --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" --pdns-url "$CATALYST_TEST_PDNS_URL"
-    --max-deployments-in-flight 0 --max-deployments-per-day 0)  # every spec creates in one organisation
+    --max-deployments-in-flight 0 --max-deployments-per-day 0  # every spec creates in one organisation
+    # Pre-flight: the browser tests' console is on a loopback address, the stand-in Kubernetes APIs answer it.
+    --allow-local-console --console-egress-cidrs 127.0.0.1/32
+    --hetzner-limits servers=500,load_balancers=100,primary_ips=1000,networks=100,firewalls=100,placement_groups=100,volumes=1000)
 
   # A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests.
   OIDC_PORT="$(free_port)"

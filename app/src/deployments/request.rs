@@ -383,6 +383,14 @@ pub struct CreateDeployment {
     pub org_id: Option<String>,
     pub request: DeploymentRequest,
     pub secrets: DeploymentSecrets,
+    /// Ids of the pre-flight's warnings the person acknowledged (`app::preflight::Check::id`): a launch with
+    /// a warning not listed here is refused, as one with a failure is.
+    #[serde(
+        rename = "acknowledgedWarnings",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub acknowledged_warnings: Vec<String>,
 }
 
 #[cfg(test)]

@@ -1177,6 +1177,7 @@ mod tests {
                 hetzner_token: Secret::new("short"),
                 registrar_token: None,
             },
+            acknowledged_warnings: Vec::new(),
         };
         let e = validate_create(&create, &ctx());
         assert_eq!(fields(&e), vec!["secrets.hetznerToken"]);
@@ -1187,6 +1188,7 @@ mod tests {
                 hetzner_token: Secret::new("x".repeat(64)),
                 registrar_token: None,
             },
+            acknowledged_warnings: Vec::new(),
         };
         assert_eq!(validate_create(&ok, &ctx()), vec![]);
     }

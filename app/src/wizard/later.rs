@@ -73,24 +73,36 @@ fn step_errors(state: &WizardState, step: Step) -> Vec<FieldError> {
     errors
 }
 
-/// Launch: everything the browser can check, with the same rules the server runs next; then the create
-/// call, and on success the live deployment page.
-fn launch(state: &WizardState) {
-    let (org_id, request, token) = (
-        state.draft.with_untracked(|d| d.org_id.clone()),
-        state.draft.with_untracked(|d| d.request.clone()),
-        state
-            .secrets
-            .with_untracked(|s| s.hetzner_token.trim().to_string()),
-    );
-    let create = CreateDeployment {
-        org_id: Some(org_id.clone()),
-        request,
+/// The create call's body as the wizard has it now: the draft, this session's token, the acknowledged
+/// pre-flight warnings.
+pub fn create_of(state: &WizardState) -> CreateDeployment {
+    CreateDeployment {
+        org_id: Some(state.draft.with_untracked(|d| d.org_id.clone())),
+        request: state.draft.with_untracked(|d| d.request.clone()),
         secrets: DeploymentSecrets {
-            hetzner_token: Secret::new(token),
+            hetzner_token: Secret::new(
+                state
+                    .secrets
+                    .with_untracked(|s| s.hetzner_token.trim().to_string()),
+            ),
             registrar_token: None,
         },
-    };
+        acknowledged_warnings: state.acknowledged.get_untracked(),
+    }
+}
+
+/// Launch: everything the browser can check, with the same rules the server runs next (the pre-flight
+/// included: the button is enabled only once it passed); then the create call, and on success the live
+/// deployment page.
+fn launch(state: &WizardState) {
+    if !state.may_launch() {
+        state.notice.set(Some(
+            "Launch waits for the pre-flight: fix what it lists, or acknowledge its warnings.".into(),
+        ));
+        return;
+    }
+    let create = create_of(state);
+    let org_id = create.org_id.clone().unwrap_or_default();
     let mut errors = Vec::new();
     let ctx = state.ctx();
     for s in Step::ALL.into_iter().filter(|s| *s != Step::Review) {

@@ -11,6 +11,7 @@ mod fields;
 mod ids;
 mod later;
 mod org;
+mod preflight;
 mod provider;
 mod review;
 pub mod routes;

@@ -1,9 +1,11 @@
 //! Step 7 — Review: every section with an Edit link, the cost estimate, the selected components, masked
-//! secrets. Launch (the footer's button) sends the request; the server validates it again.
+//! secrets, and the pre-flight (`preflight`). Launch (the footer's button) is enabled once the pre-flight
+//! passed; it sends the request, and the server validates it and runs the pre-flight again.
 
 use leptos::prelude::*;
 
 use super::components::WithCatalog;
+use super::preflight::PreflightPanel;
 use super::state::{step_url, use_wizard};
 use super::types::{SshKeyOrigin, control_plane_nodes, cost_label, region_cost_hour, total_cost_hour};
 use crate::cloud::AIRGAP_SLOT_LABEL;
@@ -67,6 +69,7 @@ pub fn ReviewStep() -> impl IntoView {
         req,
     );
     view! {
+        <PreflightPanel />
         <div class="review-grid">
             <Section step=Step::Org title="Organisation">
                 <dl class="facts">

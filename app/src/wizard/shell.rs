@@ -385,6 +385,7 @@ fn Footer(step: Step, submits: bool) -> impl IntoView {
                         class="btn btn-primary"
                         data-testid="wizard-continue"
                         aria-busy=move || state.busy.get().to_string()
+                        disabled=move || step == Step::Review && !state.may_launch()
                         on:click=move |_| {
                             if !submits {
                                 state.continue_from(step)

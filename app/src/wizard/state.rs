@@ -52,6 +52,16 @@ impl SubdomainState {
     }
 }
 
+/// The Review step's pre-flight of the request as it was when the step opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreflightState {
+    Idle,
+    Running,
+    Done(crate::preflight::PreflightReport),
+    /// The pre-flight could not run (network, permission).
+    Failed(String),
+}
+
 /// What only steps 2–7 need: their rules as the browser runs them (`later::step_errors`), Launch
 /// (`later::launch`), and the region cards' pre-selection from the headquarters
 /// ([`WizardDraft::refresh_regions`]). They are code of the `wizard_steps` module, which puts them here when it
@@ -90,6 +100,10 @@ pub struct WizardState {
     pub saved: RwSignal<Option<bool>>,
     /// Steps 2–7's rules and Launch, once their module has shown a step ([`LaterSteps`]).
     pub later: StoredValue<Option<LaterSteps>>,
+    /// The Review step's pre-flight; Launch is enabled only once it passed ([`WizardState::may_launch`]).
+    pub preflight: RwSignal<PreflightState>,
+    /// Ids of the pre-flight warnings the person acknowledged.
+    pub acknowledged: RwSignal<Vec<String>>,
     autosave: StoredValue<Option<TimeoutHandle>>,
     /// Client-side navigation (keeps the in-memory secrets).
     navigate: Callback<String>,
@@ -112,6 +126,8 @@ impl WizardState {
             subdomain: RwSignal::new(SubdomainState::Idle),
             saved: RwSignal::new(None),
             later: StoredValue::new(None),
+            preflight: RwSignal::new(PreflightState::Idle),
+            acknowledged: RwSignal::new(Vec::new()),
             autosave: StoredValue::new(None),
             navigate: {
                 let nav = leptos_router::hooks::use_navigate();
@@ -127,6 +143,14 @@ impl WizardState {
                 })
             },
         }
+    }
+
+    /// Launch may go ahead: the pre-flight of this request passed, and every warning was acknowledged.
+    pub fn may_launch(&self) -> bool {
+        self.preflight.with(|p| match p {
+            PreflightState::Done(r) => self.acknowledged.with(|a| r.refusal(a).is_empty()),
+            _ => false,
+        })
     }
 
     pub fn ctx(&self) -> crate::deployments::validate::ValidationContext {

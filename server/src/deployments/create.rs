@@ -12,7 +12,9 @@
 //!    credit account (issue 24): a launch whose first month the credit does not cover is refused (409, the
 //!    amount missing);
 //! 4. the live checks: the pool subdomain is still free (the wizard's Domain step check) and Hetzner accepts
-//!    the token for reading and writing (422 on the field). Pre-flight (issue 21) runs here too;
+//!    the token for reading and writing (422 on the field); no live deployment has the name (409); then the
+//!    pre-flight (`crate::preflight`, issue 21): a failure, or a warning whose id is not in
+//!    `acknowledgedWarnings`, is a 422 on the field that fixes it (`preflight` for the console's own settings);
 //! 5. the insert — request, encrypted secrets, phases, first event — with the limits decided again in its
 //!    transaction (two concurrent creations cannot both take the last slot) and the launch's charge to the
 //!    credit made in it (the order and the ledger's spend: a refused charge stores nothing, a stored
@@ -70,13 +72,22 @@ impl Engine {
             crate::billing::launch_charge(&self.0.db, &org_id, &id, &fqdn, &body.request, actor.user_id())
                 .await?;
         self.live_checks(&body).await?;
-        // Pre-flight (issue 21): `crate::preflight::Preflight::run(&body.request, &body.secrets)` goes here,
-        // after the limits, its failures as 422 field errors.
         if let Some(existing) = store::live_by_fqdn(&self.0.db, &fqdn)
             .await
             .map_err(Error::from)?
         {
             return Err(fqdn_conflict(&fqdn, &existing, &org_id));
+        }
+        if self.0.config.preflight.on_create {
+            let refusal = self
+                .0
+                .preflight
+                .run(&body)
+                .await
+                .refusal(&body.acknowledged_warnings);
+            if !refusal.is_empty() {
+                return Err(AppError::Invalid(refusal));
+            }
         }
 
         let secrets_json = serde_json::to_vec(&body.secrets)

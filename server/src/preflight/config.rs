@@ -26,10 +26,24 @@ pub struct PreflightArgs {
 }
 
 /// Validated [`PreflightArgs`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreflightOptions {
     pub limits: HetznerLimits,
     pub allow_local_console: bool,
+    /// Whether `Engine::create` runs the pre-flight before it stores a request (always, from the command line;
+    /// test suites about something else — the runs, the event log, access — turn it off in code, since their
+    /// deliberately incomplete consoles would fail it; `it::preflight` and `it::wizard` keep it on).
+    pub on_create: bool,
+}
+
+impl Default for PreflightOptions {
+    fn default() -> Self {
+        PreflightOptions {
+            limits: HetznerLimits::default(),
+            allow_local_console: false,
+            on_create: true,
+        }
+    }
 }
 
 impl PreflightArgs {
@@ -43,6 +57,7 @@ impl PreflightArgs {
         Ok(PreflightOptions {
             limits,
             allow_local_console: self.allow_local_console,
+            on_create: true,
         })
     }
 }

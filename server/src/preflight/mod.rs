@@ -1,7 +1,7 @@
 //! The pre-flight of a launch (issue 21): everything Hetzner would refuse, and everything Catalyst itself
-//! needs, checked before anything is created. It runs on `POST /sovereign/api/v1/deployments/preflight` and
-//! the server function `wizard/preflight`. Not yet: the Review step showing it (Launch disabled until it
-//! passes) and the one create path running it again to refuse a request it fails.
+//! needs, checked before anything is created. It runs when the Review step opens (Launch stays disabled until
+//! it passes), on `POST /sovereign/api/v1/deployments/preflight`, and again inside the one create path, which
+//! refuses a request it fails.
 //!
 //! - [`hetzner`]: the token (read and write), the project, every chosen server type in every chosen location
 //!   (`GET /server_types` → `locations[].available` / deprecation), the load balancer type, what the
@@ -57,7 +57,7 @@ pub struct PreflightConfig {
     pub request_timeout: Duration,
 }
 
-/// The pre-flight service: one per process, shared by the REST handler and the wizard's server function.
+/// The pre-flight service: one per process, shared by the create path, the REST handler and the wizard.
 #[derive(Clone)]
 pub struct Preflight(Arc<Inner>);
 

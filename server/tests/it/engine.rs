@@ -57,6 +57,9 @@ pub(crate) fn config(
     cfg.lease_ttl = Duration::from_secs(2);
     // Many deployments in one organisation; the limits have their own tests.
     cfg.limits = server::db::deployments::CreateLimits::OFF;
+    // These runs are about the engine (some on a console without a repository or OpenTofu on purpose); the
+    // pre-flight of the create path has its own tests (it::preflight).
+    cfg.preflight.on_create = false;
     cfg.cluster_timeout = Duration::from_secs(60);
     cfg.install_timeout = Duration::from_secs(60);
     cfg

@@ -291,6 +291,8 @@ fn engine(db: Db, kube: &KubeStandin, cluster_timeout: Duration) -> Run {
     cfg.lease_ttl = Duration::from_secs(2);
     // Many deployments in one organisation; the limits have their own tests.
     cfg.limits = server::db::deployments::CreateLimits::OFF;
+    // The pre-flight of the create path has its own tests (it::preflight).
+    cfg.preflight.on_create = false;
     cfg.cluster_timeout = cluster_timeout;
     cfg.install_timeout = Duration::from_secs(60);
     Run {

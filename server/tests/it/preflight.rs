@@ -44,6 +44,8 @@ async fn env(
         "servers=25,load_balancers=5,primary_ips=50,networks=10,firewalls=10,placement_groups=10,volumes=50",
     )
     .expect("limits");
+    // The create path runs it too (the shared test settings leave that to this suite and it::wizard).
+    settings.preflight.on_create = true;
     tweak(&mut settings);
     let state = server::app_state(settings, db);
     let router = server::http::router(state.clone());
@@ -58,9 +60,14 @@ async fn env(
 
 impl Env {
     async fn post(&self, body: &CreateDeployment) -> (StatusCode, String) {
+        self.post_to("/sovereign/api/v1/deployments/preflight", body)
+            .await
+    }
+
+    async fn post_to(&self, uri: &str, body: &CreateDeployment) -> (StatusCode, String) {
         let req = Request::builder()
             .method(Method::POST)
-            .uri("/sovereign/api/v1/deployments/preflight")
+            .uri(uri)
             .header("content-type", "application/json")
             .header(http::header::COOKIE, &self.cookie)
             .header(http::header::ORIGIN, common::ORIGIN)
@@ -98,7 +105,60 @@ on_both_backends!(
     each_failure_names_the_field_that_fixes_it,
     catalysts_own_settings_are_checked,
     hetzner_is_asked_little_also_when_it_fails_once,
+    the_create_path_refuses_what_the_preflight_refuses,
 );
+
+/// The fields of a 422's `fields`, sorted.
+fn refused_fields(text: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(text).expect("json");
+    let mut f: Vec<String> = v["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fields in {text}"))
+        .iter()
+        .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+        .collect();
+    f.sort_unstable();
+    f
+}
+
+/// REST `POST /sovereign/api/v1/deployments` (the one create path, which the wizard's Launch uses too) runs
+/// the pre-flight again: a failure is refused on its field, a warning until its id is acknowledged; the same
+/// request with the problem fixed and the warning acknowledged is created.
+async fn the_create_path_refuses_what_the_preflight_refuses(db: Db) {
+    let env = env(
+        db,
+        &[
+            "--unavailable",
+            "cpx42@fsn1",
+            "--deprecated",
+            "cpx32@fsn1=2027-03-01T00:00:00+00:00",
+        ],
+        serde_json::json!({}),
+        |_| {},
+    )
+    .await;
+    const CREATE: &str = "/sovereign/api/v1/deployments";
+    let mut body = request("gate.acme.example");
+
+    let (status, text) = env.post_to(CREATE, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert_eq!(
+        refused_fields(&text),
+        ["regions[0].controlPlaneSize", "regions[0].workerSize"]
+    );
+    assert!(text.contains("no cpx42 available in fsn1"), "{text}");
+    assert!(text.contains("Acknowledge this warning"), "{text}");
+
+    // The unavailable worker type replaced: only the warning is left, until it is acknowledged.
+    body.request.regions[0].worker_size = "cx43".into();
+    let (status, text) = env.post_to(CREATE, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert_eq!(refused_fields(&text), ["regions[0].controlPlaneSize"]);
+    assert!(text.contains("2027-03-01"), "{text}");
+    body.acknowledged_warnings = vec!["server-type:regions[0].controlPlaneSize".into()];
+    let (status, text) = env.post_to(CREATE, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+}
 
 async fn a_clean_request_passes_and_costs_what_the_price_list_says(db: Db) {
     let env = env(db, &[], serde_json::json!({}), |_| {}).await;

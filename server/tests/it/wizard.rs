@@ -740,15 +740,33 @@ async fn token_check_against_the_hetzner_api() {
 #[tokio::test]
 async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
     let standin = StandIn::start();
+    let git = common::engine::GitRepo::new();
     let mut settings = settings();
     settings.hetzner_api_url = standin.1.clone();
+    // What the pre-flight needs from the console to pass (its failures are it::preflight's subject).
+    settings.gitops = git.settings();
+    settings.gitops.console_egress_cidrs = vec!["198.51.100.0/24".into()];
+    settings.engine.tofu_bin = common::engine::standin_tofu();
+    settings.preflight.allow_local_console = true;
+    settings.preflight.on_create = true;
+    settings.preflight.limits =
+        server::preflight::HetznerLimits::parse("servers=50,load_balancers=10,primary_ips=100")
+            .expect("limits");
     let h = harness_with(settings).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let org = h.first_org().await;
     let mut d = c.draft().await;
     d["request"]["hetznerProjectId"] = "1234567".into();
+    // The default selection needs workers beside the one control plane (the pre-flight's capacity check).
+    for r in d["request"]["regions"].as_array_mut().expect("regions") {
+        r["workerCount"] = 2.into();
+        r["workerSize"] = "cpx42".into();
+    }
     d["request"]["sshPublicKey"] = ED25519.into();
-    d["request"]["domain"]["subdomain"] = "acme".into();
+    // A name of its own: the run this launch starts takes it in the shared PowerDNS, which the other tests
+    // of this process ask about "acme".
+    let sub = format!("launch{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    d["request"]["domain"]["subdomain"] = sub.clone().into();
     for step in [
         "org",
         "topology",
@@ -762,7 +780,7 @@ async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
     }
     let request = d["request"].clone();
 
-    // A token Hetzner refuses stops the launch on its field; the draft is kept.
+    // A token Hetzner refuses stops the launch on its field (the pre-flight's first check); the draft is kept.
     let (s, v) = c.launch(&org, &request, &"w".repeat(64)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(fields(&v), vec!["secrets.hetznerToken"]);
@@ -775,7 +793,7 @@ async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
         .await
         .expect("get")
         .expect("the engine stored it");
-    assert_eq!(row.fqdn, "acme.omani.works");
+    assert_eq!(row.fqdn, format!("{sub}.omani.works"));
     assert_eq!(row.org_id, org, "in the organisation the wizard chose");
     assert!(
         !row.request.contains(TOKEN),
@@ -790,7 +808,7 @@ async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
     let (_, v) = c
         .call(
             app::wizard::api::CheckSubdomain::PATH,
-            json!({"pool_domain": "omani.works", "subdomain": "acme"}),
+            json!({"pool_domain": "omani.works", "subdomain": sub}),
         )
         .await;
     assert_eq!(v["status"], "taken", "{v}");

@@ -96,6 +96,7 @@ pub fn request(fqdn: &str) -> CreateDeployment {
             hetzner_token: Secret::new(TOKEN),
             registrar_token: None,
         },
+        acknowledged_warnings: Vec::new(),
     }
 }
 

@@ -49,7 +49,12 @@ pub fn settings_for(database: DbUrl, data_dir: PathBuf) -> Settings {
             public_origin: ORIGIN.into(),
         },
         metrics_bind: None,
-        preflight: Default::default(),
+        // The create path's pre-flight needs a console a launch would pass (https, egress networks, a GitOps
+        // repository, OpenTofu, the account's limits): it::preflight and it::wizard set one up and turn it on.
+        preflight: server::preflight::PreflightOptions {
+            on_create: false,
+            ..Default::default()
+        },
     }
 }
 
