@@ -17,6 +17,8 @@ use common::engine::{
 use crate::restart::{deployment, free_port, ready, session_in};
 
 const PUSH_TOKEN: &str = "push-token-from-a-file-0123456789";
+use crate::restart::PREFLIGHT_FLAGS;
+
 const PULL_TOKEN: &str = "pull-token-on-the-command-line-0123456789";
 
 fn start(dir: &Path, port: u16, git: &GitRepo, log: &Path) -> Child {
@@ -35,6 +37,8 @@ fn start(dir: &Path, port: u16, git: &GitRepo, log: &Path) -> Child {
         .arg(repo_root().join("platform"))
         // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
         .args(["--hetzner-api-url", crate::common::hetzner_api()])
+        // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
+        .args(PREFLIGHT_FLAGS)
         .arg("--gitops-template-dir")
         .arg(template_dir())
         .args(["--gitops-repo-url", &git.url])

@@ -32,6 +32,16 @@ pub(crate) async fn session_in(dir: &std::path::Path) -> String {
     cookie
 }
 
+/// What a console on 127.0.0.1 needs to pass the pre-flight its create path runs (as scripts/test.sh gives
+/// the browser tests' servers): a local console allowed, an egress range, the account's limits.
+pub(crate) const PREFLIGHT_FLAGS: [&str; 5] = [
+    "--allow-local-console",
+    "--console-egress-cidrs",
+    "127.0.0.1/32",
+    "--hetzner-limits",
+    "servers=500,load_balancers=100,primary_ips=1000,networks=100,firewalls=100,placement_groups=100,volumes=1000",
+];
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -52,6 +62,8 @@ fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Child {
         .arg(repo_root().join("platform"))
         // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
         .args(["--hetzner-api-url", crate::common::hetzner_api()])
+        // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
+        .args(PREFLIGHT_FLAGS)
         .arg("--gitops-template-dir")
         .arg(template_dir())
         .args(["--gitops-repo-url", &git.url])
