@@ -49,31 +49,57 @@ pub(crate) fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_catalyst"))
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--tofu-bin")
-        .arg(standin_tofu())
-        .arg("--tofu-module-dir")
-        .arg(module_dir())
-        .arg("--catalog-dir")
-        .arg(repo_root().join("platform"))
-        // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
-        .args(["--hetzner-api-url", crate::common::hetzner_api()])
-        // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
-        .args(PREFLIGHT_FLAGS)
-        .arg("--gitops-template-dir")
-        .arg(template_dir())
-        .args(["--gitops-repo-url", &git.url])
-        .args(["--lease-ttl", "2s", "--log-level", "warn"])
-        // Each resource takes a while, so the kill lands in the middle of apply.
-        .env("TOFU_STANDIN_DELAY", "0.4")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("catalyst starts")
+/// A console process started by a test: stopped when the test ends, also when an assertion fails first
+/// (a failed run used to leave its console running after the test process exited).
+pub(crate) struct Console(pub(crate) Child);
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Console {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Console {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Console {
+    Console(
+        Command::new(env!("CARGO_BIN_EXE_catalyst"))
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--tofu-bin")
+            .arg(standin_tofu())
+            .arg("--tofu-module-dir")
+            .arg(module_dir())
+            .arg("--catalog-dir")
+            .arg(repo_root().join("platform"))
+            // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
+            .args(["--hetzner-api-url", crate::common::hetzner_api()])
+            // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
+            .args(PREFLIGHT_FLAGS)
+            .arg("--gitops-template-dir")
+            .arg(template_dir())
+            .args(["--gitops-repo-url", &git.url])
+            .args(["--lease-ttl", "2s", "--log-level", "warn"])
+            // Each resource takes a while, so the kill lands in the middle of apply.
+            .env("TOFU_STANDIN_DELAY", "0.4")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("catalyst starts"),
+    )
 }
 
 pub(crate) async fn ready(base: &str) {
