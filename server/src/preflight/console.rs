@@ -194,10 +194,17 @@ async fn gitops(config: &PreflightConfig) -> Check {
                     CheckStatus::Pass,
                     format!("{} takes pushes to {}.", remote.url, remote.branch),
                 ),
-                Ok(Ok(Err(e))) => (
-                    CheckStatus::Fail,
-                    format!("The GitOps repository {} does not take pushes: {e}", remote.url),
-                ),
+                Ok(Ok(Err(e))) => {
+                    // The git library's words (and the remote's) go to the server log only.
+                    tracing::warn!(url = %remote.url, error = %e, "pre-flight: the GitOps repository refused a push");
+                    (
+                        CheckStatus::Fail,
+                        format!(
+                            "The GitOps repository {} does not take pushes to {}; check --gitops-repo-url and its token (the server log has the details).",
+                            remote.url, remote.branch
+                        ),
+                    )
+                }
                 Ok(Err(_)) | Err(_) => (
                     CheckStatus::Fail,
                     format!(
@@ -246,7 +253,13 @@ async fn tofu(config: &PreflightConfig) -> Check {
                 "OpenTofu ({bin}) is not installed here; install OpenTofu 1.6 or newer (https://opentofu.org/docs/intro/install/) or point --tofu-bin at it."
             ),
         ),
-        Err(e) => (CheckStatus::Fail, format!("{shown} did not run: {e}.")),
+        Err(e) => {
+            tracing::warn!(bin = %shown, error = %e, "pre-flight: OpenTofu did not run");
+            (
+                CheckStatus::Fail,
+                format!("{shown} did not run; check --tofu-bin (the server log has the details)."),
+            )
+        }
     };
     Check::new(CheckKind::Tofu, "tofu", status, "OpenTofu", message).option("--tofu-bin")
 }

@@ -148,13 +148,17 @@ pub async fn checks(
 }
 
 /// A question Hetzner did not answer: a failure, since the launch cannot be judged.
+/// Hetzner's own words (and a library's) go to the server log only: the tenant gets a bounded sentence.
 fn unanswered(kind: CheckKind, key: &str, what: &str, e: &HetznerError) -> Check {
+    tracing::warn!(what, error = %e, "pre-flight: Hetzner did not answer");
     Check::new(
         kind,
         key,
         CheckStatus::Fail,
         what,
-        format!("Hetzner did not answer {what} ({e}); run the pre-flight again in a minute."),
+        format!(
+            "Hetzner did not answer {what}; run the pre-flight again in a minute (the server log has the details)."
+        ),
     )
 }
 
@@ -631,4 +635,22 @@ async fn project_check(db: &Db, req: &DeploymentRequest, held: &BTreeMap<&str, V
         ),
     };
     Check::new(CheckKind::Project, "project", status, "Project id", message).field("hetznerProjectId")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_hetzner_said_stays_in_the_log() {
+        let e = HetznerError::Malformed("GET /server_types: <html>internal detail</html>".into());
+        let check = unanswered(CheckKind::ServerType, "types", "for its server types", &e);
+        assert_eq!(check.status, CheckStatus::Fail);
+        assert!(!check.message.contains("internal detail"), "{}", check.message);
+        assert!(
+            check.message.contains("run the pre-flight again"),
+            "{}",
+            check.message
+        );
+    }
 }
