@@ -180,7 +180,13 @@ impl NodeSize {
         round2(self.price_hour * HOURS_PER_MONTH)
     }
 
-    /// `4 vCPU · 8 GB · 160 GB SSD · €0.0232/hr · €16.94/mo`
+    /// `4 vCPU · 8 GB · 160 GB SSD`: what the size is, without a price (prices depend on the location and
+    /// come from Hetzner's list: `preflight::PriceTable`).
+    pub fn spec_label(&self) -> String {
+        format!("{} vCPU · {} GB · {}", self.vcpu, self.ram_gb, self.disk.label())
+    }
+
+    /// `4 vCPU · 8 GB · 160 GB SSD · €0.0232/hr · €16.94/mo` (the built-in list price).
     pub fn sublabel(&self) -> String {
         format!(
             "{} vCPU · {} GB · {} · €{:.4}/hr · €{:.2}/mo",

@@ -41,11 +41,24 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await page.getByTestId('region-0').getByRole('button', { name: 'One worker more' }).click();
   await page.getByTestId('region-0').getByRole('button', { name: 'One worker more' }).click();
   await expect(page.locator('#f-regions-0-workerSize')).toBeVisible();
-  // 2 × 3 HA control planes (cpx32) + 2 cpx32 workers = 8 × 0.0232.
-  await expect(page.getByTestId('cost-total')).toContainText('€0.186/hr');
+  await expect(page.getByTestId('cost-total')).toContainText('Estimated infrastructure cost across 2 region(s): €');
+  await expect(page.getByTestId('cost-total')).toContainText('per month without VAT');
   await page.locator('#f-regions-0-workerCount').fill('51');
   await expect(page.getByTestId('error-regions[0].workerCount')).toContainText('between 0 and 50');
   await page.locator('#f-regions-0-workerCount').fill('2');
+  // The default selection does not fit 3 control planes and 2 workers of 4 vCPU / 8 GB: the step says so
+  // and proposes the cheapest worker set that fits; one click applies it.
+  const fit = page.getByTestId('fit-0');
+  await expect(fit).toHaveAttribute('data-status', 'fail');
+  await expect(page.getByTestId('fit-sentence-0')).toContainText('do not fit on 5 nodes');
+  const apply = page.getByTestId('fit-apply-0');
+  const [, workers, size] = /Use (\d+) × (\S+)/.exec((await apply.textContent()) ?? '') ?? [];
+  expect(Number(workers)).toBeGreaterThan(0);
+  await apply.click();
+  await expect(page.locator('#f-regions-0-workerCount')).toHaveValue(workers);
+  await expect(page.locator('#f-regions-0-workerSize')).toHaveValue(size);
+  await expect(fit).toHaveAttribute('data-status', 'pass');
+  await expect(page.getByTestId('fit-apply-0')).toHaveCount(0);
   await snap(page, 'wizard-3-provider-desktop');
   await next(page, 'credentials');
 
@@ -133,7 +146,7 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await expect(page.getByTestId('review-org-name')).toHaveText('Globex Bank');
   await expect(page.getByTestId('review-token')).toHaveText(`•••••••••••• (${GOOD_TOKEN.length} chars)`);
   await expect(page.getByTestId('review-fqdn')).toHaveText('globex.omani.works');
-  await expect(page.getByTestId('review-cost')).toContainText('€0.186/hr');
+  await expect(page.getByTestId('review-cost')).toContainText('per month without VAT');
   await expect(page.getByTestId('review-owner-org')).toHaveText('Default');
   // The key re-entered after the reload is the pasted one: its fingerprint is ssh-keygen's.
   await expect(page.getByTestId('review-ssh-fingerprint')).toHaveText(ED25519_FINGERPRINT);
@@ -146,6 +159,12 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
 
   // The pre-flight runs when the step opens (its list and Launch's gating: preflight.hydrate.spec.ts).
   await expect(page.getByTestId('preflight-summary')).toBeVisible({ timeout: 30_000 });
+  // Once the pre-flight priced the request with Hetzner's prices, the section shows that same figure.
+  const checked = /€[\d.]+ per month without VAT · €[\d.]+ with \d+ % VAT/.exec(
+    (await page.getByTestId('preflight-cost-total').textContent()) ?? '',
+  )?.[0];
+  expect(checked).toBeTruthy();
+  await expect(page.getByTestId('review-cost')).toContainText(checked!);
 
   // The stepper lets the user go back to a completed step.
   await page.getByTestId('stepper-organisation').getByRole('link').click();

@@ -16,6 +16,7 @@ mod provider;
 mod review;
 pub mod routes;
 mod shell;
+mod sizing;
 pub mod state;
 mod topology;
 pub mod types;

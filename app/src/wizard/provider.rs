@@ -1,23 +1,25 @@
 //! Step 3 — Provider: one card per region slot (provider, region, control-plane size, workers), the
-//! HQ-based pre-selection, the Hetzner price list and the cost estimate. Only Hetzner is offered as a
+//! HQ-based pre-selection, each region's fit of the selected components (with the cheapest worker set that
+//! fits), Hetzner's price list and the cost estimate (`sizing`). Only Hetzner is offered as a
 //! choice; the other providers are listed, disabled, with the reason.
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
 use super::fields::{FieldMessage, aria_invalid_dyn};
 use super::ids::error_id;
+use super::sizing::{CostSummary, FitBars, RegionCost, WithSizing, money};
 use super::state::use_wizard;
-use super::types::{
-    control_plane_nodes, cost_label, region_cost_hour, region_for_provider, region_hint, total_cost_hour,
-};
+use super::types::{control_plane_nodes, region_for_provider, region_hint};
 use crate::cloud::{AIRGAP_SLOT_LABEL, HETZNER_SIZES, Provider};
 use crate::deployments::MAX_WORKERS;
+use crate::preflight::{PriceSource, SizingData};
 
 #[component]
 pub fn ProviderStep() -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
-    let count = Memo::new(move |_| d.with(|d| d.request.regions.len()));
     let note = move || {
         d.with(|d| {
             (!d.regions_customised)
@@ -30,27 +32,45 @@ pub fn ProviderStep() -> impl IntoView {
             {note}
         </p>
         <FieldMessage field="regions" />
-        <div class="region-grid" style=move || format!("--cols:{}", count.get().clamp(1, 3))>
-            {move || (0..count.get()).map(|i| view! { <RegionCard i /> }).collect_view()}
-        </div>
-        <p class="cost-total" data-testid="cost-total">
-            {move || {
-                d.with(|d| {
-                    format!(
-                        "Estimated infrastructure cost across {} region(s): {}",
-                        d.request.regions.len(),
-                        cost_label(total_cost_hour(&d.request)),
-                    )
-                })
-            }}
-        </p>
-        <SkuTable />
+        <WithSizing children=|data| view! { <Regions data /> } />
     }
 }
 
-/// The Hetzner price list (€ per hour and per month).
+/// The region cards with their fit, the cost of the whole request and the price list.
 #[component]
-fn SkuTable() -> impl IntoView {
+fn Regions(data: Arc<SizingData>) -> impl IntoView {
+    let state = use_wizard();
+    let d = state.draft;
+    let count = Memo::new(move |_| d.with(|d| d.request.regions.len()));
+    let cards = data.clone();
+    let table = data.clone();
+    view! {
+        <div class="region-grid" style=move || format!("--cols:{}", count.get().clamp(1, 3))>
+            {move || {
+                (0..count.get()).map(|i| view! { <RegionCard i data=cards.clone() /> }).collect_view()
+            }}
+        </div>
+        <CostSummary data testid="cost-total" />
+        <SkuTable data=table />
+    }
+}
+
+/// Hetzner's node sizes with their prices in the locations this request uses (net, as Hetzner lists them).
+#[component]
+fn SkuTable(data: Arc<SizingData>) -> impl IntoView {
+    let state = use_wizard();
+    let locations = Memo::new(move |_| {
+        state.draft.with(|d| {
+            let mut l: Vec<String> = Vec::new();
+            for r in &d.request.regions {
+                if !l.contains(&r.cloud_region) {
+                    l.push(r.cloud_region.clone());
+                }
+            }
+            l
+        })
+    });
+    let source = data.prices.source;
     view! {
         <details class="sku-table">
             <summary>"Hetzner Cloud node sizes and prices"</summary>
@@ -63,14 +83,22 @@ fn SkuTable() -> impl IntoView {
                             <th scope="col">"RAM"</th>
                             <th scope="col">"Disk"</th>
                             <th scope="col">"Type"</th>
-                            <th scope="col">"€/hour"</th>
-                            <th scope="col">"€/month"</th>
+                            {move || {
+                                locations
+                                    .get()
+                                    .into_iter()
+                                    .map(|l| {
+                                        view! { <th scope="col">{format!("{l}: €/hour · €/month")}</th> }
+                                    })
+                                    .collect_view()
+                            }}
                         </tr>
                     </thead>
                     <tbody>
                         {HETZNER_SIZES
                             .iter()
                             .map(|s| {
+                                let data = data.clone();
                                 view! {
                                     <tr>
                                         <td>
@@ -81,8 +109,29 @@ fn SkuTable() -> impl IntoView {
                                         <td>{format!("{} GB", s.ram_gb)}</td>
                                         <td>{s.disk.label()}</td>
                                         <td>{s.category}</td>
-                                        <td>{format!("€{:.4}", s.price_hour)}</td>
-                                        <td>{format!("€{:.2}", s.price_month())}</td>
+                                        {move || {
+                                            locations
+                                                .get()
+                                                .into_iter()
+                                                .map(|l| {
+                                                    let sold = !data
+                                                        .unavailable
+                                                        .iter()
+                                                        .any(|(t, loc)| t == s.id && loc == &l);
+                                                    let text = match data.prices.server(s.id, &l) {
+                                                        Some(p) if sold => {
+                                                            format!(
+                                                                "€{} · {}",
+                                                                p.hourly.net.fixed(4),
+                                                                money(p.monthly.net),
+                                                            )
+                                                        }
+                                                        _ => "not sold here".to_string(),
+                                                    };
+                                                    view! { <td>{text}</td> }
+                                                })
+                                                .collect_view()
+                                        }}
                                     </tr>
                                 }
                             })
@@ -90,13 +139,19 @@ fn SkuTable() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            <p class="field-hint">"Prices in EUR excluding VAT; a month is 730 hours. ★ recommended."</p>
+            <p class="field-hint">
+                {if source == PriceSource::BuiltIn {
+                    "Catalyst's built-in list prices in EUR without VAT (Hetzner's own are fetched with your token at the Review step). ★ recommended."
+                } else {
+                    "Hetzner's prices in EUR without VAT; Hetzner bills by the hour up to the monthly price. ★ recommended."
+                }}
+            </p>
         </details>
     }
 }
 
 #[component]
-fn RegionCard(i: usize) -> impl IntoView {
+fn RegionCard(i: usize, data: Arc<SizingData>) -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
@@ -146,6 +201,7 @@ fn RegionCard(i: usize) -> impl IntoView {
     );
     let ids = [&f_provider, &f_region, &f_cp, &f_wc, &f_ws].map(|x| super::ids::field_id(x));
     let is_airgap = move || region().is_some_and(|r| r.airgap);
+    let fit_data = data.clone();
     view! {
         <section
             class="region-card"
@@ -158,9 +214,7 @@ fn RegionCard(i: usize) -> impl IntoView {
                     {move || if configured() { "✓" } else { "○" }}
                 </span>
                 <h2 class="region-title">{label}</h2>
-                <span class="region-cost" data-testid=format!("region-cost-{i}")>
-                    {move || region().map(|r| format!("€{:.3}/hr", region_cost_hour(&r, ha())))}
-                </span>
+                <RegionCost data=data.clone() i />
             </header>
             <div class="field">
                 <label class="label" for=ids[0].clone()>
@@ -245,7 +299,14 @@ fn RegionCard(i: usize) -> impl IntoView {
                 </select>
                 <FieldMessage field=f_region.clone() />
             </div>
-            <SizeSelect i id=ids[2].clone() field=f_cp.clone() label="Control-plane size" worker=false />
+            <SizeSelect
+                i
+                id=ids[2].clone()
+                field=f_cp.clone()
+                label="Control-plane size"
+                worker=false
+                data=data.clone()
+            />
             <div class="field">
                 <label class="label" for=ids[3].clone()>
                     "Worker nodes"
@@ -325,7 +386,14 @@ fn RegionCard(i: usize) -> impl IntoView {
             {move || {
                 if has_workers.get() {
                     view! {
-                        <SizeSelect i id=ids[4].clone() field=f_ws.clone() label="Worker size" worker=true />
+                        <SizeSelect
+                            i
+                            id=ids[4].clone()
+                            field=f_ws.clone()
+                            label="Worker size"
+                            worker=true
+                            data=data.clone()
+                        />
                     }
                         .into_any()
                 } else {
@@ -343,12 +411,20 @@ fn RegionCard(i: usize) -> impl IntoView {
                         .into_any()
                 }
             }}
+            <FitBars data=fit_data i />
         </section>
     }
 }
 
 #[component]
-fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: bool) -> impl IntoView {
+fn SizeSelect(
+    i: usize,
+    id: String,
+    field: String,
+    label: &'static str,
+    worker: bool,
+    data: Arc<SizingData>,
+) -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
@@ -397,9 +473,33 @@ fn SizeSelect(i: usize, id: String, field: String, label: &'static str, worker: 
                                 .iter()
                                 .map(|s| {
                                     let id = s.id;
+                                    let data = data.clone();
+                                    let text = move || {
+                                        let loc = region().map(|r| r.cloud_region).unwrap_or_default();
+                                        let sold = !data
+                                            .unavailable
+                                            .iter()
+                                            .any(|(t, l)| t == id && *l == loc);
+                                        match data.prices.server(id, &loc) {
+                                            Some(p) if sold => {
+                                                format!(
+                                                    "{id} — {} · {}/mo",
+                                                    s.spec_label(),
+                                                    money(p.monthly.net),
+                                                )
+                                            }
+                                            _ => {
+                                                format!(
+                                                    "{id} — {} · not sold in {loc} now",
+                                                    s.spec_label(),
+                                                )
+                                            }
+                                        }
+                                    };
+                                    // The monthly price in the region's location, or that it is not sold there now.
                                     view! {
                                         <option value=id selected=move || current() == id>
-                                            {format!("{} — {}", s.id, s.sublabel())}
+                                            {text}
                                         </option>
                                     }
                                 })

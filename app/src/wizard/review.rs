@@ -6,8 +6,9 @@ use leptos::prelude::*;
 
 use super::components::WithCatalog;
 use super::preflight::PreflightPanel;
+use super::sizing::{CostSummary, WithSizing};
 use super::state::{step_url, use_wizard};
-use super::types::{SshKeyOrigin, control_plane_nodes, cost_label, region_cost_hour, total_cost_hour};
+use super::types::{SshKeyOrigin, control_plane_nodes};
 use crate::cloud::AIRGAP_SLOT_LABEL;
 use crate::deployments::validate::{Step, ssh_fingerprint};
 use crate::deployments::{DomainMode, Secret};
@@ -53,7 +54,6 @@ pub fn ReviewStep() -> impl IntoView {
     };
     let slots = req.topology.region_count();
     let ha = req.ha_enabled;
-    let total = total_cost_hour(&req);
     // The same digest for a generated and a pasted key: `ssh-keygen -lf` prints it too.
     let fingerprint = match &origin {
         SshKeyOrigin::Generated { fingerprint } => Some(fingerprint.clone()),
@@ -119,9 +119,9 @@ pub fn ReviewStep() -> impl IntoView {
                 </dl>
             </Section>
             <Section step=Step::Provider title="Cloud provider per region">
-                <p class="cost-total" data-testid="review-cost">
-                    {cost_label(total)}
-                </p>
+                <WithSizing children=|data| {
+                    view! { <CostSummary data testid="review-cost" preflight=true /> }
+                } />
                 <ul class="review-regions">
                     {r_prov
                         .regions
@@ -141,7 +141,7 @@ pub fn ReviewStep() -> impl IntoView {
                             let cp = reg
                                 .provider
                                 .size(&reg.control_plane_size)
-                                .map(|s| s.sublabel())
+                                .map(|s| s.spec_label())
                                 .unwrap_or_default();
                             let workers = if reg.worker_count == 0 {
                                 "solo — no workers".to_string()
@@ -153,7 +153,7 @@ pub fn ReviewStep() -> impl IntoView {
                                     reg
                                         .provider
                                         .size(&reg.worker_size)
-                                        .map(|s| s.sublabel())
+                                        .map(|s| s.spec_label())
                                         .unwrap_or_default(),
                                 )
                             };
@@ -174,7 +174,6 @@ pub fn ReviewStep() -> impl IntoView {
                                         )}
                                     </p>
                                     <p>{workers}</p>
-                                    <p class="muted">{format!("€{:.3}/hr", region_cost_hour(reg, ha))}</p>
                                 </li>
                             }
                         })

@@ -84,6 +84,8 @@ pub struct WizardState {
     pub orgs: StoredValue<Vec<OrgChoice>>,
     /// The component catalog, once a step that needs it (Components, Review) has loaded it.
     pub catalog: StoredValue<Option<Arc<Catalog>>>,
+    /// Footprints and prices, once the Provider or Review step has loaded them ([`super::sizing`]).
+    pub sizing: StoredValue<Option<Arc<crate::preflight::SizingData>>>,
     pub secrets: RwSignal<Secrets>,
     /// Messages the server sent back, by field; cleared as the field is edited.
     pub server_errors: RwSignal<Vec<FieldError>>,
@@ -117,6 +119,7 @@ impl WizardState {
             config: StoredValue::new(boot.config),
             orgs: StoredValue::new(boot.orgs),
             catalog: StoredValue::new(None),
+            sizing: StoredValue::new(None),
             secrets: RwSignal::new(Secrets::default()),
             server_errors: RwSignal::new(Vec::new()),
             touched: RwSignal::new(Vec::new()),
