@@ -173,6 +173,13 @@ fn hint_for(phase: Phase) -> &'static str {
     }
 }
 
+/// OpenTofu's error diagnostic about one resource: its message (summary and detail) and the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Diagnosed {
+    pub message: String,
+    pub address: String,
+}
+
 /// What every OpenTofu command of one run shares: the deployment, the binary, its work directory, the run's
 /// cancellation and the redactor that keeps secrets out of the events.
 pub(crate) struct TofuRun<'a> {
@@ -197,9 +204,23 @@ impl TofuRun<'_> {
         phase: Phase,
         args: &[&str],
         timeout: Duration,
-        mut removed: Option<&mut Vec<CloudResource>>,
+        removed: Option<&mut Vec<CloudResource>>,
         finishes_phase: bool,
     ) -> StepResult {
+        self.command_diagnosed(phase, args, timeout, removed, finishes_phase)
+            .await
+            .map_err(|(e, _)| e)
+    }
+
+    /// [`Self::command`], and on failure also OpenTofu's last error diagnostic that named a resource.
+    pub(crate) async fn command_diagnosed(
+        &self,
+        phase: Phase,
+        args: &[&str],
+        timeout: Duration,
+        mut removed: Option<&mut Vec<CloudResource>>,
+        finishes_phase: bool,
+    ) -> Result<(), (StepError, Option<Diagnosed>)> {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let command = args.first().cloned().unwrap_or_default();
         let step = Step {
@@ -211,6 +232,7 @@ impl TofuRun<'_> {
         };
         let sink = EventSink::new(self.engine.clone(), self.id.to_string(), self.redactor.clone());
         let mut last_error: Option<String> = None;
+        let mut diagnosed: Option<Diagnosed> = None;
         let started = std::time::Instant::now();
         let result = self
             .tofu
@@ -223,6 +245,12 @@ impl TofuRun<'_> {
                 {
                     if let Some(e) = &ui.error {
                         last_error = Some(e.clone());
+                        if let Some(address) = &ui.error_address {
+                            diagnosed = Some(Diagnosed {
+                                message: e.clone(),
+                                address: address.clone(),
+                            });
+                        }
                     }
                     let mut event = NewEvent::log(phase, ui.level, ui.message);
                     let mut effect = None;
@@ -262,7 +290,7 @@ impl TofuRun<'_> {
             })
             .await;
         sink.finish().await;
-        match result {
+        let outcome = match result {
             Ok(_) if !finishes_phase => Ok(()),
             Ok(_) => {
                 phase_finished(
@@ -304,7 +332,8 @@ impl TofuRun<'_> {
                 self.redactor.apply(&e.to_string()),
                 hint_for(phase),
             )),
-        }
+        };
+        outcome.map_err(|e| (e, diagnosed))
     }
 
     /// `tofu state list`: the addresses in the state (none before the first apply).

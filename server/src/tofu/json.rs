@@ -17,6 +17,8 @@ pub struct UiLine {
     pub resource: Option<ResourceUpdate>,
     /// For `diagnostic` errors: summary and detail, used as the failure message.
     pub error: Option<String>,
+    /// For `diagnostic` errors about one resource: its address (`hcloud_server.worker["fsn1-w1"]`).
+    pub error_address: Option<String>,
     /// For `change_summary`: (add, change, remove).
     pub summary: Option<(i64, i64, i64)>,
 }
@@ -97,6 +99,8 @@ struct Diagnostic {
     summary: String,
     #[serde(default)]
     detail: String,
+    #[serde(default)]
+    address: String,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +150,7 @@ pub fn parse_line(line: &str) -> Option<UiLine> {
         kind: raw.kind,
         resource: None,
         error: None,
+        error_address: None,
         summary: None,
     };
     let state = match out.kind.as_str() {
@@ -183,6 +188,7 @@ pub fn parse_line(line: &str) -> Option<UiLine> {
         && d.severity == "error"
     {
         out.level = Level::Error;
+        out.error_address = Some(d.address.clone()).filter(|a| !a.is_empty());
         out.error = Some(if d.detail.trim().is_empty() {
             d.summary
         } else {
@@ -247,6 +253,7 @@ mod tests {
             d.error.as_deref(),
             Some("error creating load balancer: server limit reached (resource_limit_exceeded)")
         );
+        assert_eq!(d.error_address.as_deref(), Some("hcloud_load_balancer.main"));
         assert!(d.resource.is_none());
         assert_eq!(parse_line(SUMMARY).expect("parses").summary, Some((9, 0, 0)));
     }

@@ -31,6 +31,17 @@ async fn env(
     seed: serde_json::Value,
     tweak: impl FnOnce(&mut server::config::Settings),
 ) -> Env {
+    env_with_tofu(db, standin_args, seed, tweak, &[]).await
+}
+
+/// [`env`] whose OpenTofu stand-in gets `tofu_env` (its behaviour switches).
+async fn env_with_tofu(
+    db: Db,
+    standin_args: &[&str],
+    seed: serde_json::Value,
+    tweak: impl FnOnce(&mut server::config::Settings),
+    tofu_env: &[(&str, &str)],
+) -> Env {
     let hetzner = HetznerStandin::start_with(seed, standin_args);
     let git = GitRepo::new();
     let dir = tempfile::tempdir().expect("tempdir").keep();
@@ -47,7 +58,12 @@ async fn env(
     // The create path runs it too (the shared test settings leave that to this suite and it::wizard).
     settings.preflight.on_create = true;
     tweak(&mut settings);
-    let state = server::app_state(settings, db);
+    let mut config = server::engine_config(&settings);
+    config.tofu_env = tofu_env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let state = server::app_state_with_engine(settings, db, server::crypto::SecretBox::generate(), config);
     let router = server::http::router(state.clone());
     let (_, cookie) = common::sign_in(&state, "owner@acme.example", None, Some(OrgRole::Owner)).await;
     Env {
@@ -106,6 +122,7 @@ on_both_backends!(
     catalysts_own_settings_are_checked,
     hetzner_is_asked_little_also_when_it_fails_once,
     the_create_path_refuses_what_the_preflight_refuses,
+    a_server_hetzner_cannot_place_is_named_with_what_it_has_now,
 );
 
 /// The fields of a 422's `fields`, sorted.
@@ -419,4 +436,54 @@ async fn hetzner_is_asked_little_also_when_it_fails_once(db: Db) {
     assert_eq!(c.status, CheckStatus::Fail);
     assert!(c.message.contains("run the pre-flight again"), "{}", c.message);
     assert_eq!(r.api_requests, 12);
+}
+
+/// Availability data can be wrong: the pre-flight passes, then `apply` fails because Hetzner cannot place
+/// the control plane (`resource_unavailable`, as terraform-provider-hcloud reports it). The run's error
+/// names the type, the location and the node, and the hint what Hetzner reports available now — the
+/// nearest type in that location and the locations that have the type. (With OpenTofu's bare message, the
+/// error was "error during placement (resource_unavailable, …)" and the hint the generic retry: seen.)
+async fn a_server_hetzner_cannot_place_is_named_with_what_it_has_now(db: Db) {
+    let env = env_with_tofu(
+        db,
+        &["--unavailable", "cpx42@fsn1"],
+        serde_json::json!({}),
+        |s| s.engine.tofu_module_dir = common::engine::module_dir(),
+        &[("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_server.control_plane")],
+    )
+    .await;
+    let mut body = request("placed.acme.example");
+    body.request.regions[0].worker_size = "cx43".into();
+    let (status, text) = env.post_to("/sovereign/api/v1/deployments", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let id = serde_json::from_str::<serde_json::Value>(&text).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let d: serde_json::Value = common::engine::eventually(60, "the run to fail", || async {
+        let req = Request::builder()
+            .uri(format!("/sovereign/api/v1/deployments/{id}"))
+            .header(http::header::COOKIE, &env.cookie)
+            .body(Body::empty())
+            .expect("request");
+        let (_, _, bytes) = common::send(&env.router, req).await;
+        let d: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        (d["status"] == "failed").then_some(d)
+    })
+    .await;
+    let error = &d["error"];
+    assert_eq!(error["phase"], "tofu-apply", "{d:#}");
+    assert_eq!(
+        error["message"],
+        "Hetzner has no cpx32 available in fsn1 right now, so it could not create this control plane (resource_unavailable).",
+    );
+    let hint = error["hint"].as_str().expect("hint");
+    // The stand-in sells every type everywhere (cpx42 not in fsn1): the nearest shared x86 type with at
+    // least cpx32's 4 vCPU and 8 GB in fsn1 is cx33, and cpx32 is sold in every other location.
+    assert!(
+        hint.contains("cx33 (4 vCPU, 8 GB) as the control-plane size in fsn1"),
+        "{hint}"
+    );
+    assert!(hint.contains("cpx32 in nbg1, hel1, ash, hil"), "{hint}");
+    assert!(!hint.contains("cpx42"), "{hint}");
 }

@@ -160,8 +160,18 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
         LOCK,
     ];
     apply.extend(replace.iter().map(String::as_str));
-    run.command(Phase::TofuApply, &apply, cfg.apply_timeout, None, true)
-        .await?;
+    if let Err((e, diagnosed)) = run
+        .command_diagnosed(Phase::TofuApply, &apply, cfg.apply_timeout, None, true)
+        .await
+    {
+        // A server Hetzner could not place: name it and what Hetzner has now, instead of its bare code.
+        return Err(match diagnosed {
+            Some(d) => super::unavailable::explain(engine, &request, &secrets.hetzner_token, &d)
+                .await
+                .unwrap_or(e),
+            None => e,
+        });
+    }
 
     run.start(Phase::TofuOutput, "Reading the OpenTofu outputs.", vec![])
         .await?;

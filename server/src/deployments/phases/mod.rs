@@ -9,4 +9,5 @@ pub mod dns;
 pub mod gitops;
 pub mod infrastructure;
 pub mod install;
+mod unavailable;
 pub mod wipe;
