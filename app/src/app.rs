@@ -11,6 +11,7 @@ use crate::auth::pages::routes::{
 use crate::billing::routes::BillingRoute;
 use crate::catalog::routes::{FamilyRoute, MarketplaceLayoutRoute, MarketplaceRoute, ProductRoute};
 use crate::deployments::routes::{DeploymentRoute, DeploymentsRoute};
+use crate::flow::routes::FlowRoute;
 use crate::home::HomePage;
 use crate::routes::{BASE, REDEEM};
 use crate::theme::current_theme;
@@ -111,6 +112,11 @@ fn Console() -> impl IntoView {
                         <Route
                             path=path!("/provision/:id")
                             view={Lazy::<DeploymentRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/provision/:id/flow")
+                            view={Lazy::<FlowRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <ParentRoute

@@ -52,6 +52,8 @@ pub const INPUT_CONTENT_TYPES: &[(&str, &str)] = inputs![
     crate::deployments::api::RetryDeployment,
     crate::deployments::api::CancelDeployment,
     crate::deployments::api::LoadDeployment,
+    crate::flow::api::LoadFlow,
+    crate::flow::api::ListJobs,
     crate::system::api::CheckSystem,
     crate::theme::SetTheme,
     crate::wizard::api::GetWizard,

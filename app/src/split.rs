@@ -243,6 +243,7 @@ mod module_of_tests {
             ("/sovereign/setup", Some("signin")),
             ("/sovereign/marketplace/product/cilium", Some("console")),
             ("/sovereign/provision/abc", Some("console")),
+            ("/sovereign/provision/abc/flow", Some("console")),
             ("/sovereign/users", Some("console")),
             ("/sovereign/settings/tokens", Some("console")),
             ("/sovereign/wizard/topology", Some("wizard")),

@@ -2,8 +2,13 @@
 //! one per HelmRelease, each with its executions and their log lines (spec §C.11). Shared by the server (the
 //! jobs store and REST) and the browser (the flow canvas).
 
+pub mod api;
 pub mod graph;
 pub mod layout;
+#[cfg(feature = "hydrate")]
+mod live;
+pub mod page;
+pub mod routes;
 
 use serde::{Deserialize, Serialize};
 

@@ -166,6 +166,13 @@ fn Live(view: DeploymentView) -> impl IntoView {
     .into_any();
     let toolbar = view! {
         <div class="toolbar">
+            <a
+                class="btn btn-secondary"
+                data-testid="flow-link"
+                href=crate::routes::page(&format!("provision/{id}/flow"))
+            >
+                "Flow of the run"
+            </a>
             {move || {
                 (status() == DeploymentStatus::Failed && deployment.with(|d| d.can.retry))
                     .then(|| {
@@ -225,7 +232,8 @@ fn Live(view: DeploymentView) -> impl IntoView {
                                 }
                             })
                     })
-            }} {move || retry.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
+            }}
+            {move || retry.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
             {move || cancel.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
         </div>
     }

@@ -1,0 +1,420 @@
+//! `/sovereign/provision/<id>/flow`: the run as one graph, from the first OpenTofu resource to the last
+//! HelmRelease. The server renders the first frame (the SVG from the same layout the browser computes)
+//! and a list of the same graph, so the page is complete without JavaScript; once hydrated, the page follows
+//! the deployment's event stream and recomputes the graph and its layout in wasm. The layout is stable: a
+//! status change recolours a node and never moves it.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::api::{FlowView, load_flow};
+use super::graph::{Graph, Node};
+use super::layout::{Layout, NODE_H, NODE_W};
+use super::{Job, JobKind, JobStatus};
+use crate::time::format_duration;
+use crate::ui::ErrorView;
+
+#[component]
+pub fn FlowPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let data = Resource::new_blocking(id, load_flow);
+    view! {
+        <Suspense fallback=|| {
+            view! { <p class="muted">"Loading the flow…"</p> }
+        }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(view) => view! { <Canvas view /> }.into_any(),
+                    Err(error) => {
+                        view! {
+                            <leptos_meta::Title text="Flow not found · Catalyst" />
+                            <h1>"Flow"</h1>
+                            <ErrorView error />
+                            <p>
+                                <a href=crate::routes::page("deployments")>"All deployments"</a>
+                            </p>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The words for a status.
+pub fn status_word(s: JobStatus) -> &'static str {
+    match s {
+        JobStatus::Pending => "Waiting",
+        JobStatus::Running => "Running",
+        JobStatus::Succeeded => "Done",
+        JobStatus::Failed => "Failed",
+    }
+}
+
+fn phase_title(phase: &str) -> &'static str {
+    match phase {
+        "infrastructure" => "Cloud resources (OpenTofu)",
+        "cluster" => "Cluster hand-back",
+        "components" => "Components (HelmReleases)",
+        _ => "Other",
+    }
+}
+
+fn kind_word(k: JobKind) -> &'static str {
+    match k {
+        JobKind::Resource => "OpenTofu resource",
+        JobKind::Handback => "cluster hand-back",
+        JobKind::Release => "HelmRelease",
+    }
+}
+
+fn node_text(n: &Node) -> String {
+    let mut s = format!(
+        "{}, {}: {}",
+        n.label,
+        kind_word(n.kind),
+        status_word(n.status).to_lowercase()
+    );
+    if n.duration_ms > 0 {
+        s.push_str(&format!(", {}", format_duration(n.duration_ms)));
+    }
+    s
+}
+
+/// Cuts a label to what fits in a node box.
+fn short(label: &str) -> String {
+    const MAX: usize = 26;
+    if label.chars().count() <= MAX {
+        label.to_string()
+    } else {
+        let mut s: String = label.chars().take(MAX - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+#[component]
+fn Canvas(view: FlowView) -> impl IntoView {
+    let FlowView { deployment, jobs } = view;
+    let id = deployment.id.clone();
+    let fqdn = deployment.fqdn.clone();
+    let jobs = RwSignal::new(jobs);
+    let graph = Memo::new(move |_| jobs.with(|j| Graph::from_jobs(j)));
+    let layout = Memo::new(move |_| graph.with(Layout::of));
+
+    #[cfg(feature = "hydrate")]
+    {
+        let url = format!("{}?after={}", deployment.stream_url, deployment.last_seq);
+        let settled = deployment.status.settled();
+        let id = id.clone();
+        Effect::new(move |started: Option<bool>| {
+            if started.is_none() && !settled {
+                super::live::follow(&url, id.clone(), jobs);
+            }
+            true
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = &deployment;
+
+    let back = crate::routes::page(&format!("provision/{id}"));
+    let header = view! {
+        <leptos_meta::Title text=format!("{fqdn} · Flow · Catalyst") />
+        <div class="page-head">
+            <div class="min-w-0">
+                <p class="eyebrow">
+                    <a href=crate::routes::page("deployments")>"Deployments"</a>
+                    " / "
+                    <a href=back.clone()>{fqdn.clone()}</a>
+                    " / flow"
+                </p>
+                <h1>"Flow of the run"</h1>
+                <p class="muted text-sm">
+                    "Every step from the first cloud resource to the last component; an arrow means “starts when that one is done”."
+                </p>
+            </div>
+            <div class="head-actions">
+                <span class="flow-status" data-testid="flow-status">
+                    {move || {
+                        let s = graph.with(Graph::status);
+                        view! {
+                            <span class=format!("badge flow-badge-{}", s.as_str())>{status_word(s)}</span>
+                        }
+                    }}
+                </span>
+            </div>
+        </div>
+    }
+    .into_any();
+
+    let groups = view! {
+        <ul class="flow-groups" aria-label="Phases">
+            {move || {
+                graph
+                    .with(|g| g.groups.clone())
+                    .into_iter()
+                    .map(|g| {
+                        let title = if g.region.is_empty() {
+                            phase_title(&g.phase).to_string()
+                        } else {
+                            format!("{} · {}", phase_title(&g.phase), g.region)
+                        };
+                        view! {
+                            <li class=format!("flow-group flow-{}", g.status.as_str())>
+                                <span class="flow-dot" aria-hidden="true"></span>
+                                {title}
+                                ": "
+                                {status_word(g.status)}
+                                {format!(" ({})", g.nodes)}
+                            </li>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </ul>
+    }
+    .into_any();
+
+    // The canvas keeps its elements: nodes and edges are keyed by id (`<For>`), and each reads its own
+    // status, duration, label and place from memos, so a live update changes attributes in place and never
+    // replaces the element that has the keyboard focus (or the scroll position of the frame).
+    let has_nodes = Memo::new(move |_| graph.with(|g| !g.nodes.is_empty()));
+    // Nodes in reading order of the canvas: layer by layer, top to bottom (the tab order).
+    let node_ids = Memo::new(move |_| layout.with(|l| l.layers.concat()));
+    let edge_ids = Memo::new(move |_| {
+        graph.with(|g| {
+            g.edges
+                .iter()
+                .map(|e| (e.from.clone(), e.to.clone()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let svg = view! {
+        <div class="flow-scroll" data-testid="flow-canvas">
+            <Show
+                when=move || has_nodes.get()
+                fallback=|| {
+                    view! {
+                        <p class="muted p-4">
+                            "Nothing has started yet: the steps appear here as the run plans them."
+                        </p>
+                    }
+                }
+            >
+                <svg
+                    class="flow-svg"
+                    viewBox=move || layout.with(|l| format!("0 0 {:.0} {:.0}", l.width, l.height))
+                    width=move || layout.with(|l| format!("{:.0}", l.width))
+                    height=move || layout.with(|l| format!("{:.0}", l.height))
+                    role="group"
+                    aria-label="Flow of the run: one box per step"
+                >
+                    <defs>
+                        <marker
+                            id="flow-arrow"
+                            viewBox="0 0 10 10"
+                            refX="10"
+                            refY="5"
+                            markerWidth="7"
+                            markerHeight="7"
+                            orient="auto-start-reverse"
+                        >
+                            <path d="M0,0 L10,5 L0,10 z" class="flow-arrowhead" />
+                        </marker>
+                    </defs>
+                    <For
+                        each=move || edge_ids.get()
+                        key=|e| e.clone()
+                        children=move |(from, to)| view! { <FlowEdge from to graph layout /> }
+                    />
+                    <For
+                        each=move || node_ids.get()
+                        key=|id| id.clone()
+                        children=move |id| view! { <FlowNode id graph layout /> }
+                    />
+                </svg>
+            </Show>
+        </div>
+    }
+    .into_any();
+
+    let list = view! {
+        <section class="card mt-4" aria-labelledby="flow-list-title" data-testid="flow-list">
+            <h2 id="flow-list-title" class="card-title">
+                "The same steps as a list"
+            </h2>
+            {move || {
+                let g = graph.get();
+                g.groups
+                    .iter()
+                    .map(|grp| {
+                        let title = if grp.region.is_empty() {
+                            phase_title(&grp.phase).to_string()
+                        } else {
+                            format!("{} · {}", phase_title(&grp.phase), grp.region)
+                        };
+                        let items = g
+                            .nodes
+                            .iter()
+                            .filter(|n| n.group == grp.id)
+                            .map(|n| {
+                                let waits: Vec<String> = g
+                                    .upstream(&n.id)
+                                    .iter()
+                                    .map(|u| u.label.clone())
+                                    .collect();
+                                view! {
+                                    <li class=format!("flow-item flow-{}", n.status.as_str())>
+                                        <span class="flow-dot" aria-hidden="true"></span>
+                                        <span class="mono break-all">{n.label.clone()}</span>
+                                        " — "
+                                        {status_word(n.status)}
+                                        {(n.duration_ms > 0)
+                                            .then(|| format!(" · {}", format_duration(n.duration_ms)))}
+                                        {(!waits.is_empty())
+                                            .then(|| {
+                                                view! {
+                                                    <span class="muted text-sm block">
+                                                        "Starts after: " {waits.join(", ")}
+                                                    </span>
+                                                }
+                                            })}
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <h3 class="flow-list-phase">{title} ": " {status_word(grp.status)}</h3>
+                            <ol class="flow-list">{items}</ol>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </section>
+    }
+    .into_any();
+
+    view! {
+        {header}
+        {groups}
+        {svg}
+        {list}
+    }
+}
+
+/// One edge of the canvas; its path and colour follow the layout and its source's status.
+#[component]
+fn FlowEdge(from: String, to: String, graph: Memo<Graph>, layout: Memo<Layout>) -> impl IntoView {
+    let path = {
+        let (from, to) = (from.clone(), to.clone());
+        Memo::new(move |_| layout.with(|l| l.edge_path(&from, &to).unwrap_or_default()))
+    };
+    let status = Memo::new(move |_| graph.with(|g| g.node(&from).map_or(JobStatus::Pending, |n| n.status)));
+    view! {
+        <path
+            class=move || format!("flow-edge flow-{}", status.get().as_str())
+            d=move || path.get()
+            marker-end="url(#flow-arrow)"
+        />
+    }
+}
+
+/// One node of the canvas: created once per job and updated in place.
+#[component]
+fn FlowNode(id: String, graph: Memo<Graph>, layout: Memo<Layout>) -> impl IntoView {
+    let node = {
+        let id = id.clone();
+        Memo::new(move |_| graph.with(|g| g.node(&id).cloned()))
+    };
+    let place = {
+        let id = id.clone();
+        Memo::new(move |_| layout.with(|l| l.places.get(&id).copied()))
+    };
+    let status = Memo::new(move |_| node.with(|n| n.as_ref().map_or(JobStatus::Pending, |n| n.status)));
+    let label = Memo::new(move |_| node.with(|n| n.as_ref().map(|n| n.label.clone()).unwrap_or_default()));
+    let duration = Memo::new(move |_| node.with(|n| n.as_ref().map_or(0, |n| n.duration_ms)));
+    let aria = Memo::new(move |_| node.with(|n| n.as_ref().map(node_text).unwrap_or_default()));
+    let sub = move || {
+        let (s, d) = (status.get(), duration.get());
+        if d > 0 {
+            format!("{} · {}", status_word(s), format_duration(d))
+        } else {
+            status_word(s).to_string()
+        }
+    };
+    view! {
+        <g
+            class=move || format!("flow-node flow-{}", status.get().as_str())
+            transform=move || {
+                place.get().map(|p| format!("translate({:.1},{:.1})", p.x, p.y)).unwrap_or_default()
+            }
+            tabindex="0"
+            role="img"
+            aria-label=move || aria.get()
+            data-node=id.clone()
+        >
+            <title>{id.clone()}</title>
+            <rect width=NODE_W.to_string() height=NODE_H.to_string() rx="8" />
+            <text x="12" y="18" class="flow-label">
+                {move || short(&label.get())}
+            </text>
+            <text x="12" y="35" class="flow-sub">
+                {sub}
+            </text>
+        </g>
+    }
+}
+
+/// Applies one event of the deployment's stream to the jobs: resource and component changes update (or
+/// add) their job; anything else returns true when the jobs should be read again (a status change).
+pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::DeploymentEvent) -> bool {
+    use crate::deployments::types::{ComponentPhase, EventKind, Phase};
+    let (name, kind, app, status) = match e.kind {
+        EventKind::Resource if matches!(e.phase, Phase::TofuPlan | Phase::TofuApply) => {
+            let Some(r) = &e.resource else { return false };
+            (
+                super::tofu_job(&r.address),
+                JobKind::Resource,
+                r.resource_type.clone(),
+                JobStatus::of_resource(r.state),
+            )
+        }
+        EventKind::Component => {
+            let (Some(c), Some(s)) = (&e.component, e.state.as_deref().and_then(ComponentPhase::parse))
+            else {
+                return false;
+            };
+            (
+                super::install_job(c),
+                JobKind::Release,
+                c.clone(),
+                JobStatus::of_component(s),
+            )
+        }
+        EventKind::Status => return true,
+        _ => return false,
+    };
+    if let Some(j) = jobs.iter_mut().find(|j| j.job_name == name) {
+        if j.status != status && status != JobStatus::Pending && j.started_at.is_none() {
+            j.started_at = Some(e.at);
+        }
+        j.status = status;
+    } else {
+        jobs.push(Job {
+            job_name: name,
+            kind,
+            app_id: app,
+            batch_id: kind.batch().to_string(),
+            region: String::new(),
+            depends_on: Vec::new(),
+            status,
+            started_at: (status != JobStatus::Pending).then_some(e.at),
+            finished_at: None,
+            duration_ms: 0,
+            latest_execution_id: None,
+        });
+    }
+    false
+}
