@@ -46,9 +46,18 @@ pub fn random_id(len: usize) -> String {
     out
 }
 
-/// Lowercase hex SHA-256.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+/// `bytes` random bytes from the OS, as URL-safe base64 without padding (32 bytes → 43 characters): session
+/// cookies, API tokens, invitation links, setup tokens.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).expect("the operating system's random generator is unavailable");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Lowercase hex SHA-256: what the database stores of a secret and looks it up by.
+pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(data.as_ref()))
 }
 
 /// Compares two byte strings in time independent of where they differ.
@@ -90,7 +99,7 @@ pub enum KeySource {
 impl SecretBox {
     pub fn new(key: [u8; KEY_LEN]) -> Self {
         let cipher = XChaCha20Poly1305::new((&key).into());
-        let key_id = sha256_hex(&key)[..16].to_string();
+        let key_id = sha256_hex(key)[..16].to_string();
         Self { cipher, key_id }
     }
 
@@ -245,6 +254,25 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_random_and_url_safe() {
+        let a = random_token(32);
+        let b = random_token(32);
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
+    fn digests_are_sha256_hex() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_hex("abc"), abc);
+        assert_eq!(sha256_hex(b"abc"), abc);
+    }
 
     #[test]
     fn seals_and_opens_bound_to_the_associated_data() {

@@ -20,8 +20,8 @@ use app::ports::AccountsPort;
 use async_trait::async_trait;
 
 use super::audit::Actor;
-use super::secrets::{random_token, sha256_hex};
 use super::service::{AuthService, invalid};
+use crate::crypto::{random_token, sha256_hex};
 use crate::db::orgs::InvitationRow;
 use crate::db::users::{NewUser, UserRow};
 use crate::db::{self, now_ms};

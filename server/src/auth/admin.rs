@@ -90,5 +90,5 @@ fn read_password(from_stdin: bool) -> Result<(String, bool), ConfigError> {
         }
     }
     // 18 random bytes → 24 characters: far beyond any guessing.
-    Ok((super::secrets::random_token(18), true))
+    Ok((crate::crypto::random_token(18), true))
 }

@@ -18,8 +18,8 @@ use app::auth::policy::{self, Action};
 use app::auth::{Credential, PlatformRole, Principal};
 use tokio::sync::watch;
 
-use super::secrets::sha256_hex;
 use super::service::AuthService;
+use crate::crypto::sha256_hex;
 use crate::db::{self, now_ms};
 use crate::error::Error;
 

@@ -8,7 +8,7 @@
 //! - [`callers`]: a session cookie or API token → the acting `Principal` (one path for both), and its cache.
 //! - [`middleware`]: resolves the caller of every request and enforces the public list and same-origin rule.
 //! - [`public`]: the routes anyone may reach.
-//! - [`password`]: Argon2id hashing; [`secrets`]: random tokens and their digests; [`session`]: the cookie.
+//! - [`password`]: Argon2id hashing; [`session`]: the cookie (random tokens and their digests: `crate::crypto`).
 //! - [`ratelimit`]: per-address and per-account limits; [`admin`]: the CLI.
 //! - Single sign-on: [`oidc`] speaks the protocol, [`sso`] decides which account an identity is.
 //! - [`config`]: the options.
@@ -27,7 +27,6 @@ pub mod orgs;
 pub mod password;
 pub mod public;
 pub mod ratelimit;
-pub mod secrets;
 pub mod service;
 pub mod session;
 pub mod signin;

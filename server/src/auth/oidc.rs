@@ -31,9 +31,9 @@ use tokio::sync::RwLock;
 
 use super::audit::Actor;
 use super::config::OidcSettings;
-use super::secrets::{random_token, sha256_hex};
 use super::service::Auth;
 use super::sso::{Identity, SsoFailure, SsoSignIn};
+use crate::crypto::{random_token, sha256_hex};
 use crate::db::{self, now_ms};
 
 /// The cookie that binds a login in flight to the browser that started it.

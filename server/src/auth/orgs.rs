@@ -11,8 +11,8 @@ use app::ports::OrganisationsPort;
 use async_trait::async_trait;
 
 use super::audit::Actor;
-use super::secrets::random_token;
 use super::service::{AuthService, invalid};
+use crate::crypto::random_token;
 use crate::db;
 use crate::error::Error;
 

@@ -78,7 +78,7 @@ pub fn needs_rehash(phc: &str) -> bool {
 /// A valid hash of a random password, made once: verifying against it costs what a real check costs.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: LazyLock<String> = LazyLock::new(|| {
-        let secret = super::secrets::random_token(24);
+        let secret = crate::crypto::random_token(24);
         hash_blocking(&secret).unwrap_or_default()
     });
     &DUMMY

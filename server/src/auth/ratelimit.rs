@@ -55,7 +55,7 @@ impl Kind {
         let from = ip.map(|ip| bucket(ip).to_string()).unwrap_or_default();
         format!(
             "{kind}:{}:{from}",
-            super::secrets::sha256_hex(&app::auth::validate::normalize_email(email))
+            crate::crypto::sha256_hex(app::auth::validate::normalize_email(email))
         )
     }
 }

@@ -16,7 +16,7 @@ use super::callers::CallerCache;
 use super::config::AuthSettings;
 use super::password::Hasher;
 use super::ratelimit::IpLimits;
-use super::secrets::{random_token, sha256_hex};
+use crate::crypto::{random_token, sha256_hex};
 use crate::db::users::UserRow;
 use crate::db::{self, Db};
 use crate::error::Error;

@@ -12,9 +12,9 @@ use async_trait::async_trait;
 
 use super::audit::Actor;
 use super::ratelimit::{self, Kind};
-use super::secrets::{random_token, sha256_hex};
 use super::service::{AuthService, Fields, truncate};
 use super::session;
+use crate::crypto::{random_token, sha256_hex};
 use crate::db::users::{NewUser, UserRow};
 use crate::db::{self, now_ms};
 use crate::error::Error;

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use super::audit::Actor;
 use super::callers::TOKEN_PREFIX;
-use super::secrets::{random_token, sha256_hex};
 use super::service::{AuthService, invalid};
+use crate::crypto::{random_token, sha256_hex};
 use crate::db::{self, now_ms};
 use crate::error::Error;
 

@@ -101,16 +101,12 @@ fn db_failed(e: crate::db::DbError) -> PoolError {
 }
 
 fn random_token() -> String {
-    let mut b = [0u8; 24];
-    getrandom::getrandom(&mut b).expect("the OS random source works");
-    hex::encode(b)
+    hex::encode(crate::crypto::random_bytes::<24>())
 }
 
 fn random_tsig_secret() -> Secret {
     use base64::Engine;
-    let mut b = [0u8; 32];
-    getrandom::getrandom(&mut b).expect("the OS random source works");
-    Secret::new(base64::engine::general_purpose::STANDARD.encode(b))
+    Secret::new(base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes::<32>()))
 }
 
 impl PoolManager {
