@@ -1,7 +1,7 @@
 //! The provisioning engine end to end with the `tofu` stand-in, a real bare Git repository, the Hetzner API
 //! stand-in and the stand-in Kubernetes API: happy path, failure and retry, a missing GitOps repository,
 //! cancel, wipe with sweep and teardown report, the component watch, concurrency and takeover after a lost
-//! replica.
+//! replica. Every test runs on SQLite and on Postgres.
 
 use crate::common;
 
@@ -65,6 +65,18 @@ pub(crate) fn config(
     cfg
 }
 
+on_both_backends!(
+    happy_path_pushes_the_gitops_tree_then_provisions_and_reaches_ready,
+    a_failed_apply_is_recorded_and_a_retry_succeeds,
+    without_a_gitops_repository_the_run_fails_at_once_and_retries_once_one_is_set,
+    a_missing_tofu_binary_fails_at_once_saying_how_to_install_it,
+    cancel_stops_opentofu_and_wipe_destroys_sweeps_and_reports,
+    a_wipe_that_leaves_something_fails_with_what_is_left_and_its_cost,
+    a_component_failure_fails_the_deployment_and_a_component_retry_asks_flux_again,
+    twenty_concurrent_deployments_keep_their_events_trees_and_workdirs_apart,
+    another_replica_takes_over_a_run_whose_lease_expired,
+);
+
 fn harness_with(
     db: Db,
     dir: std::path::PathBuf,
@@ -80,16 +92,10 @@ fn harness_with(
     }
 }
 
-async fn harness(git: &GitRepo, tofu_env: &[(&str, &str)]) -> Harness {
+async fn harness(db: Db, git: &GitRepo, tofu_env: &[(&str, &str)]) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let cfg = config(&dir, Some(git), tofu_env);
-    harness_with(
-        common::sqlite().await,
-        dir,
-        SecretBox::generate(),
-        "replica-a",
-        cfg,
-    )
+    harness_with(db, dir, SecretBox::generate(), "replica-a", cfg)
 }
 
 impl Harness {
@@ -161,12 +167,11 @@ impl Harness {
     }
 }
 
-#[tokio::test]
-async fn happy_path_pushes_the_gitops_tree_then_provisions_and_reaches_ready() {
+async fn happy_path_pushes_the_gitops_tree_then_provisions_and_reaches_ready(db: Db) {
     let git = GitRepo::new();
     let kube = KubeStandin::start();
     let (k, v) = kube.tofu_env();
-    let h = harness(&git, &[(k, &v)]).await;
+    let h = harness(db, &git, &[(k, &v)]).await;
     let created = h
         .engine
         .create(&h.actor, request("acme.example.com"))
@@ -383,12 +388,12 @@ async fn happy_path_pushes_the_gitops_tree_then_provisions_and_reaches_ready() {
     assert!(yaml.contains(&kube.url));
 }
 
-#[tokio::test]
-async fn a_failed_apply_is_recorded_and_a_retry_succeeds() {
+async fn a_failed_apply_is_recorded_and_a_retry_succeeds(db: Db) {
     let git = GitRepo::new();
     let log = tempfile::NamedTempFile::new().expect("log");
     let log_path = log.path().display().to_string();
     let h = harness(
+        db,
         &git,
         &[
             ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_load_balancer.region"),
@@ -471,9 +476,7 @@ async fn a_failed_apply_is_recorded_and_a_retry_succeeds() {
     }
 }
 
-#[tokio::test]
-async fn without_a_gitops_repository_the_run_fails_at_once_and_retries_once_one_is_set() {
-    let db = common::sqlite().await;
+async fn without_a_gitops_repository_the_run_fails_at_once_and_retries_once_one_is_set(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let key = SecretBox::generate();
     let bare = harness_with(
@@ -511,13 +514,12 @@ async fn without_a_gitops_repository_the_run_fails_at_once_and_retries_once_one_
     assert!(!git.files_under("clusters/no-repo.example.com").is_empty());
 }
 
-#[tokio::test]
-async fn a_missing_tofu_binary_fails_at_once_saying_how_to_install_it() {
+async fn a_missing_tofu_binary_fails_at_once_saying_how_to_install_it(db: Db) {
     let git = GitRepo::new();
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let mut cfg = config(&dir, Some(&git), &[]);
     cfg.tofu_bin = dir.join("no-such-tofu");
-    let h = harness_with(common::sqlite().await, dir, SecretBox::generate(), "a", cfg);
+    let h = harness_with(db, dir, SecretBox::generate(), "a", cfg);
     let id = h.create("no-tofu.example.com").await;
     h.wait_for(&id, DeploymentStatus::Failed, 30).await;
     let error = h
@@ -556,14 +558,13 @@ fn leftovers(fqdn: &str, protected: bool) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn cancel_stops_opentofu_and_wipe_destroys_sweeps_and_reports() {
+async fn cancel_stops_opentofu_and_wipe_destroys_sweeps_and_reports(db: Db) {
     let git = GitRepo::new();
     let hetzner = HetznerStandin::start(leftovers("cancel.example.com", false));
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let mut cfg = config(&dir, Some(&git), &[("TOFU_STANDIN_DELAY", "0.4")]);
     cfg.hetzner_api_url = hetzner.url.clone();
-    let h = harness_with(common::sqlite().await, dir, SecretBox::generate(), "a", cfg);
+    let h = harness_with(db, dir, SecretBox::generate(), "a", cfg);
     let id = h.create("cancel.example.com").await;
     eventually(60, "apply under way", || async {
         let d = h.engine.get(&h.actor, &id).await.expect("get");
@@ -656,14 +657,13 @@ async fn cancel_stops_opentofu_and_wipe_destroys_sweeps_and_reports() {
     assert_eq!(gone.status(), http::StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn a_wipe_that_leaves_something_fails_with_what_is_left_and_its_cost() {
+async fn a_wipe_that_leaves_something_fails_with_what_is_left_and_its_cost(db: Db) {
     let git = GitRepo::new();
     let hetzner = HetznerStandin::start(leftovers("protected.example.com", true));
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let mut cfg = config(&dir, Some(&git), &[("TOFU_STANDIN_FAIL_AT", "plan")]);
     cfg.hetzner_api_url = hetzner.url.clone();
-    let h = harness_with(common::sqlite().await, dir, SecretBox::generate(), "a", cfg);
+    let h = harness_with(db, dir, SecretBox::generate(), "a", cfg);
     let id = h.create("protected.example.com").await;
     h.wait_for(&id, DeploymentStatus::Failed, 60).await;
     h.wipe(&id, "protected.example.com").await;
@@ -694,12 +694,11 @@ async fn a_wipe_that_leaves_something_fails_with_what_is_left_and_its_cost() {
     assert!(error.hint.contains("retry the wipe"), "{}", error.hint);
 }
 
-#[tokio::test]
-async fn a_component_failure_fails_the_deployment_and_a_component_retry_asks_flux_again() {
+async fn a_component_failure_fails_the_deployment_and_a_component_retry_asks_flux_again(db: Db) {
     let git = GitRepo::new();
     let kube = KubeStandin::start();
     let (k, v) = kube.tofu_env();
-    let h = harness(&git, &[(k, &v)]).await;
+    let h = harness(db, &git, &[(k, &v)]).await;
     let id = h.create("components.example.com").await;
     h.wait_for(&id, DeploymentStatus::WaitingForCluster, 60).await;
     let expected = h
@@ -760,10 +759,9 @@ async fn a_component_failure_fails_the_deployment_and_a_component_retry_asks_flu
     h.wait_for(&id, DeploymentStatus::Ready, 15).await;
 }
 
-#[tokio::test]
-async fn twenty_concurrent_deployments_keep_their_events_trees_and_workdirs_apart() {
+async fn twenty_concurrent_deployments_keep_their_events_trees_and_workdirs_apart(db: Db) {
     let git = GitRepo::new();
-    let h = harness(&git, &[]).await;
+    let h = harness(db, &git, &[]).await;
     let mut ids = Vec::new();
     for i in 0..20 {
         ids.push((i, h.create(&format!("c{i}.example.com")).await));
@@ -820,10 +818,8 @@ async fn twenty_concurrent_deployments_keep_their_events_trees_and_workdirs_apar
     assert_eq!(page.total, 20);
 }
 
-#[tokio::test]
-async fn another_replica_takes_over_a_run_whose_lease_expired() {
+async fn another_replica_takes_over_a_run_whose_lease_expired(db: Db) {
     let git = GitRepo::new();
-    let db = common::sqlite().await;
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let key = SecretBox::generate();
     let a = harness_with(
