@@ -16,7 +16,7 @@ use common::engine::{
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use server::crypto::SecretBox;
-use server::db::DbUrl;
+use server::db::{Db, DbUrl};
 
 /// Everything the server logs in this test binary (the secret scan reads it).
 fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -58,11 +58,21 @@ struct Api {
     _git: Arc<GitRepo>,
 }
 
+on_both_backends!(
+    create_answers_201_and_names_every_invalid_field,
+    kubeconfig_put_follows_the_bearer_rules,
+    a_kubeconfig_before_the_api_address_is_known_is_asked_to_come_back,
+    delete_is_refused_in_flight_and_removes_a_settled_record,
+    sse_reconnect_with_last_event_id_loses_and_repeats_nothing,
+    a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_once,
+    no_secret_appears_in_events_api_responses_or_logs,
+    every_deployment_operation_needs_a_session_the_role_and_the_organisation,
+);
+
 /// The router over a fresh database, provisioning through the `tofu` stand-in with `tofu_env` switches;
 /// requests are signed in as an owner of the console's organisation.
-async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf>) -> Api {
+async fn api_with(db: Db, tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf>) -> Api {
     logs();
-    let db = common::sqlite().await;
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let git = GitRepo::new();
     let mut settings = common::settings_for(DbUrl::SqliteMemory, dir.clone());
@@ -91,8 +101,8 @@ async fn api_with(tofu_env: &[(&str, &str)], tofu_bin: Option<std::path::PathBuf
     }
 }
 
-async fn api() -> Api {
-    api_with(&[], None).await
+async fn api(db: Db) -> Api {
+    api_with(db, &[], None).await
 }
 
 impl Api {
@@ -217,9 +227,8 @@ impl Api {
     }
 }
 
-#[tokio::test]
-async fn create_answers_201_and_names_every_invalid_field() {
-    let api = api().await;
+async fn create_answers_201_and_names_every_invalid_field(db: Db) {
+    let api = api(db).await;
     let body = serde_json::to_string(&request("created.example.com")).expect("json");
     let req = Request::post("/sovereign/api/v1/deployments")
         .header("content-type", "application/json")
@@ -308,11 +317,10 @@ async fn create_answers_201_and_names_every_invalid_field() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn kubeconfig_put_follows_the_bearer_rules() {
+async fn kubeconfig_put_follows_the_bearer_rules(db: Db) {
     let kube = KubeStandin::start();
     let (k, v) = kube.tofu_env();
-    let api = api_with(&[(k, &v)], None).await;
+    let api = api_with(db, &[(k, &v)], None).await;
     let id = api.create("kubeconfig.example.com").await;
     api.wait_for(&id, "waiting-for-cluster", 60).await;
     let bearer = api.bearer(&id);
@@ -448,12 +456,11 @@ async fn kubeconfig_put_follows_the_bearer_rules() {
     assert_eq!(s, StatusCode::NOT_FOUND, "not delivered yet");
 }
 
-#[tokio::test]
-async fn a_kubeconfig_before_the_api_address_is_known_is_asked_to_come_back() {
+async fn a_kubeconfig_before_the_api_address_is_known_is_asked_to_come_back(db: Db) {
     // Apply is done (the control plane booted with its bearer), `tofu output` has not answered yet.
     let kube = KubeStandin::start();
     let (k, v) = kube.tofu_env();
-    let api = api_with(&[(k, &v), ("TOFU_STANDIN_HANG_AT", "output")], None).await;
+    let api = api_with(db, &[(k, &v), ("TOFU_STANDIN_HANG_AT", "output")], None).await;
     let id = api.create("early.example.com").await;
     let userdata = api.work_root.parent().expect("data dir").join("userdata");
     let bearer = eventually(60, "the control plane's user data", || async {
@@ -497,9 +504,8 @@ async fn a_kubeconfig_before_the_api_address_is_known_is_asked_to_come_back() {
     );
 }
 
-#[tokio::test]
-async fn delete_is_refused_in_flight_and_removes_a_settled_record() {
-    let api = api_with(&[("TOFU_STANDIN_DELAY", "0.5")], None).await;
+async fn delete_is_refused_in_flight_and_removes_a_settled_record(db: Db) {
+    let api = api_with(db, &[("TOFU_STANDIN_DELAY", "0.5")], None).await;
     let id = api.create("slow-delete.example.com").await;
     eventually(30, "provisioning", || async {
         (api.status(&id).await == "provisioning").then_some(())
@@ -573,9 +579,9 @@ async fn read_sse(
     out
 }
 
-#[tokio::test]
-async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
+async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing(db: Db) {
     let api = api_with(
+        db,
         &[
             ("TOFU_STANDIN_DELAY", "0.05"),
             ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_server.worker"),
@@ -650,11 +656,10 @@ async fn sse_reconnect_with_last_event_id_loses_and_repeats_nothing() {
     assert_eq!(tail.len(), 1, "only the done event: {tail:?}");
 }
 
-#[tokio::test]
-async fn a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_once() {
+async fn a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_once(db: Db) {
     use server::db::deployment_events::NewEvent;
     // The run hangs in `tofu init`, so the deployment stays in flight while events are appended by hand.
-    let api = api_with(&[("TOFU_STANDIN_HANG_AT", "init")], None).await;
+    let api = api_with(db, &[("TOFU_STANDIN_HANG_AT", "init")], None).await;
     let id = api.create("lagging.example.com").await;
     let uri = format!("/sovereign/api/v1/deployments/{id}/stream");
     let res = api
@@ -703,8 +708,7 @@ async fn a_subscriber_that_falls_behind_the_live_buffer_still_gets_every_event_o
     );
 }
 
-#[tokio::test]
-async fn no_secret_appears_in_events_api_responses_or_logs() {
+async fn no_secret_appears_in_events_api_responses_or_logs(db: Db) {
     // A misbehaving provider: echoes the variables file, token and bearer included, on stderr.
     let wrapper_dir = tempfile::tempdir().expect("tempdir");
     let wrapper = wrapper_dir.path().join("tofu");
@@ -723,6 +727,7 @@ async fn no_secret_appears_in_events_api_responses_or_logs() {
     let kube = KubeStandin::start();
     let (k, v) = kube.tofu_env();
     let api = api_with(
+        db,
         &[
             ("TOFU_STANDIN_FAIL_RESOURCE", "hcloud_load_balancer.region"),
             ("TOFU_STANDIN_FAIL_TIMES", "1"),
@@ -803,10 +808,9 @@ async fn call(api: &Api, method: Method, uri: &str, body: &str) -> (StatusCode, 
     (s, text)
 }
 
-#[tokio::test]
-async fn every_deployment_operation_needs_a_session_the_role_and_the_organisation() {
+async fn every_deployment_operation_needs_a_session_the_role_and_the_organisation(db: Db) {
     // Runs fail at `tofu init` at once, so deployments settle (failed) and every operation applies.
-    let owner = api_with(&[("TOFU_STANDIN_FAIL_AT", "init")], None).await;
+    let owner = api_with(db, &[("TOFU_STANDIN_FAIL_AT", "init")], None).await;
     let id = owner.create("gated.example.com").await;
     owner.wait_for(&id, "failed", 30).await;
     let d = format!("/sovereign/api/v1/deployments/{id}");
