@@ -14,6 +14,7 @@ use http::{Method, Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use server::auth::public;
 use server::config::Settings;
+use server::db::Db;
 use server::state::AppState;
 
 /// The real router over a fresh database, and a way to call it as a browser does. Other accounts-and-access
@@ -23,13 +24,33 @@ pub(crate) struct H {
     pub(crate) state: AppState,
 }
 
+on_both_backends!(
+    no_route_outside_the_public_list_answers_without_a_session,
+    the_public_list_answers_without_a_session,
+    cookie_authorised_state_changes_need_the_consoles_origin,
+    bearer_tokens_need_no_origin_and_act_with_their_owners_roles,
+    wrong_password_and_unknown_user_get_the_same_answer,
+    forms_without_javascript_sign_in_and_out_with_redirects,
+    an_expired_session_redirects_pages_and_is_a_401_for_the_api,
+    an_active_session_survives_its_idle_timeout_but_not_its_max_age,
+    repeated_failures_lock_the_account_and_name_the_wait,
+    one_address_is_limited_across_accounts,
+    forbidden_actions_are_403s_naming_the_permission,
+    role_changes_follow_the_policy_and_are_audited,
+    first_run_offers_a_token_guarded_setup_page_once,
+    invite_only_sign_up_needs_a_link_that_works_once,
+    open_sign_up_gives_newcomers_their_own_organisation,
+    changing_the_password_signs_out_other_sessions,
+    a_change_made_by_another_replica_applies_within_the_cache_lifetime,
+    versions_are_shown_to_superadmins_only,
+);
+
 pub(crate) fn settings() -> Settings {
     common::memory_settings()
 }
 
-async fn harness_with(settings: Settings) -> H {
-    let (router, state) = common::app_over(settings).await;
-    H { router, state }
+async fn harness_with(db: Db, settings: Settings) -> H {
+    harness_on(settings, db)
 }
 
 /// A harness over `db` (for tests that run on both backends).
@@ -41,8 +62,8 @@ pub(crate) fn harness_on(settings: Settings, db: server::db::Db) -> H {
     }
 }
 
-async fn harness() -> H {
-    harness_with(settings()).await
+async fn harness(db: Db) -> H {
+    harness_with(db, settings()).await
 }
 
 pub(crate) struct Res {
@@ -233,9 +254,8 @@ pub(crate) fn every_route() -> Vec<(Method, String)> {
     routes
 }
 
-#[tokio::test]
-async fn no_route_outside_the_public_list_answers_without_a_session() {
-    let h = harness().await;
+async fn no_route_outside_the_public_list_answers_without_a_session(db: Db) {
+    let h = harness(db).await;
     // An account exists (otherwise pages lead to the setup page instead of the login page).
     h.user(
         "admin@example.com",
@@ -300,9 +320,8 @@ async fn no_route_outside_the_public_list_answers_without_a_session() {
     assert!(checked >= 60, "{checked}");
 }
 
-#[tokio::test]
-async fn the_public_list_answers_without_a_session() {
-    let h = harness().await;
+async fn the_public_list_answers_without_a_session(db: Db) {
+    let h = harness(db).await;
     h.user(
         "admin@example.com",
         Some(PlatformRole::Superadmin),
@@ -368,9 +387,8 @@ async fn the_public_list_answers_without_a_session() {
 
 // ---- CSRF ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn cookie_authorised_state_changes_need_the_consoles_origin() {
-    let h = harness().await;
+async fn cookie_authorised_state_changes_need_the_consoles_origin(db: Db) {
+    let h = harness(db).await;
     let (_, cookie) = h
         .user(
             "admin@example.com",
@@ -453,9 +471,8 @@ async fn cookie_authorised_state_changes_need_the_consoles_origin() {
     assert!(res.session_cookie().is_none());
 }
 
-#[tokio::test]
-async fn bearer_tokens_need_no_origin_and_act_with_their_owners_roles() {
-    let h = harness().await;
+async fn bearer_tokens_need_no_origin_and_act_with_their_owners_roles(db: Db) {
+    let h = harness(db).await;
     let (_, admin) = h
         .user(
             "admin@example.com",
@@ -517,7 +534,11 @@ async fn bearer_tokens_need_no_origin_and_act_with_their_owners_roles() {
         StatusCode::OK,
         "any signed-in caller reads the status"
     );
-    assert_eq!(status.json()["database"], "sqlite");
+    let backend = match h.state.db {
+        Db::Sqlite(_) => "sqlite",
+        Db::Postgres(_) => "postgres",
+    };
+    assert_eq!(status.json()["database"], backend);
     for field in ["version", "databaseVersion", "schemaVersion"] {
         assert!(
             status.json()[field].is_null(),
@@ -586,9 +607,8 @@ async fn bearer_tokens_need_no_origin_and_act_with_their_owners_roles() {
 
 // ---- signing in -----------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn wrong_password_and_unknown_user_get_the_same_answer() {
-    let h = harness().await;
+async fn wrong_password_and_unknown_user_get_the_same_answer(db: Db) {
+    let h = harness(db).await;
     h.user("ada@example.com", None, Some(OrgRole::Editor)).await;
     let login = |email: &'static str, password: &'static str| {
         let h = &h;
@@ -676,9 +696,8 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
     assert_eq!(res.json(), serde_json::json!("/sovereign"));
 }
 
-#[tokio::test]
-async fn forms_without_javascript_sign_in_and_out_with_redirects() {
-    let h = harness().await;
+async fn forms_without_javascript_sign_in_and_out_with_redirects(db: Db) {
+    let h = harness(db).await;
     h.user("ada@example.com", None, Some(OrgRole::Editor)).await;
     let form = |path: &str, body: String, cookie: Option<&str>, referer: &str| {
         let mut req = Request::post(path)
@@ -755,11 +774,10 @@ async fn forms_without_javascript_sign_in_and_out_with_redirects() {
     );
 }
 
-#[tokio::test]
-async fn an_expired_session_redirects_pages_and_is_a_401_for_the_api() {
+async fn an_expired_session_redirects_pages_and_is_a_401_for_the_api(db: Db) {
     let mut s = settings();
     s.auth.idle_timeout = Duration::from_secs(1);
-    let h = harness_with(s).await;
+    let h = harness_with(db, s).await;
     let (_, cookie) = h
         .user(
             "ada@example.com",
@@ -799,12 +817,11 @@ async fn an_expired_session_redirects_pages_and_is_a_401_for_the_api() {
     assert_eq!(sf.app_error(), app::error::AppError::Unauthenticated);
 }
 
-#[tokio::test]
-async fn an_active_session_survives_its_idle_timeout_but_not_its_max_age() {
+async fn an_active_session_survives_its_idle_timeout_but_not_its_max_age(db: Db) {
     let mut s = settings();
     s.auth.idle_timeout = Duration::from_secs(2);
     s.auth.max_age = Duration::from_secs(4);
-    let h = harness_with(s).await;
+    let h = harness_with(db, s).await;
     let (_, cookie) = h.user("ada@example.com", None, Some(OrgRole::Viewer)).await;
     let signed_in = std::time::Instant::now();
     // A request every 0.7 s keeps it alive well past the 2 s idle timeout …
@@ -824,9 +841,8 @@ async fn an_active_session_survives_its_idle_timeout_but_not_its_max_age() {
     );
 }
 
-#[tokio::test]
-async fn repeated_failures_lock_the_account_and_name_the_wait() {
-    let h = harness().await;
+async fn repeated_failures_lock_the_account_and_name_the_wait(db: Db) {
+    let h = harness(db).await;
     h.user("ada@example.com", None, Some(OrgRole::Editor)).await;
     for email in ["ada@example.com", "ghost@example.com"] {
         for _ in 0..4 {
@@ -890,9 +906,8 @@ async fn repeated_failures_lock_the_account_and_name_the_wait() {
     assert_eq!(locked.total, 2, "a known and an unknown address lock alike");
 }
 
-#[tokio::test]
-async fn one_address_is_limited_across_accounts() {
-    let h = harness().await;
+async fn one_address_is_limited_across_accounts(db: Db) {
+    let h = harness(db).await;
     let from = |ip: [u8; 4]| ConnectInfo(SocketAddr::from((ip, 5000)));
     let mut limited = None;
     for i in 0..40 {
@@ -936,9 +951,8 @@ async fn one_address_is_limited_across_accounts() {
 
 // ---- permissions ---------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn forbidden_actions_are_403s_naming_the_permission() {
-    let h = harness().await;
+async fn forbidden_actions_are_403s_naming_the_permission(db: Db) {
+    let h = harness(db).await;
     h.user(
         "admin@example.com",
         Some(PlatformRole::Superadmin),
@@ -971,9 +985,8 @@ async fn forbidden_actions_are_403s_naming_the_permission() {
     );
 }
 
-#[tokio::test]
-async fn role_changes_follow_the_policy_and_are_audited() {
-    let h = harness().await;
+async fn role_changes_follow_the_policy_and_are_audited(db: Db) {
+    let h = harness(db).await;
     let (_, admin) = h
         .user(
             "admin@example.com",
@@ -1125,9 +1138,8 @@ async fn role_changes_follow_the_policy_and_are_audited() {
 
 // ---- first run and sign-up ----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn first_run_offers_a_token_guarded_setup_page_once() {
-    let h = harness().await;
+async fn first_run_offers_a_token_guarded_setup_page_once(db: Db) {
+    let h = harness(db).await;
     let token = h
         .state
         .auth
@@ -1178,9 +1190,8 @@ async fn first_run_offers_a_token_guarded_setup_page_once() {
     );
 }
 
-#[tokio::test]
-async fn invite_only_sign_up_needs_a_link_that_works_once() {
-    let h = harness().await;
+async fn invite_only_sign_up_needs_a_link_that_works_once(db: Db) {
+    let h = harness(db).await;
     let (_, admin) = h
         .user(
             "admin@example.com",
@@ -1249,11 +1260,10 @@ async fn invite_only_sign_up_needs_a_link_that_works_once() {
     );
 }
 
-#[tokio::test]
-async fn open_sign_up_gives_newcomers_their_own_organisation() {
+async fn open_sign_up_gives_newcomers_their_own_organisation(db: Db) {
     let mut s = settings();
     s.auth.signup = app::auth::SignupPolicy::Open;
-    let h = harness_with(s).await;
+    let h = harness_with(db, s).await;
     h.user(
         "admin@example.com",
         Some(PlatformRole::Superadmin),
@@ -1305,9 +1315,8 @@ async fn open_sign_up_gives_newcomers_their_own_organisation() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "e-mail taken");
 }
 
-#[tokio::test]
-async fn changing_the_password_signs_out_other_sessions() {
-    let h = harness().await;
+async fn changing_the_password_signs_out_other_sessions(db: Db) {
+    let h = harness(db).await;
     h.user("ada@example.com", None, Some(OrgRole::Editor)).await;
     let login = || async {
         h.call(
@@ -1372,9 +1381,8 @@ async fn changing_the_password_signs_out_other_sessions() {
     assert_eq!(new.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn a_change_made_by_another_replica_applies_within_the_cache_lifetime() {
-    let h = harness().await;
+async fn a_change_made_by_another_replica_applies_within_the_cache_lifetime(db: Db) {
+    let h = harness(db).await;
     let (id, cookie) = h.user("ada@example.com", None, Some(OrgRole::Editor)).await;
     assert_eq!(
         h.send(with_cookie(get("/sovereign"), &cookie)).await.status,
@@ -1395,9 +1403,8 @@ async fn a_change_made_by_another_replica_applies_within_the_cache_lifetime() {
 
 /// Software versions (Catalyst's, the database server's, the schema) are shown to superadmins only, in the
 /// REST status and in the server function the home page calls; the readiness probe shows none (issue 18.8).
-#[tokio::test]
-async fn versions_are_shown_to_superadmins_only() {
-    let h = harness().await;
+async fn versions_are_shown_to_superadmins_only(db: Db) {
+    let h = harness(db).await;
     let (_, root) = h
         .user("root@example.com", Some(PlatformRole::Superadmin), None)
         .await;

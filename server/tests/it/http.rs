@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use leptos::server_fn::ServerFn;
-use server::db::DbUrl;
+use server::db::{Db, DbUrl};
 
 /// A router with a signed-in superadmin; [`send`] adds their session cookie and the console's Origin.
 struct App {
@@ -23,8 +23,17 @@ impl Clone for App {
     }
 }
 
+on_both_backends!(
+    readyz_fails_when_the_database_is_gone,
+    settings_round_trip_over_rest_and_are_audited,
+);
+
 async fn router() -> App {
-    let db = common::sqlite().await;
+    router_on(common::sqlite().await).await
+}
+
+/// [`router`] over `db` (for the tests that run on both backends).
+async fn router_on(db: Db) -> App {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let state = server::app_state(common::settings_for(DbUrl::SqliteMemory, dir), db);
     let (_, cookie) = common::sign_in(
@@ -93,9 +102,7 @@ async fn probes_answer_json_at_the_root() {
     assert_eq!(v["database"], "sqlite");
 }
 
-#[tokio::test]
-async fn readyz_fails_when_the_database_is_gone() {
-    let db = common::sqlite().await;
+async fn readyz_fails_when_the_database_is_gone(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let r = App {
         router: server::http::router(server::app_state(
@@ -254,9 +261,8 @@ async fn oversized_bodies_are_refused_with_json() {
     assert!(body.contains(r#""error":"too-large""#));
 }
 
-#[tokio::test]
-async fn settings_round_trip_over_rest_and_are_audited() {
-    let r = router().await;
+async fn settings_round_trip_over_rest_and_are_audited(db: Db) {
+    let r = router_on(db).await;
     let (s, _, body) = send(
         &r,
         json(
