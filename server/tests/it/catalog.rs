@@ -9,7 +9,7 @@ use std::process::Command;
 use app::catalog::Tier;
 use axum::body::Body;
 use http::{Request, StatusCode};
-use server::db::DbUrl;
+use server::db::{Db, DbUrl};
 
 fn repo_platform() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../platform"))
@@ -388,8 +388,7 @@ struct Signed {
     cookie: String,
 }
 
-async fn router() -> Signed {
-    let db = common::sqlite().await;
+async fn router(db: Db) -> Signed {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let state = server::app_state(common::settings_for(DbUrl::SqliteMemory, dir), db);
     let (_, cookie) = common::sign_in(
@@ -413,9 +412,14 @@ async fn send(s: &Signed, mut req: Request<Body>) -> (StatusCode, http::HeaderMa
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
-#[tokio::test]
-async fn the_catalog_api_serves_json_with_an_etag() {
-    let r = router().await;
+on_both_backends!(
+    the_catalog_api_serves_json_with_an_etag,
+    the_catalog_server_function_returns_the_catalog,
+    marketplace_pages_render_and_unknown_ids_are_404,
+);
+
+async fn the_catalog_api_serves_json_with_an_etag(db: Db) {
+    let r = router(db).await;
     let (s, h, body) = send(
         &r,
         Request::get("/sovereign/api/v1/catalog")
@@ -459,9 +463,8 @@ async fn the_catalog_api_serves_json_with_an_etag() {
     assert_eq!(send(&r, stale).await.0, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn the_catalog_server_function_returns_the_catalog() {
-    let r = router().await;
+async fn the_catalog_server_function_returns_the_catalog(db: Db) {
+    let r = router(db).await;
     use leptos::server_fn::ServerFn;
     let req = Request::post(app::catalog::GetCatalog::PATH)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -473,9 +476,8 @@ async fn the_catalog_server_function_returns_the_catalog() {
     assert_eq!(v["blueprints"].as_array().map(Vec::len), Some(70));
 }
 
-#[tokio::test]
-async fn marketplace_pages_render_and_unknown_ids_are_404() {
-    let r = router().await;
+async fn marketplace_pages_render_and_unknown_ids_are_404(db: Db) {
+    let r = router(db).await;
     let page = |p: &str| Request::get(p).body(Body::empty()).expect("req");
     let (s, _, html) = send(&r, page("/sovereign/marketplace")).await;
     assert_eq!(s, StatusCode::OK);

@@ -4,6 +4,7 @@
 
 use crate::auth_http::every_route;
 use crate::common;
+use server::db::Db;
 
 use std::net::SocketAddr;
 
@@ -83,9 +84,15 @@ fn checks(method: &Method, path: &str, status: StatusCode, h: &HeaderMap, body: 
     problems
 }
 
-#[tokio::test]
-async fn every_answer_of_every_route_carries_the_security_headers() {
-    let (router, state) = common::app_over(common::memory_settings()).await;
+on_both_backends!(
+    every_answer_of_every_route_carries_the_security_headers,
+    every_render_has_a_nonce_of_its_own,
+    under_https_every_cookie_is_secure_and_prefixed_and_unprefixed_ones_are_ignored,
+    over_plain_http_cookies_keep_their_names,
+);
+
+async fn every_answer_of_every_route_carries_the_security_headers(db: Db) {
+    let (router, state) = common::app_on(common::memory_settings(), db);
     let (_, cookie) = common::sign_in(
         &state,
         "admin@example.com",
@@ -126,9 +133,8 @@ async fn every_answer_of_every_route_carries_the_security_headers() {
     );
 }
 
-#[tokio::test]
-async fn every_render_has_a_nonce_of_its_own() {
-    let (router, state) = common::app_over(common::memory_settings()).await;
+async fn every_render_has_a_nonce_of_its_own(db: Db) {
+    let (router, state) = common::app_on(common::memory_settings(), db);
     let (_, cookie) = common::sign_in(
         &state,
         "admin@example.com",
@@ -194,9 +200,8 @@ fn form_post(path: &str, form: &[(&str, &str)], cookie: Option<&str>, origin: &s
     req
 }
 
-#[tokio::test]
-async fn under_https_every_cookie_is_secure_and_prefixed_and_unprefixed_ones_are_ignored() {
-    let (router, state) = common::app_over(https_settings()).await;
+async fn under_https_every_cookie_is_secure_and_prefixed_and_unprefixed_ones_are_ignored(db: Db) {
+    let (router, state) = common::app_on(https_settings(), db);
     let origin = "https://console.example.com";
     state
         .auth
@@ -279,9 +284,8 @@ async fn under_https_every_cookie_is_secure_and_prefixed_and_unprefixed_ones_are
     }
 }
 
-#[tokio::test]
-async fn over_plain_http_cookies_keep_their_names() {
-    let (router, state) = common::app_over(common::memory_settings()).await;
+async fn over_plain_http_cookies_keep_their_names(db: Db) {
+    let (router, state) = common::app_on(common::memory_settings(), db);
     state
         .auth
         .create_superadmin("admin@example.com", PASSWORD, "Admin")

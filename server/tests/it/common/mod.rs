@@ -122,7 +122,12 @@ pub fn memory_settings() -> Settings {
 
 /// The real router and its state over a fresh SQLite database.
 pub async fn app_over(settings: Settings) -> (axum::Router, AppState) {
-    let state = server::app_state(settings, sqlite().await);
+    app_on(settings, sqlite().await)
+}
+
+/// [`app_over`] on `db` (for the tests that run on both backends).
+pub fn app_on(settings: Settings, db: Db) -> (axum::Router, AppState) {
+    let state = server::app_state(settings, db);
     (server::http::router(state.clone()), state)
 }
 
