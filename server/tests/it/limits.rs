@@ -113,9 +113,15 @@ async fn send_from(
     (s, h, b.to_vec())
 }
 
-#[tokio::test]
-async fn setup_checks_its_token_before_hashing_anything() {
-    let (router, state) = common::app_over(common::memory_settings()).await;
+on_both_backends!(
+    setup_checks_its_token_before_hashing_anything,
+    single_sign_on_starts_are_limited_per_address_and_ipv6_slash_64,
+    hetzner_token_checks_are_limited_per_account,
+    an_account_has_at_most_the_configured_number_of_open_streams,
+);
+
+async fn setup_checks_its_token_before_hashing_anything(db: Db) {
+    let (router, state) = common::app_on(common::memory_settings(), db);
     let token = state
         .auth
         .prepare()
@@ -154,12 +160,11 @@ async fn setup_checks_its_token_before_hashing_anything() {
     );
 }
 
-#[tokio::test]
-async fn single_sign_on_starts_are_limited_per_address_and_ipv6_slash_64() {
+async fn single_sign_on_starts_are_limited_per_address_and_ipv6_slash_64(db: Db) {
     let mut settings = common::memory_settings();
     settings.auth.trust_forwarded_for = true;
     settings.limits.sso_starts_per_minute = 2;
-    let (router, _) = common::app_over(settings).await;
+    let (router, _) = common::app_on(settings, db);
     let start = |from: &str| {
         Request::get(server::auth::public::OIDC_START)
             .header("x-forwarded-for", from)
@@ -195,11 +200,10 @@ async fn single_sign_on_starts_are_limited_per_address_and_ipv6_slash_64() {
     );
 }
 
-#[tokio::test]
-async fn hetzner_token_checks_are_limited_per_account() {
+async fn hetzner_token_checks_are_limited_per_account(db: Db) {
     let mut settings = common::memory_settings();
     settings.limits.hetzner_checks_per_minute = 2;
-    let (router, state) = common::app_over(settings).await;
+    let (router, state) = common::app_on(settings, db);
     let (_, alice) = common::sign_in(&state, "alice@example.com", None, Some(OrgRole::Editor)).await;
     let (_, bob) = common::sign_in(&state, "bob@example.com", None, Some(OrgRole::Editor)).await;
     let check = |cookie: &str| {
@@ -226,13 +230,12 @@ async fn hetzner_token_checks_are_limited_per_account() {
     assert_eq!(s, StatusCode::OK, "another account has its own bucket");
 }
 
-#[tokio::test]
-async fn an_account_has_at_most_the_configured_number_of_open_streams() {
+async fn an_account_has_at_most_the_configured_number_of_open_streams(db: Db) {
     use app::deployments::{EventKind, Phase};
     use server::db::deployment_events::NewEvent;
     let mut settings = common::memory_settings();
     settings.limits.max_streams_per_account = 2;
-    let (router, state) = common::app_over(settings).await;
+    let (router, state) = common::app_on(settings, db);
     let (_, owner) = common::sign_in(&state, "owner@example.com", None, Some(OrgRole::Owner)).await;
     let (_, other) = common::sign_in(&state, "other@example.com", Some(PlatformRole::Superadmin), None).await;
     let org = server::db::orgs::list(&state.db).await.expect("orgs")[0]

@@ -83,17 +83,32 @@ struct H {
     state: AppState,
 }
 
+on_both_backends!(
+    the_draft_handed_out_has_region_cards_that_follow_the_headquarters,
+    a_new_user_gets_the_defaults_and_keeps_their_draft,
+    the_server_rejects_what_the_browser_would_have,
+    steps_cannot_be_skipped,
+    future_step_urls_redirect_to_the_first_incomplete_step,
+    the_components_step_is_the_marketplace_grid_server_rendered,
+    subdomain_check_and_key_generation,
+    launch_validates_the_whole_request_again,
+    only_editors_and_above_may_draft_and_launch,
+    token_check_against_the_hetzner_api,
+    launch_hands_the_request_to_the_engine_and_clears_the_draft,
+    rest_and_launch_refuse_alike,
+);
+
 fn settings() -> Settings {
     common::memory_settings()
 }
 
-async fn harness_with(settings: Settings) -> H {
-    let (router, state) = common::app_over(settings).await;
+async fn harness_with(db: Db, settings: Settings) -> H {
+    let (router, state) = common::app_on(settings, db);
     H { router, state }
 }
 
-async fn harness() -> H {
-    harness_with(settings()).await
+async fn harness(db: Db) -> H {
+    harness_with(db, settings()).await
 }
 
 /// One signed-in browser.
@@ -246,9 +261,8 @@ fn forbidden(v: &Value) -> &str {
 
 /// Step 1 saves the headquarters without touching the region cards (its wasm has no region tables); the
 /// draft the server hands out has cards that follow the headquarters, unless the user arranged them.
-#[tokio::test]
-async fn the_draft_handed_out_has_region_cards_that_follow_the_headquarters() {
-    let h = harness().await;
+async fn the_draft_handed_out_has_region_cards_that_follow_the_headquarters(db: Db) {
+    let h = harness(db).await;
     let c = h.client("hq@example.com", None, Some(OrgRole::Editor)).await;
     let mut d = c.draft().await;
     assert_eq!(
@@ -272,9 +286,8 @@ async fn the_draft_handed_out_has_region_cards_that_follow_the_headquarters() {
     assert_eq!(c.draft().await["request"]["regions"][0]["cloudRegion"], "nbg1");
 }
 
-#[tokio::test]
-async fn a_new_user_gets_the_defaults_and_keeps_their_draft() {
-    let h = harness().await;
+async fn a_new_user_gets_the_defaults_and_keeps_their_draft(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let boot = c.boot().await;
     let mut d = boot["draft"].clone();
@@ -308,9 +321,8 @@ async fn a_new_user_gets_the_defaults_and_keeps_their_draft() {
     assert_eq!(c.draft().await["completed"], 0);
 }
 
-#[tokio::test]
-async fn the_server_rejects_what_the_browser_would_have() {
-    let h = harness().await;
+async fn the_server_rejects_what_the_browser_would_have(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let mut d = c.draft().await;
     d["request"]["org"]["name"] = "   ".into();
@@ -385,9 +397,8 @@ async fn the_server_rejects_what_the_browser_would_have() {
     assert_eq!(v["completed"], 5);
 }
 
-#[tokio::test]
-async fn steps_cannot_be_skipped() {
-    let h = harness().await;
+async fn steps_cannot_be_skipped(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let d = c.draft().await;
     let (s, v) = c.save(&d, Some("domain")).await;
@@ -399,9 +410,8 @@ async fn steps_cannot_be_skipped() {
     assert_eq!(c.draft().await["completed"], 0);
 }
 
-#[tokio::test]
-async fn future_step_urls_redirect_to_the_first_incomplete_step() {
-    let h = harness().await;
+async fn future_step_urls_redirect_to_the_first_incomplete_step(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let (status, headers, _) = c.page("/sovereign/wizard/domain").await;
     assert!(status.is_redirection(), "{status}");
@@ -417,9 +427,8 @@ async fn future_step_urls_redirect_to_the_first_incomplete_step() {
     assert!(html.contains("Created in organisation"), "the owner is named");
 }
 
-#[tokio::test]
-async fn the_components_step_is_the_marketplace_grid_server_rendered() {
-    let h = harness().await;
+async fn the_components_step_is_the_marketplace_grid_server_rendered(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let mut d = c.draft().await;
     for step in ["org", "topology", "provider"] {
@@ -452,9 +461,8 @@ async fn the_components_step_is_the_marketplace_grid_server_rendered() {
     );
 }
 
-#[tokio::test]
-async fn subdomain_check_and_key_generation() {
-    let h = harness().await;
+async fn subdomain_check_and_key_generation(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let check = |sub: &str| json!({"pool_domain": "omani.works", "subdomain": sub});
     let (s, v) = c
@@ -520,9 +528,8 @@ async fn subdomain_check_and_key_generation() {
     assert!(!d.to_string().contains("PRIVATE"));
 }
 
-#[tokio::test]
-async fn launch_validates_the_whole_request_again() {
-    let h = harness().await;
+async fn launch_validates_the_whole_request_again(db: Db) {
+    let h = harness(db).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let org = h.first_org().await;
     let d = c.draft().await;
@@ -545,9 +552,8 @@ async fn launch_validates_the_whole_request_again() {
     assert!(!v.to_string().contains("short\""), "the token is not echoed");
 }
 
-#[tokio::test]
-async fn only_editors_and_above_may_draft_and_launch() {
-    let h = harness().await;
+async fn only_editors_and_above_may_draft_and_launch(db: Db) {
+    let h = harness(db).await;
     let viewer = h.client("viewer@example.com", None, Some(OrgRole::Viewer)).await;
     let org = h.first_org().await;
     let other = db::orgs::create(&h.state.db, "globex", "Globex")
@@ -670,13 +676,12 @@ impl Drop for StandIn {
     }
 }
 
-#[tokio::test]
-async fn token_check_against_the_hetzner_api() {
+async fn token_check_against_the_hetzner_api(db: Db) {
     assert_eq!(TOKEN.len(), 64);
     let standin = StandIn::start();
     let mut settings = settings();
     settings.hetzner_api_url = standin.1.clone();
-    let h = harness_with(settings).await;
+    let h = harness_with(db.clone(), settings).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let path = app::wizard::api::CheckHetznerToken::PATH;
     let (s, v) = c.call(path, json!({"token": TOKEN})).await;
@@ -728,17 +733,16 @@ async fn token_check_against_the_hetzner_api() {
     // Nothing listening: unreachable.
     let mut unreachable = common::memory_settings();
     unreachable.hetzner_api_url = "http://127.0.0.1:9".into();
-    let nowhere = harness_with(unreachable).await;
+    let nowhere = harness_with(db, unreachable).await;
     let c = nowhere
-        .client("dev@example.com", None, Some(OrgRole::Editor))
+        .client("dev2@example.com", None, Some(OrgRole::Editor))
         .await;
     let (_, v) = c.call(path, json!({"token": TOKEN})).await;
     assert_eq!(v["failure"], "unreachable", "{v}");
     assert!(!v.to_string().contains(TOKEN));
 }
 
-#[tokio::test]
-async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
+async fn launch_hands_the_request_to_the_engine_and_clears_the_draft(db: Db) {
     let standin = StandIn::start();
     let git = common::engine::GitRepo::new();
     let mut settings = settings();
@@ -752,7 +756,7 @@ async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
     settings.preflight.limits =
         server::preflight::HetznerLimits::parse("servers=50,load_balancers=10,primary_ips=100")
             .expect("limits");
-    let h = harness_with(settings).await;
+    let h = harness_with(db, settings).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let org = h.first_org().await;
     let mut d = c.draft().await;
@@ -821,14 +825,13 @@ async fn launch_hands_the_request_to_the_engine_and_clears_the_draft() {
 /// requests with the same messages — the shared rules, a token Hetzner refuses (REST skipped that check
 /// before: it answered 201 for this body), a domain another deployment holds (REST's 409 is the wizard's
 /// error beside the domain field), and the organisation's per-day limit (429 naming the limit, Retry-After).
-#[tokio::test]
-async fn rest_and_launch_refuse_alike() {
+async fn rest_and_launch_refuse_alike(db: Db) {
     let mut settings = settings();
     settings.engine.limits = server::db::deployments::CreateLimits {
         in_flight: 0,
         per_day: 2,
     };
-    let h = harness_with(settings).await;
+    let h = harness_with(db, settings).await;
     let c = h.client("dev@example.com", None, Some(OrgRole::Editor)).await;
     let org = h.first_org().await;
     let good = serde_json::to_value(common::engine::request("alike.example.org")).expect("json");
