@@ -19,6 +19,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod forge;
 pub mod kit;
 pub mod picture;
 mod push;
