@@ -11,7 +11,7 @@ use crate::auth::pages::routes::{
 use crate::billing::routes::BillingRoute;
 use crate::catalog::routes::{FamilyRoute, MarketplaceLayoutRoute, MarketplaceRoute, ProductRoute};
 use crate::deployments::routes::{DeploymentRoute, DeploymentsRoute};
-use crate::flow::routes::FlowRoute;
+use crate::flow::routes::{FlowRoute, JobsRoute, TimelineRoute};
 use crate::home::HomePage;
 use crate::routes::{BASE, REDEEM};
 use crate::theme::current_theme;
@@ -117,6 +117,16 @@ fn Console() -> impl IntoView {
                         <Route
                             path=path!("/provision/:id/flow")
                             view={Lazy::<FlowRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/provision/:id/jobs")
+                            view={Lazy::<JobsRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/provision/:id/jobs/timeline")
+                            view={Lazy::<TimelineRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <ParentRoute

@@ -244,6 +244,8 @@ mod module_of_tests {
             ("/sovereign/marketplace/product/cilium", Some("console")),
             ("/sovereign/provision/abc", Some("console")),
             ("/sovereign/provision/abc/flow", Some("console")),
+            ("/sovereign/provision/abc/jobs", Some("console")),
+            ("/sovereign/provision/abc/jobs/timeline", Some("console")),
             ("/sovereign/users", Some("console")),
             ("/sovereign/settings/tokens", Some("console")),
             ("/sovereign/wizard/topology", Some("wizard")),

@@ -8,7 +8,9 @@ pub mod layout;
 #[cfg(feature = "hydrate")]
 mod live;
 pub mod page;
+pub mod pages;
 pub mod routes;
+pub mod table;
 
 use serde::{Deserialize, Serialize};
 

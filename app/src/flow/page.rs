@@ -95,6 +95,55 @@ fn short(label: &str) -> String {
     }
 }
 
+/// Once hydrated, follows the deployment's event stream into `jobs` (until the run settles).
+pub fn follow_live(deployment: &crate::deployments::types::Deployment, jobs: RwSignal<Vec<Job>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let url = format!("{}?after={}", deployment.stream_url, deployment.last_seq);
+        let settled = deployment.status.settled();
+        let id = deployment.id.clone();
+        Effect::new(move |started: Option<bool>| {
+            if started.is_none() && !settled {
+                super::live::follow(&url, id.clone(), jobs);
+            }
+            true
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (deployment, jobs);
+}
+
+/// The three views of a run, as tabs of links (the current one marked).
+#[component]
+pub fn RunNav(id: String, current: &'static str) -> impl IntoView {
+    let tabs = [
+        ("flow", "Flow", format!("provision/{id}/flow")),
+        ("jobs", "Jobs", format!("provision/{id}/jobs")),
+        ("timeline", "Timeline", format!("provision/{id}/jobs/timeline")),
+    ];
+    view! {
+        <nav class="run-nav" aria-label="Views of the run">
+            {tabs
+                .into_iter()
+                .map(|(key, name, path)| {
+                    let here = key == current;
+                    view! {
+                        <a
+                            href=crate::routes::page(&path)
+                            class="run-tab"
+                            class:run-tab-current=here
+                            aria-current=here.then_some("page")
+                            data-testid=format!("run-tab-{key}")
+                        >
+                            {name}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
 #[component]
 fn Canvas(view: FlowView) -> impl IntoView {
     let FlowView { deployment, jobs } = view;
@@ -104,21 +153,7 @@ fn Canvas(view: FlowView) -> impl IntoView {
     let graph = Memo::new(move |_| jobs.with(|j| Graph::from_jobs(j)));
     let layout = Memo::new(move |_| graph.with(Layout::of));
 
-    #[cfg(feature = "hydrate")]
-    {
-        let url = format!("{}?after={}", deployment.stream_url, deployment.last_seq);
-        let settled = deployment.status.settled();
-        let id = id.clone();
-        Effect::new(move |started: Option<bool>| {
-            if started.is_none() && !settled {
-                super::live::follow(&url, id.clone(), jobs);
-            }
-            true
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = &deployment;
-
+    follow_live(&deployment, jobs);
     let back = crate::routes::page(&format!("provision/{id}"));
     let header = view! {
         <leptos_meta::Title text=format!("{fqdn} · Flow · Catalyst") />
@@ -298,6 +333,7 @@ fn Canvas(view: FlowView) -> impl IntoView {
 
     view! {
         {header}
+        <RunNav id=id.clone() current="flow" />
         {groups}
         {svg}
         {list}
@@ -401,6 +437,17 @@ pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::Deploymen
             j.started_at = Some(e.at);
         }
         j.status = status;
+        // Durations follow the events (the store's rules: so far while running, start to finish after).
+        if let Some(start) = j.started_at {
+            if status == JobStatus::Running {
+                j.finished_at = None;
+            } else if status.is_terminal() && j.finished_at.is_none() {
+                j.finished_at = Some(e.at.max(start));
+            }
+            if status != JobStatus::Pending {
+                j.duration_ms = j.finished_at.unwrap_or(e.at).max(start) - start;
+            }
+        }
     } else {
         jobs.push(Job {
             job_name: name,

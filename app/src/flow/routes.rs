@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::page::FlowPage;
+use super::pages::{JobsPage, TimelinePage};
 
 /// `/sovereign/provision/<id>/flow`.
 pub struct FlowRoute;
@@ -16,3 +17,29 @@ in_chunk!(
 );
 
 lazy_route_in!(FlowRoute, flow_route_view, preload_flow_route);
+
+/// `/sovereign/provision/<id>/jobs`.
+pub struct JobsRoute;
+
+in_chunk!(
+    console,
+    preload_jobs_route,
+    fn jobs_route_view(_this: JobsRoute) -> AnyView {
+        view! { <JobsPage/> }.into_any()
+    }
+);
+
+lazy_route_in!(JobsRoute, jobs_route_view, preload_jobs_route);
+
+/// `/sovereign/provision/<id>/jobs/timeline`.
+pub struct TimelineRoute;
+
+in_chunk!(
+    console,
+    preload_timeline_route,
+    fn timeline_route_view(_this: TimelineRoute) -> AnyView {
+        view! { <TimelinePage/> }.into_any()
+    }
+);
+
+lazy_route_in!(TimelineRoute, timeline_route_view, preload_timeline_route);

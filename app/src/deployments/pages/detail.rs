@@ -173,6 +173,20 @@ fn Live(view: DeploymentView) -> impl IntoView {
             >
                 "Flow of the run"
             </a>
+            <a
+                class="btn btn-secondary"
+                data-testid="jobs-link"
+                href=crate::routes::page(&format!("provision/{id}/jobs"))
+            >
+                "Jobs"
+            </a>
+            <a
+                class="btn btn-secondary"
+                data-testid="timeline-link"
+                href=crate::routes::page(&format!("provision/{id}/jobs/timeline"))
+            >
+                "Timeline"
+            </a>
             {move || {
                 (status() == DeploymentStatus::Failed && deployment.with(|d| d.can.retry))
                     .then(|| {
