@@ -322,8 +322,8 @@ impl Engine {
             .collect())
     }
 
-    /// Releases the domain a deleted, not wiped record holds: the record is removed for good (audited). The
-    /// caller vouches that the Sovereign's servers are gone; after this any organisation may deploy the
+    /// Releases the domain a deleted, not wiped record holds: its DNS names on Catalyst's PowerDNS are
+    /// removed, then the record for good (audited). The caller vouches that the Sovereign's servers are gone; after this any organisation may deploy the
     /// domain and push its tree.
     pub async fn release_domain(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         policy::require(&actor.principal, Action::DomainRelease, None)?;
@@ -338,10 +338,31 @@ impl Engine {
                     id.chars().take(40).collect::<String>()
                 ))
             })?;
-        if !store::release_held(self.db(), id).await.map_err(Error::from)? {
-            return Err(AppError::Conflict(
+        let wiping = || {
+            AppError::Conflict(
                 "The record is being wiped; release it once the wipe settles (or let the wipe free the domain).".into(),
-            ));
+            )
+        };
+        if !held.status().settled() {
+            return Err(wiping());
+        }
+        // Its names on Catalyst's PowerDNS go with it — records, zone, delegation, update key — before the
+        // record, so a name PowerDNS kept stays attached to a record a retry of the release can free.
+        if let Some(pools) = self.config().dns.as_ref() {
+            let released = pools
+                .release_deployment(id)
+                .await
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let left: Vec<String> = released.into_iter().flat_map(|r| r.left).collect();
+            if !left.is_empty() {
+                return Err(AppError::Unavailable(format!(
+                    "Catalyst's DNS server kept {}; release the domain again once it answers.",
+                    left.join(", ")
+                )));
+            }
+        }
+        if !store::release_held(self.db(), id).await.map_err(Error::from)? {
+            return Err(wiping());
         }
         let _ = std::fs::remove_dir_all(super::step::workdir_of(self, id));
         tracing::warn!(deployment = %id, fqdn = %held.fqdn, by = %actor.label(), "domain released");

@@ -616,7 +616,61 @@ async fn a_byo_run_holds_until_the_domain_is_delegated(db: Db) {
     r.pools.release(&domain).await.expect("cleanup");
 }
 
+/// A record deleted without a wipe holds its pool name (and the zone keeps answering with the load
+/// balancer's address); a superadmin's release frees it whole — records, zone, delegation and update key —
+/// so the next holder starts from nothing. (Before, the release removed only the record: the zone and its
+/// row stayed, and the name could never be reserved again: seen.)
+async fn releasing_a_held_domain_releases_its_dns_zone(db: Db) {
+    let r = run_on(db.clone(), &pdns().url);
+    let zone = format!("held.{}", r.pool);
+    let id = r
+        .engine
+        .create(&r.actor, pool_request(&r.pool, "held"))
+        .await
+        .expect("created")
+        .id;
+    r.wait_for(&id, DeploymentStatus::WaitingForCluster).await;
+    assert!(r.pools.pdns.zone_exists(&zone).await.expect("pdns"));
+    r.engine.cancel(&r.actor, &id).await.expect("cancel");
+    eventually(60, "the run to settle", || async {
+        let s = r.engine.get(&r.actor, &id).await.expect("get").status;
+        s.settled().then_some(())
+    })
+    .await;
+    r.engine.delete(&r.actor, &id).await.expect("deleted");
+    assert!(r.pools.pdns.zone_exists(&zone).await.expect("pdns"), "held");
+
+    let mut superadmin = common::engine::member("org-ops", app::auth::OrgRole::Owner);
+    superadmin.principal.platform_role = Some(app::auth::PlatformRole::Superadmin);
+    r.engine.release_domain(&superadmin, &id).await.expect("released");
+    assert!(
+        !r.pools.pdns.zone_exists(&zone).await.expect("pdns"),
+        "the zone is gone"
+    );
+    assert!(record_set(&zone).iter().all(Vec::is_empty), "no records left");
+    assert!(dig(&zone, "NS").is_empty(), "no delegation left");
+    assert!(
+        r.pools
+            .pdns
+            .tsig_key(&server::dns::tsig_key_name(&zone))
+            .await
+            .expect("pdns")
+            .is_none(),
+        "the update key is gone"
+    );
+    assert!(
+        zones::get(&db, &zone).await.expect("get").is_none(),
+        "the name is free"
+    );
+    // The name can be reserved again.
+    r.engine
+        .create(&r.actor, pool_request(&r.pool, "held"))
+        .await
+        .expect("created after the release");
+}
+
 crate::on_both_backends!(
+    releasing_a_held_domain_releases_its_dns_zone,
     a_byo_run_holds_until_the_domain_is_delegated,
     a_pool_run_publishes_the_record_set_and_the_wipe_releases_it,
     a_name_held_elsewhere_fails_the_run_before_anything_is_created,
