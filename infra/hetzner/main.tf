@@ -23,6 +23,10 @@ locals {
 
   primary_key = var.regions[0].key
 
+  # Flux pulls over SSH with this Sovereign's own read-only deploy key, or over https with gitops_token.
+  gitops_ssh  = var.gitops_ssh_private_key != ""
+  gitops_auth = local.gitops_ssh || var.gitops_token != ""
+
   # Region i: nodes in 10.i.1.0/24 (control planes .2-.4, workers .10-.59, load balancer .254, private
   # Kubernetes API load balancer .253);
   # pods and services in ranges that differ per region, so the clusters can be meshed later.
@@ -154,8 +158,8 @@ locals {
               url      = var.gitops_repo_url
               ref      = { branch = var.gitops_branch }
             },
-            # Only a private repository (gitops_token set) needs the credentials secret.
-            { for k, v in { secretRef = { name = "gitops-auth" } } : k => v if var.gitops_token != "" },
+            # Only a private repository (gitops_token or the deploy key set) needs the credentials secret.
+            { for k, v in { secretRef = { name = "gitops-auth" } } : k => v if local.gitops_auth },
           )
         }),
         # The entry point: clusters/<fqdn>/kustomization.yaml lists flux-system/, whose Kustomizations
@@ -223,13 +227,17 @@ locals {
         }),
       ]
     ]),
-    var.gitops_token == "" ? [] : [
+    !local.gitops_auth ? [] : [
       yamlencode({
         apiVersion = "v1"
         kind       = "Secret"
         type       = "Opaque"
         metadata   = { name = "gitops-auth", namespace = "flux-system" }
-        data = {
+        # With a deploy key Flux reads `identity` and `known_hosts` (SSH); otherwise basic auth.
+        data = local.gitops_ssh ? {
+          identity    = base64encode(var.gitops_ssh_private_key)
+          known_hosts = base64encode(var.gitops_ssh_known_hosts)
+          } : {
           username = base64encode(var.gitops_username)
           password = base64encode(var.gitops_token)
         }
@@ -279,6 +287,10 @@ resource "hcloud_ssh_key" "admin" {
     precondition {
       condition     = alltrue([for k, r in local.regions : length("${var.name_prefix}-${k}-cp3") <= 63 && length("${var.name_prefix}-${k}-w${max(r.worker_count, 1)}") <= 63])
       error_message = "name_prefix plus a region key is too long for a Hetzner server name (63 characters); use shorter region keys."
+    }
+    precondition {
+      condition     = local.gitops_ssh == startswith(var.gitops_repo_url, "ssh://") && (!local.gitops_ssh || (trimspace(var.gitops_ssh_known_hosts) != "" && var.gitops_token == ""))
+      error_message = "An ssh:// gitops_repo_url needs gitops_ssh_private_key and gitops_ssh_known_hosts (and no gitops_token); an https one takes no deploy key."
     }
   }
 }

@@ -332,13 +332,13 @@ variable "kubeconfig_bearer_tokens" {
 # --- GitOps ---------------------------------------------------------------------------------------------
 
 variable "gitops_repo_url" {
-  description = "Git repository Flux pulls from (https). Catalyst renders this Sovereign's tree into it."
+  description = "Git repository Flux pulls from: https:// (with gitops_token, or public) or ssh://git@host/… (with gitops_ssh_private_key: this Sovereign's own repository and read-only deploy key). Catalyst renders this Sovereign's tree into it."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%@+-]+)*/?$", var.gitops_repo_url))
-    error_message = "gitops_repo_url must be an http(s) URL of a Git repository."
+    condition     = can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|ssh://[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:[0-9]+)?)(/[A-Za-z0-9._~%@+-]+)*/?$", var.gitops_repo_url))
+    error_message = "gitops_repo_url must be an http(s) URL or an ssh://user@host/… URL of a Git repository."
   }
 }
 
@@ -378,6 +378,31 @@ variable "gitops_token" {
   default     = ""
   sensitive   = true
   nullable    = false
+}
+
+variable "gitops_ssh_private_key" {
+  description = "Private half (OpenSSH) of this Sovereign's read-only deploy key, registered on its own repository only; Flux pulls the ssh:// gitops_repo_url with it. Empty: no key (https)."
+  type        = string
+  default     = ""
+  sensitive   = true
+  nullable    = false
+
+  validation {
+    condition     = var.gitops_ssh_private_key == "" || startswith(trimspace(var.gitops_ssh_private_key), "-----BEGIN OPENSSH PRIVATE KEY-----")
+    error_message = "gitops_ssh_private_key must be an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----) or empty."
+  }
+}
+
+variable "gitops_ssh_known_hosts" {
+  description = "known_hosts lines of the forge's SSH server (Flux refuses an unknown host key). Required with gitops_ssh_private_key."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = !strcontains(var.gitops_ssh_known_hosts, "PRIVATE KEY")
+    error_message = "gitops_ssh_known_hosts must hold public host keys (known_hosts lines), not a private key."
+  }
 }
 
 # --- DNS: the Sovereign's own zone on Catalyst's PowerDNS ---------------------------------------------------

@@ -7,6 +7,7 @@ Run by scripts/contracts.sh (part of scripts/test.sh). The tree of each sample c
 clusters/_template as it is when CONTRACTS_RENDER=template.
 """
 
+import base64
 import copy
 import json
 import os
@@ -487,6 +488,48 @@ class Samples(unittest.TestCase):
         got = s.substitute("a ${X} b ${Y:=dflt} c $${Z} d ${W:-w}", {"X": "1"}, "t", problems)
         self.assertEqual(got, "a 1 b dflt c ${Z} d w")
         self.assertEqual(problems, [])
+
+
+# A deploy key in the shape Catalyst makes (OpenSSH, never used: no cluster pulls here).
+DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-contracts-only\n-----END OPENSSH PRIVATE KEY-----\n"
+KNOWN_HOSTS = "git.example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxhY2tzIGEgcmVhbCBrZXkgYnV0IGlzIHdlbGwgZm9ybWVk\n"
+
+
+class GitopsCredentials(unittest.TestCase):
+    """How the Sovereign's Flux pulls its tree (SECURITY.md "GitOps isolation"), from infra/hetzner itself."""
+
+    def flux_auth(self, **overrides):
+        with open(os.path.join(SAMPLES, "three-regions-ha.json")) as f:
+            request = json.load(f)
+        tfvars = s.tfvars_for(request, fqdn_of(request))
+        tfvars.update(overrides)
+        out = {}
+        for key, objects in s.cloud_init_objects(tfvars).items():
+            repo = [o for o in objects if o.get("kind") == "GitRepository"]
+            secrets = [o for o in objects if o.get("kind") == "Secret" and o["metadata"].get("name") == "gitops-auth"]
+            self.assertEqual(len(repo), 1, key)
+            self.assertLessEqual(len(secrets), 1, key)
+            out[key] = (repo[0]["spec"], secrets[0]["data"] if secrets else None)
+        return out
+
+    def test_a_deploy_key_pulls_the_sovereigns_own_repository_over_ssh(self):
+        url = "ssh://git@git.example.net:2222/sovereigns/sovereign-acme.omani.works.git"
+        got = self.flux_auth(gitops_repo_url=url, gitops_token="", gitops_ssh_private_key=DEPLOY_KEY,
+                             gitops_ssh_known_hosts=KNOWN_HOSTS)
+        for key, (spec, data) in got.items():
+            self.assertEqual(spec["url"], url, key)
+            self.assertEqual(spec["secretRef"], {"name": "gitops-auth"}, key)
+            self.assertEqual(sorted(data), ["identity", "known_hosts"], key)
+            self.assertEqual(base64.b64decode(data["identity"]).decode(), DEPLOY_KEY)
+            self.assertEqual(base64.b64decode(data["known_hosts"]).decode(), KNOWN_HOSTS)
+
+    def test_https_keeps_basic_auth_and_a_public_repository_needs_no_secret(self):
+        for key, (spec, data) in self.flux_auth().items():
+            self.assertTrue(spec["url"].startswith("https://"), key)
+            self.assertEqual(sorted(data), ["password", "username"], key)
+        for key, (spec, data) in self.flux_auth(gitops_token="").items():
+            self.assertNotIn("secretRef", spec, key)
+            self.assertIsNone(data, key)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,11 @@ pub struct TfContext {
     pub gitops_pull_token: Option<Secret>,
     /// User name sent with `gitops_pull_token` (HTTP basic auth); `None` for the module default.
     pub gitops_username: Option<String>,
+    /// This Sovereign's own read-only deploy key (OpenSSH private key) when it pulls its own repository
+    /// over SSH (`gitops_repo_url` is then `ssh://…`; see `gitops::forge`); `None` for https.
+    pub gitops_ssh_private_key: Option<Secret>,
+    /// known_hosts lines of the forge's SSH server; empty without a deploy key.
+    pub gitops_ssh_known_hosts: String,
     /// Networks allowed to SSH into the nodes. Empty: none.
     pub ssh_allowed_cidrs: Vec<String>,
     /// Networks allowed to reach each region's Kubernetes API at its API address: the console's egress
@@ -79,6 +84,8 @@ impl TfContext {
             gitops_path: crate::gitops::cluster_path(fqdn),
             gitops_pull_token: gitops.pull_token.clone(),
             gitops_username: Some(gitops.username.clone()),
+            gitops_ssh_private_key: None,
+            gitops_ssh_known_hosts: String::new(),
             ssh_allowed_cidrs: gitops.node_ssh_cidrs.clone(),
             api_allowed_cidrs: gitops.console_egress_cidrs.clone(),
         })
@@ -143,6 +150,11 @@ pub struct TfVars {
     pub gitops_username: Option<String>,
     #[serde(skip)]
     pub gitops_token: Secret,
+    /// The Sovereign's read-only deploy key (OpenSSH private key); empty: none (https).
+    #[serde(skip)]
+    pub gitops_ssh_private_key: Secret,
+    /// known_hosts lines of the forge's SSH server; empty without a deploy key.
+    pub gitops_ssh_known_hosts: String,
     /// Catalyst's PowerDNS for RFC 2136 updates (host, port 53); empty without a TSIG key.
     pub dns_server: String,
     /// The Sovereign's TSIG key name; empty: none (HTTP-01 certificates).
@@ -220,6 +232,8 @@ impl TfVars {
             gitops_path: ctx.gitops_path.clone(),
             gitops_username: ctx.gitops_username.clone(),
             gitops_token: ctx.gitops_pull_token.clone().unwrap_or_default(),
+            gitops_ssh_private_key: ctx.gitops_ssh_private_key.clone().unwrap_or_default(),
+            gitops_ssh_known_hosts: ctx.gitops_ssh_known_hosts.trim().to_string(),
             dns_server: String::new(),
             dns_tsig_key_name: String::new(),
             dns_tsig_secret: Secret::default(),
@@ -255,6 +269,10 @@ impl TfVars {
                 self.gitops_token.expose().to_string(),
             ),
             (
+                "TF_VAR_gitops_ssh_private_key".into(),
+                self.gitops_ssh_private_key.expose().to_string(),
+            ),
+            (
                 "TF_VAR_dns_tsig_secret".into(),
                 self.dns_tsig_secret.expose().to_string(),
             ),
@@ -278,6 +296,10 @@ impl TfVars {
                 .into(),
         );
         map.insert("gitops_token".into(), self.gitops_token.expose().into());
+        map.insert(
+            "gitops_ssh_private_key".into(),
+            self.gitops_ssh_private_key.expose().into(),
+        );
         map.insert("dns_tsig_secret".into(), self.dns_tsig_secret.expose().into());
         map
     }
@@ -499,6 +521,8 @@ pub mod fixtures {
             gitops_branch: "main".into(),
             gitops_path: "clusters/acme.omani.works".into(),
             gitops_pull_token: Some(Secret::new("pull-token-123")),
+            gitops_ssh_private_key: None,
+            gitops_ssh_known_hosts: String::new(),
             gitops_username: None,
             ssh_allowed_cidrs: vec!["203.0.113.0/24".into()],
             api_allowed_cidrs: vec!["198.18.0.7/32".into()],
@@ -510,6 +534,28 @@ pub mod fixtures {
 mod tests {
     use super::fixtures::*;
     use super::*;
+
+    #[test]
+    fn the_deploy_key_reaches_opentofu_only_through_its_environment() {
+        let mut ctx = context();
+        ctx.gitops_repo_url = "ssh://git@git.example.com/sovereigns/sovereign-acme.omani.works.git".into();
+        ctx.gitops_pull_token = None;
+        ctx.gitops_ssh_private_key = Some(Secret::new("-----BEGIN OPENSSH PRIVATE KEY-----\nDEPLOYKEY\n"));
+        ctx.gitops_ssh_known_hosts = " git.example.com ssh-ed25519 AAAA\n".into();
+        let v = TfVars::new(&request(), &secrets(), &ctx);
+        let file = v.to_json();
+        assert!(!file.contains("DEPLOYKEY"), "{file}");
+        let json: serde_json::Value = serde_json::from_str(&file).expect("json");
+        assert_eq!(json["gitops_ssh_known_hosts"], "git.example.com ssh-ed25519 AAAA");
+        assert_eq!(json["gitops_repo_url"], ctx.gitops_repo_url.as_str());
+        let env: BTreeMap<String, String> = v.secret_env().into_iter().collect();
+        assert!(env["TF_VAR_gitops_ssh_private_key"].contains("DEPLOYKEY"));
+        assert_eq!(
+            env["TF_VAR_gitops_token"], "",
+            "no shared pull token with a deploy key"
+        );
+        assert!(!format!("{v:?}").contains("DEPLOYKEY"), "Debug hides the key");
+    }
 
     #[test]
     fn maps_the_request() {

@@ -456,6 +456,15 @@ fn catalyst_values_pass_the_module_regexes() {
     ctx.catalyst_api_url = "http://127.0.0.1:3400/sovereign".into();
     ctx.gitops_path = format!("clusters/{}", req.fqdn());
     cases.push(TfVars::new(&req, &fixtures::secrets(), &ctx));
+    // A Sovereign pulling its own repository over SSH with its deploy key (server::gitops::forge).
+    let mut ctx = fixtures::context();
+    ctx.gitops_repo_url = "ssh://git@git.example.com:2222/sovereigns/sovereign-acme.omani.works.git".into();
+    ctx.gitops_pull_token = None;
+    ctx.gitops_ssh_private_key = Some(app::deployments::Secret::new(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    ));
+    ctx.gitops_ssh_known_hosts = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA".into();
+    cases.push(TfVars::new(&fixtures::request(), &fixtures::secrets(), &ctx));
 
     for vars in &cases {
         let j = json(vars);

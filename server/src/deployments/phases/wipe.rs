@@ -339,6 +339,7 @@ fn scrub_secrets(workdir: &Path) -> std::io::Result<()> {
             "kubeconfig_bearer_token",
             "kubeconfig_bearer_tokens",
             "gitops_token",
+            "gitops_ssh_private_key",
             "dns_tsig_secret",
         ] {
             map.remove(secret);
