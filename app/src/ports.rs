@@ -36,6 +36,12 @@ pub trait DeploymentsPort: Send + Sync + 'static {
     async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError>;
     async fn get(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError>;
     async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError>;
+    /// Per-status counts of what `list` would show for the query's search (the status filter left out).
+    async fn status_counts(
+        &self,
+        actor: &Actor,
+        query: ListQuery,
+    ) -> Result<Vec<crate::deployments::StatusCount>, AppError>;
     /// Events with `seq > after`, oldest first.
     async fn events(
         &self,

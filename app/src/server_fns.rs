@@ -49,6 +49,7 @@ pub const INPUT_CONTENT_TYPES: &[(&str, &str)] = inputs![
     crate::catalog::api::GetCatalog,
     crate::deployments::api::GetDeployment,
     crate::deployments::api::ListDeployments,
+    crate::deployments::api::DeploymentStatusCounts,
     crate::deployments::api::RetryDeployment,
     crate::deployments::api::CancelDeployment,
     crate::deployments::api::LoadDeployment,

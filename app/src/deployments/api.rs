@@ -31,6 +31,13 @@ pub async fn list_deployments(query: ListQuery) -> Result<Page<DeploymentSummary
     crate::ports::deployments()?.list(&actor, query).await
 }
 
+/// Per-status counts for the deployments list (its search applies, its status filter does not).
+#[server]
+pub async fn deployment_status_counts(query: ListQuery) -> Result<Vec<super::types::StatusCount>, AppError> {
+    let actor = actor_for(crate::auth::Action::DeploymentRead)?;
+    crate::ports::deployments()?.status_counts(&actor, query).await
+}
+
 /// Retries the failed phase (empty `phase`: the one that failed).
 #[server]
 pub async fn retry_deployment(id: String, phase: Option<String>) -> Result<Deployment, AppError> {

@@ -572,6 +572,13 @@ pub struct DeploymentSummary {
     pub updated_at: Millis,
 }
 
+/// How many deployments have one status (the deployments list's counts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: DeploymentStatus,
+    pub count: i64,
+}
+
 /// 201 of a create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Created {
@@ -645,12 +652,21 @@ pub struct ListQuery {
     /// Only this organisation's deployments (among those the caller may see).
     #[serde(rename = "orgId", default)]
     pub org_id: Option<String>,
+    /// Search: a part of the domain, of the organisation's name, or of the creator's e-mail or name
+    /// (case-insensitive).
+    #[serde(default)]
+    pub q: Option<String>,
 }
+
+/// The longest search text the list accepts.
+pub const MAX_SEARCH_CHARS: usize = 100;
 
 /// A validated [`ListQuery`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFilter {
     pub statuses: Vec<DeploymentStatus>,
+    /// Lower-cased, trimmed search text; `None`: no search.
+    pub search: Option<String>,
     pub sort: SortKey,
     pub dir: SortDir,
     pub page: crate::paging::PageRequest,
@@ -702,11 +718,27 @@ impl ListQuery {
                 SortDir::default()
             }
         };
+        let search = self
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
+        if search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
+        {
+            errors.push(FieldError::new(
+                "q",
+                format!("The search is longer than {MAX_SEARCH_CHARS} characters; shorten it."),
+            ));
+        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
         Ok(ListFilter {
             statuses,
+            search,
             sort,
             dir,
             page: crate::paging::PageRequest::new(self.page, self.per_page),
@@ -794,6 +826,7 @@ mod tests {
             page: Some(2),
             per_page: Some(10),
             org_id: None,
+            q: Some("  ACME ".into()),
         }
         .parse()
         .expect("valid");
@@ -805,16 +838,18 @@ mod tests {
             (f.sort, f.dir, f.page.offset()),
             (SortKey::Fqdn, SortDir::Asc, 10)
         );
+        assert_eq!(f.search.as_deref(), Some("acme"));
         let e = ListQuery {
             status: Some("done".into()),
             sort: Some("size".into()),
             dir: Some("up".into()),
+            q: Some("x".repeat(MAX_SEARCH_CHARS + 1)),
             ..Default::default()
         }
         .parse()
         .expect_err("invalid");
         let fields: Vec<_> = e.fields().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["status", "sort", "dir"]);
+        assert_eq!(fields, ["status", "sort", "dir", "q"]);
         assert!(e.fields()[0].message.contains("waiting-for-cluster"));
     }
 

@@ -333,16 +333,10 @@ pub async fn live_by_fqdn(db: &Db, fqdn: &str) -> Result<Option<DeploymentRow>, 
     }))
 }
 
-/// One page of the deployments of `orgs` (`None`: every organisation; an empty list: none).
-pub async fn list(
-    db: &Db,
-    orgs: Option<&[String]>,
-    f: &ListFilter,
-) -> Result<(i64, Vec<DeploymentRow>), DbError> {
-    if orgs.is_some_and(<[String]>::is_empty) {
-        return Ok((0, Vec::new()));
-    }
-    let orgs = orgs.unwrap_or_default();
+/// The `WHERE` clause of a list over `orgs` (`None`: every organisation) and its text binds, in placeholder
+/// order ($1 … $n). `with_status`: whether the status filter applies (the per-status counts leave it out).
+fn list_clause(orgs: &[String], f: &ListFilter, with_status: bool) -> (String, Vec<String>) {
+    let mut binds: Vec<String> = orgs.to_vec();
     // Placeholders in order of appearance ($1 … $n, then the page): SQLite numbers named parameters so.
     let mut clause = if orgs.is_empty() {
         String::from("1 = 1")
@@ -356,7 +350,7 @@ pub async fn list(
     // Records deleted before a wipe hold their domain but are no organisation's to see.
     clause.push_str(" AND deleted_at IS NULL");
     // Statuses and sort columns come from enums, never from the caller's text.
-    if !f.statuses.is_empty() {
+    if with_status && !f.statuses.is_empty() {
         let list = f
             .statuses
             .iter()
@@ -365,6 +359,46 @@ pub async fn list(
             .join(", ");
         clause.push_str(&format!(" AND status IN ({list})"));
     }
+    if let Some(search) = &f.search {
+        // A part of the domain, the organisation's name, the creator's e-mail or name; the caller's text is a
+        // bound LIKE pattern with its wildcards escaped.
+        let pattern = format!("%{}%", like_escape(search));
+        let n = binds.len();
+        let (a, b, c, d) = (n + 1, n + 2, n + 3, n + 4);
+        clause.push_str(&format!(
+            " AND (lower(fqdn) LIKE ${a} ESCAPE '\\' \
+             OR org_id IN (SELECT id FROM organisations WHERE lower(name) LIKE ${b} ESCAPE '\\') \
+             OR created_by IN (SELECT id FROM users WHERE lower(email) LIKE ${c} ESCAPE '\\' \
+             OR lower(display_name) LIKE ${d} ESCAPE '\\'))"
+        ));
+        binds.extend(std::iter::repeat_n(pattern, 4));
+    }
+    (clause, binds)
+}
+
+/// `text` with LIKE's wildcards (and the escape character) escaped by a backslash.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One page of the deployments of `orgs` (`None`: every organisation; an empty list: none).
+pub async fn list(
+    db: &Db,
+    orgs: Option<&[String]>,
+    f: &ListFilter,
+) -> Result<(i64, Vec<DeploymentRow>), DbError> {
+    if orgs.is_some_and(<[String]>::is_empty) {
+        return Ok((0, Vec::new()));
+    }
+    let orgs = orgs.unwrap_or_default();
+    let (clause, binds) = list_clause(orgs, f, true);
     let column = match f.sort {
         SortKey::Created => "created_at",
         SortKey::Updated => "updated_at",
@@ -375,20 +409,20 @@ pub async fn list(
         SortDir::Asc => "ASC",
         SortDir::Desc => "DESC",
     };
-    let (limit, offset) = (orgs.len() + 1, orgs.len() + 2);
+    let (limit, offset) = (binds.len() + 1, binds.len() + 2);
     let (total, rows) = on_db!(db, pool => {
         let count_sql = format!("SELECT COUNT(*) FROM deployments WHERE {clause}");
         let mut count = sqlx::query_scalar(&count_sql);
-        for org in orgs {
-            count = count.bind(org);
+        for b in &binds {
+            count = count.bind(b);
         }
         let total: i64 = count.fetch_one(pool).await?;
         let rows_sql = format!(
             "SELECT {COLUMNS} FROM deployments WHERE {clause} ORDER BY {column} {dir}, id {dir} LIMIT ${limit} OFFSET ${offset}"
         );
         let mut rows = sqlx::query_as::<_, DeploymentRow>(&rows_sql);
-        for org in orgs {
-            rows = rows.bind(org);
+        for b in &binds {
+            rows = rows.bind(b);
         }
         let rows = rows
             .bind(f.page.per_page)
@@ -398,6 +432,33 @@ pub async fn list(
         (total, rows)
     });
     Ok((total, rows))
+}
+
+/// How many deployments of `orgs` (`None`: every organisation) match `f`'s search, per status (the status
+/// filter left out, so the counts say what each status would show). Statuses without any are absent.
+pub async fn status_counts(
+    db: &Db,
+    orgs: Option<&[String]>,
+    f: &ListFilter,
+) -> Result<Vec<(DeploymentStatus, i64)>, DbError> {
+    if orgs.is_some_and(<[String]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let (clause, binds) = list_clause(orgs.unwrap_or_default(), f, false);
+    let rows: Vec<(String, i64)> = on_db!(db, pool => {
+        let sql = format!("SELECT status, COUNT(*) FROM deployments WHERE {clause} GROUP BY status");
+        let mut q = sqlx::query_as(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(pool).await?
+    });
+    let mut counts: Vec<(DeploymentStatus, i64)> = rows
+        .into_iter()
+        .filter_map(|(s, n)| DeploymentStatus::parse(&s).map(|s| (s, n)))
+        .collect();
+    counts.sort_by_key(|(s, _)| DeploymentStatus::ALL.iter().position(|a| a == s));
+    Ok(counts)
 }
 
 /// A status write.

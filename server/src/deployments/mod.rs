@@ -30,7 +30,8 @@ use app::catalog::Catalog;
 use app::deployments::validate::ValidationContext;
 use app::deployments::{
     Actor, Deployment, DeploymentError, DeploymentRequest, DeploymentResult, DeploymentSecrets,
-    DeploymentStatus, DeploymentSummary, EventPage, ListQuery, Phase, PhaseState, TeardownReport,
+    DeploymentStatus, DeploymentSummary, EventPage, ListQuery, Phase, PhaseState, StatusCount,
+    TeardownReport,
 };
 use app::error::AppError;
 use app::paging::Page;
@@ -507,15 +508,7 @@ impl Engine {
     /// `query.org_id` if given.
     pub async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
         let filter = query.parse()?;
-        let p = &actor.principal;
-        let everywhere = policy::allowed_everywhere(p, Action::DeploymentRead);
-        let mut orgs = (!everywhere).then(|| policy::org_ids_allowing(p, Action::DeploymentRead));
-        if let Some(only) = query.org_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            orgs = Some(match orgs {
-                Some(ids) => ids.into_iter().filter(|id| id == only).collect(),
-                None => vec![only.to_string()],
-            });
-        }
+        let orgs = list_scope(actor, &query);
         let (total, rows) = store::list(&self.0.db, orgs.as_deref(), &filter)
             .await
             .map_err(Error::from)?;
@@ -548,6 +541,20 @@ impl Engine {
             page: filter.page.page,
             per_page: filter.page.per_page,
         })
+    }
+
+    /// How many of the deployments [`Engine::list`] would show match the query's search, per status (the
+    /// status filter left out), in the order of [`DeploymentStatus::ALL`]; statuses without any are absent.
+    pub async fn status_counts(&self, actor: &Actor, query: ListQuery) -> Result<Vec<StatusCount>, AppError> {
+        let filter = query.parse()?;
+        let orgs = list_scope(actor, &query);
+        let counts = store::status_counts(&self.0.db, orgs.as_deref(), &filter)
+            .await
+            .map_err(Error::from)?;
+        Ok(counts
+            .into_iter()
+            .map(|(status, count)| StatusCount { status, count })
+            .collect())
     }
 
     pub async fn events(
@@ -668,4 +675,19 @@ pub(crate) fn transition_error(e: TransitionError, id: &str) -> AppError {
         )),
         TransitionError::Db(d) => Error::from(d).into(),
     }
+}
+
+/// The organisations a list may show: `None` for every one (a platform role that reads them all), otherwise
+/// those where the caller's role allows `deployments.read`; narrowed to the query's `orgId` if given.
+fn list_scope(actor: &Actor, query: &ListQuery) -> Option<Vec<String>> {
+    let p = &actor.principal;
+    let everywhere = policy::allowed_everywhere(p, Action::DeploymentRead);
+    let mut orgs = (!everywhere).then(|| policy::org_ids_allowing(p, Action::DeploymentRead));
+    if let Some(only) = query.org_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        orgs = Some(match orgs {
+            Some(ids) => ids.into_iter().filter(|id| id == only).collect(),
+            None => vec![only.to_string()],
+        });
+    }
+    orgs
 }

@@ -4,7 +4,7 @@
 use app::auth::{Action, policy};
 use app::deployments::{
     Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentStatus, DeploymentSummary,
-    EventPage, ListQuery, Phase, PhaseState, RetryRequest, WipeRequest,
+    EventPage, ListQuery, Phase, PhaseState, RetryRequest, StatusCount, WipeRequest,
 };
 use app::error::AppError;
 use app::paging::Page;
@@ -443,6 +443,10 @@ impl DeploymentsPort for Engine {
 
     async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
         Engine::list(self, actor, query).await
+    }
+
+    async fn status_counts(&self, actor: &Actor, query: ListQuery) -> Result<Vec<StatusCount>, AppError> {
+        Engine::status_counts(self, actor, query).await
     }
 
     async fn events(

@@ -12,7 +12,7 @@ use server::db::deployment_events::{self, Effect, NewEvent};
 use server::db::deployments::{
     self as store, CreateLimits, InsertError, LimitReached, NewDeployment, StatusWrite, TransitionError,
 };
-use server::db::{Db, leases, secrets};
+use server::db::{Db, leases, orgs, secrets, users};
 
 on_both_backends!(
     insert_get_list_and_org_scoping,
@@ -24,6 +24,7 @@ on_both_backends!(
     the_secret_key_check_detects_a_wrong_key,
     a_live_domain_cannot_be_deployed_twice,
     creation_limits_hold_under_concurrent_creates,
+    list_search_matches_domain_organisation_and_creator,
 );
 
 fn new_deployment(id: &str, org: &str, fqdn: &str) -> NewDeployment {
@@ -542,5 +543,112 @@ async fn creation_limits_hold_under_concurrent_creates(db: Db) {
     assert!(
         store::get(&db, "n3").await.expect("get").is_none(),
         "a refused creation stores nothing"
+    );
+}
+
+/// Search: a part of the domain, the organisation's name or the creator's e-mail or name, case-insensitive,
+/// LIKE wildcards taken literally; the per-status counts follow the search and leave the status filter out.
+async fn list_search_matches_domain_organisation_and_creator(db: Db) {
+    let acme = orgs::create(&db, "acme", "Acme Corp")
+        .await
+        .expect("org")
+        .expect("new");
+    let globex = orgs::create(&db, "globex", "Globex")
+        .await
+        .expect("org")
+        .expect("new");
+    let zoe = users::create(
+        &db,
+        &users::NewUser {
+            email: "zoe@example.org".into(),
+            display_name: "Zoë Quartermain".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("user")
+    .expect("new");
+    for (id, org, fqdn, by) in [
+        ("d1", &acme.id, "shop.acme.example", "u1"),
+        ("d2", &acme.id, "intranet.example.com", &zoe.id),
+        ("d3", &globex.id, "shop.globex.example", "u1"),
+        ("d4", &globex.id, "s1.example.com", "u1"),
+    ] {
+        let mut d = new_deployment(id, org, fqdn);
+        d.created_by = by.to_string();
+        store::insert(&db, &d).await.expect("insert");
+    }
+    store::transition(
+        &db,
+        "d3",
+        &StatusWrite::new(DeploymentStatus::Provisioning, Phase::Gitops, "go"),
+    )
+    .await
+    .expect("pending → provisioning");
+    let search = |q: &str, status: Option<&str>| {
+        ListQuery {
+            q: Some(q.into()),
+            status: status.map(str::to_string),
+            sort: Some("fqdn".into()),
+            dir: Some("asc".into()),
+            ..Default::default()
+        }
+        .parse()
+        .expect("valid")
+    };
+    let ids = |rows: Vec<store::DeploymentRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    // Domain (substring and prefix), organisation name, creator e-mail and display name.
+    let (total, rows) = store::list(&db, None, &search("SHOP", None)).await.expect("list");
+    assert_eq!((total, ids(rows)), (2, vec!["d1".to_string(), "d3".to_string()]));
+    let (_, rows) = store::list(&db, None, &search("intra", None))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["d2"]);
+    let (_, rows) = store::list(&db, None, &search("acme corp", None))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["d2", "d1"], "fqdn ascending: intranet… before shop…");
+    let (_, rows) = store::list(&db, None, &search("zoe@", None)).await.expect("list");
+    assert_eq!(ids(rows), ["d2"]);
+    let (_, rows) = store::list(&db, None, &search("quarter", None))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["d2"]);
+    // LIKE wildcards are text: "s_" would match "s1…" as a pattern.
+    let (total, _) = store::list(&db, None, &search("s_", None)).await.expect("list");
+    assert_eq!(total, 0, "'_' is taken literally");
+    let (total, _) = store::list(&db, None, &search("%", None)).await.expect("list");
+    assert_eq!(total, 0, "'%' is taken literally");
+    // Search within the caller's organisations only.
+    let only_acme = [acme.id.clone()];
+    let (_, rows) = store::list(&db, Some(&only_acme), &search("shop", None))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["d1"]);
+    // Search and status together; the counts ignore the status filter but follow the search and scope.
+    let (_, rows) = store::list(&db, None, &search("shop", Some("provisioning")))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["d3"]);
+    let counts = store::status_counts(&db, None, &search("shop", Some("provisioning")))
+        .await
+        .expect("counts");
+    assert_eq!(
+        counts,
+        [
+            (DeploymentStatus::Pending, 1),
+            (DeploymentStatus::Provisioning, 1)
+        ]
+    );
+    let all = ListQuery::default().parse().expect("valid");
+    let counts = store::status_counts(&db, Some(&only_acme), &all)
+        .await
+        .expect("counts");
+    assert_eq!(counts, [(DeploymentStatus::Pending, 2)]);
+    assert!(
+        store::status_counts(&db, Some(&[]), &all)
+            .await
+            .expect("counts")
+            .is_empty()
     );
 }

@@ -1,13 +1,14 @@
-//! `/sovereign/deployments`: every deployment of the organisation, paged, filtered by status, sortable.
-//! The filter is a plain GET form, so it works without JavaScript.
+//! `/sovereign/deployments`: every deployment the caller may see, paged, searched (domain, organisation,
+//! creator), filtered by status, sortable, with counts per status. Everything is in the URL (a plain GET
+//! form and links), so it works without JavaScript and a view can be shared.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{StatusBadge, deployment_href};
-use crate::deployments::api::list_deployments;
+use crate::deployments::api::{deployment_status_counts, list_deployments};
 use crate::deployments::status::DeploymentStatus;
-use crate::deployments::types::{DeploymentSummary, ListQuery, SortKey};
+use crate::deployments::types::{DeploymentSummary, ListQuery, SortKey, StatusCount};
 use crate::paging::Page;
 use crate::time::format_utc;
 use crate::ui::{ErrorView, TableRegion};
@@ -24,9 +25,11 @@ pub fn DeploymentsPage() -> impl IntoView {
             page: q.get("page").and_then(|p| p.parse().ok()),
             per_page: q.get("perPage").and_then(|p| p.parse().ok()),
             org_id: q.get("org").filter(|s| !s.is_empty()),
+            q: q.get("q").filter(|s| !s.trim().is_empty()),
         }
     };
     let data = Resource::new_blocking(params, list_deployments);
+    let counts = Resource::new_blocking(params, deployment_status_counts);
     view! {
         <leptos_meta::Title text="Deployments · Catalyst" />
         <div class="page-head">
@@ -37,6 +40,11 @@ pub fn DeploymentsPage() -> impl IntoView {
             </div>
         </div>
         <Filter params=Signal::derive(params) />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                counts.await.ok().map(|counts| view! { <Counts counts params=params() /> })
+            })}
+        </Suspense>
         <Suspense fallback=|| {
             view! { <p class="muted">"Loading deployments…"</p> }
         }>
@@ -56,8 +64,21 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
     let status = p.status.clone().unwrap_or_default();
     let sort = p.sort.clone().unwrap_or_else(|| "created".into());
     let dir = p.dir.clone().unwrap_or_else(|| "desc".into());
+    let search = p.q.clone().unwrap_or_default();
     view! {
         <form method="get" class="filter-bar" aria-label="Filter deployments">
+            <label class="field field-search">
+                <span class="label">"Search"</span>
+                <input
+                    type="search"
+                    name="q"
+                    class="input"
+                    value=search
+                    maxlength=crate::deployments::types::MAX_SEARCH_CHARS.to_string()
+                    placeholder="Domain, organisation or creator"
+                    data-testid="filter-search"
+                />
+            </label>
             <label class="field">
                 <span class="label">"Status"</span>
                 <select name="status" class="input" data-testid="filter-status">
@@ -111,32 +132,112 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
     }
 }
 
-fn page_href(params: &ListQuery, page: i64) -> String {
-    let mut parts = vec![format!("page={page}")];
+/// The list's URL for `params` on `page` (`None`: the first page, no `page` parameter).
+fn list_href(params: &ListQuery, page: Option<i64>) -> String {
+    let mut parts: Vec<String> = page.map(|p| format!("page={p}")).into_iter().collect();
     for (k, v) in [
+        ("q", &params.q),
         ("status", &params.status),
         ("sort", &params.sort),
         ("dir", &params.dir),
+        ("org", &params.org_id),
     ] {
         if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={v}"));
+            parts.push(format!("{k}={}", crate::auth::encode_component(v)));
         }
     }
     if let Some(n) = params.per_page {
         parts.push(format!("perPage={n}"));
     }
-    format!("{}?{}", crate::routes::page("deployments"), parts.join("&"))
+    let base = crate::routes::page("deployments");
+    if parts.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+fn page_href(params: &ListQuery, page: i64) -> String {
+    list_href(params, Some(page))
+}
+
+/// Counts per status for the current search: each a link to the list filtered by it (the current one
+/// marked), and "All".
+#[component]
+fn Counts(counts: Vec<StatusCount>, params: ListQuery) -> impl IntoView {
+    let current = params.status.clone().unwrap_or_default();
+    let all: i64 = counts.iter().map(|c| c.count).sum();
+    let with_status = |status: Option<&str>| {
+        list_href(
+            &ListQuery {
+                status: status.map(str::to_string),
+                page: None,
+                ..params.clone()
+            },
+            None,
+        )
+    };
+    let all_href = with_status(None);
+    let links = counts
+        .iter()
+        .map(|c| {
+            let href = with_status(Some(c.status.as_str()));
+            let here = current == c.status.as_str();
+            view! {
+                <li>
+                    <a
+                        class="chip chip-link"
+                        class:chip-selected=here
+                        href=href
+                        aria-current=here.then_some("page")
+                        data-testid=format!("count-{}", c.status.as_str())
+                    >
+                        {format!("{} {}", c.status.label(), c.count)}
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav aria-label="Deployments per status">
+            <ul class="chip-list status-counts" data-testid="status-counts">
+                <li>
+                    <a
+                        class="chip chip-link"
+                        class:chip-selected=current.is_empty()
+                        href=all_href
+                        aria-current=current.is_empty().then_some("page")
+                        data-testid="count-all"
+                    >
+                        {format!("All {all}")}
+                    </a>
+                </li>
+                {links}
+            </ul>
+        </nav>
+    }
 }
 
 #[component]
 fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
     if page.items.is_empty() {
+        let searched = params.q.as_ref().is_some_and(|s| !s.trim().is_empty());
         let filtered = params.status.as_ref().is_some_and(|s| !s.is_empty());
         return view! {
             <div class="card empty" data-testid="deployments-empty">
-                <h2>{if filtered { "No deployment has this status" } else { "No deployments yet" }}</h2>
+                <h2>
+                    {if searched {
+                        "No deployment matches this search"
+                    } else if filtered {
+                        "No deployment has this status"
+                    } else {
+                        "No deployments yet"
+                    }}
+                </h2>
                 <p class="muted">
-                    {if filtered {
+                    {if searched {
+                        "Search for a part of a domain, of an organisation's name, or of the creator's e-mail or name."
+                    } else if filtered {
                         "Clear the status filter to see every deployment."
                     } else {
                         "Launch a Sovereign from the wizard; it appears here as soon as it is created."
