@@ -66,7 +66,13 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
     let dir = p.dir.clone().unwrap_or_else(|| "desc".into());
     let search = p.q.clone().unwrap_or_default();
     view! {
-        <form method="get" class="filter-bar" aria-label="Filter deployments">
+        <form
+            method="get"
+            action=crate::routes::page("deployments")
+            class="filter-bar"
+            role="search"
+            aria-label="Filter deployments"
+        >
             <label class="field field-search">
                 <span class="label">"Search"</span>
                 <input
