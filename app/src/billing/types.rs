@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::deployments::DeploymentRequest;
+use crate::preflight::CostEstimate;
 
 /// One line of the credit ledger: a grant (+, a redeemed voucher) or a spend (−, a launch paid by credit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,13 +84,42 @@ impl CreditQuote {
     }
 }
 
-/// A request's cost for a month of 730 hours, in cents: the figure a launch paid by credit is charged
-/// (the wizard's Review step shows the same number). The price table is `crate::cloud`'s (EUR).
-pub fn monthly_cost_cents(req: &DeploymentRequest) -> i64 {
-    let month = crate::wizard::total_cost_hour(req) * crate::cloud::HOURS_PER_MONTH * 100.0;
-    if month.is_finite() && month > 0.0 {
-        month.round() as i64
-    } else {
-        0
+/// What a launch paid by credit is charged for its first month, in cents: the pre-flight estimate's monthly
+/// total without VAT (everything `infra/hetzner` creates, at Hetzner's monthly caps — the figure the Review
+/// step shows), rounded half up to the cent.
+pub fn monthly_cost_cents(estimate: &CostEstimate) -> i64 {
+    let nanos = estimate.monthly.net.0;
+    if nanos <= 0 {
+        return 0;
+    }
+    (nanos + 5_000_000) / 10_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::{Money, Price, PriceSource};
+
+    fn monthly(nanos: i64) -> CostEstimate {
+        CostEstimate {
+            regions: Vec::new(),
+            hourly: Price::ZERO,
+            monthly: Price {
+                net: Money(nanos),
+                gross: Money(nanos * 2),
+            },
+            currency: "EUR".into(),
+            vat_rate: "19.00".into(),
+            source: PriceSource::BuiltIn,
+            as_of_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_charge_is_the_net_monthly_estimate_in_cents() {
+        assert_eq!(monthly_cost_cents(&monthly(84_214_999_999)), 8_421);
+        assert_eq!(monthly_cost_cents(&monthly(84_215_000_000)), 8_422);
+        assert_eq!(monthly_cost_cents(&monthly(0)), 0);
+        assert_eq!(monthly_cost_cents(&monthly(-5)), 0);
     }
 }

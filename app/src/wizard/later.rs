@@ -95,6 +95,10 @@ pub fn create_of(state: &WizardState) -> CreateDeployment {
 /// included: the button is enabled only once it passed); then the create call, and on success the live
 /// deployment page.
 fn launch(state: &WizardState) {
+    if let Some(short) = state.credit_short.get_untracked() {
+        state.notice.set(Some(short));
+        return;
+    }
     if !state.may_launch() {
         state.notice.set(Some(
             "Launch waits for the pre-flight: fix what it lists, or acknowledge its warnings.".into(),

@@ -2,16 +2,21 @@
 //! secrets, and the pre-flight (`preflight`). Launch (the footer's button) is enabled once the pre-flight
 //! passed; it sends the request, and the server validates it and runs the pre-flight again.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use super::components::WithCatalog;
 use super::preflight::PreflightPanel;
-use super::sizing::{CostSummary, WithSizing};
-use super::state::{step_url, use_wizard};
+use super::sizing::{CostSummary, WithSizing, estimate_of};
+use super::state::{PreflightState, step_url, use_wizard};
 use super::types::{SshKeyOrigin, control_plane_nodes};
+use crate::billing::api::credit_quote;
+use crate::billing::{CreditQuote, format_money, monthly_cost_cents};
 use crate::cloud::AIRGAP_SLOT_LABEL;
 use crate::deployments::validate::{Step, ssh_fingerprint};
 use crate::deployments::{DomainMode, Secret};
+use crate::preflight::SizingData;
 
 #[component]
 fn Section(step: Step, title: &'static str, children: Children) -> impl IntoView {
@@ -25,6 +30,111 @@ fn Section(step: Step, title: &'static str, children: Children) -> impl IntoView
             </header>
             {children()}
         </section>
+    }
+}
+
+/// Why `q` does not pay the launch (the footer's reason next to the disabled Launch), or `None`.
+fn credit_short(q: &CreditQuote) -> Option<String> {
+    (!q.covered()).then(|| {
+        format!(
+            "Launch needs {} more credit: redeem a voucher on the billing page.",
+            format_money(q.missing_cents, &q.currency)
+        )
+    })
+}
+
+/// A launch paid by credit: the first month's price (the estimate above, without VAT — what the server
+/// charges) against the organisation's balance, or what is missing with the way to add credit. Nothing for an
+/// organisation without a credit account (the console does not bill it). Sets [`WizardState::credit_short`],
+/// which keeps Launch disabled: the server would refuse the launch with 409 naming the same amount.
+#[component]
+fn CreditCheck(org_id: String, data: Arc<SizingData>) -> impl IntoView {
+    let state = use_wizard();
+    let billing = format!("{}?org={}", crate::routes::page("billing"), org_id);
+    // The estimate the Review step shows: the pre-flight's (Hetzner's current prices, which it stores for
+    // the create path) once it ran, else the one over the prices loaded with the wizard.
+    let monthly = Memo::new(move |_| {
+        let checked = state.preflight.with(|p| match p {
+            PreflightState::Done(r) => r.estimate.as_ref().map(monthly_cost_cents),
+            _ => None,
+        });
+        checked.unwrap_or_else(|| {
+            state
+                .draft
+                .with(|d| monthly_cost_cents(&estimate_of(&d.request, &data)))
+        })
+    });
+    let quote = Resource::new(
+        move || (org_id.clone(), monthly.get()),
+        |(org, monthly)| credit_quote(org, monthly),
+    );
+    view! {
+        <Suspense>
+            {move || {
+                let billing = billing.clone();
+                Suspend::new(async move {
+                    let q = quote.await;
+                    let short = q.as_ref().ok().and_then(credit_short);
+                    if state.credit_short.get_untracked() != short {
+                        state.credit_short.set(short);
+                    }
+                    match q {
+                        Ok(q) if q.billed && q.covered() => {
+                            view! {
+                                <p class="alert alert-ok review-credit" data-testid="review-credit">
+                                    {format!(
+                                        "Paid by credit: the first month ({}) comes out of your organisation's {} credit; {} stays after launch.",
+                                        format_money(q.monthly_cents, &q.currency),
+                                        format_money(q.balance_cents, &q.currency),
+                                        format_money(q.balance_cents - q.monthly_cents, &q.currency),
+                                    )}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(q) if q.billed => {
+                            view! {
+                                <div
+                                    class="alert alert-warn review-credit"
+                                    role="alert"
+                                    data-testid="review-credit"
+                                >
+                                    <p>
+                                        {format!(
+                                            "Your organisation's credit ({}) does not cover the first month ({}): {} is missing.",
+                                            format_money(q.balance_cents, &q.currency),
+                                            format_money(q.monthly_cents, &q.currency),
+                                            format_money(q.missing_cents, &q.currency),
+                                        )}
+                                    </p>
+                                    <p>
+                                        <a
+                                            href=billing
+                                            target="_blank"
+                                            rel="noopener"
+                                            data-testid="review-credit-redeem"
+                                        >
+                                            "Redeem a voucher code on the billing page"
+                                        </a>
+                                        " (opens in a new tab: the token you entered stays here), then check again; or choose smaller nodes or fewer regions."
+                                    </p>
+                                    <button
+                                        type="button"
+                                        class="btn btn-secondary"
+                                        data-testid="review-credit-recheck"
+                                        on:click=move |_| quote.refetch()
+                                    >
+                                        "Check the credit again"
+                                    </button>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => ().into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 
@@ -60,6 +170,7 @@ pub fn ReviewStep() -> impl IntoView {
         _ => ssh_fingerprint(&req.ssh_public_key),
     }
     .unwrap_or_else(|| "— (no valid key yet)".to_string());
+    let price_org = org_id.clone();
     let (r_org, r_topo, r_prov, r_cred, r_comp, r_dom) = (
         req.clone(),
         req.clone(),
@@ -119,8 +230,11 @@ pub fn ReviewStep() -> impl IntoView {
                 </dl>
             </Section>
             <Section step=Step::Provider title="Cloud provider per region">
-                <WithSizing children=|data| {
-                    view! { <CostSummary data testid="review-cost" preflight=true /> }
+                <WithSizing children=move |data| {
+                    view! {
+                        <CostSummary data=data.clone() testid="review-cost" preflight=true />
+                        <CreditCheck org_id=price_org.clone() data />
+                    }
                 } />
                 <ul class="review-regions">
                     {r_prov

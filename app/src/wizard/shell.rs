@@ -357,6 +357,22 @@ fn Footer(step: Step, submits: bool) -> impl IntoView {
                 <p class="wizard-progress" data-testid="wizard-progress">
                     {format!("Step {} of 7 · {} · {}%", step.number(), step.label(), step.percent())}
                 </p>
+                {move || {
+                    (step == Step::Review)
+                        .then(|| state.credit_short.get())
+                        .flatten()
+                        .map(|why| {
+                            view! {
+                                <p
+                                    class="field-error wizard-launch-why"
+                                    id="launch-credit-short"
+                                    data-testid="launch-credit-short"
+                                >
+                                    {why}
+                                </p>
+                            }
+                        })
+                }}
                 <div class="wizard-actions">
                     {match step.prev() {
                         Some(prev) => {
@@ -386,6 +402,10 @@ fn Footer(step: Step, submits: bool) -> impl IntoView {
                         data-testid="wizard-continue"
                         aria-busy=move || state.busy.get().to_string()
                         disabled=move || step == Step::Review && !state.may_launch()
+                        aria-describedby=move || {
+                            (step == Step::Review && state.credit_short.with(Option::is_some))
+                                .then_some("launch-credit-short")
+                        }
                         on:click=move |_| {
                             if !submits {
                                 state.continue_from(step)

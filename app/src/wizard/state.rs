@@ -106,6 +106,9 @@ pub struct WizardState {
     pub preflight: RwSignal<PreflightState>,
     /// Ids of the pre-flight warnings the person acknowledged.
     pub acknowledged: RwSignal<Vec<String>>,
+    /// Why the organisation's credit does not pay this launch (the Review step's credit check); Launch stays
+    /// disabled while it is set, as the server would refuse it with 409.
+    pub credit_short: RwSignal<Option<String>>,
     autosave: StoredValue<Option<TimeoutHandle>>,
     /// Client-side navigation (keeps the in-memory secrets).
     navigate: Callback<String>,
@@ -131,6 +134,7 @@ impl WizardState {
             later: StoredValue::new(None),
             preflight: RwSignal::new(PreflightState::Idle),
             acknowledged: RwSignal::new(Vec::new()),
+            credit_short: RwSignal::new(None),
             autosave: StoredValue::new(None),
             navigate: {
                 let nav = leptos_router::hooks::use_navigate();
@@ -148,8 +152,12 @@ impl WizardState {
         }
     }
 
-    /// Launch may go ahead: the pre-flight of this request passed, and every warning was acknowledged.
+    /// Launch may go ahead: the pre-flight of this request passed, every warning was acknowledged, and the
+    /// organisation's credit (if it pays by credit) covers the first month.
     pub fn may_launch(&self) -> bool {
+        if self.credit_short.with(Option::is_some) {
+            return false;
+        }
         self.preflight.with(|p| match p {
             PreflightState::Done(r) => self.acknowledged.with(|a| r.refusal(a).is_empty()),
             _ => false,

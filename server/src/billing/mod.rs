@@ -80,23 +80,23 @@ pub fn not_covered(q: &CreditQuote) -> AppError {
     ))
 }
 
-/// What launching `request` as deployment `deployment_id` charges organisation `org_id`: `None` when the
-/// organisation is not billed (no credit account) or the launch costs nothing; the posting to make in the
-/// deployment's insert transaction (`db::deployments::insert_charged`) when the credit covers the first month
-/// (`app::billing::monthly_cost_cents`, the figure the Review step shows); [`not_covered`] when it does not.
+/// What launching a request costing `monthly` cents a month as deployment `deployment_id` charges organisation
+/// `org_id`: `None` when the organisation is not billed (no credit account) or the launch costs nothing; the
+/// posting to make in the deployment's insert transaction (`db::deployments::insert_charged`) when the credit
+/// covers the first month (`Engine::launch_price_cents`, the figure the Review step shows); [`not_covered`]
+/// when it does not.
 /// The insert checks the balance again in its own transaction, so a spend racing this launch refuses it there.
 pub async fn launch_charge(
     db: &Db,
     org_id: &str,
     deployment_id: &str,
     fqdn: &str,
-    request: &app::deployments::DeploymentRequest,
+    monthly: i64,
     user_id: &str,
 ) -> Result<Option<ledger::Posting>, AppError> {
     let Some(account) = store::account(db, org_id).await.map_err(Error::from)? else {
         return Ok(None);
     };
-    let monthly = app::billing::monthly_cost_cents(request);
     if monthly <= 0 {
         return Ok(None);
     }
@@ -117,7 +117,7 @@ pub async fn launch_charge(
             deployment_id: Some(deployment_id.to_string()),
             amount_cents: monthly,
             paid_by_credit: true,
-            description: format!("Sovereign {fqdn}: first month (730 h at list prices)"),
+            description: format!("Sovereign {fqdn}: first month (730 h at Hetzner's prices, without VAT)"),
             created_by: Some(user_id.to_string()),
         },
         ledger_id: uuid::Uuid::new_v4().to_string(),

@@ -48,6 +48,18 @@ pub struct CreateChecks {
 }
 
 impl Engine {
+    /// What a launch of `req` is charged for its first month, in cents: the pre-flight's estimate (without VAT)
+    /// over the last known Hetzner prices — the same footprints and prices the wizard's Review step loads
+    /// (`wizard/sizing`), so the Review step's credit check and this charge agree.
+    pub async fn launch_price_cents(&self, req: &app::deployments::DeploymentRequest) -> i64 {
+        let sizing = self.0.preflight.sizing().await;
+        app::billing::monthly_cost_cents(&app::preflight::cost::estimate(
+            req,
+            &sizing.footprints,
+            &sizing.prices,
+        ))
+    }
+
     /// Creates a deployment and starts its run: see the module's documentation for the order of checks.
     pub async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError> {
         let org_id = self.org_for_create(actor, body.org_id.as_deref()).await?;
@@ -68,9 +80,9 @@ impl Engine {
 
         let fqdn = body.request.fqdn();
         let id = random_id(20);
+        let monthly = self.launch_price_cents(&body.request).await;
         let charge =
-            crate::billing::launch_charge(&self.0.db, &org_id, &id, &fqdn, &body.request, actor.user_id())
-                .await?;
+            crate::billing::launch_charge(&self.0.db, &org_id, &id, &fqdn, monthly, actor.user_id()).await?;
         self.live_checks(&body).await?;
         if let Some(existing) = store::live_by_fqdn(&self.0.db, &fqdn)
             .await

@@ -1118,7 +1118,7 @@ async fn a_launch_is_paid_by_credit_or_refused_with_the_amount_missing(db: Db) {
     let poor = org_row(&db, "Poor").await;
     let free = org_row(&db, "Unbilled").await;
     let mut body = common::engine::request("launch.example.com");
-    let monthly = app::billing::monthly_cost_cents(&body.request);
+    let monthly = h.state.engine.launch_price_cents(&body.request).await;
     assert!(monthly > 1_000, "{monthly}");
     seed_voucher(&db, "BIG-1", monthly + 1_000, 0, true).await;
     seed_voucher(&db, "SMALL-1", monthly - 1, 0, true).await;
@@ -1271,7 +1271,102 @@ async fn the_charge_shares_the_deployments_transaction(db: Db) {
     );
 }
 
+/// One organisation pressing Redeem many times at once (two tabs, a double click, a retrying client) is
+/// credited once: the other tries are refused as already redeemed and the ledger holds one grant.
+async fn one_organisation_redeeming_at_once_is_credited_once(db: Db) {
+    const TRIES: usize = 20;
+    seed_voucher(&db, "TWICE-1", 2_500, 0, true).await;
+    let org = org_row(&db, "Eager").await;
+    let tasks: Vec<_> = (0..TRIES)
+        .map(|_| {
+            let (db, org) = (db.clone(), org.clone());
+            tokio::spawn(async move { redeem(&db, "twice-1", &org).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => ok += 1,
+            Err(RedeemError::AlreadyRedeemed) => {}
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "credited once");
+    assert_eq!(times_redeemed(&db, "TWICE-1").await, 1);
+    assert_eq!(ledger_matches(&db, &org).await, 2_500);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM credit_ledger").await, 1);
+}
+
+/// Launches racing for the same credit never overdraw it: of 12 concurrent charges of 3,000 against 10,000,
+/// exactly 3 are stored (each with its order and ledger spend) and the rest are refused with nothing stored.
+async fn concurrent_launches_never_overdraw_the_credit(db: Db) {
+    use server::db::deployments::{self as deployments_store, CreateLimits, InsertError};
+    const TRIES: usize = 12;
+    let org = org_row(&db, "Busy").await;
+    seed_voucher(&db, "POOL-1", 10_000, 0, true).await;
+    redeem(&db, "POOL-1", &org).await.expect("credit");
+    let tasks: Vec<_> = (0..TRIES)
+        .map(|i| {
+            let (db, org) = (db.clone(), org.clone());
+            tokio::spawn(async move {
+                let id = format!("race{i}");
+                let new = deployments_store::NewDeployment {
+                    id: id.clone(),
+                    org_id: org.clone(),
+                    created_by: "u".into(),
+                    fqdn: format!("{id}.example.com"),
+                    request: "{}".into(),
+                    bearer_sha256: "0".repeat(64),
+                    secrets: vec![],
+                    first_event: server::db::deployment_events::NewEvent::log(
+                        app::deployments::Phase::Gitops,
+                        app::deployments::Level::Info,
+                        "created".to_string(),
+                    ),
+                };
+                let charge = server::billing::ledger::Posting {
+                    org_id: org,
+                    amount_cents: -3_000,
+                    currency: "EUR".into(),
+                    reason: format!("deployment:{id}"),
+                    open_account: false,
+                    order: server::billing::ledger::NewOrder {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        kind: "deployment",
+                        voucher_code: None,
+                        deployment_id: Some(id.clone()),
+                        amount_cents: 3_000,
+                        paid_by_credit: true,
+                        description: String::new(),
+                        created_by: None,
+                    },
+                    ledger_id: uuid::Uuid::new_v4().to_string(),
+                    now: now_ms(),
+                };
+                deployments_store::insert_charged(&db, &new, CreateLimits::OFF, Some(&charge)).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(()) => ok += 1,
+            Err(InsertError::NotCovered) => {}
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 3, "exactly what the credit covers");
+    assert_eq!(ledger_matches(&db, &org).await, 1_000);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM deployments").await, 3);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM orders WHERE kind = 'deployment'").await,
+        3
+    );
+}
+
 on_both_backends!(
+    one_organisation_redeeming_at_once_is_credited_once,
+    concurrent_launches_never_overdraw_the_credit,
     a_launch_is_paid_by_credit_or_refused_with_the_amount_missing,
     the_charge_shares_the_deployments_transaction,
     a_voucher_link_is_an_invitation_that_credits_the_new_organisation,
