@@ -60,6 +60,8 @@ pub trait DeploymentsPort: Send + Sync + 'static {
     async fn wipe(&self, actor: &Actor, id: &str, body: WipeRequest) -> Result<Deployment, AppError>;
     /// The run's jobs (the flow canvas), for whoever may read the deployment's events.
     async fn jobs(&self, actor: &Actor, id: &str) -> Result<Vec<crate::flow::Job>, AppError>;
+    /// One job with the last lines of its latest execution, for the same readers.
+    async fn job_log(&self, actor: &Actor, id: &str, job: &str) -> Result<crate::flow::JobLog, AppError>;
 }
 
 /// The validated component catalog and its dependency engine.

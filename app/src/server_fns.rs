@@ -55,6 +55,7 @@ pub const INPUT_CONTENT_TYPES: &[(&str, &str)] = inputs![
     crate::deployments::api::LoadDeployment,
     crate::flow::api::LoadFlow,
     crate::flow::api::ListJobs,
+    crate::flow::api::JobTail,
     crate::system::api::CheckSystem,
     crate::theme::SetTheme,
     crate::wizard::api::GetWizard,

@@ -67,3 +67,43 @@ test('the flow in the light theme: the same graph, and axe finds no serious prob
   await expect(page.locator('g.flow-node.flow-succeeded[data-node^="tofu:"]').first()).toBeVisible({ timeout: 30_000 });
   await snap(page, 'flow-light-desktop');
 });
+
+test('the canvas folds a phase, zooms, and opens a step’s log in a pane, by mouse and by keyboard', async ({ page, request }) => {
+  const id = await createDeployment(request, 'slow-flow-pane');
+  await page.goto(`/sovereign/provision/${id}/flow`);
+  await hydrated(page);
+  const canvas = page.getByTestId('flow-canvas');
+  const handback = canvas.locator('g.flow-node[data-node="cluster-handback"]');
+  await expect(handback).toBeVisible({ timeout: 30_000 });
+  // A click opens the step's log.
+  await handback.click();
+  await expect(page).toHaveURL(/job=cluster-handback/);
+  const pane = page.getByTestId('flow-pane');
+  await expect(pane).toContainText('Cluster hand-back');
+  await expect(pane.getByTestId('flow-pane-line').first()).toBeVisible({ timeout: 30_000 });
+  await snap(page, 'flow-pane-desktop');
+  // Escape closes it; Enter on a focused step opens it again.
+  await handback.focus();
+  await page.keyboard.press('Escape');
+  await expect(pane).toHaveCount(0);
+  await handback.focus();
+  await page.keyboard.press('Enter');
+  await expect(pane).toContainText('Cluster hand-back');
+  // Zoom: the canvas grows, the level says so.
+  const width = Number(await canvas.locator('svg').getAttribute('width'));
+  await page.getByTestId('zoom-in').click();
+  await expect(page.getByTestId('zoom-level')).toHaveText('125 %');
+  expect(Number(await canvas.locator('svg').getAttribute('width'))).toBeGreaterThan(width);
+  await handback.focus();
+  await page.keyboard.press('-');
+  await expect(page.getByTestId('zoom-level')).toHaveText('100 %');
+  // Folding the cloud resources leaves one node for them; Enter on it unfolds.
+  await page.getByTestId('fold-infrastructure').click();
+  const group = canvas.locator('g.flow-node[data-node="group:infrastructure"]');
+  await expect(group).toBeVisible();
+  await expect(canvas.locator('g.flow-node[data-node^="tofu:"]')).toHaveCount(0);
+  await snap(page, 'flow-folded-desktop');
+  await group.focus();
+  await page.keyboard.press('Enter');
+  await expect(canvas.locator('g.flow-node[data-node^="tofu:"]').first()).toBeVisible();
+});

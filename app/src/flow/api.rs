@@ -27,3 +27,9 @@ pub async fn list_jobs(id: String) -> Result<Vec<Job>, AppError> {
     let actor = crate::deployments::api::actor_for(crate::auth::Action::DeploymentEventsRead)?;
     crate::ports::deployments()?.jobs(&actor, &id).await
 }
+
+#[server]
+pub async fn job_tail(id: String, job: String) -> Result<super::JobLog, AppError> {
+    let actor = crate::deployments::api::actor_for(crate::auth::Action::DeploymentEventsRead)?;
+    crate::ports::deployments()?.job_log(&actor, &id, &job).await
+}

@@ -24,7 +24,13 @@ pub struct Node {
     pub group: String,
     #[serde(rename = "durationMs")]
     pub duration_ms: i64,
+    /// For a folded group's one node ([`FOLDED_PREFIX`]): how many jobs it stands for; 0 for a job.
+    #[serde(default)]
+    pub folded: usize,
 }
+
+/// Ids of the nodes that stand for a folded group: `group:<group id>`.
+pub const FOLDED_PREFIX: &str = "group:";
 
 /// A `finish-to-start` edge: `to` starts once `from` has finished.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -174,6 +180,7 @@ impl Graph {
                 status: j.status,
                 group: group_id(j.kind.batch(), &j.region),
                 duration_ms: j.duration_ms,
+                folded: 0,
             })
             .collect();
         let mut members: BTreeMap<(usize, String), Vec<JobStatus>> = BTreeMap::new();
@@ -226,6 +233,63 @@ impl Graph {
             .filter(|e| e.to == id)
             .filter_map(|e| self.node(&e.from))
             .collect()
+    }
+
+    /// The graph with each group in `folded` drawn as one node (`group:<id>`, its rolled-up status, its longest
+    /// duration): edges into or out of the group's jobs go to that node, edges inside it disappear. Groups
+    /// not in `folded`, and the groups list itself, are unchanged.
+    pub fn fold(&self, folded: &BTreeSet<String>) -> Graph {
+        if folded.is_empty() {
+            return self.clone();
+        }
+        let id_of = |n: &Node| -> String {
+            if folded.contains(&n.group) {
+                format!("{FOLDED_PREFIX}{}", n.group)
+            } else {
+                n.id.clone()
+            }
+        };
+        let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+        for n in &self.nodes {
+            let id = id_of(n);
+            if id == n.id {
+                nodes.insert(id, n.clone());
+                continue;
+            }
+            let status = self
+                .groups
+                .iter()
+                .find(|g| g.id == n.group)
+                .map_or(n.status, |g| g.status);
+            let entry = nodes.entry(id.clone()).or_insert_with(|| Node {
+                id,
+                label: n.group.clone(),
+                kind: n.kind,
+                status,
+                group: n.group.clone(),
+                duration_ms: 0,
+                folded: 0,
+            });
+            entry.folded += 1;
+            entry.duration_ms = entry.duration_ms.max(n.duration_ms);
+        }
+        let owner: BTreeMap<&str, String> = self.nodes.iter().map(|n| (n.id.as_str(), id_of(n))).collect();
+        let edges: BTreeSet<Edge> = self
+            .edges
+            .iter()
+            .filter_map(|e| {
+                let (from, to) = (owner.get(e.from.as_str())?, owner.get(e.to.as_str())?);
+                (from != to).then(|| Edge {
+                    from: from.clone(),
+                    to: to.clone(),
+                })
+            })
+            .collect();
+        Graph {
+            nodes: nodes.into_values().collect(),
+            edges: edges.into_iter().collect(),
+            groups: self.groups.clone(),
+        }
     }
 
     /// Changes a node's status and rolls its group up again; false when there is no such node.
@@ -321,6 +385,48 @@ mod tests {
             ]
         );
         assert_eq!(g.status(), Running);
+    }
+
+    #[test]
+    fn a_folded_group_is_one_node_with_the_edges_of_its_members() {
+        use JobKind::*;
+        use JobStatus::*;
+        let g = Graph::from_jobs(&[
+            job("tofu:a", Resource, Succeeded, &[]),
+            job("tofu:b", Resource, Running, &["tofu:a"]),
+            job(HANDBACK_JOB, Handback, Pending, &[]),
+            job("install-cilium", Release, Pending, &[]),
+        ]);
+        let folded = g.fold(&BTreeSet::from(["infrastructure".to_string()]));
+        let ids: Vec<(&str, JobStatus, usize)> = folded
+            .nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.status, n.folded))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("cluster-handback", Pending, 0),
+                ("group:infrastructure", Running, 2),
+                ("install-cilium", Pending, 0)
+            ]
+        );
+        let e: Vec<(&str, &str)> = folded
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        // tofu:a → tofu:b is inside the group and goes; tofu:b → hand-back becomes the group's edge.
+        assert_eq!(
+            e,
+            vec![
+                ("cluster-handback", "install-cilium"),
+                ("group:infrastructure", "cluster-handback"),
+            ]
+        );
+        // The folded graph still lays out, and unfolding gives the graph back.
+        assert_eq!(crate::flow::layout::Layout::of(&folded).places.len(), 3);
+        assert_eq!(g.fold(&BTreeSet::new()), g);
     }
 
     #[test]

@@ -227,6 +227,17 @@ pub struct LogPage {
     pub execution: Execution,
 }
 
+/// A job with the last lines of its latest execution (the flow canvas's log pane).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLog {
+    pub detail: JobDetail,
+    /// `None` while the job has no execution yet.
+    pub page: Option<LogPage>,
+}
+
+/// Lines the log pane shows (the latest ones).
+pub const PANE_LINES: i64 = 200;
+
 /// The `jobName` of a component's HelmRelease job.
 pub fn install_job(component: &str) -> String {
     format!("{INSTALL_PREFIX}{component}")

@@ -5,10 +5,12 @@
 //! status change recolours a node and never moves it.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use std::collections::BTreeSet;
+
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::api::{FlowView, load_flow};
-use super::graph::{Graph, Node};
+use super::graph::{FOLDED_PREFIX, Graph, Node};
 use super::layout::{Layout, NODE_H, NODE_W};
 use super::{Job, JobKind, JobStatus};
 use crate::time::format_duration;
@@ -43,6 +45,99 @@ pub fn FlowPage() -> impl IntoView {
     }
 }
 
+/// What the canvas shows beside the run itself, kept in the query string so every state is a link (and works
+/// without JavaScript): folded groups (`fold=infrastructure,components`), the zoom in percent (`zoom=75`)
+/// and the job whose log is open (`job=install-cilium`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CanvasView {
+    pub fold: BTreeSet<String>,
+    pub zoom: u32,
+    pub job: String,
+}
+
+/// Zoom steps, in percent.
+pub const ZOOMS: [u32; 7] = [25, 50, 75, 100, 125, 150, 200];
+
+impl CanvasView {
+    pub fn parse(fold: Option<String>, zoom: Option<String>, job: Option<String>) -> CanvasView {
+        let zoom = zoom
+            .and_then(|z| z.parse::<u32>().ok())
+            .filter(|z| ZOOMS.contains(z))
+            .unwrap_or(100);
+        CanvasView {
+            fold: fold
+                .unwrap_or_default()
+                .split(',')
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect(),
+            zoom,
+            job: job.unwrap_or_default(),
+        }
+    }
+
+    /// The page's address with this view.
+    pub fn href(&self, base: &str) -> String {
+        let mut parts = Vec::new();
+        if !self.fold.is_empty() {
+            parts.push(format!(
+                "fold={}",
+                encode(&self.fold.iter().cloned().collect::<Vec<_>>().join(","))
+            ));
+        }
+        if self.zoom != 100 {
+            parts.push(format!("zoom={}", self.zoom));
+        }
+        if !self.job.is_empty() {
+            parts.push(format!("job={}", encode(&self.job)));
+        }
+        if parts.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", parts.join("&"))
+        }
+    }
+
+    pub fn toggled(&self, group: &str) -> CanvasView {
+        let mut v = self.clone();
+        if !v.fold.remove(group) {
+            v.fold.insert(group.to_string());
+        }
+        v
+    }
+
+    /// One zoom step in (`+1`) or out (`-1`), within [`ZOOMS`].
+    pub fn zoomed(&self, step: i32) -> CanvasView {
+        let i = ZOOMS.iter().position(|z| *z == self.zoom).unwrap_or(3) as i32;
+        let j = (i + step).clamp(0, ZOOMS.len() as i32 - 1) as usize;
+        CanvasView {
+            zoom: ZOOMS[j],
+            ..self.clone()
+        }
+    }
+
+    pub fn with_job(&self, job: &str) -> CanvasView {
+        CanvasView {
+            job: job.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b':' | b'@' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// The words for a status.
 pub fn status_word(s: JobStatus) -> &'static str {
     match s {
@@ -70,11 +165,32 @@ fn kind_word(k: JobKind) -> &'static str {
     }
 }
 
+/// A group's title from its id (`<phase>` or `<phase>@<region>`).
+fn group_title(group: &str) -> String {
+    match group.split_once('@') {
+        Some((phase, region)) => format!("{} · {region}", phase_title(phase)),
+        None => phase_title(group).to_string(),
+    }
+}
+
+/// What a node's box says: the job's label, or a folded group's title and size.
+fn display_label(n: &Node) -> String {
+    if n.folded > 0 {
+        format!("{} ({})", group_title(&n.group), n.folded)
+    } else {
+        n.label.clone()
+    }
+}
+
 fn node_text(n: &Node) -> String {
+    let what = if n.folded > 0 {
+        "folded group, Enter unfolds"
+    } else {
+        kind_word(n.kind)
+    };
     let mut s = format!(
-        "{}, {}: {}",
-        n.label,
-        kind_word(n.kind),
+        "{}, {what}: {}",
+        display_label(n),
         status_word(n.status).to_lowercase()
     );
     if n.duration_ms > 0 {
@@ -151,9 +267,30 @@ fn Canvas(view: FlowView) -> impl IntoView {
     let fqdn = deployment.fqdn.clone();
     let jobs = RwSignal::new(jobs);
     let graph = Memo::new(move |_| jobs.with(|j| Graph::from_jobs(j)));
-    let layout = Memo::new(move |_| graph.with(Layout::of));
+    let query = use_query_map();
+    let cv = Memo::new(move |_| {
+        let q = query.read();
+        CanvasView::parse(q.get("fold"), q.get("zoom"), q.get("job"))
+    });
+    // What the canvas draws: the graph with the folded groups as one node each.
+    let shown = Memo::new(move |_| cv.with(|v| graph.with(|g| g.fold(&v.fold))));
+    let layout = Memo::new(move |_| shown.with(Layout::of));
+    let base = StoredValue::new(crate::routes::page(&format!("provision/{}/flow", deployment.id)));
+    let navigate = use_navigate();
+    // Full paths (the router must not prefix its base again); the page keeps its scroll position.
+    let go = Callback::new(move |href: String| {
+        navigate(
+            &href,
+            leptos_router::NavigateOptions {
+                resolve: false,
+                scroll: false,
+                ..Default::default()
+            },
+        )
+    });
 
     follow_live(&deployment, jobs);
+    let id_for_pane = id.clone();
     let back = crate::routes::page(&format!("provision/{id}"));
     let header = view! {
         <leptos_meta::Title text=format!("{fqdn} · Flow · Catalyst") />
@@ -196,13 +333,20 @@ fn Canvas(view: FlowView) -> impl IntoView {
                         } else {
                             format!("{} · {}", phase_title(&g.phase), g.region)
                         };
+                        let folded = cv.with(|v| v.fold.contains(&g.id));
+                        let href = cv.with(|v| v.toggled(&g.id).href(&base.get_value()));
                         view! {
                             <li class=format!("flow-group flow-{}", g.status.as_str())>
-                                <span class="flow-dot" aria-hidden="true"></span>
-                                {title}
-                                ": "
-                                {status_word(g.status)}
-                                {format!(" ({})", g.nodes)}
+                                <a class="flow-fold" href=href data-testid=format!("fold-{}", g.id)>
+                                    <span class="flow-dot" aria-hidden="true"></span>
+                                    {title.clone()}
+                                    ": "
+                                    {status_word(g.status)}
+                                    {format!(" ({})", g.nodes)}
+                                    <span class="flow-fold-word">
+                                        {if folded { "unfold" } else { "fold" }}
+                                    </span>
+                                </a>
                             </li>
                         }
                     })
@@ -216,18 +360,102 @@ fn Canvas(view: FlowView) -> impl IntoView {
     // status, duration, label and place from memos, so a live update changes attributes in place and never
     // replaces the element that has the keyboard focus (or the scroll position of the frame).
     let has_nodes = Memo::new(move |_| graph.with(|g| !g.nodes.is_empty()));
+    let zoom = Memo::new(move |_| f64::from(cv.with(|v| v.zoom)) / 100.0);
     // Nodes in reading order of the canvas: layer by layer, top to bottom (the tab order).
     let node_ids = Memo::new(move |_| layout.with(|l| l.layers.concat()));
     let edge_ids = Memo::new(move |_| {
-        graph.with(|g| {
+        shown.with(|g| {
             g.edges
                 .iter()
                 .map(|e| (e.from.clone(), e.to.clone()))
                 .collect::<Vec<_>>()
         })
     });
+    // Pan: dragging the canvas's background scrolls its frame (arrow keys do the same once it has focus).
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let drag = StoredValue::new(None::<(i32, i32, i32, i32)>);
+    let on_down = move |ev: leptos::ev::PointerEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            let on_node = ev
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                .and_then(|e| e.closest(".flow-node").ok().flatten())
+                .is_some();
+            if let (false, Some(f)) = (on_node, frame.get_untracked()) {
+                drag.set_value(Some((
+                    ev.client_x(),
+                    ev.client_y(),
+                    f.scroll_left(),
+                    f.scroll_top(),
+                )));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, frame, drag);
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        if let (Some((x, y, left, top)), Some(f)) = (drag.get_value(), frame.get_untracked()) {
+            f.set_scroll_left(left - (ev.client_x() - x));
+            f.set_scroll_top(top - (ev.client_y() - y));
+        }
+    };
+    let on_up = move |_: leptos::ev::PointerEvent| drag.set_value(None);
+    // Keys on the canvas: + and - zoom, 0 back to 100 %, Escape closes the log pane.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let v = cv.get_untracked();
+        let next = match ev.key().as_str() {
+            "+" | "=" => v.zoomed(1),
+            "-" | "_" => v.zoomed(-1),
+            "0" => CanvasView {
+                zoom: 100,
+                ..v.clone()
+            },
+            "Escape" => v.with_job(""),
+            _ => return,
+        };
+        if next != v {
+            ev.prevent_default();
+            go.run(next.href(&base.get_value()));
+        }
+    };
+    let tools = view! {
+        <div class="flow-tools" data-testid="flow-tools">
+            <a
+                class="btn btn-secondary btn-sm"
+                href=move || cv.with(|v| v.zoomed(-1).href(&base.get_value()))
+                aria-label="Zoom out"
+                data-testid="zoom-out"
+            >
+                "−"
+            </a>
+            <span class="flow-zoom" data-testid="zoom-level" aria-live="polite">
+                {move || format!("{} %", cv.with(|v| v.zoom))}
+            </span>
+            <a
+                class="btn btn-secondary btn-sm"
+                href=move || cv.with(|v| v.zoomed(1).href(&base.get_value()))
+                aria-label="Zoom in"
+                data-testid="zoom-in"
+            >
+                "+"
+            </a>
+            <span class="muted text-sm">
+                "Drag or use the arrow keys to move around; + and − zoom; Enter on a step opens its log."
+            </span>
+        </div>
+    };
     let svg = view! {
-        <div class="flow-scroll" data-testid="flow-canvas">
+        <div
+            class="flow-scroll"
+            data-testid="flow-canvas"
+            node_ref=frame
+            on:pointerdown=on_down
+            on:pointermove=on_move
+            on:pointerup=on_up
+            on:pointerleave=on_up
+            on:keydown=on_key
+        >
             <Show
                 when=move || has_nodes.get()
                 fallback=|| {
@@ -241,8 +469,8 @@ fn Canvas(view: FlowView) -> impl IntoView {
                 <svg
                     class="flow-svg"
                     viewBox=move || layout.with(|l| format!("0 0 {:.0} {:.0}", l.width, l.height))
-                    width=move || layout.with(|l| format!("{:.0}", l.width))
-                    height=move || layout.with(|l| format!("{:.0}", l.height))
+                    width=move || layout.with(|l| format!("{:.0}", l.width * zoom.get()))
+                    height=move || layout.with(|l| format!("{:.0}", l.height * zoom.get()))
                     role="group"
                     aria-label="Flow of the run: one box per step"
                 >
@@ -262,12 +490,12 @@ fn Canvas(view: FlowView) -> impl IntoView {
                     <For
                         each=move || edge_ids.get()
                         key=|e| e.clone()
-                        children=move |(from, to)| view! { <FlowEdge from to graph layout /> }
+                        children=move |(from, to)| view! { <FlowEdge from to graph=shown layout /> }
                     />
                     <For
                         each=move || node_ids.get()
                         key=|id| id.clone()
-                        children=move |id| view! { <FlowNode id graph layout /> }
+                        children=move |id| view! { <FlowNode id graph=shown layout cv base go /> }
                     />
                 </svg>
             </Show>
@@ -331,12 +559,107 @@ fn Canvas(view: FlowView) -> impl IntoView {
     }
     .into_any();
 
+    let pane = move || {
+        let job = cv.with(|v| v.job.clone());
+        (!job.is_empty()).then(|| {
+            let status = {
+                let job = job.clone();
+                Memo::new(move |_| graph.with(|g| g.node(&job).map(|n| n.status)))
+            };
+            let close = cv.with(|v| v.with_job("").href(&base.get_value()));
+            view! { <LogPane id=id_for_pane.clone() job status close /> }
+        })
+    };
     view! {
         {header}
         <RunNav id=id.clone() current="flow" />
         {groups}
+        {tools}
         {svg}
+        {pane}
         {list}
+    }
+}
+
+/// The log of one job (its latest execution's last lines), floating over the canvas; re-read when the
+/// job's status changes. Without JavaScript it is part of the page the server sends for `?job=`.
+#[component]
+fn LogPane(id: String, job: String, status: Memo<Option<JobStatus>>, close: String) -> impl IntoView {
+    let data = Resource::new(
+        move || (id.clone(), job.clone(), status.get()),
+        |(id, job, _)| super::api::job_tail(id, job),
+    );
+    view! {
+        <aside class="flow-pane card" data-testid="flow-pane" aria-labelledby="flow-pane-title">
+            <Suspense fallback=|| {
+                view! { <p class="muted">"Loading the log…"</p> }
+            }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(log) => {
+                            let j = &log.detail.job;
+                            let title = super::graph::label_of(j);
+                            let sub = if j.duration_ms > 0 {
+                                format!("{} · {}", status_word(j.status), format_duration(j.duration_ms))
+                            } else {
+                                status_word(j.status).to_string()
+                            };
+                            let lines = log.page.map(|p| p.lines).unwrap_or_default();
+                            view! {
+                                <div class="log-head">
+                                    <h2 id="flow-pane-title" class="card-title mono break-all">
+                                        {title}
+                                    </h2>
+                                    <span class=format!("pill flow-badge-{}", j.status.as_str())>{sub}</span>
+                                </div>
+                                <div
+                                    class="log-pane"
+                                    tabindex="0"
+                                    role="log"
+                                    aria-label="Log of the step"
+                                    data-testid="flow-pane-log"
+                                >
+                                    {if lines.is_empty() {
+                                        view! { <p class="muted">"No log lines yet."</p> }.into_any()
+                                    } else {
+                                        lines
+                                            .into_iter()
+                                            .map(|l| {
+                                                view! {
+                                                    <div
+                                                        class=format!("log-line log-{}", l.level.as_str())
+                                                        data-testid="flow-pane-line"
+                                                    >
+                                                        <span class="log-time">
+                                                            {format!("#{}", l.line_number)}
+                                                        </span>
+                                                        <span class="log-phase">
+                                                            {crate::time::format_rfc3339(l.at)
+                                                                .get(11..19)
+                                                                .unwrap_or_default()
+                                                                .to_string()}
+                                                        </span>
+                                                        <span class="log-msg">{l.message}</span>
+                                                    </div>
+                                                }
+                                            })
+                                            .collect_view()
+                                            .into_any()
+                                    }}
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <p class="mt-2">
+                <a class="btn btn-secondary btn-sm" href=close data-testid="flow-pane-close">
+                    "Close the log"
+                </a>
+            </p>
+        </aside>
     }
 }
 
@@ -359,7 +682,37 @@ fn FlowEdge(from: String, to: String, graph: Memo<Graph>, layout: Memo<Layout>) 
 
 /// One node of the canvas: created once per job and updated in place.
 #[component]
-fn FlowNode(id: String, graph: Memo<Graph>, layout: Memo<Layout>) -> impl IntoView {
+fn FlowNode(
+    id: String,
+    graph: Memo<Graph>,
+    layout: Memo<Layout>,
+    cv: Memo<CanvasView>,
+    base: StoredValue<String>,
+    go: Callback<String>,
+) -> impl IntoView {
+    // Click or Enter: a job opens its log; a folded group unfolds.
+    let open = {
+        let id = id.clone();
+        move || {
+            let v = cv.get_untracked();
+            let next = match id.strip_prefix(FOLDED_PREFIX) {
+                Some(group) => v.toggled(group),
+                None => v.with_job(&id),
+            };
+            go.run(next.href(&base.get_value()));
+        }
+    };
+    let on_click = {
+        let open = open.clone();
+        move |_: leptos::ev::MouseEvent| open()
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" || ev.key() == " " {
+            ev.prevent_default();
+            ev.stop_propagation();
+            open();
+        }
+    };
     let node = {
         let id = id.clone();
         Memo::new(move |_| graph.with(|g| g.node(&id).cloned()))
@@ -369,7 +722,7 @@ fn FlowNode(id: String, graph: Memo<Graph>, layout: Memo<Layout>) -> impl IntoVi
         Memo::new(move |_| layout.with(|l| l.places.get(&id).copied()))
     };
     let status = Memo::new(move |_| node.with(|n| n.as_ref().map_or(JobStatus::Pending, |n| n.status)));
-    let label = Memo::new(move |_| node.with(|n| n.as_ref().map(|n| n.label.clone()).unwrap_or_default()));
+    let label = Memo::new(move |_| node.with(|n| n.as_ref().map(display_label).unwrap_or_default()));
     let duration = Memo::new(move |_| node.with(|n| n.as_ref().map_or(0, |n| n.duration_ms)));
     let aria = Memo::new(move |_| node.with(|n| n.as_ref().map(node_text).unwrap_or_default()));
     let sub = move || {
@@ -390,6 +743,8 @@ fn FlowNode(id: String, graph: Memo<Graph>, layout: Memo<Layout>) -> impl IntoVi
             role="img"
             aria-label=move || aria.get()
             data-node=id.clone()
+            on:click=on_click
+            on:keydown=on_key
         >
             <title>{id.clone()}</title>
             <rect width=NODE_W.to_string() height=NODE_H.to_string() rx="8" />

@@ -433,6 +433,10 @@ impl DeploymentsPort for Engine {
         crate::flow::jobs_for(self, actor, id).await
     }
 
+    async fn job_log(&self, actor: &Actor, id: &str, job: &str) -> Result<app::flow::JobLog, AppError> {
+        crate::flow::job_log_for(self, actor, id, job).await
+    }
+
     async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError> {
         Engine::create(self, actor, body).await
     }

@@ -133,3 +133,31 @@ pub async fn jobs_for(
         .await
         .map_err(|e| crate::error::Error::from(e).into())
 }
+
+/// One job with the last [`app::flow::PANE_LINES`] lines of its latest execution, for whoever may read the
+/// deployment's events (others: 404); a job the run does not have is 404 naming it.
+pub async fn job_log_for(
+    engine: &Engine,
+    actor: &app::deployments::Actor,
+    id: &str,
+    job: &str,
+) -> Result<app::flow::JobLog, app::error::AppError> {
+    engine
+        .row_for(actor, id, app::auth::Action::DeploymentEventsRead)
+        .await?;
+    let db_err = |e| -> app::error::AppError { crate::error::Error::from(e).into() };
+    let detail = jobs::get(engine.db(), id, job)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| app::error::AppError::NotFound(format!("The run has no job “{job}”.")))?;
+    let page = match detail.executions.first() {
+        Some(exec) => {
+            let from = (exec.line_count - app::flow::PANE_LINES).max(0);
+            jobs::lines(engine.db(), id, &exec.id, from, app::flow::PANE_LINES)
+                .await
+                .map_err(db_err)?
+        }
+        None => None,
+    };
+    Ok(app::flow::JobLog { detail, page })
+}
