@@ -68,73 +68,80 @@ fn CreditCheck(org_id: String, data: Arc<SizingData>) -> impl IntoView {
         move || (org_id.clone(), monthly.get()),
         |(org, monthly)| credit_quote(org, monthly),
     );
-    view! {
-        <Suspense>
-            {move || {
-                let billing = billing.clone();
-                Suspend::new(async move {
-                    let q = quote.await;
-                    let short = q.as_ref().ok().and_then(credit_short);
-                    if state.credit_short.get_untracked() != short {
-                        state.credit_short.set(short);
-                    }
-                    match q {
-                        Ok(q) if q.billed && q.covered() => {
-                            view! {
-                                <p class="alert alert-ok review-credit" data-testid="review-credit">
-                                    {format!(
-                                        "Paid by credit: the first month ({}) comes out of your organisation's {} credit; {} stays after launch.",
-                                        format_money(q.monthly_cents, &q.currency),
-                                        format_money(q.balance_cents, &q.currency),
-                                        format_money(q.balance_cents - q.monthly_cents, &q.currency),
-                                    )}
-                                </p>
-                            }
-                                .into_any()
+    // Rendered once the page is alive: a resource suspended inside the sizing's suspense does not hydrate
+    // (the server and the browser resolve them in different orders), and the quote needs the browser anyway.
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
+    move || {
+        let billing = billing.clone();
+        alive.get().then(move || view! {
+            <Suspense>
+                {move || {
+                    let billing = billing.clone();
+                    Suspend::new(async move {
+                        let q = quote.await;
+                        let short = q.as_ref().ok().and_then(credit_short);
+                        if state.credit_short.get_untracked() != short {
+                            state.credit_short.set(short);
                         }
-                        Ok(q) if q.billed => {
-                            view! {
-                                <div
-                                    class="alert alert-warn review-credit"
-                                    role="alert"
-                                    data-testid="review-credit"
-                                >
-                                    <p>
+                        match q {
+                            Ok(q) if q.billed && q.covered() => {
+                                view! {
+                                    <p class="alert alert-ok review-credit" data-testid="review-credit">
                                         {format!(
-                                            "Your organisation's credit ({}) does not cover the first month ({}): {} is missing.",
-                                            format_money(q.balance_cents, &q.currency),
+                                            "Paid by credit: the first month ({}) comes out of your organisation's {} credit; {} stays after launch.",
                                             format_money(q.monthly_cents, &q.currency),
-                                            format_money(q.missing_cents, &q.currency),
+                                            format_money(q.balance_cents, &q.currency),
+                                            format_money(q.balance_cents - q.monthly_cents, &q.currency),
                                         )}
                                     </p>
-                                    <p>
-                                        <a
-                                            href=billing
-                                            target="_blank"
-                                            rel="noopener"
-                                            data-testid="review-credit-redeem"
-                                        >
-                                            "Redeem a voucher code on the billing page"
-                                        </a>
-                                        " (opens in a new tab: the token you entered stays here), then check again; or choose smaller nodes or fewer regions."
-                                    </p>
-                                    <button
-                                        type="button"
-                                        class="btn btn-secondary"
-                                        data-testid="review-credit-recheck"
-                                        on:click=move |_| quote.refetch()
-                                    >
-                                        "Check the credit again"
-                                    </button>
-                                </div>
+                                }
+                                    .into_any()
                             }
-                                .into_any()
+                            Ok(q) if q.billed => {
+                                view! {
+                                    <div
+                                        class="alert alert-warn review-credit"
+                                        role="alert"
+                                        data-testid="review-credit"
+                                    >
+                                        <p>
+                                            {format!(
+                                                "Your organisation's credit ({}) does not cover the first month ({}): {} is missing.",
+                                                format_money(q.balance_cents, &q.currency),
+                                                format_money(q.monthly_cents, &q.currency),
+                                                format_money(q.missing_cents, &q.currency),
+                                            )}
+                                        </p>
+                                        <p>
+                                            <a
+                                                href=billing
+                                                target="_blank"
+                                                rel="noopener"
+                                                data-testid="review-credit-redeem"
+                                            >
+                                                "Redeem a voucher code on the billing page"
+                                            </a>
+                                            " (opens in a new tab: the token you entered stays here), then check again; or choose smaller nodes or fewer regions."
+                                        </p>
+                                        <button
+                                            type="button"
+                                            class="btn btn-secondary"
+                                            data-testid="review-credit-recheck"
+                                            on:click=move |_| quote.refetch()
+                                        >
+                                            "Check the credit again"
+                                        </button>
+                                    </div>
+                                }
+                                    .into_any()
+                            }
+                            _ => ().into_any(),
                         }
-                        _ => ().into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+                    })
+                }}
+            </Suspense>
+        })
     }
 }
 
