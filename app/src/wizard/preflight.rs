@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use super::browser;
 use super::ids::field_id;
 use super::later::create_of;
+use super::sizing::{money, total_label};
 use super::state::{PreflightState, WizardState, step_url, use_wizard};
 use crate::deployments::validate::Step;
 use crate::error::FieldError;
@@ -151,19 +152,6 @@ fn CheckItem(check: Check) -> impl IntoView {
     }
 }
 
-fn money(m: crate::preflight::Money) -> String {
-    format!("€{}", m.fixed(2))
-}
-
-/// Hetzner's VAT rate ("19.00") as a person writes it ("19").
-fn vat_label(rate: &str) -> &str {
-    if rate.contains('.') {
-        rate.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        rate
-    }
-}
-
 #[component]
 fn Estimate(e: CostEstimate) -> impl IntoView {
     let source = match (e.source, e.as_of_ms) {
@@ -179,13 +167,7 @@ fn Estimate(e: CostEstimate) -> impl IntoView {
     view! {
         <div class="preflight-cost" data-testid="preflight-cost">
             <p class="cost-total" data-testid="preflight-cost-total">
-                {format!(
-                    "{} per month without VAT · {} with {} % VAT · €{} per hour",
-                    money(e.monthly.net),
-                    money(e.monthly.gross),
-                    vat_label(&e.vat_rate),
-                    e.hourly.net.fixed(4),
-                )}
+                {total_label(&e)}
             </p>
             <ul class="review-regions">
                 {e

@@ -66,7 +66,7 @@ pub fn money(m: Money) -> String {
 }
 
 /// Hetzner's VAT rate ("19.00") as a person writes it ("19").
-pub fn vat_label(rate: &str) -> &str {
+fn vat_label(rate: &str) -> &str {
     if rate.contains('.') {
         rate.trim_end_matches('0').trim_end_matches('.')
     } else {
