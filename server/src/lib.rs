@@ -292,9 +292,17 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     tracing::info!(database = %settings.database.display(), schema = db.latest_known_migration(), "database ready");
     let secrets = open_secrets(&settings, &db).await?;
     tracing::info!(dir = %settings.catalog.dir.display(), "catalog: {}", settings.catalog.summary());
-    match &settings.gitops.remote {
-        Some(remote) => tracing::info!(repo = %remote.url, branch = %remote.branch, "GitOps repository"),
-        None => tracing::warn!(
+    match (&settings.gitops.forge, &settings.gitops.remote) {
+        (Some(forge), _) => tracing::info!(
+            forge = %forge.url,
+            org = %forge.org,
+            branch = %settings.gitops.branch,
+            "GitOps: one repository and read-only deploy key per Sovereign on the forge"
+        ),
+        (None, Some(remote)) => {
+            tracing::info!(repo = %remote.url, branch = %remote.branch, "GitOps repository (shared by every Sovereign)")
+        }
+        (None, None) => tracing::warn!(
             "no GitOps repository is configured: deployments stop at their GitOps step until Catalyst runs with --gitops-repo-url (and --gitops-token)"
         ),
     }

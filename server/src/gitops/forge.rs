@@ -85,7 +85,7 @@ pub enum ForgeError {
     #[error("cannot reach the forge at {url}: {why} — check --gitops-forge-url and that the forge is up")]
     Unreachable { url: String, why: String },
     #[error(
-        "the forge refused the token (HTTP {status}) — check --gitops-forge-token: it needs to create and delete repositories in the organisation “{org}”"
+        "the forge refused the token (HTTP {status}) — check the forge token (CATALYST_GITOPS_FORGE_TOKEN or --gitops-forge-token-file): it needs to create and delete repositories in the organisation “{org}”"
     )]
     Auth { status: u16, org: String },
     #[error("the forge has no organisation “{org}” — check --gitops-forge-org")]
