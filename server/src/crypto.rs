@@ -14,8 +14,8 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 
+use crate::db::on_db;
 use crate::db::{Db, DbError, now_ms};
-use crate::on_db;
 
 pub const KEY_LEN: usize = 32;
 pub const NONCE_LEN: usize = 24;

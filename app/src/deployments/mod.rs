@@ -2,6 +2,7 @@
 //! machine the engine keeps, their server functions, and the deployment pages.
 
 pub mod api;
+pub mod fields;
 pub mod pages;
 pub mod request;
 pub mod routes;

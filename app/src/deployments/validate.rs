@@ -1,23 +1,20 @@
 //! The one validation of a provisioning request, run in the browser as the user types and on the server on
-//! every draft save and on submit. Every rule lives here; each failure names its field (the name the
-//! wizard's inputs carry, e.g. `regions[1].workerCount`) and says what to do.
+//! every draft save and on submit. Each failure names its field (the name the wizard's inputs carry, e.g.
+//! `regions[1].workerCount`) and says what to do.
 //!
 //! Entry points:
 //! - [`validate_request`]: the whole request (what the engine calls before it creates a deployment);
 //! - [`validate_create`]: the request plus its secrets (the create call);
-//! - [`validate_step`]: the fields of one wizard step;
-//! - [`validate_step_with_catalog`]: the same plus the component selection against the catalog
-//!   (`Catalog::validate_selection`: unknown ids, mandatory components, dependencies);
-//! - the field helpers (`org_name`, `subdomain`, `ssh_public_key`, …) the browser calls per keystroke.
-//!
-//! No regex crate (the browser bundle stays small): the checks are written out by hand.
+//! - the parts (`validate_org`, `validate_domain`, …) that the wizard's steps run one at a time
+//!   (`wizard::step::validate_step`, with the catalog's selection check on Components and Review);
+//! - the field rules (`org_name`, `subdomain`, `ssh_public_key`, …) are [`super::fields`]'s.
 
 use crate::cloud::{Provider, Topology};
 use crate::error::FieldError;
 
+use super::fields::*;
 use super::request::{
-    Compliance, CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, MAX_WORKERS,
-    RESERVED_SUBDOMAINS, RegionSpec,
+    Compliance, CreateDeployment, DeploymentRequest, DeploymentSecrets, DomainMode, RegionSpec,
 };
 
 /// Facts only the server knows, handed to the browser so both run the same rules.
@@ -28,409 +25,8 @@ pub struct ValidationContext {
     pub pool_domains: Vec<String>,
 }
 
-/// The wizard's seven steps, in order. Each request field belongs to exactly one of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Step {
-    Org,
-    Topology,
-    Provider,
-    Credentials,
-    Components,
-    Domain,
-    Review,
-}
-
-impl Step {
-    pub const ALL: [Step; 7] = [
-        Step::Org,
-        Step::Topology,
-        Step::Provider,
-        Step::Credentials,
-        Step::Components,
-        Step::Domain,
-        Step::Review,
-    ];
-
-    /// 1-based position.
-    pub fn number(self) -> u8 {
-        self as u8 + 1
-    }
-
-    pub fn from_number(n: u8) -> Option<Step> {
-        Step::ALL.get(usize::from(n).checked_sub(1)?).copied()
-    }
-
-    /// The URL segment: `/sovereign/wizard/<slug>`.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Step::Org => "organisation",
-            Step::Topology => "topology",
-            Step::Provider => "provider",
-            Step::Credentials => "credentials",
-            Step::Components => "components",
-            Step::Domain => "domain",
-            Step::Review => "review",
-        }
-    }
-
-    pub fn from_slug(slug: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.slug() == slug)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Step::Org => "Organisation",
-            Step::Topology => "Topology",
-            Step::Provider => "Provider",
-            Step::Credentials => "Credentials",
-            Step::Components => "Components",
-            Step::Domain => "Domain",
-            Step::Review => "Review",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Step::Org => "Industry, size, HQ, compliance",
-            Step::Topology => "Regions, HA, air-gap",
-            Step::Provider => "Cloud + region + sizing per slot",
-            Step::Credentials => "API tokens + SSH key",
-            Step::Components => "Platform building blocks",
-            Step::Domain => "Pool or BYO + admin email",
-            Step::Review => "Confirm and provision",
-        }
-    }
-
-    /// The heading of the step's page.
-    pub fn title(self) -> &'static str {
-        match self {
-            Step::Org => "Tell us about your organisation",
-            Step::Topology => "Choose your infrastructure topology",
-            Step::Provider => "Cloud provider per region",
-            Step::Credentials => "Cloud credentials",
-            Step::Components => "Platform components",
-            Step::Domain => "Where will your Sovereign live in DNS?",
-            Step::Review => "Ready to launch",
-        }
-    }
-
-    /// `round(N / 7 · 100)`.
-    pub fn percent(self) -> u8 {
-        ((u32::from(self.number()) * 100 + 3) / 7) as u8
-    }
-
-    pub fn next(self) -> Option<Step> {
-        Step::from_number(self.number() + 1)
-    }
-
-    pub fn prev(self) -> Option<Step> {
-        Step::from_number(self.number().checked_sub(1)?)
-    }
-
-    /// The step whose page shows `field`, so a rejected submit lands where the message belongs.
-    pub fn of_field(field: &str) -> Step {
-        let root = field.split(['.', '[']).next().unwrap_or_default();
-        match root {
-            "org" | "orgId" => Step::Org,
-            "topology" | "haEnabled" | "airgap" => Step::Topology,
-            "regions" => Step::Provider,
-            "hetznerProjectId" | "sshPublicKey" | "secrets" => Step::Credentials,
-            "components" => Step::Components,
-            "domain" | "adminEmail" => Step::Domain,
-            _ => Step::Review,
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------
-// Field rules. Each returns the message for a bad value, or `None`.
-
-pub const ORG_NAME_MAX: usize = 100;
-pub const HQ_MAX: usize = 100;
-pub const PROJECT_ID_MAX: usize = 64;
-pub const HETZNER_TOKEN_MIN: usize = 64;
-pub const HETZNER_TOKEN_MAX: usize = 256;
-pub const EMAIL_MAX: usize = 254;
-pub const SUBDOMAIN_MAX: usize = 63;
-pub const DOMAIN_MAX: usize = 253;
-
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
-
-/// The organisation a wizard draft belongs to: one of `allowed` (the caller's organisations where they may
-/// create deployments). Checked on step 1 and at launch; the server decides `allowed` from the session.
-pub fn owner_org(value: &str, allowed: &[String]) -> Option<String> {
-    if value.is_empty() {
-        Some("Choose the organisation this Sovereign belongs to.".into())
-    } else if !allowed.iter().any(|a| a == value) {
-        Some(
-            "You cannot create Sovereigns in this organisation; choose one where you are an editor or above."
-                .into(),
-        )
-    } else {
-        None
-    }
-}
-
-pub fn org_name(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        Some("Enter your organisation's name.".into())
-    } else if v.chars().count() > ORG_NAME_MAX {
-        Some(format!("Shorten the name to {ORG_NAME_MAX} characters or fewer."))
-    } else if has_control(v) {
-        Some("Remove the line breaks and control characters from the name.".into())
-    } else {
-        None
-    }
-}
-
-pub fn headquarters(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.chars().count() > HQ_MAX {
-        Some(format!(
-            "Shorten the headquarters to {HQ_MAX} characters or fewer."
-        ))
-    } else if has_control(v) {
-        Some("Remove the line breaks and control characters from the headquarters.".into())
-    } else {
-        None
-    }
-}
-
-pub fn worker_count(count: u32) -> Option<String> {
-    (count > MAX_WORKERS).then(|| format!("Choose between 0 and {MAX_WORKERS} worker nodes per region."))
-}
-
-/// A Hetzner project id: what the console shows in the project URL (digits), or a name-like id.
-pub fn hetzner_project_id(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        Some("Enter your Hetzner project ID (the number in the console URL, e.g. 1234567).".into())
-    } else if v.len() > PROJECT_ID_MAX {
-        Some(format!(
-            "A Hetzner project ID is at most {PROJECT_ID_MAX} characters; check what you pasted."
-        ))
-    } else if !v
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        Some("Use only letters, digits, hyphens and underscores in the project ID.".into())
-    } else {
-        None
-    }
-}
-
-/// The local check of a Hetzner API token, before the server asks Hetzner about it.
-pub fn hetzner_token(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        Some("Paste a Hetzner Cloud API token with Read & Write permission.".into())
-    } else if v.chars().count() < HETZNER_TOKEN_MIN {
-        Some(format!(
-            "Token too short — Hetzner API tokens are at least {HETZNER_TOKEN_MIN} characters; copy the whole token."
-        ))
-    } else if v.len() > HETZNER_TOKEN_MAX || !v.chars().all(|c| c.is_ascii_graphic()) {
-        Some(
-            "That is not a Hetzner API token: it has spaces or unusual characters. Paste only the token."
-                .into(),
-        )
-    } else {
-        None
-    }
-}
-
-/// SSH key types the OpenTofu module accepts (`infra/hetzner`): the same list on both sides.
-pub const SSH_KEY_TYPES: [&str; 3] = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"];
-
-const SSH_KEY_HELP: &str = "Paste a single line beginning with \"ssh-ed25519\", \"ecdsa-sha2-nistp256\" or \"ssh-rsa\" followed by the base64 key (the contents of your .pub file).";
-
-/// An OpenSSH public key line: `<type> <base64 blob> [comment]`, where the blob decodes and names the same
-/// type, and the type is one the OpenTofu module accepts.
-pub fn ssh_public_key(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Some("Generate a key pair or paste your OpenSSH public key.".into());
-    }
-    if v.contains('\n') || v.contains('\r') {
-        return Some(format!("The key must be one line. {SSH_KEY_HELP}"));
-    }
-    if v.contains("PRIVATE KEY") {
-        return Some(
-            "That is a private key — never paste it anywhere. Paste the public key (.pub) instead.".into(),
-        );
-    }
-    let mut parts = v.split_whitespace();
-    let kind = parts.next().unwrap_or_default();
-    let blob = parts.next().unwrap_or_default();
-    if !SSH_KEY_TYPES.contains(&kind) {
-        return Some(
-            if kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-") {
-                format!("Key type “{kind}” is not supported by the provisioner. {SSH_KEY_HELP}")
-            } else {
-                format!("Public key did not parse. {SSH_KEY_HELP}")
-            },
-        );
-    }
-    let Some(bytes) = base64_decode(blob) else {
-        return Some(format!("The key's base64 part is damaged. {SSH_KEY_HELP}"));
-    };
-    // The blob starts with a length-prefixed copy of the key type; it must match the text before it.
-    let inner = bytes
-        .get(..4)
-        .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
-        .and_then(|n| bytes.get(4..4 + n));
-    if inner != Some(kind.as_bytes()) {
-        return Some(format!(
-            "The key's base64 part does not hold a “{kind}” key. {SSH_KEY_HELP}"
-        ));
-    }
-    let min_len = match kind {
-        "ssh-ed25519" => 51,          // 4+11 type, 4+32 key
-        "ecdsa-sha2-nistp256" => 104, // type, curve name, 65-byte point
-        _ => 200,                     // RSA: 1024 bits at the very least
-    };
-    if bytes.len() < min_len {
-        return Some(format!(
-            "The key is truncated — copy the whole line. {SSH_KEY_HELP}"
-        ));
-    }
-    None
-}
-
-/// Standard base64 with canonical padding (what OpenSSH writes). `None` if malformed or empty.
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    if s.is_empty() {
-        return None;
-    }
-    base64::engine::general_purpose::STANDARD.decode(s).ok()
-}
-
-/// The key's SHA-256 fingerprint as `ssh-keygen -l` prints it: `SHA256:` and the unpadded base64 of the
-/// digest of the decoded key blob. `None` for a line [`ssh_public_key`] refuses. The console shows it for a
-/// pasted key so the operator can compare it with `ssh-keygen -lf key.pub` before launching.
-pub fn ssh_fingerprint(line: &str) -> Option<String> {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    if ssh_public_key(line).is_some() {
-        return None;
-    }
-    let blob = base64_decode(line.split_whitespace().nth(1)?)?;
-    let digest = sha2::Sha256::digest(&blob);
-    Some(format!(
-        "SHA256:{}",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
-    ))
-}
-
-/// One DNS label as a Sovereign subdomain: `^[a-z]([a-z0-9-]*[a-z0-9])?$`, at most 63 characters.
-pub fn subdomain_format(value: &str) -> Option<String> {
-    const RULE: &str =
-        "Use a-z, 0-9 and hyphens, start with a letter, end with a letter or digit, at most 63 characters.";
-    let v = value;
-    if v.is_empty() {
-        return Some("Choose a subdomain for your Sovereign.".into());
-    }
-    if v.len() > SUBDOMAIN_MAX {
-        return Some(format!("The subdomain is too long. {RULE}"));
-    }
-    let bytes = v.as_bytes();
-    let ok_chars = bytes
-        .iter()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
-    let ok_ends = bytes[0].is_ascii_lowercase() && bytes[bytes.len() - 1] != b'-';
-    if !ok_chars {
-        let upper = bytes.iter().any(|c| c.is_ascii_uppercase());
-        return Some(if upper {
-            format!("Use lowercase letters. {RULE}")
-        } else {
-            format!("The subdomain has characters that cannot appear in a DNS name. {RULE}")
-        });
-    }
-    if !ok_ends {
-        return Some(format!(
-            "The subdomain must start with a letter and not end with a hyphen. {RULE}"
-        ));
-    }
-    None
-}
-
-pub fn is_reserved_subdomain(value: &str) -> bool {
-    RESERVED_SUBDOMAINS.contains(&value)
-}
-
-/// The format rule plus the reserved names (§F.1): everything the browser can decide alone.
-pub fn subdomain(value: &str) -> Option<String> {
-    subdomain_format(value).or_else(|| {
-        is_reserved_subdomain(value).then(|| {
-            format!("“{value}” is reserved for the Sovereign's own services; choose another subdomain.")
-        })
-    })
-}
-
-/// A domain the customer owns: at most 253 characters, at least two labels, each a valid label.
-pub fn domain_name(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Some("Enter the domain your Sovereign will live under, e.g. sovereign.example.com.".into());
-    }
-    if v.len() > DOMAIN_MAX {
-        return Some(format!("A domain name is at most {DOMAIN_MAX} characters."));
-    }
-    let labels: Vec<&str> = v.trim_end_matches('.').split('.').collect();
-    if labels.len() < 2 {
-        return Some("Enter a full domain with at least two parts, e.g. example.com.".into());
-    }
-    if labels.iter().any(|l| subdomain_format(l).is_some()) {
-        return Some(
-            "Each part of the domain must use a-z, 0-9 and hyphens, start with a letter and not end with a hyphen (e.g. sovereign.example.com)."
-                .into(),
-        );
-    }
-    None
-}
-
-/// An e-mail address: `local@domain.tld`, no spaces, one `@`.
-pub fn email(value: &str) -> Option<String> {
-    let v = value.trim();
-    let bad = || Some("Enter an e-mail address like platform@example.com.".to_string());
-    if v.is_empty() {
-        return Some("Enter the admin e-mail address (used for TLS certificates and notices).".into());
-    }
-    if v.len() > EMAIL_MAX {
-        return Some(format!("An e-mail address is at most {EMAIL_MAX} characters."));
-    }
-    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad();
-    }
-    let Some((local, domain)) = v.split_once('@') else {
-        return bad();
-    };
-    if local.is_empty() || domain.contains('@') {
-        return bad();
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
-        return bad();
-    }
-    None
-}
-
-/// A catalog component id: lowercase kebab-case.
-pub fn component_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 64
-        && value
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        && !value.starts_with('-')
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Step rules.
+// The request's parts (each wizard step runs one).
 
 fn push(errors: &mut Vec<FieldError>, field: impl Into<String>, message: Option<String>) {
     if let Some(m) = message {
@@ -438,7 +34,7 @@ fn push(errors: &mut Vec<FieldError>, field: impl Into<String>, message: Option<
     }
 }
 
-fn validate_org(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_org(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     push(e, "org.name", org_name(&req.org.name));
     push(e, "org.headquarters", headquarters(&req.org.headquarters));
     // Duplicates: the canonical list is shorter. (No sort: see `Compliance::canonical`.)
@@ -450,7 +46,7 @@ fn validate_org(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     }
 }
 
-fn validate_topology(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_topology(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     // Topology, HA and air-gap are closed choices; what can be wrong is the region list not matching them,
     // which is reported on the provider step where the regions are edited.
     let _ = (req, e);
@@ -461,7 +57,7 @@ pub fn expected_regions(topology: Topology, airgap: bool) -> usize {
     topology.region_count() + usize::from(airgap)
 }
 
-fn validate_region(i: usize, r: &RegionSpec, airgap_slot: bool, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_region(i: usize, r: &RegionSpec, airgap_slot: bool, e: &mut Vec<FieldError>) {
     let f = |name: &str| format!("regions[{i}].{name}");
     if let Some(reason) = r.provider.unsupported_reason() {
         e.push(FieldError::new(
@@ -500,7 +96,7 @@ fn validate_region(i: usize, r: &RegionSpec, airgap_slot: bool, e: &mut Vec<Fiel
     }
 }
 
-fn validate_provider(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_provider(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     let expected = expected_regions(req.topology, req.airgap);
     if req.regions.len() != expected {
         e.push(FieldError::new(
@@ -518,12 +114,12 @@ fn validate_provider(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     }
 }
 
-fn validate_credentials(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_credentials(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     push(e, "hetznerProjectId", hetzner_project_id(&req.hetzner_project_id));
     push(e, "sshPublicKey", ssh_public_key(&req.ssh_public_key));
 }
 
-fn validate_components(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_components(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     if let Some(bad) = req.components.iter().find(|c| !component_id(c)) {
         e.push(FieldError::new(
             "components",
@@ -541,7 +137,7 @@ fn validate_components(req: &DeploymentRequest, e: &mut Vec<FieldError>) {
     }
 }
 
-fn validate_domain(req: &DeploymentRequest, ctx: &ValidationContext, e: &mut Vec<FieldError>) {
+pub(crate) fn validate_domain(req: &DeploymentRequest, ctx: &ValidationContext, e: &mut Vec<FieldError>) {
     let d = &req.domain;
     match d.mode {
         DomainMode::Pool => {
@@ -581,44 +177,6 @@ fn validate_domain(req: &DeploymentRequest, ctx: &ValidationContext, e: &mut Vec
         )),
     }
     push(e, "adminEmail", email(&req.admin_email));
-}
-
-/// The rules of step 1 alone: what `validate_step(Step::Org, …)` runs, for callers that must not carry the
-/// other steps' rules (the wizard's first page in the browser).
-pub fn org_step(req: &DeploymentRequest) -> Vec<FieldError> {
-    let mut e = Vec::new();
-    validate_org(req, &mut e);
-    e
-}
-
-/// The rules of one step. `Review` checks everything (it is the whole request).
-pub fn validate_step(step: Step, req: &DeploymentRequest, ctx: &ValidationContext) -> Vec<FieldError> {
-    let mut e = Vec::new();
-    match step {
-        Step::Org => validate_org(req, &mut e),
-        Step::Topology => validate_topology(req, &mut e),
-        Step::Provider => validate_provider(req, &mut e),
-        Step::Credentials => validate_credentials(req, &mut e),
-        Step::Components => validate_components(req, &mut e),
-        Step::Domain => validate_domain(req, ctx, &mut e),
-        Step::Review => return validate_request(req, ctx),
-    }
-    e
-}
-
-/// [`validate_step`], plus — on the Components and Review steps — the selection checked against the
-/// catalog by the marketplace's own dependency engine. What the wizard runs in the browser and on the server.
-pub fn validate_step_with_catalog(
-    step: Step,
-    req: &DeploymentRequest,
-    ctx: &ValidationContext,
-    catalog: &crate::catalog::Catalog,
-) -> Vec<FieldError> {
-    let mut e = validate_step(step, req, ctx);
-    if matches!(step, Step::Components | Step::Review) && e.iter().all(|f| f.field != "components") {
-        e.extend(catalog.validate_selection(&req.components));
-    }
-    e
 }
 
 /// Every problem with the request (empty when it is valid). Component ids are checked against the catalog
@@ -668,6 +226,7 @@ pub fn provisionable(p: Provider) -> bool {
 mod tests {
     use super::*;
     use crate::deployments::request::*;
+    use crate::wizard::step::*;
 
     const ED25519: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIJqkUdW0kITcizpA/hK0ctsNltkludKjpEl7vyqQir catalyst@acme";
@@ -728,28 +287,6 @@ mod tests {
         for step in Step::ALL {
             assert_eq!(validate_step(step, &valid(), &ctx()), vec![], "{step:?}");
         }
-    }
-
-    #[test]
-    fn steps_are_ordered_and_named() {
-        assert_eq!(Step::Org.number(), 1);
-        assert_eq!(Step::Review.number(), 7);
-        assert_eq!(Step::from_slug("credentials"), Some(Step::Credentials));
-        assert_eq!(Step::from_slug("nope"), None);
-        assert_eq!(Step::from_number(0), None);
-        assert_eq!(Step::from_number(8), None);
-        assert_eq!(Step::Org.next(), Some(Step::Topology));
-        assert_eq!(Step::Org.prev(), None);
-        assert_eq!(Step::Review.next(), None);
-        let percents: Vec<u8> = Step::ALL.iter().map(|s| s.percent()).collect();
-        assert_eq!(percents, vec![14, 29, 43, 57, 71, 86, 100]);
-        assert_eq!(Step::of_field("regions[1].workerCount"), Step::Provider);
-        assert_eq!(Step::of_field("secrets.hetznerToken"), Step::Credentials);
-        assert_eq!(Step::of_field("domain.subdomain"), Step::Domain);
-        assert_eq!(Step::of_field("adminEmail"), Step::Domain);
-        assert_eq!(Step::of_field("org.name"), Step::Org);
-        assert_eq!(Step::of_field("orgId"), Step::Org);
-        assert_eq!(Step::of_field("components[3]"), Step::Components);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::money::{Money, Price};
-use crate::deployments::validate::Step;
 use crate::error::FieldError;
+use crate::wizard::step::Step;
 
 /// What a check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

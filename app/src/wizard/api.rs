@@ -13,8 +13,8 @@ use crate::wire::Postcard;
 
 use super::types::{GeneratedKey, SubdomainCheck, TokenCheck, WizardBootstrap, WizardDraft};
 use crate::deployments::CreateDeployment;
-use crate::deployments::validate::Step;
 use crate::error::AppError;
+use crate::wizard::step::Step;
 
 /// The user's draft (a new one with the defaults if there is none), the console facts, and the
 /// organisations the draft may belong to.
@@ -60,8 +60,9 @@ pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
 #[server(input = Postcard, output = Postcard, endpoint = "wizard/save_draft")]
 pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<WizardDraft, AppError> {
     use crate::auth::Action;
-    use crate::deployments::validate::{owner_org, validate_step_with_catalog};
+    use crate::deployments::fields::owner_org;
     use crate::error::FieldError;
+    use crate::wizard::step::validate_step_with_catalog;
     let me = crate::auth::require(Action::WizardUse, None)?;
     let port = crate::ports::wizard()?;
     let allowed: Vec<String> = port.organisations(&me).await?.into_iter().map(|o| o.id).collect();
@@ -122,7 +123,7 @@ pub async fn check_hetzner_token(token: String) -> Result<TokenCheck, AppError> 
     use crate::deployments::Secret;
     crate::auth::require(crate::auth::Action::WizardUse, None)?;
     let token = Secret::new(token.trim());
-    if let Some(message) = crate::deployments::validate::hetzner_token(token.expose()) {
+    if let Some(message) = crate::deployments::fields::hetzner_token(token.expose()) {
         return Ok(TokenCheck::failed(TokenFailure::TooShort, None, message));
     }
     Ok(crate::ports::cloud_credentials()?
@@ -135,7 +136,7 @@ pub async fn check_hetzner_token(token: String) -> Result<TokenCheck, AppError> 
 pub async fn generate_ssh_key(fqdn: String) -> Result<GeneratedKey, AppError> {
     crate::auth::require(crate::auth::Action::WizardUse, None)?;
     let fqdn = fqdn.trim().to_ascii_lowercase();
-    let comment = if fqdn.is_empty() || crate::deployments::validate::domain_name(&fqdn).is_some() {
+    let comment = if fqdn.is_empty() || crate::deployments::fields::domain_name(&fqdn).is_some() {
         "catalyst".to_string()
     } else {
         format!("catalyst@{fqdn}")

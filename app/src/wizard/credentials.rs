@@ -10,7 +10,7 @@ use super::fields::{FieldMessage, aria_invalid};
 use super::ids::error_id;
 use super::state::use_wizard;
 use super::types::{SshKeyOrigin, TokenCheck, TokenFailure};
-use crate::deployments::validate::ssh_fingerprint;
+use crate::deployments::fields::ssh_fingerprint;
 use crate::error::AppError;
 
 #[component]

@@ -14,7 +14,7 @@ use super::ids::error_id;
 use super::state::{SubdomainState, WizardState, use_wizard};
 use super::types::Availability;
 use crate::deployments::DomainMode;
-use crate::deployments::validate::{is_reserved_subdomain, subdomain_format};
+use crate::deployments::fields::{is_reserved_subdomain, subdomain_format};
 
 /// Debounced, cancellable availability check of the draft's subdomain.
 #[derive(Clone, Copy)]

@@ -8,10 +8,11 @@ use leptos::task::spawn_local;
 use super::api::launch as launch_call;
 use super::state::{LaterSteps, SubdomainState, WizardState, use_wizard};
 use super::types::{Availability, WizardDraft};
-use crate::deployments::validate::{Step, validate_secrets, validate_step, validate_step_with_catalog};
+use crate::deployments::validate::validate_secrets;
 use crate::deployments::{CreateDeployment, DeploymentSecrets, DomainMode, Secret};
 use crate::error::{AppError, FieldError};
 use crate::routes;
+use crate::wizard::step::{Step, validate_step, validate_step_with_catalog};
 
 /// Hands steps 2–7's rules, Launch and the region pre-selection to the wizard's state (once per wizard run),
 /// and brings the region cards in line with the headquarters typed on step 1 before this step renders.
@@ -39,7 +40,7 @@ fn step_errors(state: &WizardState, step: Step) -> Vec<FieldError> {
     match step {
         Step::Credentials => {
             let s = state.secrets.get();
-            if let Some(m) = crate::deployments::validate::hetzner_token(&s.hetzner_token) {
+            if let Some(m) = crate::deployments::fields::hetzner_token(&s.hetzner_token) {
                 errors.insert(0, FieldError::new("secrets.hetznerToken", m));
             } else if !s.token_check.as_ref().is_some_and(|c| c.valid) {
                 errors.insert(

@@ -1,6 +1,6 @@
 //! The 7-step provisioning wizard: Organisation → Topology → Provider → Credentials → Components → Domain →
 //! Review, each at `/sovereign/wizard/<step>`. One [`state::WizardState`] (context) holds the draft, the
-//! in-memory secrets and the field errors; every rule comes from `deployments::validate`.
+//! in-memory secrets and the field errors; every rule comes from `deployments::validate` (the steps: `step`).
 
 pub mod api;
 mod browser;
@@ -18,6 +18,7 @@ pub mod routes;
 mod shell;
 mod sizing;
 pub mod state;
+pub mod step;
 mod topology;
 pub mod types;
 

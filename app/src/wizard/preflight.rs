@@ -11,9 +11,9 @@ use super::ids::field_id;
 use super::later::create_of;
 use super::sizing::{money, total_label};
 use super::state::{PreflightState, WizardState, step_url, use_wizard};
-use crate::deployments::validate::Step;
 use crate::error::FieldError;
 use crate::preflight::{Check, CheckStatus, CostEstimate, PreflightReport, PriceSource};
+use crate::wizard::step::Step;
 
 /// Runs the pre-flight of the request as it is now.
 pub fn run(state: WizardState) {

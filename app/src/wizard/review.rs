@@ -14,9 +14,10 @@ use super::types::{SshKeyOrigin, control_plane_nodes};
 use crate::billing::api::credit_quote;
 use crate::billing::{CreditQuote, format_money, monthly_cost_cents};
 use crate::cloud::AIRGAP_SLOT_LABEL;
-use crate::deployments::validate::{Step, ssh_fingerprint};
+use crate::deployments::fields::ssh_fingerprint;
 use crate::deployments::{DomainMode, Secret};
 use crate::preflight::SizingData;
+use crate::wizard::step::Step;
 
 #[component]
 fn Section(step: Step, title: &'static str, children: Children) -> impl IntoView {

@@ -9,8 +9,8 @@ use leptos_router::hooks::use_params_map;
 use super::api::get_wizard;
 use super::state::{WizardState, step_url, use_wizard};
 use super::{components, credentials, domain, later, org, provider, review, topology};
-use crate::deployments::validate::Step;
 use crate::ui::{ErrorView, NotFound};
+use crate::wizard::step::Step;
 
 /// `/sovereign/wizard` and `/sovereign/wizard/<step>`.
 #[component]

@@ -14,9 +14,10 @@ use super::types::{
     Availability, OrgChoice, SubdomainCheck, TokenCheck, WizardBootstrap, WizardConfig, WizardDraft,
 };
 use crate::catalog::Catalog;
-use crate::deployments::validate::{Step, org_step, owner_org};
+use crate::deployments::fields::owner_org;
 use crate::error::{AppError, FieldError};
 use crate::routes;
+use crate::wizard::step::{Step, org_step};
 
 /// Secrets of this run. Never saved: not in the draft, the database or browser storage.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::{HOURS_PER_MONTH, Provider, Topology, hq_hint};
-use crate::deployments::validate::{Step, ValidationContext, expected_regions};
+use crate::deployments::validate::{ValidationContext, expected_regions};
 use crate::deployments::{
     Compliance, DeploymentRequest, DomainMode, DomainSpec, Industry, OrgProfile, OrgSize, RegionSpec, Secret,
 };
+use crate::wizard::step::Step;
 
 pub const DEFAULT_ORG_NAME: &str = "Acme Financial";
 pub const DEFAULT_HQ: &str = "Frankfurt, Germany";
@@ -474,7 +475,8 @@ pub struct GeneratedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deployments::validate::{ValidationContext, validate_step};
+    use crate::deployments::validate::ValidationContext;
+    use crate::wizard::step::validate_step;
 
     fn config() -> WizardConfig {
         WizardConfig {

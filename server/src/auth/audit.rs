@@ -9,7 +9,7 @@ use app::paging::{Page, PageRequest};
 use app::ports::AuditPort;
 use async_trait::async_trait;
 
-use super::service::{AuthService, truncate};
+use super::service::AuthService;
 use crate::db::audit::{AuditFilter, NewAudit};
 use crate::db::{self, users::UserRow};
 use crate::error::Error;
@@ -56,19 +56,11 @@ impl AuthService {
         detail: &str,
         meta: &RequestMeta,
     ) {
-        let (actor_id, label) = match actor {
-            Actor::User { id, label } => (Some(id.to_string()), label.to_string()),
-            Actor::Anonymous(label) => (None, truncate(label, 254)),
-        };
-        let entry = NewAudit {
-            actor_id,
-            actor: label,
-            action: action.into(),
-            target: truncate(target, 254),
-            outcome,
-            detail: detail.into(),
-            ip: meta.ip.clone(),
-            request_id: meta.request_id.clone(),
+        let entry = match actor {
+            Actor::User { id, label } => {
+                NewAudit::new(Some(id), label, action, target, outcome, detail, meta)
+            }
+            Actor::Anonymous(label) => NewAudit::new(None, label, action, target, outcome, detail, meta),
         };
         if let Err(e) = db::audit::append(&self.db, &entry).await {
             tracing::error!(error = %e, action, "cannot write the audit log");

@@ -2,8 +2,8 @@
 
 use app::billing::{LedgerEntry, Order};
 
+use crate::db::on_db;
 use crate::db::{Db, DbError};
-use crate::on_db;
 
 /// An organisation's credit account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -349,7 +349,7 @@ fn domain_list(raw: &str, what: &str) -> Result<Vec<String>, String> {
         if d.is_empty() {
             continue;
         }
-        if let Some(problem) = app::deployments::validate::domain_name(&d) {
+        if let Some(problem) = app::deployments::fields::domain_name(&d) {
             return Err(format!("“{d}” is not a {what}: {problem}"));
         }
         if !out.contains(&d) {

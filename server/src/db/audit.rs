@@ -1,10 +1,11 @@
 //! The `audit_log` table: append-only security and administration events.
 
 use app::audit::{AuditEntry, Outcome};
+use app::auth::{Principal, RequestMeta};
 use app::paging::{Page, PageRequest};
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 /// An event to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,18 +21,59 @@ pub struct NewAudit {
 }
 
 impl NewAudit {
-    pub fn system(action: &str, target: &str, detail: &str) -> Self {
+    /// The one builder of audit entries: who (`actor_id` and how the log names them; no id for a stranger or
+    /// the console itself), what, on what, how it went, and the request it came with. The names are cut to
+    /// 254 characters without control characters (a stranger's sign-in name is theirs to choose).
+    pub fn new(
+        actor_id: Option<&str>,
+        actor: &str,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        detail: &str,
+        meta: &RequestMeta,
+    ) -> Self {
         Self {
-            actor_id: None,
-            actor: "system".into(),
+            actor_id: actor_id.map(str::to_string),
+            actor: clean(actor),
             action: action.into(),
-            target: target.into(),
-            outcome: Outcome::Success,
+            target: clean(target),
+            outcome,
             detail: detail.into(),
-            ip: String::new(),
-            request_id: String::new(),
+            ip: meta.ip.clone(),
+            request_id: meta.request_id.clone(),
         }
     }
+
+    /// A signed-in person's successful action.
+    pub fn by(me: &Principal, meta: &RequestMeta, action: &str, target: &str, detail: &str) -> Self {
+        Self::new(
+            Some(&me.user_id),
+            &me.email,
+            action,
+            target,
+            Outcome::Success,
+            detail,
+            meta,
+        )
+    }
+
+    /// What the console did on its own.
+    pub fn system(action: &str, target: &str, detail: &str) -> Self {
+        Self::new(
+            None,
+            "system",
+            action,
+            target,
+            Outcome::Success,
+            detail,
+            &RequestMeta::default(),
+        )
+    }
+}
+
+fn clean(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(254).collect()
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -6,7 +6,7 @@
 //! bearer carries exactly one kubeconfig) or when the cluster phase ends ([`revoke_unused`]).
 
 use super::{Db, DbError};
-use crate::on_db;
+use crate::db::on_db;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BearerRow {

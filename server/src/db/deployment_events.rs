@@ -15,7 +15,7 @@ use app::deployments::{
 };
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 /// Sends the Postgres wake-up inside a transaction (delivered at commit); nothing on SQLite.
 macro_rules! notify {
@@ -30,6 +30,31 @@ macro_rules! notify {
     };
 }
 pub(crate) use notify;
+
+/// The one statement that appends an event: writes `$event` (a [`NewEvent`]) as number `$seq` of deployment
+/// `$id` inside the transaction `$tx`. Every append (creation, status transitions, [`append`]) goes through it.
+macro_rules! insert_event {
+    ($tx:ident, $id:expr, $seq:expr, $event:expr) => {{
+        let e: &$crate::db::deployment_events::NewEvent = $event;
+        sqlx::query(
+            "INSERT INTO deployment_events (deployment_id, seq, at, kind, phase, level, message, component, state, resource)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind($id)
+        .bind($seq)
+        .bind(e.at)
+        .bind(e.kind.as_str())
+        .bind(e.phase.as_str())
+        .bind(e.level.as_str())
+        .bind(&e.message)
+        .bind(&e.component)
+        .bind(&e.state)
+        .bind(e.resource.as_ref().and_then(|r| serde_json::to_string(r).ok()))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use insert_event;
 
 /// Writes one [`Effect`] inside a transaction.
 macro_rules! apply_effect {
@@ -227,10 +252,6 @@ pub async fn append(
 ) -> Result<i64, AppendError> {
     let n = events.len() as i64;
     let now = now_ms();
-    let resources: Vec<Option<String>> = events
-        .iter()
-        .map(|e| e.resource.as_ref().and_then(|r| serde_json::to_string(r).ok()))
-        .collect();
     let last: i64 = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         // Takes the row lock: appenders of one deployment serialise here.
@@ -250,22 +271,7 @@ pub async fn append(
         }
         let first = last - n + 1;
         for (i, e) in events.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO deployment_events (deployment_id, seq, at, kind, phase, level, message, component, state, resource)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(deployment_id)
-            .bind(first + i as i64)
-            .bind(e.at)
-            .bind(e.kind.as_str())
-            .bind(e.phase.as_str())
-            .bind(e.level.as_str())
-            .bind(&e.message)
-            .bind(&e.component)
-            .bind(&e.state)
-            .bind(&resources[i])
-            .execute(&mut *tx)
-            .await?;
+            insert_event!(tx, deployment_id, first + i as i64, e);
         }
         notify!(tx, deployment_id);
         tx.commit().await?;

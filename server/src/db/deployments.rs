@@ -9,9 +9,9 @@ use app::deployments::{
     Phase, PhaseProgress, PhaseState, ResourceAction, ResourceProgress, ResourceState, SortDir, SortKey,
 };
 
-use super::deployment_events::{AppendError, Effect, NewEvent, apply_effect, notify};
+use super::deployment_events::{AppendError, Effect, NewEvent, apply_effect, insert_event, notify};
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 const COLUMNS: &str = "id, org_id, created_by, fqdn, status, request, result, error, teardown, \
     kubeconfig_bearer_sha256, last_seq, cancel_requested_at, cancel_requested_by, created_at, updated_at, \
@@ -287,20 +287,7 @@ pub async fn insert_charged(
                 .execute(&mut *tx)
                 .await?;
             }
-            let e = &d.first_event;
-            sqlx::query(
-                "INSERT INTO deployment_events (deployment_id, seq, at, kind, phase, level, message, component, state, resource)
-                 VALUES ($1, 1, $2, $3, $4, $5, $6, NULL, $7, NULL)",
-            )
-            .bind(&d.id)
-            .bind(e.at)
-            .bind(e.kind.as_str())
-            .bind(e.phase.as_str())
-            .bind(e.level.as_str())
-            .bind(&e.message)
-            .bind(&e.state)
-            .execute(&mut *tx)
-            .await?;
+            insert_event!(tx, &d.id, 1_i64, &d.first_event);
             tx.commit().await?;
             Ok(())
         }
@@ -581,20 +568,17 @@ pub async fn transition(db: &Db, id: &str, w: &StatusWrite) -> Result<Deployment
             for effect in &w.effects {
                 apply_effect!(tx, id, effect, now);
             }
-            sqlx::query(
-                "INSERT INTO deployment_events (deployment_id, seq, at, kind, phase, level, message, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id)
-            .bind(row.last_seq)
-            .bind(now)
-            .bind(EventKind::Status.as_str())
-            .bind(w.phase.as_str())
-            .bind(level.as_str())
-            .bind(&w.message)
-            .bind(w.to.as_str())
-            .execute(&mut *tx)
-            .await?;
+            let event = NewEvent {
+                at: now,
+                kind: EventKind::Status,
+                phase: w.phase,
+                level,
+                message: w.message.clone(),
+                component: None,
+                state: Some(w.to.as_str().to_string()),
+                resource: None,
+            };
+            insert_event!(tx, id, row.last_seq, &event);
             notify!(tx, id);
             tx.commit().await?;
         }

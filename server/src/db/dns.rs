@@ -11,7 +11,7 @@
 //! (`deployment_leases.expires_at`); a stale one may be taken over by another deployment or swept.
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 const COLUMNS: &str = "zone, pool_domain, subdomain, state, deployment_id, reservation_token, created_by, \
      reserved_at, committed_at, load_balancer_ip, published, tsig_key_name";

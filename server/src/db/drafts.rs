@@ -2,7 +2,7 @@
 //! organisations.
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DraftRow {

@@ -3,7 +3,7 @@
 //! two racing answers.
 
 use super::{Db, DbError};
-use crate::on_db;
+use crate::db::on_db;
 
 /// A cached answer: its JSON body and when Hetzner gave it (ms since epoch).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

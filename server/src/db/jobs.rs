@@ -13,7 +13,7 @@ use app::deployments::Level;
 use app::flow::{Execution, ExecutionStatus, Job, JobDetail, JobKind, JobStatus, LogLine, LogPage};
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 /// One change to a job.
 #[derive(Debug, Clone, PartialEq)]

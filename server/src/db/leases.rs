@@ -7,7 +7,7 @@
 use app::deployments::DeploymentStatus;
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 /// Takes the lease for `ttl_ms` if it is free, expired, or already ours. True if we hold it now.
 pub async fn acquire(db: &Db, deployment_id: &str, holder: &str, ttl_ms: i64) -> Result<bool, DbError> {

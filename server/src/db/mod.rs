@@ -34,7 +34,7 @@ use sqlx::sqlite::{
 
 /// Runs `$body` with `$pool` bound to the native pool of whichever backend `$db` is. Both arms must produce
 /// the same type, so statements end in e.g. `.rows_affected()` rather than the backend's own result type.
-#[macro_export]
+/// Crate-private: the stores (`db/` and each capability's `store.rs`) are the only places SQL is written.
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
@@ -43,6 +43,7 @@ macro_rules! on_db {
         }
     };
 }
+pub(crate) use on_db;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -320,5 +321,64 @@ mod tests {
         };
         assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
         assert!(SQLITE_MIGRATIONS.iter().next().is_some());
+    }
+
+    /// What one migration step does to the schema, by name: the tables it creates, alters or drops, the
+    /// columns it adds, drops or renames, and the indexes it creates or drops. Dialects spell types and
+    /// conflicts differently, so the SQL text cannot be compared; the objects it touches can.
+    fn objects(sql: &str) -> std::collections::BTreeSet<String> {
+        let without_comments = sql
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .to_ascii_lowercase();
+        let patterns = [
+            r"create\s+table\s+(?:if\s+not\s+exists\s+)?(\w+)",
+            r"drop\s+table\s+(?:if\s+exists\s+)?(\w+)",
+            r"alter\s+table\s+(\w+\s+(?:add|drop|rename)\s+(?:column\s+)?(?:if\s+(?:not\s+)?exists\s+)?\w+)",
+            r"create\s+(?:unique\s+)?index\s+(?:if\s+not\s+exists\s+)?(\w+\s+on\s+\w+)",
+            r"drop\s+index\s+(?:if\s+exists\s+)?(\w+)",
+        ];
+        let mut found = std::collections::BTreeSet::new();
+        for (kind, pattern) in ["create", "drop", "alter", "index", "drop index"]
+            .iter()
+            .zip(patterns)
+        {
+            let re = regex::Regex::new(pattern).expect("pattern");
+            for c in re.captures_iter(&without_comments) {
+                let what = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
+                found.insert(format!("{kind} {what}"));
+            }
+        }
+        found
+    }
+
+    /// The two sets are the same steps: each step creates, alters and drops the same tables, columns and
+    /// indexes on both backends (a step written for one backend and forgotten, or a column added to one only,
+    /// fails here; the integration test `it::migrations` compares the schemas the sets build).
+    #[test]
+    fn each_migration_step_touches_the_same_objects_on_both_backends() {
+        let mut steps = 0;
+        for (lite, pg) in SQLITE_MIGRATIONS.iter().zip(POSTGRES_MIGRATIONS.iter()) {
+            let (a, b) = (objects(&lite.sql), objects(&pg.sql));
+            assert!(!a.is_empty(), "step {} changes nothing we can name", lite.version);
+            assert_eq!(
+                a, b,
+                "step {} {} differs between the backends",
+                lite.version, lite.description
+            );
+            steps += 1;
+        }
+        assert_eq!(steps, SQLITE_MIGRATIONS.iter().count());
+        // The comparison sees what it must: a column added on one side only.
+        assert_ne!(
+            objects("ALTER TABLE t ADD COLUMN a TEXT; ALTER TABLE t ADD COLUMN b TEXT;"),
+            objects("ALTER TABLE t ADD COLUMN a TEXT;")
+        );
+        assert_ne!(
+            objects("CREATE INDEX i ON t (a);"),
+            objects("CREATE INDEX j ON t (a);")
+        );
     }
 }

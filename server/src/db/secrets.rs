@@ -2,7 +2,7 @@
 //! `kubeconfig:<region>`, `tfstate`.
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SealedRow {

@@ -1,7 +1,7 @@
 //! Browser sessions and OpenID Connect logins in flight.
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 /// A session joined with its user: everything the per-request lookup needs in one round trip.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

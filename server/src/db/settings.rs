@@ -1,7 +1,7 @@
 //! The `settings` table: console-wide key → JSON value.
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SettingRow {

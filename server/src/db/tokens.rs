@@ -3,7 +3,7 @@
 use app::auth::ApiTokenInfo;
 
 use super::{Db, DbError, now_ms};
-use crate::on_db;
+use crate::db::on_db;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 struct TokenRow {

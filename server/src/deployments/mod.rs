@@ -618,16 +618,8 @@ impl Engine {
     /// Records who did what to a deployment in the audit log (best effort: a failure is logged, not raised):
     /// the signed-in caller, their address and the request id.
     pub async fn audit(&self, actor: &Actor, action: &str, id: &str, detail: &str) {
-        let entry = crate::db::audit::NewAudit {
-            actor_id: Some(actor.user_id().to_string()),
-            actor: actor.principal.email.clone(),
-            action: action.to_string(),
-            target: format!("deployment:{id}"),
-            outcome: app::audit::Outcome::Success,
-            detail: detail.to_string(),
-            ip: actor.meta.ip.clone(),
-            request_id: actor.meta.request_id.clone(),
-        };
+        let target = format!("deployment:{id}");
+        let entry = crate::db::audit::NewAudit::by(&actor.principal, &actor.meta, action, &target, detail);
         if let Err(e) = crate::db::audit::append(&self.0.db, &entry).await {
             tracing::warn!(error = %e, action, "cannot write the audit entry");
         }

@@ -10,7 +10,7 @@
 use std::net::Ipv4Addr;
 
 use app::deployments::Secret;
-use app::deployments::validate::{domain_name, is_reserved_subdomain, subdomain_format};
+use app::deployments::fields::{domain_name, is_reserved_subdomain, subdomain_format};
 use app::dns::PoolError;
 
 use super::records::canonical_set;

@@ -1,8 +1,8 @@
 //! The `mail_outbox` table: messages waiting to be sent, sent, or given up on; and `worker_leases`, which
 //! makes one replica at a time the sender.
 
+use crate::db::on_db;
 use crate::db::{Db, DbError};
-use crate::on_db;
 
 /// A message to queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,6 @@
 //! `/sovereign/api/v1/status` (the console's own status) and `/sovereign/api/v1/settings…` (console-wide
 //! settings, superadmins only).
 
-use app::audit::Outcome;
 use app::auth::policy::{self, Action};
 use app::error::AppError;
 use app::system::StatusReport;
@@ -71,26 +70,6 @@ pub fn validate_setting_key(key: &str) -> Result<(), AppError> {
 
 const MAX_SETTING_BYTES: usize = 16 * 1024;
 
-/// Who changed a setting, for the audit log.
-fn audit_entry(
-    me: &app::auth::Principal,
-    meta: &app::auth::RequestMeta,
-    action: &str,
-    key: &str,
-    detail: &str,
-) -> NewAudit {
-    NewAudit {
-        actor_id: Some(me.user_id.clone()),
-        actor: me.email.clone(),
-        action: action.into(),
-        target: key.into(),
-        outcome: Outcome::Success,
-        detail: detail.into(),
-        ip: meta.ip.clone(),
-        request_id: meta.request_id.clone(),
-    }
-}
-
 async fn list_settings(State(db): State<Db>, Caller(me): Caller) -> ApiResult<Json<Vec<Setting>>> {
     policy::require(&me, Action::SettingsManage, None)?;
     let rows = db::settings::list(&db).await?;
@@ -134,7 +113,7 @@ async fn put_setting(
     db::settings::put(&db, &key, &body.value, &me.user_id).await?;
     db::audit::append(
         &db,
-        &audit_entry(&me, &meta, "settings.update", &key, "Setting changed."),
+        &NewAudit::by(&me, &meta, "settings.update", &key, "Setting changed."),
     )
     .await?;
     Ok(Json(serde_json::json!({ "key": key, "value": body.value })))
@@ -151,7 +130,7 @@ async fn delete_setting(
     if db::settings::delete(&db, &key).await? {
         db::audit::append(
             &db,
-            &audit_entry(&me, &meta, "settings.delete", &key, "Setting removed."),
+            &NewAudit::by(&me, &meta, "settings.delete", &key, "Setting removed."),
         )
         .await?;
         Ok(http::StatusCode::NO_CONTENT)

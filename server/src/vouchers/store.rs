@@ -20,8 +20,8 @@ use app::paging::{Page, PageRequest};
 use app::vouchers::{Voucher, VoucherMail, VoucherRedemption};
 
 use crate::billing::ledger::{self, NewOrder, Posting};
+use crate::db::on_db;
 use crate::db::{Db, DbError};
-use crate::on_db;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct VoucherRow {

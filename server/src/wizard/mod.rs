@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use app::auth::Principal;
 use app::auth::policy::{self, Action};
-use app::deployments::validate::{ValidationContext, is_reserved_subdomain, subdomain_format};
+use app::deployments::fields::{is_reserved_subdomain, subdomain_format};
+use app::deployments::validate::ValidationContext;
 use app::error::AppError;
 use app::ports::{SubdomainCheckPort, WizardPort};
 use app::wizard::{Availability, GeneratedKey, OrgChoice, SubdomainCheck, WizardConfig, WizardDraft};
@@ -393,7 +394,7 @@ mod tests {
         let k = generate_ed25519("catalyst@acme.omani.works").expect("generates");
         assert!(k.public_key.starts_with("ssh-ed25519 "));
         assert!(k.public_key.ends_with(" catalyst@acme.omani.works"));
-        assert_eq!(app::deployments::validate::ssh_public_key(&k.public_key), None);
+        assert_eq!(app::deployments::fields::ssh_public_key(&k.public_key), None);
         assert!(
             k.private_key
                 .expose()
@@ -402,7 +403,7 @@ mod tests {
         assert!(k.fingerprint.starts_with("SHA256:"));
         // The browser's fingerprint of a key (shown for pasted keys) is ssh-key's, digit for digit.
         assert_eq!(
-            app::deployments::validate::ssh_fingerprint(&k.public_key).as_deref(),
+            app::deployments::fields::ssh_fingerprint(&k.public_key).as_deref(),
             Some(k.fingerprint.as_str())
         );
         let other = generate_ed25519("catalyst").expect("generates");

@@ -8,16 +8,12 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::engine::{
-    GitRepo, TOKEN, eventually, module_dir, repo_root, request, standin_tofu, template_dir, userdata_bearer,
-};
+use common::engine::{GitRepo, TOKEN, eventually, request, userdata_bearer};
 
-use crate::restart::{Console, deployment, free_port, ready, session_in};
+use crate::restart::{Console, console_command, deployment, free_port, ready, session_in};
 
 const PUSH_TOKEN: &str = "push-token-from-a-file-0123456789";
-use crate::restart::PREFLIGHT_FLAGS;
 
 const PULL_TOKEN: &str = "pull-token-on-the-command-line-0123456789";
 
@@ -26,23 +22,7 @@ fn start(dir: &Path, port: u16, git: &GitRepo, log: &Path) -> Console {
     std::fs::write(&token_file, format!("{PUSH_TOKEN}\n")).expect("token file");
     let out = std::fs::File::create(log).expect("log file");
     Console(
-        Command::new(env!("CARGO_BIN_EXE_catalyst"))
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--tofu-bin")
-            .arg(standin_tofu())
-            .arg("--tofu-module-dir")
-            .arg(module_dir())
-            .arg("--catalog-dir")
-            .arg(repo_root().join("platform"))
-            // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
-            .args(["--hetzner-api-url", crate::common::hetzner_api()])
-            // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
-            .args(PREFLIGHT_FLAGS)
-            .arg("--gitops-template-dir")
-            .arg(template_dir())
-            .args(["--gitops-repo-url", &git.url])
+        console_command(dir, port, git)
             .arg("--gitops-token-file")
             .arg(&token_file)
             // A secret on the command line: accepted, with a warning.

@@ -29,6 +29,7 @@ mod jobs_store;
 mod kubeconfig;
 mod limits;
 mod metrics;
+mod migrations;
 mod pdns;
 mod preflight;
 mod restart;

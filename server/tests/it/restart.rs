@@ -73,25 +73,33 @@ impl std::ops::DerefMut for Console {
     }
 }
 
+/// The `catalyst` binary as these tests start it: on `127.0.0.1:<port>` with its data under `<dir>/data`, the
+/// `tofu` stand-in and this repository's module, catalog and Flux template, the shared Hetzner stand-in, the
+/// pre-flight flags of a local console and GitOps pushed to `git`. Callers add their own flags and output.
+pub(crate) fn console_command(dir: &std::path::Path, port: u16, git: &GitRepo) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_catalyst"));
+    cmd.args(["--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--tofu-bin")
+        .arg(standin_tofu())
+        .arg("--tofu-module-dir")
+        .arg(module_dir())
+        .arg("--catalog-dir")
+        .arg(repo_root().join("platform"))
+        // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
+        .args(["--hetzner-api-url", crate::common::hetzner_api()])
+        // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
+        .args(PREFLIGHT_FLAGS)
+        .arg("--gitops-template-dir")
+        .arg(template_dir())
+        .args(["--gitops-repo-url", &git.url]);
+    cmd
+}
+
 fn start(dir: &std::path::Path, port: u16, git: &GitRepo) -> Console {
     Console(
-        Command::new(env!("CARGO_BIN_EXE_catalyst"))
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--tofu-bin")
-            .arg(standin_tofu())
-            .arg("--tofu-module-dir")
-            .arg(module_dir())
-            .arg("--catalog-dir")
-            .arg(repo_root().join("platform"))
-            // The create path checks the token with Hetzner: the shared stand-in accepts the test token.
-            .args(["--hetzner-api-url", crate::common::hetzner_api()])
-            // The create path runs the pre-flight: this console is local, so say so, as the browser tests' do.
-            .args(PREFLIGHT_FLAGS)
-            .arg("--gitops-template-dir")
-            .arg(template_dir())
-            .args(["--gitops-repo-url", &git.url])
+        console_command(dir, port, git)
             .args(["--lease-ttl", "2s", "--log-level", "warn"])
             // Each resource takes a while, so the kill lands in the middle of apply.
             .env("TOFU_STANDIN_DELAY", "0.4")

@@ -517,7 +517,7 @@ async fn subdomain_check_and_key_generation(db: Db) {
     assert_eq!(s, StatusCode::OK, "{v}");
     let public = v["publicKey"].as_str().expect("public key");
     assert!(public.ends_with("catalyst@acme.omani.works"));
-    assert_eq!(app::deployments::validate::ssh_public_key(public), None);
+    assert_eq!(app::deployments::fields::ssh_public_key(public), None);
     assert!(
         v["privateKey"]
             .as_str()
