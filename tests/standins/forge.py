@@ -2,6 +2,7 @@
 """A stand-in for a Gitea / Forgejo forge's API v1, for tests only (Python 3 standard library + `git`).
 It speaks the subset Catalyst uses (server/src/gitops/forge.rs), with Gitea's JSON shapes and status codes:
 
+  GET    /api/v1/orgs/{org}                   200 organisation / 404
   POST   /api/v1/orgs/{org}/repos             {"name", "private", "default_branch", ...} -> 201 repository;
                                               409 if it exists, 404 if the organisation does not, 422 bad name
   GET    /api/v1/repos/{owner}/{repo}         200 repository / 404
@@ -13,7 +14,7 @@ It speaks the subset Catalyst uses (server/src/gitops/forge.rs), with Gitea's JS
 
 Every repository is a real bare repository: {root}/{org}/{name}.git, which tests/standins/git_http.py serves
 (run it with the same --root); a repository's clone_url is {--git-url}/{org}/{name}.git, its ssh_url
-ssh://git@{--ssh-host}/{org}/{name}.git. Authentication: `Authorization: token <--token>`; anything else 401.
+git@{--ssh-host}:{org}/{name}.git (port 22, Gitea's scp form) or ssh://git@{host}:{port}/{org}/{name}.git. Authentication: `Authorization: token <--token>`; anything else 401.
 Errors are {"message": ..., "url": ...} as Gitea answers.
 
 Run: forge.py --root DIR --git-url URL --token T [--org ORG ...] [--port 0]
@@ -53,6 +54,13 @@ class State:
         self.next_id += 1
         return i
 
+    def ssh_url(self, owner, name):
+        # As Gitea answers: the scp form on port 22, an ssh:// URL with the port otherwise.
+        host, _, port = self.ssh_host.partition(":")
+        if port in ("", "22"):
+            return "git@%s:%s/%s.git" % (host, owner, name)
+        return "ssh://git@%s:%s/%s/%s.git" % (host, port, owner, name)
+
     def repo_json(self, owner, name):
         r = self.repos[(owner, name)]
         return {
@@ -63,7 +71,7 @@ class State:
             "private": r["private"],
             "default_branch": r["default_branch"],
             "clone_url": "%s/%s/%s.git" % (self.git_url, owner, name),
-            "ssh_url": "ssh://git@%s/%s/%s.git" % (self.ssh_host, owner, name),
+            "ssh_url": self.ssh_url(owner, name),
             "html_url": "%s/%s/%s" % (self.git_url, owner, name),
         }
 
@@ -122,6 +130,10 @@ def make_handler(state, token):
                 return self.error(404, "not found")
             parts = parts[2:]
             m = self.command
+            if len(parts) == 2 and parts[0] == "orgs" and m == "GET":
+                if parts[1] not in state.orgs:
+                    return self.error(404, "GetOrgByName")
+                return self.reply(200, {"id": 1, "username": parts[1], "name": parts[1], "visibility": "private"})
             if len(parts) == 3 and parts[0] == "orgs" and parts[2] == "repos" and m == "POST":
                 return self.create_repo(parts[1], payload)
             if len(parts) >= 3 and parts[0] == "repos":
@@ -199,7 +211,7 @@ def main():
     p = argparse.ArgumentParser(description="Gitea/Forgejo API stand-in (tests only)")
     p.add_argument("--root", required=True)
     p.add_argument("--git-url", required=True)
-    p.add_argument("--ssh-host", default="forge.invalid:22")
+    p.add_argument("--ssh-host", default="forge.invalid")
     p.add_argument("--token", required=True)
     p.add_argument("--org", action="append", default=None)
     p.add_argument("--port", type=int, default=0)

@@ -1,5 +1,5 @@
 //! The `deployment_secrets` table: ciphertexts only (see `crate::crypto`). Names: `request`,
-//! `kubeconfig:<region>`, `tfstate`.
+//! `kubeconfig:<region>`, `tfstate`, `gitops-deploy-key` (a Sovereign's own read-only deploy key).
 
 use super::{Db, DbError, now_ms};
 use crate::db::on_db;
@@ -92,4 +92,17 @@ pub async fn names(db: &Db, deployment_id: &str, prefix: &str) -> Result<Vec<Str
         .fetch_all(pool)
         .await?
     }))
+}
+
+/// Removes one secret; true if it existed.
+pub async fn delete(db: &Db, deployment_id: &str, name: &str) -> Result<bool, DbError> {
+    let n = on_db!(db, pool => {
+        sqlx::query("DELETE FROM deployment_secrets WHERE deployment_id = $1 AND name = $2")
+            .bind(deployment_id)
+            .bind(name)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(n > 0)
 }

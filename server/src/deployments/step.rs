@@ -73,7 +73,8 @@ pub(crate) async fn secrets_of(
 /// Region key → the bearer a run issued to it.
 pub(crate) type Bearers = std::collections::BTreeMap<String, Secret>;
 
-/// Masks every secret a run handles: the deployment's tokens, the GitOps tokens and the bearers it issued.
+/// Masks every secret a run handles: the deployment's tokens, the GitOps tokens (the forge's too) and the
+/// bearers it issued.
 pub(crate) fn redactor(engine: &Engine, secrets: &DeploymentSecrets, bearers: &Bearers) -> Redactor {
     let mut values = vec![secrets.hetzner_token.expose().to_string()];
     values.extend(bearers.values().map(|b| b.expose().to_string()));
@@ -82,7 +83,8 @@ pub(crate) fn redactor(engine: &Engine, secrets: &DeploymentSecrets, bearers: &B
     }
     let gitops = &engine.config().gitops;
     let push = gitops.remote.as_ref().and_then(|r| r.token.as_ref());
-    for t in push.into_iter().chain(gitops.pull_token.as_ref()) {
+    let forge = gitops.forge.as_ref().map(|f| &f.token);
+    for t in push.into_iter().chain(gitops.pull_token.as_ref()).chain(forge) {
         values.push(t.expose().to_string());
     }
     Redactor::new(values)
@@ -409,8 +411,10 @@ impl TofuRun<'_> {
 /// Makes `workdir` OpenTofu's working directory for the deployment: the module copied in (0700) and
 /// `tofu.auto.tfvars.json` (0600, no secret) written from the request and the console's settings
 /// (`tofu::tfvars`); returns the sensitive variables for OpenTofu's environment (`TF_VAR_…`): the decrypted
-/// token, `bearers` and the GitOps pull token. Rewritten on every run, so a retry uses the current token and
+/// token, `bearers` and the GitOps pull token — or, for a Sovereign with a repository of its own (`own`), its
+/// deploy key instead of any shared token. Rewritten on every run, so a retry uses the current token and
 /// module. A plan file an earlier version saved (it holds variable values) is removed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_workdir(
     engine: &Engine,
     workdir: &Path,
@@ -419,12 +423,23 @@ pub(crate) fn write_workdir(
     secrets: &DeploymentSecrets,
     bearers: &Bearers,
     dns: Option<&crate::dns::SovereignDns>,
+    own: Option<&crate::tofu::OwnRepo>,
 ) -> Result<Vec<(String, String)>, String> {
     let cfg = engine.config();
     prepare_workdir(&cfg.module_dir, workdir).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(workdir.join("tfplan"));
-    let ctx = TfContext::for_deployment(&cfg.gitops, id, bearers.clone(), &cfg.public_url, &request.fqdn())
-        .map_err(|e| e.to_string())?;
+    let ctx = match own {
+        Some(own) => TfContext::for_own_repo(
+            &cfg.gitops,
+            id,
+            bearers.clone(),
+            &cfg.public_url,
+            &request.fqdn(),
+            own,
+        ),
+        None => TfContext::for_deployment(&cfg.gitops, id, bearers.clone(), &cfg.public_url, &request.fqdn())
+            .map_err(|e| e.to_string())?,
+    };
     let mut vars = TfVars::new(request, secrets, &ctx);
     if let Some(dns) = dns {
         vars.dns_server = dns.server.clone();

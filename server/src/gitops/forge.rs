@@ -128,6 +128,35 @@ struct KeyJson {
     id: i64,
     #[serde(default)]
     title: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    read_only: bool,
+}
+
+/// The key type and base64 body of an OpenSSH public key line (its comment left out).
+fn key_body(line: &str) -> String {
+    line.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// The `ssh://` form Flux needs of a forge's SSH clone URL (Gitea answers `git@host:org/repo.git` on port
+/// 22 and `ssh://git@host:port/org/repo.git` otherwise).
+pub fn flux_ssh_url(ssh_url: &str) -> Result<String, ForgeError> {
+    let url = ssh_url.trim();
+    if url.starts_with("ssh://") {
+        return Ok(url.to_string());
+    }
+    match url.split_once(':') {
+        Some((user_host, path))
+            if user_host.contains('@') && !user_host.contains('/') && !path.is_empty() =>
+        {
+            Ok(format!("ssh://{user_host}/{}", path.trim_start_matches('/')))
+        }
+        _ => Err(ForgeError::Unexpected {
+            what: "reading the repository's SSH URL".into(),
+            why: format!("“{}” is neither ssh://… nor user@host:path", quote(url)),
+        }),
+    }
 }
 
 /// The repository name of a Sovereign: `sovereign-<fqdn>` (Gitea allows `[A-Za-z0-9_.-]`, up to 100
@@ -183,10 +212,42 @@ impl Forge {
         r
     }
 
+    /// Checks that the forge answers, takes the token and has the organisation (the pre-flight).
+    pub async fn check(&self) -> Result<(), ForgeError> {
+        let org = self.org.clone();
+        let what = format!("reading the organisation {org}");
+        let (status, body) = self
+            .call(Method::GET, &format!("/orgs/{org}"), None, &what)
+            .await?;
+        match status {
+            StatusCode::OK => Ok(()),
+            StatusCode::NOT_FOUND => Err(ForgeError::NoOrg { org }),
+            s => Err(self.refused(s, &body, &what)),
+        }
+    }
+
     /// Makes (or finds) the Sovereign's repository and registers a new read-only deploy key on it,
-    /// replacing any key Catalyst registered there before (its private half is not kept). Idempotent for a
-    /// retried phase.
+    /// replacing any key Catalyst registered there before (its private half is not kept).
     pub async fn provision(&self, fqdn: &str, branch: &str) -> Result<SovereignRepo, ForgeError> {
+        let generated = crate::wizard::generate_ed25519(&format!("flux@{}", fqdn.trim()))
+            .map_err(|e| ForgeError::Key(e.to_string()))?;
+        self.provision_with_key(fqdn, branch, &generated.private_key)
+            .await
+    }
+
+    /// Makes (or finds) the Sovereign's repository and makes `private_key`'s public half its one read-only
+    /// deploy key of Catalyst's: kept if it is registered already, otherwise registered after every other
+    /// key Catalyst registered there is deleted. Idempotent: a retried phase or a restart keeps the key the
+    /// running Sovereign's Flux already holds.
+    pub async fn provision_with_key(
+        &self,
+        fqdn: &str,
+        branch: &str,
+        private_key: &Secret,
+    ) -> Result<SovereignRepo, ForgeError> {
+        let public_key = ssh_key::PrivateKey::from_openssh(private_key.expose())
+            .and_then(|k| k.public_key().to_openssh())
+            .map_err(|e| ForgeError::Key(e.to_string()))?;
         let name = repo_name(fqdn)?;
         let repo = self.ensure_repo(&name, branch).await?;
         let owner = repo
@@ -195,40 +256,51 @@ impl Forge {
             .map(|o| o.login.clone())
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| self.org.clone());
-        for key in self.keys(&owner, &name).await? {
-            if key.title == KEY_TITLE {
-                self.delete_key(&owner, &name, key.id).await?;
-            }
-        }
-        let generated = crate::wizard::generate_ed25519(&format!("flux@{}", fqdn.trim()))
-            .map_err(|e| ForgeError::Key(e.to_string()))?;
-        let what = format!("adding the deploy key to {owner}/{name}");
-        let (status, body) = self
-            .call(
-                Method::POST,
-                &format!("/repos/{owner}/{name}/keys"),
-                Some(json!({ "title": KEY_TITLE, "key": generated.public_key, "read_only": true })),
-                &what,
-            )
-            .await?;
-        if status != StatusCode::CREATED && status != StatusCode::OK {
-            return Err(self.refused(status, &body, &what));
-        }
-        let key: KeyJson = parse(&body, &what)?;
         if repo.clone_url.is_empty() || repo.ssh_url.is_empty() {
             return Err(ForgeError::Unexpected {
                 what: format!("creating {owner}/{name}"),
                 why: "no clone_url or ssh_url".into(),
             });
         }
+        let ssh_url = flux_ssh_url(&repo.ssh_url)?;
+        let wanted = key_body(&public_key);
+        let mut kept = None;
+        for key in self.keys(&owner, &name).await? {
+            if key.title != KEY_TITLE {
+                continue;
+            }
+            if kept.is_none() && key.read_only && key_body(&key.key) == wanted {
+                kept = Some(key.id);
+            } else {
+                self.delete_key(&owner, &name, key.id).await?;
+            }
+        }
+        let key_id = match kept {
+            Some(id) => id,
+            None => {
+                let what = format!("adding the deploy key to {owner}/{name}");
+                let (status, body) = self
+                    .call(
+                        Method::POST,
+                        &format!("/repos/{owner}/{name}/keys"),
+                        Some(json!({ "title": KEY_TITLE, "key": public_key, "read_only": true })),
+                        &what,
+                    )
+                    .await?;
+                if status != StatusCode::CREATED && status != StatusCode::OK {
+                    return Err(self.refused(status, &body, &what));
+                }
+                parse::<KeyJson>(&body, &what)?.id
+            }
+        };
         Ok(SovereignRepo {
             owner,
             name: repo.name,
             clone_url: repo.clone_url,
-            ssh_url: repo.ssh_url,
-            key_id: key.id,
-            public_key: generated.public_key,
-            private_key: generated.private_key,
+            ssh_url,
+            key_id,
+            public_key,
+            private_key: private_key.clone(),
         })
     }
 
@@ -430,6 +502,21 @@ mod tests {
         assert_ne!(n, repo_name(&format!("{}.example.org", "a".repeat(120))).unwrap());
         for bad in ["", "a/b", "../x", "a..b", "a b"] {
             assert!(repo_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flux_gets_the_ssh_url_form() {
+        assert_eq!(
+            flux_ssh_url("git@git.example.com:sovereigns/sovereign-a.b.git").unwrap(),
+            "ssh://git@git.example.com/sovereigns/sovereign-a.b.git"
+        );
+        assert_eq!(
+            flux_ssh_url("ssh://git@git.example.com:2222/sovereigns/x.git").unwrap(),
+            "ssh://git@git.example.com:2222/sovereigns/x.git"
+        );
+        for bad in ["", "https://git.example.com/x.git", "git.example.com:x"] {
+            assert!(flux_ssh_url(bad).is_err(), "{bad}");
         }
     }
 

@@ -181,6 +181,9 @@ fn egress(config: &PreflightConfig) -> Check {
 }
 
 async fn gitops(config: &PreflightConfig) -> Check {
+    if let Some(forge) = &config.gitops.forge {
+        return forge_check(forge).await;
+    }
     let (status, message) = match &config.gitops.remote {
         None => (
             CheckStatus::Fail,
@@ -216,6 +219,33 @@ async fn gitops(config: &PreflightConfig) -> Check {
         }
     };
     Check::new(CheckKind::Gitops, "gitops", status, "GitOps repository", message).option("--gitops-repo-url")
+}
+
+/// With a forge: it answers, takes the token and has the organisation (each Sovereign gets its repository
+/// there during the run).
+async fn forge_check(forge: &crate::gitops::config::ForgeSettings) -> Check {
+    let checked = match forge.client() {
+        Ok(client) => match tokio::time::timeout(Duration::from_secs(20), client.check()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("the forge at {} did not answer within 20 s", forge.url)),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    let (status, message) = match checked {
+        Ok(()) => (
+            CheckStatus::Pass,
+            format!(
+                "The forge {} takes the token: the Sovereign gets a repository of its own in “{}” with a read-only deploy key.",
+                forge.url, forge.org
+            ),
+        ),
+        // ForgeError sentences are bounded and never carry the token.
+        Err(why) => (
+            CheckStatus::Fail,
+            format!("The forge cannot make the Sovereign's repository: {why}."),
+        ),
+    };
+    Check::new(CheckKind::Gitops, "gitops", status, "GitOps repository", message).option("--gitops-forge-url")
 }
 
 async fn tofu(config: &PreflightConfig) -> Check {

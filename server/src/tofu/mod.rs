@@ -6,4 +6,6 @@ pub mod json;
 pub mod runner;
 pub mod tfvars;
 
-pub use tfvars::{TFVARS_FILE, TfContext, TfRegion, TfVars, prepare_workdir, region_keys, write_tfvars};
+pub use tfvars::{
+    OwnRepo, TFVARS_FILE, TfContext, TfRegion, TfVars, prepare_workdir, region_keys, write_tfvars,
+};

@@ -90,6 +90,44 @@ impl TfContext {
             api_allowed_cidrs: gitops.console_egress_cidrs.clone(),
         })
     }
+
+    /// The context for a Sovereign with a repository of its own on the forge: Flux pulls `own.ssh_url` over
+    /// SSH with the Sovereign's read-only deploy key and the forge's host keys; no shared token (neither the
+    /// push nor the pull token) reaches OpenTofu.
+    pub fn for_own_repo(
+        gitops: &crate::gitops::config::GitopsSettings,
+        deployment_id: &str,
+        kubeconfig_bearer_tokens: BTreeMap<String, Secret>,
+        catalyst_api_url: &str,
+        fqdn: &str,
+        own: &OwnRepo,
+    ) -> TfContext {
+        TfContext {
+            deployment_id: deployment_id.to_string(),
+            kubeconfig_bearer_tokens,
+            catalyst_api_url: catalyst_api_url.trim_end_matches('/').to_string(),
+            gitops_repo_url: own.ssh_url.clone(),
+            gitops_branch: gitops.branch.clone(),
+            gitops_path: crate::gitops::cluster_path(fqdn),
+            gitops_pull_token: None,
+            gitops_username: None,
+            gitops_ssh_private_key: Some(own.private_key.clone()),
+            gitops_ssh_known_hosts: own.known_hosts.clone(),
+            ssh_allowed_cidrs: gitops.node_ssh_cidrs.clone(),
+            api_allowed_cidrs: gitops.console_egress_cidrs.clone(),
+        }
+    }
+}
+
+/// A Sovereign's own GitOps repository on the forge (`gitops::forge`) as its Flux pulls it.
+#[derive(Debug, Clone)]
+pub struct OwnRepo {
+    /// `ssh://git@host[:port]/org/sovereign-<fqdn>.git`
+    pub ssh_url: String,
+    /// The Sovereign's read-only deploy key (OpenSSH private key).
+    pub private_key: Secret,
+    /// known_hosts lines of the forge's SSH server.
+    pub known_hosts: String,
 }
 
 /// One region of the module's `regions` variable.

@@ -17,6 +17,7 @@ mod dns_pool;
 mod dns_run;
 mod domain_holds;
 mod engine;
+mod forge_engine;
 mod forge_repos;
 mod gitops_publish;
 mod headers;

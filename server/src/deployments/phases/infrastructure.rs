@@ -55,7 +55,12 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
     crate::flow::seed_releases(engine, id, &request, &published.components).await;
 
     let workdir = workdir_of(engine, id);
-    let secret_env = write_workdir(engine, &workdir, id, &request, &secrets, &bearers, dns.as_ref()).map_err(|e| {
+    // With a forge: the Sovereign's own repository and deploy key instead of any shared token.
+    let own = published.own.as_ref();
+    if let Some(own) = own {
+        redactor = redactor.and(own.private_key.expose());
+    }
+    let secret_env = write_workdir(engine, &workdir, id, &request, &secrets, &bearers, dns.as_ref(), own).map_err(|e| {
         StepError::failed(
             Phase::TofuInit,
             format!("Cannot prepare the OpenTofu work directory: {e}"),

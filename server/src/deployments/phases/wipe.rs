@@ -5,8 +5,9 @@
 //!
 //! Nothing left → `wiped`. Something left (delete protection, a resource Hetzner keeps busy) → `failed` in the
 //! sweep phase with the report, so the page shows what remains, why and what it costs, and a retry of the
-//! wipe tries again. After the cloud, the DNS names go (records, zone, delegation, update key; `crate::dns`):
-//! what Catalyst's PowerDNS kept is in the report too.
+//! wipe tries again. After the cloud, the Sovereign's own GitOps repository and its deploy key go (with a
+//! forge; `gitops::forge`, idempotent), then the DNS names (records, zone, delegation, update key;
+//! `crate::dns`): what the forge or Catalyst's PowerDNS kept is in the report too.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -181,6 +182,7 @@ pub async fn wipe(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> St
     }
 
     let mut report = teardown_report(before.as_deref(), &destroyed, &swept);
+    forge_release(engine, id, &row.fqdn, &mut report).await;
     // The names last: a Sovereign half-wiped still answers under its name.
     dns_release(engine, id, &mut report).await;
     let teardown = serde_json::to_string(&report).ok();
@@ -261,7 +263,18 @@ async fn destroy(
     destroyed: &mut Vec<CloudResource>,
 ) -> StepResult {
     let id = row.id.as_str();
-    let secret_env = match write_workdir(engine, workdir, id, request, secrets, &Default::default(), None) {
+    // A Sovereign with a repository of its own: the same repository and key variables it was applied with.
+    let own = own_repo(engine, id).await;
+    let secret_env = match write_workdir(
+        engine,
+        workdir,
+        id,
+        request,
+        secrets,
+        &Default::default(),
+        None,
+        own.as_ref(),
+    ) {
         Ok(env) => env,
         Err(e) => {
             // No GitOps repository any more (or another setting changed): keep the variables file OpenTofu
@@ -325,6 +338,114 @@ async fn destroy(
         true,
     )
     .await
+}
+
+/// The Sovereign's own repository as OpenTofu applied it (sealed deploy key + the forge's host keys);
+/// `None` without a forge or a stored key.
+async fn own_repo(engine: &Engine, id: &str) -> Option<crate::tofu::OwnRepo> {
+    let forge = engine.config().gitops.forge.as_ref()?;
+    let key = match super::gitops::load_deploy_key(engine, id).await {
+        Ok(key) => key?,
+        Err(e) => {
+            tracing::warn!(deployment = %id, error = %e, "wipe: cannot read the deploy key");
+            return None;
+        }
+    };
+    (!key.ssh_url.is_empty()).then(|| crate::tofu::OwnRepo {
+        ssh_url: key.ssh_url,
+        private_key: key.private_key,
+        known_hosts: forge.known_hosts.clone(),
+    })
+}
+
+/// Deletes the Sovereign's own repository and deploy key on the forge (a deployment that has a sealed deploy
+/// key had one); idempotent, so a retried wipe that finds them gone reports them removed. What the forge
+/// kept joins the report's `remaining`.
+async fn forge_release(engine: &Engine, id: &str, fqdn: &str, report: &mut TeardownReport) {
+    let key = match super::gitops::load_deploy_key(engine, id).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return,
+        Err(e) => {
+            // It exists but cannot be read: the repository is still this deployment's to delete.
+            tracing::warn!(deployment = %id, error = %e, "wipe: cannot read the deploy key");
+            super::gitops::DeployKey {
+                private_key: Default::default(),
+                ssh_url: String::new(),
+            }
+        }
+    };
+    let name = crate::gitops::forge::repo_name(fqdn).unwrap_or_else(|_| fqdn.to_string());
+    let Some(forge) = engine.config().gitops.forge.as_ref() else {
+        let reason = "no forge is configured on this console (--gitops-forge-url): start it with the forge that holds the repository and retry the wipe, or delete the repository by hand";
+        note(
+            engine,
+            id,
+            Phase::Sweep,
+            Level::Error,
+            format!("Could not delete the GitOps repository {name}: {reason}."),
+        )
+        .await;
+        report.remaining.push(CloudResource {
+            kind: "gitops_repository".into(),
+            id: String::new(),
+            name,
+            monthly_cost: 0.0,
+            reason: reason.into(),
+        });
+        return;
+    };
+    let full = format!("{}/{name}", forge.org);
+    let redactor =
+        crate::deployments::redact::Redactor::new([forge.token.expose(), key.private_key.expose()]);
+    let removed = match forge.client() {
+        Ok(client) => match tokio::time::timeout(engine.config().step_timeout, client.remove(fqdn)).await {
+            Ok(r) => r.map_err(|e| redactor.apply(&e.to_string())),
+            Err(_) => Err(format!(
+                "the forge did not answer within {}",
+                crate::tofu::runner::humanize(engine.config().step_timeout)
+            )),
+        },
+        Err(e) => Err(redactor.apply(&e.to_string())),
+    };
+    match removed {
+        Ok(()) => {
+            if let Err(e) = super::gitops::delete_deploy_key(engine, id).await {
+                tracing::warn!(deployment = %id, error = %e, "wipe: cannot delete the stored deploy key");
+            }
+            note(
+                engine,
+                id,
+                Phase::Sweep,
+                Level::Info,
+                format!("Deleted the GitOps repository {full} and its read-only deploy key on the forge."),
+            )
+            .await;
+            report.removed.push(CloudResource {
+                kind: "gitops_repository".into(),
+                id: full.clone(),
+                name: full,
+                monthly_cost: 0.0,
+                reason: String::new(),
+            });
+        }
+        Err(why) => {
+            note(
+                engine,
+                id,
+                Phase::Sweep,
+                Level::Error,
+                format!("Could not delete the GitOps repository {full}: {why}"),
+            )
+            .await;
+            report.remaining.push(CloudResource {
+                kind: "gitops_repository".into(),
+                id: full.clone(),
+                name: full,
+                monthly_cost: 0.0,
+                reason: format!("{why}; retry the wipe once the forge answers"),
+            });
+        }
+    }
 }
 
 /// Removes the sensitive variables an earlier version wrote into an existing variables file (they reach
