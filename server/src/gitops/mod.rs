@@ -8,7 +8,9 @@
 //!   Sovereigns' folders are other paths), up to three times.
 //!
 //! The cloud-init of `infra/hetzner` points Flux at `<gitops_path>` = [`cluster_path`]`(fqdn)` on the same
-//! repository and branch.
+//! repository and branch. With a forge ([`forge`], `--gitops-forge-url`) that repository is the Sovereign's
+//! own (`sovereign-<fqdn>`), pulled over SSH with its read-only deploy key; otherwise the one shared
+//! repository (`--gitops-repo-url`).
 //!
 //! The engine calls:
 //! ```text

@@ -335,3 +335,27 @@ async fn forge_errors_are_bounded_sentences_naming_what_to_check() {
         text.chars().count()
     );
 }
+
+#[tokio::test]
+async fn the_forge_check_of_the_preflight_names_what_is_wrong() {
+    let s = stand();
+    s.client()
+        .check()
+        .await
+        .expect("the forge, its token and its organisation are fine");
+    let e = Forge::new(&s.forge.url, "nobody", Secret::new(TOKEN))
+        .expect("client")
+        .check()
+        .await
+        .expect_err("no such organisation");
+    assert!(matches!(e, ForgeError::NoOrg { .. }), "{e:?}");
+    assert!(e.to_string().contains("--gitops-forge-org"), "{e}");
+    let e = Forge::new(&s.forge.url, ORG, Secret::new("not-the-token-91"))
+        .expect("client")
+        .check()
+        .await
+        .expect_err("wrong token");
+    assert!(matches!(e, ForgeError::Auth { status: 401, .. }), "{e:?}");
+    assert!(e.to_string().contains("--gitops-forge-token-file"), "{e}");
+    assert!(!e.to_string().contains("not-the-token-91"), "{e}");
+}
