@@ -15,8 +15,7 @@ use crate::auth::{
 use crate::billing::{BillingOverview, CreditQuote, Redemption};
 use crate::catalog::Catalog;
 use crate::deployments::{
-    Actor, CreateDeployment, Created, Deployment, DeploymentSummary, EventPage, ListQuery, RetryRequest,
-    WipeRequest,
+    Actor, CreateDeployment, Created, Deployment, EventPage, ListQuery, RetryRequest, WipeRequest,
 };
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest};
@@ -35,7 +34,12 @@ pub trait DeploymentsPort: Send + Sync + 'static {
     /// Validates, stores (secrets encrypted), and starts the run. `Invalid` names every bad field.
     async fn create(&self, actor: &Actor, body: CreateDeployment) -> Result<Created, AppError>;
     async fn get(&self, actor: &Actor, id: &str) -> Result<Deployment, AppError>;
-    async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError>;
+    /// One keyset page of the deployments the caller may see.
+    async fn list(
+        &self,
+        actor: &Actor,
+        query: ListQuery,
+    ) -> Result<crate::deployments::DeploymentList, AppError>;
     /// Per-status counts of what `list` would show for the query's search (the status filter left out).
     async fn status_counts(
         &self,

@@ -1,5 +1,6 @@
 import { test, expect, hydrated, snap } from './fixtures';
 import { createDeployment } from './provision';
+import { fivePaged } from './deployments';
 
 // Issue 25: a person finds one deployment among many by searching, and the view is in the URL.
 test('search finds one deployment among many and the view is a shareable URL', async ({ page, request }) => {
@@ -24,4 +25,38 @@ test('search finds one deployment among many and the view is a shareable URL', a
   // A search that matches nothing says what can be searched.
   await page.goto(`/sovereign/deployments?q=${tag}-nothing`);
   await expect(page.getByTestId('deployments-empty')).toContainText('No deployment matches this search');
+});
+
+// Issue 25: pages are cut by cursor (in the URL), forward and back, and the region filter is part of the view.
+test('pages forward and back by cursor and filters by region', async ({ page, request }) => {
+  test.slow(); // five runs start on a loaded machine
+  const tag = `pg${Date.now().toString(36)}`;
+  await fivePaged(request, tag);
+  const rows = page.getByTestId('deployment-row');
+  const expectRows = async (...labels: string[]) => {
+    await expect(rows).toHaveCount(labels.length, { timeout: 45_000 });
+    for (const [i, label] of labels.entries()) await expect(rows.nth(i)).toContainText(`${tag}${label}-`);
+  };
+  await page.goto(`/sovereign/deployments?q=${tag}&sort=fqdn&dir=asc&perPage=2`);
+  await hydrated(page);
+  await expectRows('0', '1');
+  await expect(page.getByTestId('pager-prev')).toHaveCount(0);
+  await Promise.all([page.waitForURL(/[?&]after=/), page.getByTestId('pager-next').click()]);
+  await expectRows('2', '3');
+  await Promise.all([page.waitForURL(/[?&]after=/), page.getByTestId('pager-next').click()]);
+  await expectRows('4');
+  await expect(page.getByTestId('pager-next')).toHaveCount(0);
+  await Promise.all([page.waitForURL(/[?&]before=/), page.getByTestId('pager-prev').click()]);
+  await expectRows('2', '3');
+  await Promise.all([page.waitForURL(/[?&]before=/), page.getByTestId('pager-prev').click()]);
+  await expectRows('0', '1');
+  await expect(page.getByTestId('pager-prev')).toHaveCount(0);
+  // The region filter: three of the five are in Helsinki; the filtered list starts on its first page.
+  await page.getByTestId('filter-region').selectOption('hel1');
+  await Promise.all([page.waitForURL(/[?&]region=hel1/), page.getByRole('button', { name: 'Apply' }).click()]);
+  await expect(page).not.toHaveURL(/after=|before=/);
+  await expectRows('0', '1');
+  await expect(page.getByTestId('deployments-total')).toHaveText('3 deployment(s)');
+  await expect(page.getByTestId('count-all')).toHaveText('All 3');
+  await snap(page, 'deployments-paged-region');
 });

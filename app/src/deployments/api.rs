@@ -4,9 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::types::{Deployment, DeploymentSummary, ListQuery};
+use super::types::{Deployment, ListQuery};
 use crate::error::AppError;
-use crate::paging::Page;
 
 /// The caller, if they may do `action` in at least one organisation (a cheap early answer: the engine then
 /// checks the role in the deployment's own organisation through `auth::policy`), with the request's origin
@@ -26,7 +25,7 @@ pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
 }
 
 #[server(input = leptos::server_fn::codec::Json)]
-pub async fn list_deployments(query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
+pub async fn list_deployments(query: ListQuery) -> Result<super::types::DeploymentList, AppError> {
     let actor = actor_for(crate::auth::Action::DeploymentRead)?;
     crate::ports::deployments()?.list(&actor, query).await
 }

@@ -566,10 +566,32 @@ pub struct DeploymentSummary {
     pub regions: Vec<String>,
     #[serde(rename = "componentCount")]
     pub component_count: usize,
+    /// The launch's monthly estimate without VAT, in euro cents (0: not known, e.g. created before it was kept).
+    #[serde(rename = "monthlyCents", default)]
+    pub monthly_cents: i64,
     #[serde(rename = "createdAt")]
     pub created_at: Millis,
     #[serde(rename = "updatedAt")]
     pub updated_at: Millis,
+}
+
+/// One page of the deployments list. Pages are cut by keyset: `next`/`prev` are cursors (pass them as `after`
+/// and `before`), so a page stays put while deployments are created or change status meanwhile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentList {
+    pub items: Vec<DeploymentSummary>,
+    /// Deployments matching the query across all pages.
+    pub total: i64,
+    /// The 1-based page number when paged by `page` (cursor pages say 0: their position is not counted).
+    pub page: i64,
+    #[serde(rename = "perPage")]
+    pub per_page: i64,
+    /// Cursor of the page after this one (`after=`), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Cursor of the page before this one (`before=`), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
 }
 
 /// How many deployments have one status (the deployments list's counts).
@@ -600,10 +622,23 @@ pub enum SortKey {
     Fqdn,
     #[serde(rename = "status")]
     Status,
+    /// The first region's id (then the others).
+    #[serde(rename = "region")]
+    Region,
+    /// The monthly estimate.
+    #[serde(rename = "cost")]
+    Cost,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 4] = [SortKey::Created, SortKey::Updated, SortKey::Fqdn, SortKey::Status];
+    pub const ALL: [SortKey; 6] = [
+        SortKey::Created,
+        SortKey::Updated,
+        SortKey::Fqdn,
+        SortKey::Status,
+        SortKey::Region,
+        SortKey::Cost,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -611,7 +646,14 @@ impl SortKey {
             SortKey::Updated => "updated",
             SortKey::Fqdn => "fqdn",
             SortKey::Status => "status",
+            SortKey::Region => "region",
+            SortKey::Cost => "cost",
         }
+    }
+
+    /// Whether the key sorts numbers (its cursors carry an integer).
+    pub fn numeric(self) -> bool {
+        matches!(self, SortKey::Created | SortKey::Updated | SortKey::Cost)
     }
 
     pub fn parse(s: &str) -> Option<SortKey> {
@@ -624,6 +666,8 @@ impl SortKey {
             SortKey::Updated => "Last change",
             SortKey::Fqdn => "Domain",
             SortKey::Status => "Status",
+            SortKey::Region => "Region",
+            SortKey::Cost => "Cost per month",
         }
     }
 }
@@ -656,10 +700,60 @@ pub struct ListQuery {
     /// (case-insensitive).
     #[serde(default)]
     pub q: Option<String>,
+    /// Only deployments with a region of this id (e.g. `fsn1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Only deployments with a region at this provider (e.g. `hetzner`).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The page after this cursor (a list answer's `next`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// The page before this cursor (a list answer's `prev`).
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 /// The longest search text the list accepts.
 pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// Where a keyset page starts: the sort value and id of the row next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub id: String,
+    /// The sort key's value (decimal for numeric keys).
+    pub value: String,
+}
+
+impl Cursor {
+    /// `<id>.<value>`: ids are URL-safe base64 (no `.`), the value is everything after the first dot.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.id, self.value)
+    }
+
+    pub fn parse(s: &str, key: SortKey) -> Option<Cursor> {
+        let (id, value) = s.split_once('.')?;
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok || value.len() > 300 || (key.numeric() && value.parse::<i64>().is_err()) {
+            return None;
+        }
+        Some(Cursor {
+            id: id.to_string(),
+            value: value.to_string(),
+        })
+    }
+}
+
+/// Which side of its cursor a keyset page is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageCursor {
+    After(Cursor),
+    Before(Cursor),
+}
 
 /// A validated [`ListQuery`].
 #[derive(Debug, Clone, PartialEq)]
@@ -670,6 +764,11 @@ pub struct ListFilter {
     pub sort: SortKey,
     pub dir: SortDir,
     pub page: crate::paging::PageRequest,
+    /// A keyset page (then `page.page` is ignored).
+    pub cursor: Option<PageCursor>,
+    /// A known region id.
+    pub region: Option<String>,
+    pub provider: Option<crate::cloud::Provider>,
 }
 
 impl ListQuery {
@@ -701,7 +800,10 @@ impl ListQuery {
             Some(s) => SortKey::parse(s).unwrap_or_else(|| {
                 errors.push(FieldError::new(
                     "sort",
-                    format!("“{s}” is not a sort key; use created, updated, fqdn or status."),
+                    format!(
+                        "“{s}” is not a sort key; use one of {}.",
+                        SortKey::ALL.map(SortKey::as_str).join(", ")
+                    ),
                 ));
                 SortKey::default()
             }),
@@ -733,6 +835,53 @@ impl ListQuery {
                 format!("The search is longer than {MAX_SEARCH_CHARS} characters; shorten it."),
             ));
         }
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let region = given(&self.region);
+        if let Some(r) = &region
+            && !crate::cloud::Provider::ALL.iter().any(|p| p.region(r).is_some())
+        {
+            errors.push(FieldError::new(
+                "region",
+                "This is not a region id of any provider; pick one from the list (e.g. fsn1).",
+            ));
+        }
+        let provider = given(&self.provider).and_then(|p| {
+            let parsed = crate::cloud::Provider::parse(&p);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    "provider",
+                    format!(
+                        "“{p}” is not a provider; use one of {}.",
+                        crate::cloud::Provider::ALL.map(|p| p.id()).join(", ")
+                    ),
+                ));
+            }
+            parsed
+        });
+        let mut cursor = None;
+        for (field, value) in [("after", &self.after), ("before", &self.before)] {
+            let Some(v) = given(value) else { continue };
+            if cursor.is_some() {
+                errors.push(FieldError::new(
+                    field,
+                    "Give either `after` or `before`, not both.",
+                ));
+                continue;
+            }
+            match Cursor::parse(&v, sort) {
+                Some(c) if field == "after" => cursor = Some(PageCursor::After(c)),
+                Some(c) => cursor = Some(PageCursor::Before(c)),
+                None => errors.push(FieldError::new(
+                    field,
+                    "This page cursor is not one of this list's (or was made for another sort); open the list's first page again.",
+                )),
+            }
+        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -742,6 +891,9 @@ impl ListQuery {
             sort,
             dir,
             page: crate::paging::PageRequest::new(self.page, self.per_page),
+            cursor,
+            region,
+            provider,
         })
     }
 }
@@ -827,6 +979,10 @@ mod tests {
             per_page: Some(10),
             org_id: None,
             q: Some("  ACME ".into()),
+            region: Some("hel1".into()),
+            provider: Some("hetzner".into()),
+            after: Some("abc.42".into()),
+            before: None,
         }
         .parse()
         .expect("valid");
@@ -839,17 +995,60 @@ mod tests {
             (SortKey::Fqdn, SortDir::Asc, 10)
         );
         assert_eq!(f.search.as_deref(), Some("acme"));
+        assert_eq!(
+            (f.region.as_deref(), f.provider),
+            (Some("hel1"), Some(crate::cloud::Provider::Hetzner))
+        );
+        assert_eq!(
+            f.cursor,
+            Some(PageCursor::After(Cursor {
+                id: "abc".into(),
+                value: "42".into()
+            }))
+        );
         let e = ListQuery {
             status: Some("done".into()),
             sort: Some("size".into()),
             dir: Some("up".into()),
             q: Some("x".repeat(MAX_SEARCH_CHARS + 1)),
+            region: Some("moon1".into()),
+            provider: Some("ibm".into()),
+            after: Some("abc.1".into()),
+            before: Some("abc.2".into()),
             ..Default::default()
         }
         .parse()
         .expect_err("invalid");
         let fields: Vec<_> = e.fields().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["status", "sort", "dir", "q"]);
+        assert_eq!(
+            fields,
+            ["status", "sort", "dir", "q", "region", "provider", "before"]
+        );
+        // A cursor of a numeric sort must carry a number; the id part is URL-safe.
+        let bad = |after: &str| {
+            ListQuery {
+                after: Some(after.into()),
+                ..Default::default()
+            }
+            .parse()
+            .is_err()
+        };
+        assert!(bad("abc.shop.example"), "created sorts numbers");
+        assert!(bad("a b.1") && bad(".1") && bad("abc"));
+        let text = ListQuery {
+            sort: Some("fqdn".into()),
+            before: Some("abc.shop.example.com".into()),
+            ..Default::default()
+        }
+        .parse()
+        .expect("a text cursor");
+        assert_eq!(
+            text.cursor,
+            Some(PageCursor::Before(Cursor {
+                id: "abc".into(),
+                value: "shop.example.com".into()
+            }))
+        );
         assert!(e.fields()[0].message.contains("waiting-for-cluster"));
     }
 

@@ -6,7 +6,8 @@
 
 use app::deployments::{
     ComponentPhase, ComponentProgress, DeploymentStatus, EventKind, IllegalTransition, Level, ListFilter,
-    Phase, PhaseProgress, PhaseState, ResourceAction, ResourceProgress, ResourceState, SortDir, SortKey,
+    PageCursor, Phase, PhaseProgress, PhaseState, ResourceAction, ResourceProgress, ResourceState, SortDir,
+    SortKey,
 };
 
 use super::deployment_events::{AppendError, Effect, NewEvent, apply_effect, insert_event, notify};
@@ -15,7 +16,7 @@ use crate::db::on_db;
 
 const COLUMNS: &str = "id, org_id, created_by, fqdn, status, request, result, error, teardown, \
     kubeconfig_bearer_sha256, last_seq, cancel_requested_at, cancel_requested_by, created_at, updated_at, \
-    started_at, finished_at, deleted_at";
+    started_at, finished_at, deleted_at, regions, providers, monthly_cents";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
@@ -39,6 +40,22 @@ pub struct DeploymentRow {
     /// Set when its organisation deleted the record before the infrastructure was wiped: hidden, but it
     /// still holds the domain.
     pub deleted_at: Option<i64>,
+    /// `,fsn1,hel1,`: the request's regions in order (what the list filters and sorts by).
+    pub regions: String,
+    /// `,hetzner,`: their providers, each once.
+    pub providers: String,
+    /// The launch's monthly estimate without VAT (0: not known).
+    pub monthly_cents: i64,
+}
+
+/// `items` as the `regions`/`providers` columns store them: `,a,b,` (empty for none).
+pub fn comma_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<&str> = items.into_iter().collect();
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", items.join(","))
+    }
 }
 
 impl DeploymentRow {
@@ -205,7 +222,36 @@ pub async fn insert_charged(
     limits: CreateLimits,
     charge: Option<&crate::billing::ledger::Posting>,
 ) -> Result<(), InsertError> {
+    let monthly = charge.map_or(0, |c| c.order.amount_cents);
+    insert_priced(db, d, limits, charge, monthly).await
+}
+
+/// The `regions` and `providers` columns of a request (JSON `DeploymentRequest`; empty if it is not one).
+fn list_columns(request: &str) -> (String, String) {
+    let Ok(req) = serde_json::from_str::<app::deployments::DeploymentRequest>(request) else {
+        return (String::new(), String::new());
+    };
+    let regions = comma_list(req.regions.iter().map(|r| r.cloud_region.as_str()));
+    let mut providers: Vec<&str> = Vec::new();
+    for r in &req.regions {
+        if !providers.contains(&r.provider.id()) {
+            providers.push(r.provider.id());
+        }
+    }
+    (regions, comma_list(providers))
+}
+
+/// [`insert_charged`] keeping `monthly_cents` (the launch's monthly estimate without VAT, charged or not) for
+/// the list's cost column.
+pub async fn insert_priced(
+    db: &Db,
+    d: &NewDeployment,
+    limits: CreateLimits,
+    charge: Option<&crate::billing::ledger::Posting>,
+    monthly_cents: i64,
+) -> Result<(), InsertError> {
     let now = now_ms();
+    let (regions, providers) = list_columns(&d.request);
     let postgres = matches!(db, Db::Postgres(_));
     let statuses = in_flight_statuses();
     let result: Result<(), InsertError> = on_db!(db, pool => {
@@ -253,8 +299,8 @@ pub async fn insert_charged(
             }
             sqlx::query(
                 "INSERT INTO deployments (id, org_id, created_by, fqdn, status, request, kubeconfig_bearer_sha256,
-                   last_seq, created_at, updated_at, started_at)
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $6, 1, $7, $7, $7)",
+                   last_seq, created_at, updated_at, started_at, regions, providers, monthly_cents)
+                 VALUES ($1, $2, $3, $4, 'pending', $5, $6, 1, $7, $7, $7, $8, $9, $10)",
             )
             .bind(&d.id)
             .bind(&d.org_id)
@@ -263,6 +309,9 @@ pub async fn insert_charged(
             .bind(&d.request)
             .bind(&d.bearer_sha256)
             .bind(now)
+            .bind(&regions)
+            .bind(&providers)
+            .bind(monthly_cents)
             .execute(&mut *tx)
             .await?;
             for phase in Phase::PROVISION {
@@ -320,10 +369,31 @@ pub async fn live_by_fqdn(db: &Db, fqdn: &str) -> Result<Option<DeploymentRow>, 
     }))
 }
 
-/// The `WHERE` clause of a list over `orgs` (`None`: every organisation) and its text binds, in placeholder
+/// A value bound to a list statement.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Binds `$binds` in order to a query (`query`, `query_as`, `query_scalar` alike).
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }};
+}
+
+/// The `WHERE` clause of a list over `orgs` (`None`: every organisation) and its binds, in placeholder
 /// order ($1 … $n). `with_status`: whether the status filter applies (the per-status counts leave it out).
-fn list_clause(orgs: &[String], f: &ListFilter, with_status: bool) -> (String, Vec<String>) {
-    let mut binds: Vec<String> = orgs.to_vec();
+fn list_clause(orgs: &[String], f: &ListFilter, with_status: bool) -> (String, Vec<Bind>) {
+    let mut binds: Vec<Bind> = orgs.iter().cloned().map(Bind::Text).collect();
     // Placeholders in order of appearance ($1 … $n, then the page): SQLite numbers named parameters so.
     let mut clause = if orgs.is_empty() {
         String::from("1 = 1")
@@ -346,19 +416,30 @@ fn list_clause(orgs: &[String], f: &ListFilter, with_status: bool) -> (String, V
             .join(", ");
         clause.push_str(&format!(" AND status IN ({list})"));
     }
+    // Region and provider ids are validated against the cloud tables (letters, digits, dashes), and bound.
+    if let Some(region) = &f.region {
+        binds.push(Bind::Text(format!("%,{region},%")));
+        clause.push_str(&format!(" AND regions LIKE ${}", binds.len()));
+    }
+    if let Some(provider) = f.provider {
+        binds.push(Bind::Text(format!("%,{},%", provider.id())));
+        clause.push_str(&format!(" AND providers LIKE ${}", binds.len()));
+    }
     if let Some(search) = &f.search {
         // A part of the domain, the organisation's name, the creator's e-mail or name; the caller's text is a
-        // bound LIKE pattern with its wildcards escaped.
+        // bound LIKE pattern with its wildcards escaped. One branch per place, each served by its own index
+        // (Postgres: trigram indexes on the lowered texts, then the org_id / created_by indexes).
         let pattern = format!("%{}%", like_escape(search));
         let n = binds.len();
         let (a, b, c, d) = (n + 1, n + 2, n + 3, n + 4);
         clause.push_str(&format!(
-            " AND (lower(fqdn) LIKE ${a} ESCAPE '\\' \
-             OR org_id IN (SELECT id FROM organisations WHERE lower(name) LIKE ${b} ESCAPE '\\') \
-             OR created_by IN (SELECT id FROM users WHERE lower(email) LIKE ${c} ESCAPE '\\' \
-             OR lower(display_name) LIKE ${d} ESCAPE '\\'))"
+            " AND id IN (SELECT id FROM deployments WHERE lower(fqdn) LIKE ${a} ESCAPE '\\' \
+             UNION SELECT d.id FROM deployments d JOIN organisations o ON o.id = d.org_id \
+               WHERE lower(o.name) LIKE ${b} ESCAPE '\\' \
+             UNION SELECT d.id FROM deployments d JOIN users u ON u.id = d.created_by \
+               WHERE lower(u.email) LIKE ${c} ESCAPE '\\' OR lower(u.display_name) LIKE ${d} ESCAPE '\\')"
         ));
-        binds.extend(std::iter::repeat_n(pattern, 4));
+        binds.extend(std::iter::repeat_n(Bind::Text(pattern), 4));
     }
     (clause, binds)
 }
@@ -375,50 +456,116 @@ fn like_escape(text: &str) -> String {
     out
 }
 
-/// One page of the deployments of `orgs` (`None`: every organisation; an empty list: none).
-pub async fn list(
-    db: &Db,
-    orgs: Option<&[String]>,
-    f: &ListFilter,
-) -> Result<(i64, Vec<DeploymentRow>), DbError> {
-    if orgs.is_some_and(<[String]>::is_empty) {
-        return Ok((0, Vec::new()));
-    }
-    let orgs = orgs.unwrap_or_default();
-    let (clause, binds) = list_clause(orgs, f, true);
-    let column = match f.sort {
+/// The column a sort key orders by.
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
         SortKey::Created => "created_at",
         SortKey::Updated => "updated_at",
         SortKey::Fqdn => "fqdn",
         SortKey::Status => "status",
-    };
-    let dir = match f.dir {
-        SortDir::Asc => "ASC",
-        SortDir::Desc => "DESC",
-    };
-    let (limit, offset) = (binds.len() + 1, binds.len() + 2);
-    let (total, rows) = on_db!(db, pool => {
+        SortKey::Region => "regions",
+        SortKey::Cost => "monthly_cents",
+    }
+}
+
+/// A row's value of a sort key, as its cursor carries it.
+fn sort_value(row: &DeploymentRow, key: SortKey) -> String {
+    match key {
+        SortKey::Created => row.created_at.to_string(),
+        SortKey::Updated => row.updated_at.to_string(),
+        SortKey::Fqdn => row.fqdn.clone(),
+        SortKey::Status => row.status.clone(),
+        SortKey::Region => row.regions.clone(),
+        SortKey::Cost => row.monthly_cents.to_string(),
+    }
+}
+
+/// One page of a list, with the cursors of its neighbours.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// Rows matching the filter across all pages.
+    pub total: i64,
+    pub rows: Vec<DeploymentRow>,
+    /// Cursor (`after`) of the next page, if rows follow.
+    pub next: Option<String>,
+    /// Cursor (`before`) of the previous page, if rows precede.
+    pub prev: Option<String>,
+}
+
+/// One page of the deployments of `orgs` (`None`: every organisation; an empty list: none), ordered by the
+/// sort key and then the id. With a cursor the page is the rows strictly after (or before) it in that order
+/// (keyset paging: an index range, stable while rows are inserted elsewhere); without one, `f.page`'s offset.
+pub async fn list(db: &Db, orgs: Option<&[String]>, f: &ListFilter) -> Result<ListPage, DbError> {
+    if orgs.is_some_and(<[String]>::is_empty) {
+        return Ok(ListPage {
+            total: 0,
+            rows: Vec::new(),
+            next: None,
+            prev: None,
+        });
+    }
+    let orgs = orgs.unwrap_or_default();
+    let (clause, binds) = list_clause(orgs, f, true);
+    let column = sort_column(f.sort);
+    let backward = matches!(f.cursor, Some(PageCursor::Before(_)));
+    // Reading backwards walks the order in reverse and turns the page round afterwards.
+    let ascending = (f.dir == SortDir::Asc) != backward;
+    let (order, cmp) = if ascending { ("ASC", ">") } else { ("DESC", "<") };
+    let mut page_clause = clause.clone();
+    let mut page_binds = binds.clone();
+    if let Some(PageCursor::After(c) | PageCursor::Before(c)) = &f.cursor {
+        let value = if f.sort.numeric() {
+            // `ListQuery::parse` checked that it is a number.
+            Bind::Int(c.value.parse().unwrap_or_default())
+        } else {
+            Bind::Text(c.value.clone())
+        };
+        page_binds.push(value);
+        page_binds.push(Bind::Text(c.id.clone()));
+        let (v, i) = (page_binds.len() - 1, page_binds.len());
+        page_clause.push_str(&format!(" AND ({column}, id) {cmp} (${v}, ${i})"));
+    }
+    let per_page = f.page.per_page;
+    let offset = if f.cursor.is_some() { 0 } else { f.page.offset() };
+    page_binds.push(Bind::Int(per_page + 1));
+    page_binds.push(Bind::Int(offset));
+    let (limit_at, offset_at) = (page_binds.len() - 1, page_binds.len());
+    let (total, mut rows) = on_db!(db, pool => {
         let count_sql = format!("SELECT COUNT(*) FROM deployments WHERE {clause}");
-        let mut count = sqlx::query_scalar(&count_sql);
-        for b in &binds {
-            count = count.bind(b);
-        }
-        let total: i64 = count.fetch_one(pool).await?;
+        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &binds).fetch_one(pool).await?;
         let rows_sql = format!(
-            "SELECT {COLUMNS} FROM deployments WHERE {clause} ORDER BY {column} {dir}, id {dir} LIMIT ${limit} OFFSET ${offset}"
+            "SELECT {COLUMNS} FROM deployments WHERE {page_clause} \
+             ORDER BY {column} {order}, id {order} LIMIT ${limit_at} OFFSET ${offset_at}"
         );
-        let mut rows = sqlx::query_as::<_, DeploymentRow>(&rows_sql);
-        for b in &binds {
-            rows = rows.bind(b);
-        }
-        let rows = rows
-            .bind(f.page.per_page)
-            .bind(f.page.offset())
-            .fetch_all(pool)
-            .await?;
+        let rows: Vec<DeploymentRow> =
+            bind_all!(sqlx::query_as::<_, DeploymentRow>(&rows_sql), &page_binds).fetch_all(pool).await?;
         (total, rows)
     });
-    Ok((total, rows))
+    let more = rows.len() as i64 > per_page;
+    rows.truncate(per_page.max(0) as usize);
+    if backward {
+        rows.reverse();
+    }
+    let cursor_of = |row: Option<&DeploymentRow>| {
+        row.map(|r| {
+            app::deployments::Cursor {
+                id: r.id.clone(),
+                value: sort_value(r, f.sort),
+            }
+            .encode()
+        })
+    };
+    let (has_next, has_prev) = match &f.cursor {
+        Some(PageCursor::Before(_)) => (true, more),
+        Some(PageCursor::After(_)) => (more, true),
+        None => (more, f.page.page > 1),
+    };
+    Ok(ListPage {
+        total,
+        next: if has_next { cursor_of(rows.last()) } else { None },
+        prev: if has_prev { cursor_of(rows.first()) } else { None },
+        rows,
+    })
 }
 
 /// How many deployments of `orgs` (`None`: every organisation) match `f`'s search, per status (the status
@@ -434,11 +581,7 @@ pub async fn status_counts(
     let (clause, binds) = list_clause(orgs.unwrap_or_default(), f, false);
     let rows: Vec<(String, i64)> = on_db!(db, pool => {
         let sql = format!("SELECT status, COUNT(*) FROM deployments WHERE {clause} GROUP BY status");
-        let mut q = sqlx::query_as(&sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.fetch_all(pool).await?
+        bind_all!(sqlx::query_as(&sql), &binds).fetch_all(pool).await?
     });
     let mut counts: Vec<(DeploymentStatus, i64)> = rows
         .into_iter()

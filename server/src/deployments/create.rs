@@ -128,7 +128,7 @@ impl Engine {
             )
             .with_kind(EventKind::Status, Some(DeploymentStatus::Pending.as_str())),
         };
-        match store::insert_charged(&self.0.db, &new, limits, charge.as_ref()).await {
+        match store::insert_priced(&self.0.db, &new, limits, charge.as_ref(), monthly).await {
             Ok(()) => {}
             Err(InsertError::NotCovered) => {
                 let monthly = charge.as_ref().map_or(0, |c| -c.amount_cents);

@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use app::auth::{Action, Principal, RequestMeta, policy};
 use app::deployments::{
-    Actor, CreateDeployment, Created, Deployment, DeploymentEvent, DeploymentSummary, EventKind, EventPage,
-    ListQuery, RetryRequest, WipeRequest,
+    Actor, CreateDeployment, Created, Deployment, DeploymentEvent, EventKind, EventPage, ListQuery,
+    RetryRequest, WipeRequest,
 };
 use app::error::AppError;
-use app::paging::Page;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -102,7 +101,7 @@ async fn list(
     Caller(me): Caller,
     Meta(meta): Meta,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Page<DeploymentSummary>>> {
+) -> ApiResult<Json<app::deployments::DeploymentList>> {
     let actor = actor(me, meta, Action::DeploymentRead)?;
     Ok(Json(engine.list(&actor, query).await?))
 }

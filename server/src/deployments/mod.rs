@@ -29,12 +29,11 @@ use app::auth::{Action, policy};
 use app::catalog::Catalog;
 use app::deployments::validate::ValidationContext;
 use app::deployments::{
-    Actor, Deployment, DeploymentError, DeploymentRequest, DeploymentResult, DeploymentSecrets,
-    DeploymentStatus, DeploymentSummary, EventPage, ListQuery, Phase, PhaseState, StatusCount,
-    TeardownReport,
+    Actor, Deployment, DeploymentError, DeploymentList, DeploymentRequest, DeploymentResult,
+    DeploymentSecrets, DeploymentStatus, DeploymentSummary, EventPage, ListQuery, Phase, PhaseState,
+    StatusCount, TeardownReport,
 };
 use app::error::AppError;
-use app::paging::Page;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -506,10 +505,15 @@ impl Engine {
     /// The deployments the caller may see: every organisation's with a platform role that reads them all,
     /// otherwise those of the organisations where their role allows `deployments.read`; narrowed to
     /// `query.org_id` if given.
-    pub async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
+    pub async fn list(&self, actor: &Actor, query: ListQuery) -> Result<DeploymentList, AppError> {
         let filter = query.parse()?;
         let orgs = list_scope(actor, &query);
-        let (total, rows) = store::list(&self.0.db, orgs.as_deref(), &filter)
+        let store::ListPage {
+            total,
+            rows,
+            next,
+            prev,
+        } = store::list(&self.0.db, orgs.as_deref(), &filter)
             .await
             .map_err(Error::from)?;
         let names = self.user_labels(rows.iter().map(|r| r.created_by.as_str())).await;
@@ -525,6 +529,7 @@ impl Engine {
                         .map(|r| r.regions.iter().map(|g| g.cloud_region.clone()).collect())
                         .unwrap_or_default(),
                     component_count: request.as_ref().map(|r| r.components.len()).unwrap_or_default(),
+                    monthly_cents: row.monthly_cents,
                     id: row.id,
                     org_id: row.org_id,
                     created_by_name: names.get(&row.created_by).cloned().unwrap_or_default(),
@@ -535,11 +540,17 @@ impl Engine {
                 }
             })
             .collect();
-        Ok(Page {
+        Ok(DeploymentList {
             items,
             total,
-            page: filter.page.page,
+            page: if filter.cursor.is_some() {
+                0
+            } else {
+                filter.page.page
+            },
             per_page: filter.page.per_page,
+            next,
+            prev,
         })
     }
 

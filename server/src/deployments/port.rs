@@ -3,11 +3,10 @@
 
 use app::auth::{Action, policy};
 use app::deployments::{
-    Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentStatus, DeploymentSummary,
+    Actor, CreateDeployment, Created, Deployment, DeploymentError, DeploymentList, DeploymentStatus,
     EventPage, ListQuery, Phase, PhaseState, RetryRequest, StatusCount, WipeRequest,
 };
 use app::error::AppError;
-use app::paging::Page;
 use app::ports::DeploymentsPort;
 use async_trait::async_trait;
 
@@ -445,7 +444,7 @@ impl DeploymentsPort for Engine {
         Engine::get(self, actor, id).await
     }
 
-    async fn list(&self, actor: &Actor, query: ListQuery) -> Result<Page<DeploymentSummary>, AppError> {
+    async fn list(&self, actor: &Actor, query: ListQuery) -> Result<DeploymentList, AppError> {
         Engine::list(self, actor, query).await
     }
 

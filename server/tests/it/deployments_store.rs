@@ -25,7 +25,38 @@ on_both_backends!(
     a_live_domain_cannot_be_deployed_twice,
     creation_limits_hold_under_concurrent_creates,
     list_search_matches_domain_organisation_and_creator,
+    keyset_pages_skip_and_repeat_nothing_while_rows_are_inserted,
+    list_filters_by_region_and_provider_and_sorts_by_region_and_cost,
 );
+
+/// `store::list`'s total and rows.
+async fn list_rows(
+    db: &Db,
+    orgs: Option<&[String]>,
+    f: &app::deployments::ListFilter,
+) -> Result<(i64, Vec<store::DeploymentRow>), server::db::DbError> {
+    store::list(db, orgs, f).await.map(|p| (p.total, p.rows))
+}
+
+/// The list's filter for `sort`/`dir`, `per` rows a page, on the page after or before a cursor.
+fn keyset(
+    sort: &str,
+    dir: &str,
+    per: i64,
+    after: Option<&str>,
+    before: Option<&str>,
+) -> app::deployments::ListFilter {
+    ListQuery {
+        sort: Some(sort.into()),
+        dir: Some(dir.into()),
+        per_page: Some(per),
+        after: after.map(str::to_string),
+        before: before.map(str::to_string),
+        ..Default::default()
+    }
+    .parse()
+    .expect("valid")
+}
 
 fn new_deployment(id: &str, org: &str, fqdn: &str) -> NewDeployment {
     NewDeployment {
@@ -65,14 +96,14 @@ async fn insert_get_list_and_org_scoping(db: Db) {
 
     let acme = ["acme".to_string()];
     let all = ListQuery::default().parse().expect("valid");
-    let (total, rows) = store::list(&db, Some(&acme), &all).await.expect("list");
+    let (total, rows) = list_rows(&db, Some(&acme), &all).await.expect("list");
     assert_eq!(total, 2);
     assert!(rows.iter().all(|r| r.org_id == "acme"));
     // Several organisations, every organisation, none.
     let both = ["other".to_string(), "acme".to_string()];
-    assert_eq!(store::list(&db, Some(&both), &all).await.expect("list").0, 3);
-    assert_eq!(store::list(&db, None, &all).await.expect("list").0, 3);
-    let (total, rows) = store::list(&db, Some(&[]), &all).await.expect("list");
+    assert_eq!(list_rows(&db, Some(&both), &all).await.expect("list").0, 3);
+    assert_eq!(list_rows(&db, None, &all).await.expect("list").0, 3);
+    let (total, rows) = list_rows(&db, Some(&[]), &all).await.expect("list");
     assert_eq!((total, rows.len()), (0, 0));
     let paged = ListQuery {
         per_page: Some(2),
@@ -81,7 +112,7 @@ async fn insert_get_list_and_org_scoping(db: Db) {
     }
     .parse()
     .expect("valid");
-    let (total, rows) = store::list(&db, Some(&both), &paged).await.expect("list");
+    let (total, rows) = list_rows(&db, Some(&both), &paged).await.expect("list");
     assert_eq!(
         (total, rows.len()),
         (3, 1),
@@ -96,7 +127,7 @@ async fn insert_get_list_and_org_scoping(db: Db) {
     }
     .parse()
     .expect("valid");
-    let (total, rows) = store::list(&db, Some(&acme), &fqdn_asc).await.expect("list");
+    let (total, rows) = list_rows(&db, Some(&acme), &fqdn_asc).await.expect("list");
     assert_eq!((total, rows.len(), rows[0].id.as_str()), (2, 1, "d1"));
     let failed_only = ListQuery {
         status: Some("failed".into()),
@@ -105,7 +136,7 @@ async fn insert_get_list_and_org_scoping(db: Db) {
     .parse()
     .expect("valid");
     assert_eq!(
-        store::list(&db, Some(&acme), &failed_only).await.expect("list").0,
+        list_rows(&db, Some(&acme), &failed_only).await.expect("list").0,
         0
     );
 }
@@ -598,35 +629,33 @@ async fn list_search_matches_domain_organisation_and_creator(db: Db) {
     };
     let ids = |rows: Vec<store::DeploymentRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
     // Domain (substring and prefix), organisation name, creator e-mail and display name.
-    let (total, rows) = store::list(&db, None, &search("SHOP", None)).await.expect("list");
+    let (total, rows) = list_rows(&db, None, &search("SHOP", None)).await.expect("list");
     assert_eq!((total, ids(rows)), (2, vec!["d1".to_string(), "d3".to_string()]));
-    let (_, rows) = store::list(&db, None, &search("intra", None))
-        .await
-        .expect("list");
+    let (_, rows) = list_rows(&db, None, &search("intra", None)).await.expect("list");
     assert_eq!(ids(rows), ["d2"]);
-    let (_, rows) = store::list(&db, None, &search("acme corp", None))
+    let (_, rows) = list_rows(&db, None, &search("acme corp", None))
         .await
         .expect("list");
     assert_eq!(ids(rows), ["d2", "d1"], "fqdn ascending: intranet… before shop…");
-    let (_, rows) = store::list(&db, None, &search("zoe@", None)).await.expect("list");
+    let (_, rows) = list_rows(&db, None, &search("zoe@", None)).await.expect("list");
     assert_eq!(ids(rows), ["d2"]);
-    let (_, rows) = store::list(&db, None, &search("quarter", None))
+    let (_, rows) = list_rows(&db, None, &search("quarter", None))
         .await
         .expect("list");
     assert_eq!(ids(rows), ["d2"]);
     // LIKE wildcards are text: "s_" would match "s1…" as a pattern.
-    let (total, _) = store::list(&db, None, &search("s_", None)).await.expect("list");
+    let (total, _) = list_rows(&db, None, &search("s_", None)).await.expect("list");
     assert_eq!(total, 0, "'_' is taken literally");
-    let (total, _) = store::list(&db, None, &search("%", None)).await.expect("list");
+    let (total, _) = list_rows(&db, None, &search("%", None)).await.expect("list");
     assert_eq!(total, 0, "'%' is taken literally");
     // Search within the caller's organisations only.
     let only_acme = [acme.id.clone()];
-    let (_, rows) = store::list(&db, Some(&only_acme), &search("shop", None))
+    let (_, rows) = list_rows(&db, Some(&only_acme), &search("shop", None))
         .await
         .expect("list");
     assert_eq!(ids(rows), ["d1"]);
     // Search and status together; the counts ignore the status filter but follow the search and scope.
-    let (_, rows) = store::list(&db, None, &search("shop", Some("provisioning")))
+    let (_, rows) = list_rows(&db, None, &search("shop", Some("provisioning")))
         .await
         .expect("list");
     assert_eq!(ids(rows), ["d3"]);
@@ -651,4 +680,206 @@ async fn list_search_matches_domain_organisation_and_creator(db: Db) {
             .expect("counts")
             .is_empty()
     );
+}
+
+/// Keyset paging: walking the list page by page by its `next` cursors while other deployments are created
+/// between the fetches shows every deployment that existed at the start exactly once, in order (offset paging
+/// would show the row at each page's end again, since new rows push everything down); `prev` cursors walk
+/// back through the same pages. For a numeric sort (created, many rows in the same millisecond: ties broken by
+/// id) and a text sort (domain, new rows landing on both sides of the cursor).
+async fn keyset_pages_skip_and_repeat_nothing_while_rows_are_inserted(db: Db) {
+    for i in 0..23 {
+        store::insert(
+            &db,
+            &new_deployment(&format!("k{i:02}"), "acme", &format!("k{i:02}.example.com")),
+        )
+        .await
+        .expect("insert");
+    }
+    for (sort, dir) in [("created", "desc"), ("fqdn", "asc"), ("created", "asc")] {
+        let start = list_rows(&db, None, &keyset(sort, dir, 200, None, None))
+            .await
+            .expect("list")
+            .1;
+        let original: Vec<String> = start.into_iter().map(|r| r.id).collect();
+        let mut seen: Vec<String> = Vec::new();
+        let mut after: Option<String> = None;
+        let mut inserted = 0;
+        loop {
+            let page = store::list(&db, None, &keyset(sort, dir, 5, after.as_deref(), None))
+                .await
+                .expect("page");
+            seen.extend(page.rows.iter().map(|r| r.id.clone()));
+            // Others create deployments meanwhile: some sort before the cursor, some after it.
+            for name in [
+                format!("a{sort}{dir}{inserted}"),
+                format!("z{sort}{dir}{inserted}"),
+            ] {
+                store::insert(
+                    &db,
+                    &new_deployment(&name, "acme", &format!("{name}.example.com")),
+                )
+                .await
+                .expect("insert");
+            }
+            inserted += 1;
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+            assert!(inserted < 100, "{sort} {dir}: the pages never end");
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "{sort} {dir}: a row came twice: {seen:?}"
+        );
+        let old_in_order: Vec<&String> = seen.iter().filter(|id| original.contains(id)).collect();
+        assert_eq!(
+            old_in_order,
+            original.iter().collect::<Vec<_>>(),
+            "{sort} {dir}: every row that was there at the start, once, in order"
+        );
+        // Nothing is inserted now: forward to the last page, then back by `prev` cursors, the same rows.
+        let now_all: Vec<String> = list_rows(&db, None, &keyset(sort, dir, 200, None, None))
+            .await
+            .expect("list")
+            .1
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let mut page = store::list(&db, None, &keyset(sort, dir, 5, None, None))
+            .await
+            .expect("first page");
+        assert!(page.prev.is_none(), "{sort} {dir}: nothing before the first page");
+        let mut forward: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+        while let Some(next) = page.next.clone() {
+            page = store::list(&db, None, &keyset(sort, dir, 5, Some(&next), None))
+                .await
+                .expect("next page");
+            forward.extend(page.rows.iter().map(|r| r.id.clone()));
+        }
+        assert_eq!(forward, now_all, "{sort} {dir}: forward");
+        let mut back: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+        let mut before = page.prev.clone();
+        while let Some(cursor) = before {
+            let page = store::list(&db, None, &keyset(sort, dir, 5, None, Some(&cursor)))
+                .await
+                .expect("previous page");
+            assert!(page.next.is_some(), "{sort} {dir}: a previous page links forward");
+            let mut ids: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+            ids.extend(back);
+            back = ids;
+            before = page.prev;
+        }
+        assert_eq!(
+            back, now_all,
+            "{sort} {dir}: walking back reaches the first row, none skipped"
+        );
+    }
+}
+
+/// Region and provider filters (any region of the deployment), sorting by region and by monthly cost, and a
+/// cursor of a text sort.
+async fn list_filters_by_region_and_provider_and_sorts_by_region_and_cost(db: Db) {
+    let with_regions = |fqdn: &str, regions: &[&str]| {
+        let mut req = common::engine::request(fqdn).request;
+        let spec = req.regions[0].clone();
+        req.regions = regions
+            .iter()
+            .map(|r| app::deployments::RegionSpec {
+                cloud_region: (*r).to_string(),
+                ..spec.clone()
+            })
+            .collect();
+        serde_json::to_string(&req).expect("json")
+    };
+    for (id, regions, cents) in [
+        ("r1", &["fsn1"][..], 1_000),
+        ("r2", &["hel1", "fsn1"][..], 3_000),
+        ("r3", &["nbg1"][..], 2_000),
+    ] {
+        let mut d = new_deployment(id, "acme", &format!("{id}.example.com"));
+        d.request = with_regions(&d.fqdn, regions);
+        store::insert_priced(&db, &d, CreateLimits::OFF, None, cents)
+            .await
+            .expect("insert");
+    }
+    let row = store::get(&db, "r2").await.expect("get").expect("row");
+    assert_eq!(
+        (row.regions.as_str(), row.providers.as_str(), row.monthly_cents),
+        (",hel1,fsn1,", ",hetzner,", 3_000)
+    );
+    let ids = |rows: Vec<store::DeploymentRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let query = |region: Option<&str>, provider: Option<&str>, sort: &str| {
+        ListQuery {
+            region: region.map(str::to_string),
+            provider: provider.map(str::to_string),
+            sort: Some(sort.into()),
+            dir: Some("asc".into()),
+            ..Default::default()
+        }
+        .parse()
+        .expect("valid")
+    };
+    let (total, rows) = list_rows(&db, None, &query(Some("fsn1"), None, "fqdn"))
+        .await
+        .expect("list");
+    assert_eq!((total, ids(rows)), (2, vec!["r1".to_string(), "r2".to_string()]));
+    let (_, rows) = list_rows(&db, None, &query(Some("hel1"), None, "fqdn"))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["r2"], "a deployment's second region counts too");
+    let (total, _) = list_rows(&db, None, &query(Some("ash"), None, "fqdn"))
+        .await
+        .expect("list");
+    assert_eq!(total, 0);
+    let (total, _) = list_rows(&db, None, &query(None, Some("hetzner"), "fqdn"))
+        .await
+        .expect("list");
+    assert_eq!(total, 3);
+    let (total, _) = list_rows(&db, None, &query(Some("fsn1"), Some("aws"), "fqdn"))
+        .await
+        .expect("list");
+    assert_eq!(total, 0, "filters combine");
+    let (_, rows) = list_rows(&db, None, &query(None, None, "cost"))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["r1", "r3", "r2"], "cheapest first");
+    let (_, rows) = list_rows(&db, None, &query(None, None, "region"))
+        .await
+        .expect("list");
+    assert_eq!(ids(rows), ["r1", "r2", "r3"], "fsn1, hel1…, nbg1");
+    let counts = store::status_counts(&db, None, &query(Some("fsn1"), None, "fqdn"))
+        .await
+        .expect("counts");
+    assert_eq!(
+        counts,
+        [(DeploymentStatus::Pending, 2)],
+        "counts follow the region filter"
+    );
+    // One row a page by region: the cursor carries the region text.
+    let first = store::list(&db, None, &keyset("region", "asc", 1, None, None))
+        .await
+        .expect("page");
+    assert_eq!(ids(first.rows), ["r1"]);
+    let second = store::list(
+        &db,
+        None,
+        &keyset("region", "asc", 1, first.next.as_deref(), None),
+    )
+    .await
+    .expect("page");
+    assert_eq!(ids(second.rows), ["r2"]);
+    let back = store::list(
+        &db,
+        None,
+        &keyset("region", "asc", 1, None, second.prev.as_deref()),
+    )
+    .await
+    .expect("page");
+    assert_eq!((ids(back.rows), back.prev), (vec!["r1".to_string()], None));
 }

@@ -891,6 +891,6 @@ async fn rest_and_launch_refuse_alike(db: Db) {
     let stored = db::deployments::list(&h.state.db, None, &filter)
         .await
         .expect("list")
-        .0;
+        .total;
     assert_eq!(stored, 2, "two created, nothing stored for the refusals");
 }

@@ -1,15 +1,17 @@
-//! `/sovereign/deployments`: every deployment the caller may see, paged, searched (domain, organisation,
-//! creator), filtered by status, sortable, with counts per status. Everything is in the URL (a plain GET
-//! form and links), so it works without JavaScript and a view can be shared.
+//! `/sovereign/deployments`: every deployment the caller may see, paged by keyset (`after`/`before` cursors:
+//! a page stays put while deployments are created meanwhile), searched (domain, organisation, creator),
+//! filtered by status, region and provider, sorted by domain, status, created, last change, region or cost,
+//! with counts per status. Everything is in the URL (a plain GET form and links), so it works without
+//! JavaScript and a view can be shared.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{StatusBadge, deployment_href};
+use crate::cloud::Provider;
 use crate::deployments::api::{deployment_status_counts, list_deployments};
 use crate::deployments::status::DeploymentStatus;
-use crate::deployments::types::{DeploymentSummary, ListQuery, SortKey, StatusCount};
-use crate::paging::Page;
+use crate::deployments::types::{DeploymentList, ListQuery, SortKey, StatusCount};
 use crate::time::format_utc;
 use crate::ui::{ErrorView, TableRegion};
 
@@ -26,6 +28,10 @@ pub fn DeploymentsPage() -> impl IntoView {
             per_page: q.get("perPage").and_then(|p| p.parse().ok()),
             org_id: q.get("org").filter(|s| !s.is_empty()),
             q: q.get("q").filter(|s| !s.trim().is_empty()),
+            region: q.get("region").filter(|s| !s.is_empty()),
+            provider: q.get("provider").filter(|s| !s.is_empty()),
+            after: q.get("after").filter(|s| !s.is_empty()),
+            before: q.get("before").filter(|s| !s.is_empty()),
         }
     };
     let data = Resource::new_blocking(params, list_deployments);
@@ -65,6 +71,10 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
     let sort = p.sort.clone().unwrap_or_else(|| "created".into());
     let dir = p.dir.clone().unwrap_or_else(|| "desc".into());
     let search = p.q.clone().unwrap_or_default();
+    let region = p.region.clone().unwrap_or_default();
+    let provider = p.provider.clone().unwrap_or_default();
+    let org = p.org_id.clone();
+    let per_page = p.per_page;
     view! {
         <form
             method="get"
@@ -105,8 +115,53 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
                 </select>
             </label>
             <label class="field">
+                <span class="label">"Region"</span>
+                <select name="region" class="input" data-testid="filter-region">
+                    <option value="" selected=region.is_empty()>
+                        "Any region"
+                    </option>
+                    {Provider::ALL
+                        .into_iter()
+                        .map(|p| {
+                            let options = p
+                                .regions()
+                                .iter()
+                                .map(|r| {
+                                    let selected = region == r.id;
+                                    view! {
+                                        <option value=r.id selected=selected>
+                                            {format!("{} ({})", r.city, r.id)}
+                                        </option>
+                                    }
+                                })
+                                .collect_view();
+                            view! { <optgroup label=p.label()>{options}</optgroup> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span class="label">"Provider"</span>
+                <select name="provider" class="input" data-testid="filter-provider">
+                    <option value="" selected=provider.is_empty()>
+                        "Any provider"
+                    </option>
+                    {Provider::ALL
+                        .into_iter()
+                        .map(|p| {
+                            let selected = provider == p.id();
+                            view! {
+                                <option value=p.id() selected=selected>
+                                    {p.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
                 <span class="label">"Sort by"</span>
-                <select name="sort" class="input">
+                <select name="sort" class="input" data-testid="filter-sort">
                     {SortKey::ALL
                         .into_iter()
                         .map(|k| {
@@ -122,15 +177,17 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
             </label>
             <label class="field">
                 <span class="label">"Order"</span>
-                <select name="dir" class="input">
+                <select name="dir" class="input" data-testid="filter-dir">
                     <option value="desc" selected=dir == "desc">
-                        "Newest / Z first"
+                        "Descending"
                     </option>
                     <option value="asc" selected=dir == "asc">
-                        "Oldest / A first"
+                        "Ascending"
                     </option>
                 </select>
             </label>
+            {org.map(|org| view! { <input type="hidden" name="org" value=org /> })}
+            {per_page.map(|n| view! { <input type="hidden" name="perPage" value=n.to_string() /> })}
             <button type="submit" class="btn btn-secondary">
                 "Apply"
             </button>
@@ -138,15 +195,19 @@ fn Filter(params: Signal<ListQuery>) -> impl IntoView {
     }
 }
 
-/// The list's URL for `params` on `page` (`None`: the first page, no `page` parameter).
-fn list_href(params: &ListQuery, page: Option<i64>) -> String {
-    let mut parts: Vec<String> = page.map(|p| format!("page={p}")).into_iter().collect();
+/// The list's URL for `params` (its cursor included: `after`/`before` pick the page).
+fn list_href(params: &ListQuery) -> String {
+    let mut parts: Vec<String> = Vec::new();
     for (k, v) in [
         ("q", &params.q),
         ("status", &params.status),
+        ("region", &params.region),
+        ("provider", &params.provider),
         ("sort", &params.sort),
         ("dir", &params.dir),
         ("org", &params.org_id),
+        ("after", &params.after),
+        ("before", &params.before),
     ] {
         if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}={}", crate::auth::encode_component(v)));
@@ -163,8 +224,23 @@ fn list_href(params: &ListQuery, page: Option<i64>) -> String {
     }
 }
 
-fn page_href(params: &ListQuery, page: i64) -> String {
-    list_href(params, Some(page))
+/// The same view on the page next to the cursor: `after` (the next page) or `before` (the previous one).
+fn cursor_href(params: &ListQuery, after: Option<String>, before: Option<String>) -> String {
+    list_href(&ListQuery {
+        page: None,
+        after,
+        before,
+        ..params.clone()
+    })
+}
+
+/// A monthly figure in euro cents as "€12.34" ("—" when not known).
+fn euros(cents: i64) -> String {
+    if cents <= 0 {
+        "—".to_string()
+    } else {
+        format!("€{}.{:02}", cents / 100, cents % 100)
+    }
 }
 
 /// Counts per status for the current search: each a link to the list filtered by it (the current one
@@ -174,14 +250,13 @@ fn Counts(counts: Vec<StatusCount>, params: ListQuery) -> impl IntoView {
     let current = params.status.clone().unwrap_or_default();
     let all: i64 = counts.iter().map(|c| c.count).sum();
     let with_status = |status: Option<&str>| {
-        list_href(
-            &ListQuery {
-                status: status.map(str::to_string),
-                page: None,
-                ..params.clone()
-            },
-            None,
-        )
+        list_href(&ListQuery {
+            status: status.map(str::to_string),
+            page: None,
+            after: None,
+            before: None,
+            ..params.clone()
+        })
     };
     let all_href = with_status(None);
     let links = counts
@@ -225,17 +300,19 @@ fn Counts(counts: Vec<StatusCount>, params: ListQuery) -> impl IntoView {
 }
 
 #[component]
-fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
+fn Table(page: DeploymentList, params: ListQuery) -> impl IntoView {
     if page.items.is_empty() {
         let searched = params.q.as_ref().is_some_and(|s| !s.trim().is_empty());
-        let filtered = params.status.as_ref().is_some_and(|s| !s.is_empty());
+        let filtered = [&params.status, &params.region, &params.provider]
+            .iter()
+            .any(|v| v.as_ref().is_some_and(|s| !s.is_empty()));
         return view! {
             <div class="card empty" data-testid="deployments-empty">
                 <h2>
                     {if searched {
                         "No deployment matches this search"
                     } else if filtered {
-                        "No deployment has this status"
+                        "No deployment matches these filters"
                     } else {
                         "No deployments yet"
                     }}
@@ -244,7 +321,7 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
                     {if searched {
                         "Search for a part of a domain, of an organisation's name, or of the creator's e-mail or name."
                     } else if filtered {
-                        "Clear the status filter to see every deployment."
+                        "Set status, region and provider back to “Any” to see every deployment."
                     } else {
                         "Launch a Sovereign from the wizard; it appears here as soon as it is created."
                     }}
@@ -253,8 +330,9 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
         }
         .into_any();
     }
-    let pages = page.pages();
-    let current = page.page;
+    let total = page.total;
+    let prev = page.prev.clone();
+    let next = page.next.clone();
     view! {
         <TableRegion label="Deployments" card=true>
             <table class="data-table" data-testid="deployments-table">
@@ -270,6 +348,9 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
                         </th>
                         <th scope="col" class="hide-sm">
                             "Components"
+                        </th>
+                        <th scope="col" class="hide-sm">
+                            "Per month"
                         </th>
                         <th scope="col">"Created"</th>
                     </tr>
@@ -292,6 +373,7 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
                                     <td class="hide-sm">{d.org_name.clone()}</td>
                                     <td class="hide-sm mono">{d.regions.join(", ")}</td>
                                     <td class="hide-sm">{d.component_count}</td>
+                                    <td class="hide-sm nowrap">{euros(d.monthly_cents)}</td>
                                     <td class="muted nowrap">{format_utc(d.created_at)}</td>
                                 </tr>
                             }
@@ -301,19 +383,31 @@ fn Table(page: Page<DeploymentSummary>, params: ListQuery) -> impl IntoView {
             </table>
         </TableRegion>
         <nav class="pager" aria-label="Pages">
-            <span class="muted">{format!("{} deployment(s) · page {current} of {pages}", page.total)}</span>
-            {(current > 1)
-                .then(|| {
+            <span class="muted" data-testid="deployments-total">
+                {format!("{total} deployment(s)")}
+            </span>
+            {prev
+                .map(|c| {
                     view! {
-                        <a class="btn btn-secondary" href=page_href(&params, current - 1)>
+                        <a
+                            class="btn btn-secondary"
+                            rel="prev"
+                            href=cursor_href(&params, None, Some(c))
+                            data-testid="pager-prev"
+                        >
                             "Previous"
                         </a>
                     }
                 })}
-            {(current < pages)
-                .then(|| {
+            {next
+                .map(|c| {
                     view! {
-                        <a class="btn btn-secondary" href=page_href(&params, current + 1)>
+                        <a
+                            class="btn btn-secondary"
+                            rel="next"
+                            href=cursor_href(&params, Some(c), None)
+                            data-testid="pager-next"
+                        >
                             "Next"
                         </a>
                     }
