@@ -251,6 +251,21 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// A new Ed25519 pair in OpenSSH formats. The private key is unencrypted (the operator stores it) and is
+/// returned to the caller only.
+pub fn generate_ed25519(comment: &str) -> Result<app::wizard::GeneratedKey, ssh_key::Error> {
+    use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey};
+    let mut key = PrivateKey::random(&mut rand_core::OsRng, Algorithm::Ed25519)?;
+    key.set_comment(comment);
+    let private_pem = key.to_openssh(LineEnding::LF)?;
+    let public = key.public_key();
+    Ok(app::wizard::GeneratedKey {
+        public_key: public.to_openssh()?,
+        private_key: app::deployments::Secret::new(private_pem.as_str()),
+        fingerprint: public.fingerprint(HashAlg::Sha256).to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

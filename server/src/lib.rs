@@ -122,7 +122,13 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
 pub fn app_state_with(settings: Settings, db: Db, secrets: SecretBox) -> AppState {
     let mut config = engine_config(&settings);
     // The runs write DNS through the same pool manager the wizard checks names with.
-    config.dns = dns::pool_manager(&settings, &db).map(Arc::new);
+    config.dns = dns::pool_manager(
+        settings.pdns.as_ref(),
+        &settings.pool_domains,
+        &settings.nameservers,
+        &db,
+    )
+    .map(Arc::new);
     app_state_with_engine(settings, db, secrets, config)
 }
 
@@ -135,10 +141,15 @@ pub fn app_state_with_engine(
     config: EngineConfig,
 ) -> AppState {
     let instance = Arc::new(Instance::new());
-    let pools = config
-        .dns
-        .clone()
-        .or_else(|| dns::pool_manager(&settings, &db).map(Arc::new));
+    let pools = config.dns.clone().or_else(|| {
+        dns::pool_manager(
+            settings.pdns.as_ref(),
+            &settings.pool_domains,
+            &settings.nameservers,
+            &db,
+        )
+        .map(Arc::new)
+    });
     let checks = create_checks(&settings, &db, pools.clone());
     let engine = Engine::new(db.clone(), secrets, config, instance.id.clone(), checks);
     let mut auth = auth::AuthService::new(db.clone(), settings.auth.clone(), instance.id.clone());
@@ -326,7 +337,7 @@ pub async fn serve(settings: Settings) -> Result<(), ConfigError> {
     start_vouchers(&state, background.clone());
     if let Some(listener) = metrics_listener {
         let addr = listener.local_addr().ok();
-        let metrics = metrics::router(state.clone());
+        let metrics = http::metrics::router(state.clone());
         tracing::info!(addr = ?addr, "Prometheus metrics at /metrics");
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, metrics).await {

@@ -9,15 +9,14 @@
 //! [`AuthService::revoked`] re-reads the credential from the database at once on every change made through
 //! this replica and every [`REVOCATION_POLL`] otherwise.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::auth::policy::{self, Action};
 use app::auth::{Credential, PlatformRole, Principal};
-use tokio::sync::watch;
 
+use super::cache::Cached;
 use super::service::AuthService;
 use crate::crypto::sha256_hex;
 use crate::db::{self, now_ms};
@@ -89,16 +88,6 @@ impl From<db::tokens::TokenUser> for Found {
     }
 }
 
-/// A resolved caller, by the SHA-256 of their session or token secret.
-struct Cached {
-    principal: Principal,
-    fetched: Instant,
-    /// Sessions only: absolute expiry (ms since epoch).
-    expires_at: Option<i64>,
-    /// Last recorded activity (ms since epoch).
-    last_seen_at: i64,
-}
-
 /// Where a credential is looked up.
 #[derive(Debug, Clone, Copy)]
 enum Lookup<'a> {
@@ -106,21 +95,6 @@ enum Lookup<'a> {
     TokenHash(&'a str),
     /// An open stream re-checking its caller.
     Credential(&'a Credential),
-}
-
-pub struct CallerCache {
-    entries: Mutex<HashMap<String, Cached>>,
-    /// Bumped by every change of who may do what made through this replica; open streams watch it.
-    generation: watch::Sender<u64>,
-}
-
-impl Default for CallerCache {
-    fn default() -> Self {
-        CallerCache {
-            entries: Mutex::new(HashMap::new()),
-            generation: watch::channel(0).0,
-        }
-    }
 }
 
 impl AuthService {

@@ -19,6 +19,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+mod cache;
 pub mod callers;
 pub mod config;
 pub mod middleware;

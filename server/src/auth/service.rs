@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use app::auth::{Organisation, RequestMeta};
 use app::error::{AppError, FieldError};
 
-use super::callers::CallerCache;
+use super::cache::CallerCache;
 use super::config::AuthSettings;
 use super::password::Hasher;
 use super::ratelimit::IpLimits;

@@ -8,15 +8,21 @@ pub mod resolver;
 
 use std::sync::Arc;
 
-/// The pool manager of this console, when it has a PowerDNS (`--pdns-url`).
-pub fn pool_manager(settings: &crate::config::Settings, db: &crate::db::Db) -> Option<PoolManager> {
-    let pdns = settings.pdns.as_ref()?;
+/// The pool manager of this console, when it has a PowerDNS (`--pdns-url`): the pool domains it gives out
+/// subdomains of and the nameservers their delegations name.
+pub fn pool_manager(
+    pdns: Option<&crate::pdns::PdnsSettings>,
+    pool_domains: &[String],
+    nameservers: &[String],
+    db: &crate::db::Db,
+) -> Option<PoolManager> {
+    let pdns = pdns?;
     match pdns.client() {
         Ok(client) => Some(PoolManager {
             db: db.clone(),
             pdns: client,
-            pools: settings.pool_domains.clone(),
-            nameservers: settings.nameservers.clone(),
+            pools: pool_domains.to_vec(),
+            nameservers: nameservers.to_vec(),
             resolver: match resolver::DnsResolver::new(pdns.resolver) {
                 Ok(r) => Some(r),
                 Err(e) => {

@@ -229,7 +229,7 @@ impl Forge {
     /// Makes (or finds) the Sovereign's repository and registers a new read-only deploy key on it,
     /// replacing any key Catalyst registered there before (its private half is not kept).
     pub async fn provision(&self, fqdn: &str, branch: &str) -> Result<SovereignRepo, ForgeError> {
-        let generated = crate::wizard::generate_ed25519(&format!("flux@{}", fqdn.trim()))
+        let generated = crate::crypto::generate_ed25519(&format!("flux@{}", fqdn.trim()))
             .map_err(|e| ForgeError::Key(e.to_string()))?;
         self.provision_with_key(fqdn, branch, &generated.private_key)
             .await

@@ -28,7 +28,7 @@ use governor::DefaultKeyedRateLimiter;
 use http::{StatusCode, header};
 
 use crate::auth::ratelimit::{self, IpQuota, Kind};
-use crate::config::{ConfigError, parse_duration};
+use crate::config::value::{ConfigError, parse_duration};
 use crate::error::ApiError;
 
 /// The options (flags and environment variables).

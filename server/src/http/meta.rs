@@ -8,9 +8,10 @@ use app::auth::RequestMeta;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::header;
+use http::{HeaderName, header};
 
-use super::REQUEST_ID;
+/// The request-id header: set on every request that comes without one, echoed on the response, logged.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The layer: `from_fn_with_state(<--trust-forwarded-for>, meta::attach)`.
 pub async fn attach(State(trust_forwarded_for): State<bool>, mut req: Request, next: Next) -> Response {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod inputs;
 pub mod limits;
 pub mod meta;
+pub mod metrics;
 
 use std::sync::{Arc, OnceLock};
 
@@ -24,7 +25,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::Redirect;
 use axum::routing::get;
-use http::{HeaderName, Request};
+use http::Request;
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -40,7 +41,7 @@ use crate::state::AppState;
 use crate::system::System;
 use crate::wizard;
 
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use meta::REQUEST_ID;
 
 /// The engine implementations server functions reach through Leptos context.
 #[derive(Clone)]

@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use crate::config::ConfigError;
+use super::sender::Sender;
+pub use super::sender::{Password, SmtpSecurity, SmtpSettings};
+use crate::config::value::ConfigError;
 
 /// The environment variable holding the SMTP password (there is deliberately no flag for it).
 pub const PASSWORD_ENV: &str = "CATALYST_SMTP_PASSWORD";
@@ -37,44 +39,6 @@ pub struct MailArgs {
     /// [default: Catalyst <catalyst@<host of --public-url>>]
     #[arg(long, env = "CATALYST_SMTP_FROM", value_name = "ADDRESS", global = true)]
     pub smtp_from: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SmtpSecurity {
-    Starttls,
-    Tls,
-    None,
-}
-
-impl SmtpSecurity {
-    pub fn default_port(self) -> u16 {
-        match self {
-            SmtpSecurity::Starttls => 587,
-            SmtpSecurity::Tls => 465,
-            SmtpSecurity::None => 25,
-        }
-    }
-}
-
-/// A password that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(pub String);
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
-    }
-}
-
-/// Validated SMTP settings; `None` in [`MailSettings::smtp`] when no server is configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpSettings {
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    pub credentials: Option<(String, Password)>,
-    /// A mailbox as lettre parses it (`Name <a@b>` or `a@b`).
-    pub from: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,7 +131,7 @@ impl MailArgs {
             from,
         };
         // The transport's own checks (a host name TLS can verify) at start, not at the first message.
-        super::sender::Sender::new(&smtp).map_err(|p| ConfigError::new("--smtp-host", p))?;
+        Sender::new(&smtp).map_err(|p| ConfigError::new("--smtp-host", p))?;
         settings.smtp = Some(smtp);
         Ok(settings)
     }

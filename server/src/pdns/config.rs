@@ -7,7 +7,7 @@ use app::deployments::Secret;
 use clap::Args;
 
 use super::{PdnsClient, PdnsError};
-use crate::config::ConfigError;
+use crate::config::value::ConfigError;
 
 /// The environment variable holding the API key itself.
 pub const API_KEY_ENV: &str = "CATALYST_PDNS_API_KEY";

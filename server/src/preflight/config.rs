@@ -1,9 +1,13 @@
 //! The pre-flight's options: the account's Hetzner limits (which Hetzner's API does not report) and the
 //! development switch that lets a console on a loopback or private address launch.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::Args;
 
-use crate::config::ConfigError;
+use crate::config::value::ConfigError;
+use crate::gitops::config::GitopsSettings;
 
 #[derive(Debug, Clone, Args)]
 pub struct PreflightArgs {
@@ -133,6 +137,22 @@ impl HetznerLimits {
     pub fn is_empty(&self) -> bool {
         LIMIT_KINDS.iter().all(|k| self.of(k).is_none())
     }
+}
+
+/// What the pre-flight needs from the configuration (the engine's settings plus `PreflightOptions`).
+#[derive(Debug, Clone)]
+pub struct PreflightConfig {
+    /// `--hetzner-api-url`.
+    pub hetzner_api_url: String,
+    /// The console's public base URL (`https://console.example.com/sovereign`).
+    pub public_url: String,
+    /// `--gitops-*`, `--console-egress-cidrs`.
+    pub gitops: GitopsSettings,
+    /// `--tofu-bin`.
+    pub tofu_bin: PathBuf,
+    pub options: PreflightOptions,
+    /// Limit of each Hetzner request (a pre-flight makes about ten, most in parallel).
+    pub request_timeout: Duration,
 }
 
 #[cfg(test)]

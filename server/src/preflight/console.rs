@@ -15,7 +15,7 @@ use std::time::Duration;
 use app::preflight::{Check, CheckKind, CheckStatus};
 use tokio_util::sync::CancellationToken;
 
-use super::PreflightConfig;
+use super::config::PreflightConfig;
 use crate::tofu::runner::{Step, Tofu, parse_version};
 
 pub async fn checks(config: &PreflightConfig) -> Vec<Check> {

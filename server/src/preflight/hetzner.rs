@@ -18,7 +18,7 @@ use app::preflight::plan::{LOAD_BALANCER_TYPE, NETWORK_SERVERS_MAX, PLACEMENT_GR
 use app::preflight::{Check, CheckKind, CheckStatus, Footprints, PriceTable};
 use serde::Deserialize;
 
-use super::PreflightConfig;
+use super::config::PreflightConfig;
 use super::prices;
 use crate::db::{Db, deployments as store};
 use crate::hetzner::catalogue::{Offer, ServerType, nearest_available, offer_of};
@@ -349,7 +349,7 @@ fn limit_checks(
     req: &DeploymentRequest,
     footprints: &Footprints,
     held: &BTreeMap<&str, Vec<Item>>,
-    limits: &super::HetznerLimits,
+    limits: &super::config::HetznerLimits,
 ) -> Vec<Check> {
     let plan = Plan::of(req);
     let adds: [(&str, &str, u32); 7] = [

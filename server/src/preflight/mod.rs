@@ -24,7 +24,6 @@ pub mod hetzner;
 pub mod http;
 pub mod prices;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,25 +36,8 @@ use app::preflight::{
 use async_trait::async_trait;
 
 use crate::db::{Db, now_ms};
-use crate::gitops::config::GitopsSettings;
 use crate::hetzner::HetznerClient;
-pub use config::{HetznerLimits, PreflightArgs, PreflightOptions};
-
-/// What the pre-flight needs from the configuration (the engine's settings plus [`PreflightOptions`]).
-#[derive(Debug, Clone)]
-pub struct PreflightConfig {
-    /// `--hetzner-api-url`.
-    pub hetzner_api_url: String,
-    /// The console's public base URL (`https://console.example.com/sovereign`).
-    pub public_url: String,
-    /// `--gitops-*`, `--console-egress-cidrs`.
-    pub gitops: GitopsSettings,
-    /// `--tofu-bin`.
-    pub tofu_bin: PathBuf,
-    pub options: PreflightOptions,
-    /// Limit of each Hetzner request (a pre-flight makes about ten, most in parallel).
-    pub request_timeout: Duration,
-}
+pub use config::{HetznerLimits, PreflightArgs, PreflightConfig, PreflightOptions};
 
 /// The pre-flight service: one per process, shared by the create path, the REST handler and the wizard.
 #[derive(Clone)]

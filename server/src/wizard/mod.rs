@@ -127,26 +127,11 @@ impl WizardPort for Wizard {
     }
 
     async fn generate_ssh_key(&self, comment: &str) -> Result<GeneratedKey, AppError> {
-        generate_ed25519(comment).map_err(|e| {
+        crate::crypto::generate_ed25519(comment).map_err(|e| {
             tracing::error!(error = %e, "SSH key generation failed");
             AppError::Internal("The key pair could not be generated; try again.".into())
         })
     }
-}
-
-/// A new Ed25519 pair in OpenSSH formats. The private key is unencrypted (the operator stores it) and is
-/// returned to the caller only.
-pub fn generate_ed25519(comment: &str) -> Result<GeneratedKey, ssh_key::Error> {
-    use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey};
-    let mut key = PrivateKey::random(&mut rand_core::OsRng, Algorithm::Ed25519)?;
-    key.set_comment(comment);
-    let private_pem = key.to_openssh(LineEnding::LF)?;
-    let public = key.public_key();
-    Ok(GeneratedKey {
-        public_key: public.to_openssh()?,
-        private_key: app::deployments::Secret::new(private_pem.as_str()),
-        fingerprint: public.fingerprint(HashAlg::Sha256).to_string(),
-    })
 }
 
 /// The subdomain check: the format rule, the configured pools and the reserved names, then the pool
@@ -391,7 +376,7 @@ mod tests {
 
     #[test]
     fn generated_keys_pass_the_shared_rule() {
-        let k = generate_ed25519("catalyst@acme.omani.works").expect("generates");
+        let k = crate::crypto::generate_ed25519("catalyst@acme.omani.works").expect("generates");
         assert!(k.public_key.starts_with("ssh-ed25519 "));
         assert!(k.public_key.ends_with(" catalyst@acme.omani.works"));
         assert_eq!(app::deployments::fields::ssh_public_key(&k.public_key), None);
@@ -406,7 +391,7 @@ mod tests {
             app::deployments::fields::ssh_fingerprint(&k.public_key).as_deref(),
             Some(k.fingerprint.as_str())
         );
-        let other = generate_ed25519("catalyst").expect("generates");
+        let other = crate::crypto::generate_ed25519("catalyst").expect("generates");
         assert_ne!(other.public_key, k.public_key, "every pair is new");
     }
 }

@@ -29,7 +29,7 @@ async fn get(router: &axum::Router, path: &str) -> (StatusCode, String, String) 
 }
 
 async fn scrape(state: &AppState) -> String {
-    let (status, ct, text) = get(&server::metrics::router(state.clone()), "/metrics").await;
+    let (status, ct, text) = get(&server::http::metrics::router(state.clone()), "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
     text

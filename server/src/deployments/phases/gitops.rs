@@ -137,7 +137,7 @@ async fn own_repository(
     let mut key = match load_deploy_key(engine, id).await.map_err(stored)? {
         Some(key) => key,
         None => {
-            let generated = crate::wizard::generate_ed25519(&format!("flux@{fqdn}")).map_err(|e| {
+            let generated = crate::crypto::generate_ed25519(&format!("flux@{fqdn}")).map_err(|e| {
                 StepError::failed(
                     Phase::Gitops,
                     format!("Cannot make the Sovereign's deploy key: {e}."),
