@@ -19,15 +19,15 @@ test('a new user walks all 7 steps against the Hetzner stand-in', async ({ page 
   await expect(page).toHaveURL(/organisation$/);
   await name.fill('Globex Bank');
   await page.locator('#f-org-headquarters').fill('Helsinki, Finland');
-  await page.getByRole('button', { name: 'GDPR' }).click();
+  await page.getByRole('checkbox', { name: 'GDPR' }).check();
   await next(page, 'topology');
 
   // Step 2: SOLO with the HA control plane and the AIR-GAP add-on.
   await page.getByTestId('topology-solo').click();
-  await expect(page.getByTestId('topology-solo')).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByTestId('topology-solo').locator('input')).toBeChecked();
   await page.getByTestId('f-haEnabled').click();
   await page.getByTestId('f-airgap').click();
-  await expect(page.getByTestId('f-airgap')).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByTestId('f-airgap')).toBeChecked();
   await snap(page, 'wizard-2-topology-desktop');
   await next(page, 'provider');
 

@@ -20,15 +20,26 @@ use crate::wizard::step::Step;
 /// organisations the draft may belong to.
 #[server(input = Postcard, output = Postcard, endpoint = "wizard/get")]
 pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
+    let me = crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    bootstrap(&*crate::ports::wizard()?, &*crate::ports::catalog()?, &me).await
+}
+
+/// The user's draft as the wizard starts from it (a new one with the defaults if there is none), with the
+/// console facts and the organisations it may belong to. Shared by [`get_wizard`] and the steps posted as
+/// plain forms (`server::wizard::form`).
+#[cfg(feature = "ssr")]
+pub async fn bootstrap(
+    port: &dyn crate::ports::WizardPort,
+    catalog: &dyn crate::ports::CatalogPort,
+    me: &crate::auth::Principal,
+) -> Result<WizardBootstrap, AppError> {
     use crate::auth::Action;
-    let me = crate::auth::require(Action::WizardUse, None)?;
-    let port = crate::ports::wizard()?;
-    let orgs = port.organisations(&me).await?;
+    let orgs = port.organisations(me).await?;
     let Some(first_org) = orgs.first() else {
         return Err(AppError::Forbidden(Action::DeploymentCreate.name().into()));
     };
     let mut config = port.config();
-    let catalog = crate::ports::catalog()?.catalog();
+    let catalog = catalog.catalog();
     config.default_components = catalog.selection_ids(&catalog.default_selection());
     let mut draft = match port.load_draft(&me.user_id).await? {
         Some(mut d) => {
@@ -59,13 +70,27 @@ pub async fn get_wizard() -> Result<WizardBootstrap, AppError> {
 /// as `AppError::Invalid`, and the data is still saved so nothing typed is lost).
 #[server(input = Postcard, output = Postcard, endpoint = "wizard/save_draft")]
 pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<WizardDraft, AppError> {
-    use crate::auth::Action;
+    let me = crate::auth::require(crate::auth::Action::WizardUse, None)?;
+    let port = crate::ports::wizard()?;
+    let catalog = crate::ports::catalog()?;
+    save_checked(&*port, &*catalog, &me, draft, confirm).await
+}
+
+/// The server's side of saving a draft, for the server function and for a step posted as a plain form
+/// (`server::wizard::form`): the draft is kept for one of the user's organisations only, its progress is the
+/// server's, and with `confirm` every step up to that one is checked with the shared rules.
+#[cfg(feature = "ssr")]
+pub async fn save_checked(
+    port: &dyn crate::ports::WizardPort,
+    catalog: &dyn crate::ports::CatalogPort,
+    me: &crate::auth::Principal,
+    draft: WizardDraft,
+    confirm: Option<Step>,
+) -> Result<WizardDraft, AppError> {
     use crate::deployments::fields::owner_org;
     use crate::error::FieldError;
     use crate::wizard::step::validate_step_with_catalog;
-    let me = crate::auth::require(Action::WizardUse, None)?;
-    let port = crate::ports::wizard()?;
-    let allowed: Vec<String> = port.organisations(&me).await?.into_iter().map(|o| o.id).collect();
+    let allowed: Vec<String> = port.organisations(me).await?.into_iter().map(|o| o.id).collect();
     let config = port.config();
     let mut draft = draft;
     draft.normalise();
@@ -87,7 +112,7 @@ pub async fn save_draft(draft: WizardDraft, confirm: Option<Step>) -> Result<Wiz
                 draft.first_incomplete().label()
             )));
         }
-        let catalog = crate::ports::catalog()?.catalog();
+        let catalog = catalog.catalog();
         for s in Step::ALL.into_iter().filter(|s| *s <= step && *s != Step::Review) {
             errors.extend(validate_step_with_catalog(
                 s,

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 
 use super::api::{check_hetzner_token, generate_ssh_key};
 use super::browser;
-use super::fields::{FieldMessage, aria_invalid};
+use super::fields::{FieldMessage, aria_invalid, live};
 use super::ids::error_id;
 use super::state::use_wizard;
 use super::types::{SshKeyOrigin, TokenCheck, TokenFailure};
@@ -46,7 +46,8 @@ fn HetznerToken() -> impl IntoView {
             secrets.update(|s| s.token_check = Some(answer));
         });
     };
-    let project = move || d.with(|d| d.request.hetzner_project_id.clone());
+    let token = Memo::new(move |_| secrets.with(|s| s.hetzner_token.clone()));
+    let project = Memo::new(move |_| d.with(|d| d.request.hetzner_project_id.clone()));
     view! {
         <section class="card" data-testid="token-section" aria-labelledby="token-h">
             <h2 class="card-title" id="token-h">
@@ -68,7 +69,8 @@ fn HetznerToken() -> impl IntoView {
                         type=move || if reveal.get() { "text" } else { "password" }
                         autocomplete="off"
                         spellcheck="false"
-                        prop:value=move || secrets.with(|s| s.hetzner_token.clone())
+                        name="secrets.hetznerToken"
+                        prop:value=live(move || token.get())
                         aria-invalid=aria_invalid("secrets.hetznerToken")
                         aria-describedby=error_id("secrets.hetznerToken")
                         on:input=move |ev| {
@@ -197,8 +199,9 @@ fn HetznerToken() -> impl IntoView {
                     id="f-hetznerProjectId"
                     class="input mono"
                     placeholder="1234567"
+                    name="hetznerProjectId"
                     value=project
-                    prop:value=project
+                    prop:value=live(move || project.get())
                     aria-invalid=aria_invalid("hetznerProjectId")
                     aria-describedby=error_id("hetznerProjectId")
                     on:input=move |ev| {
@@ -227,6 +230,8 @@ fn SshKey() -> impl IntoView {
     let origin = move || origin_memo.get();
     // Tab: generate unless the key in the draft was pasted.
     let paste_tab = RwSignal::new(d.with_untracked(|d| d.ssh_key == SshKeyOrigin::Pasted));
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
     let generating = RwSignal::new(false);
     let gen_error = RwSignal::new(None::<String>);
     let pasted = RwSignal::new(d.with_untracked(|d| {
@@ -383,7 +388,7 @@ fn SshKey() -> impl IntoView {
                                     class="input mono"
                                     rows="2"
                                     readonly=true
-                                    prop:value=move || d.with(|d| d.request.ssh_public_key.clone())
+                                    prop:value=live(move || d.with(|d| d.request.ssh_public_key.clone()))
                                 >
                                     {d.with_untracked(|d| d.request.ssh_public_key.clone())}
                                 </textarea>
@@ -397,7 +402,13 @@ fn SshKey() -> impl IntoView {
                     _ => view! { <span></span> }.into_any(),
                 }}
             </div>
-            <div role="tabpanel" hidden=move || !paste_tab.get() aria-labelledby="tab-paste" class="field">
+            // Without JavaScript the tabs cannot switch: the paste panel shows until the page is alive.
+            <div
+                role="tabpanel"
+                hidden=move || alive.get() && !paste_tab.get()
+                aria-labelledby="tab-paste"
+                class="field"
+            >
                 <label class="label" for=move || if paste_tab.get() { "f-sshPublicKey" } else { "ssh-paste" }>
                     "OpenSSH public key"
                 </label>
@@ -410,7 +421,8 @@ fn SshKey() -> impl IntoView {
                     spellcheck="false"
                     aria-invalid=aria_invalid("sshPublicKey")
                     aria-describedby=error_id("sshPublicKey")
-                    prop:value=move || pasted.get()
+                    name="sshPublicKey"
+                    prop:value=live(move || pasted.get())
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
                         pasted.set(v.clone());

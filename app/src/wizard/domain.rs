@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 
 use super::api::check_subdomain;
 use super::browser;
-use super::fields::{FieldMessage, aria_invalid};
+use super::fields::{FieldMessage, aria_invalid, live};
 use super::ids::error_id;
 use super::state::{SubdomainState, WizardState, use_wizard};
 use super::types::Availability;
@@ -125,7 +125,7 @@ pub fn DomainStep() -> impl IntoView {
         });
         checker.schedule();
     };
-    let email = move || d.with(|d| d.request.admin_email.clone());
+    let email = Memo::new(move |_| d.with(|d| d.request.admin_email.clone()));
     let no_pools = pools.is_empty();
     view! {
         <div class="stack">
@@ -142,18 +142,24 @@ pub fn DomainStep() -> impl IntoView {
                             DomainMode::ByoApi => ("coming soon — not yet supported", true),
                         };
                         view! {
-                            <button
-                                type="button"
-                                role="radio"
-                                class="option-card"
-                                disabled=disabled
-                                data-testid=format!("domain-mode-{}", m.id())
-                                aria-checked=move || (mode.get() == m).to_string()
-                                on:click=move |_| set_mode(m)
-                            >
+                            <label class="option-card" data-testid=format!("domain-mode-{}", m.id())>
+                                <input
+                                    type="radio"
+                                    class="choice-box"
+                                    name="domain.mode"
+                                    value=m.id()
+                                    disabled=disabled
+                                    checked=move || mode.get() == m
+                                    prop:checked=live(move || mode.get() == m)
+                                    on:change=move |ev| {
+                                        if event_target_checked(&ev) {
+                                            set_mode(m)
+                                        }
+                                    }
+                                />
                                 <span class="option-name">{m.label()}</span>
                                 <span class="field-hint">{sub}</span>
-                            </button>
+                            </label>
                         }
                     })
                     .collect_view()}
@@ -176,8 +182,9 @@ pub fn DomainStep() -> impl IntoView {
                     class="input"
                     type="email"
                     autocomplete="email"
+                    name="adminEmail"
                     value=email
-                    prop:value=email
+                    prop:value=live(move || email.get())
                     aria-invalid=aria_invalid("adminEmail")
                     aria-describedby=error_id("adminEmail")
                     on:input=move |ev| {
@@ -197,7 +204,7 @@ pub fn DomainStep() -> impl IntoView {
 fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
-    let sub = move || d.with(|d| d.request.domain.subdomain.clone());
+    let sub = Memo::new(move |_| d.with(|d| d.request.domain.subdomain.clone()));
     let status = state.subdomain;
     view! {
         <div class="field">
@@ -212,8 +219,9 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
                     spellcheck="false"
                     placeholder="acme"
                     maxlength="63"
+                    name="domain.subdomain"
                     value=sub
-                    prop:value=sub
+                    prop:value=live(move || sub.get())
                     aria-invalid=aria_invalid("domain.subdomain")
                     aria-describedby="subdomain-status f-domain-subdomain-error"
                     on:input=move |ev| {
@@ -235,6 +243,7 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
                 <select
                     id="f-domain-poolDomain"
                     class="input input-auto"
+                    name="domain.poolDomain"
                     aria-invalid=aria_invalid("domain.poolDomain")
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
@@ -315,7 +324,7 @@ fn PoolDomain(pools: Vec<String>, checker: Checker) -> impl IntoView {
 fn ByoDomain(nameservers: Vec<String>) -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
-    let domain = move || d.with(|d| d.request.domain.byo_domain.clone());
+    let domain = Memo::new(move |_| d.with(|d| d.request.domain.byo_domain.clone()));
     let copied = RwSignal::new(None::<usize>);
     view! {
         <div class="field">
@@ -328,8 +337,9 @@ fn ByoDomain(nameservers: Vec<String>) -> impl IntoView {
                 autocomplete="off"
                 spellcheck="false"
                 placeholder="sovereign.example.com"
+                name="domain.byoDomain"
                 value=domain
-                prop:value=domain
+                prop:value=live(move || domain.get())
                 aria-invalid=aria_invalid("domain.byoDomain")
                 aria-describedby=error_id("domain.byoDomain")
                 on:input=move |ev| {
@@ -364,7 +374,7 @@ fn ByoDomain(nameservers: Vec<String>) -> impl IntoView {
                                         <td>"NS"</td>
                                         <td class="mono">
                                             {move || {
-                                                let v = domain();
+                                                let v = domain.get();
                                                 if v.is_empty() { "your domain".to_string() } else { v }
                                             }}
                                         </td>

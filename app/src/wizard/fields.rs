@@ -30,3 +30,21 @@ pub fn aria_invalid_dyn(field: String) -> impl Fn() -> Option<&'static str> + Se
     let state = use_wizard();
     move || state.error(&field).map(|_| "true")
 }
+
+/// A control's `prop:value` (or `prop:checked`) that never writes over what the person typed before the page
+/// hydrated: while hydrating, its first run writes nothing (the control keeps its text, and
+/// [`super::browser::adopt_early_input`] hands that text to the state once the page is live); every later
+/// run writes `value`, which is what the state holds once the control's own handler or a programmatic edit
+/// changed it. Give it a value read through a `Memo` of the field, so edits of other fields do not rewrite
+/// this control.
+pub fn live<T: 'static>(
+    value: impl Fn() -> T + Send + Sync + 'static,
+) -> impl Fn() -> Option<T> + Send + Sync + 'static {
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let hydrating = Owner::current_shared_context().is_some_and(|sc| sc.during_hydration());
+    move || {
+        let v = value();
+        let skip = first.swap(false, std::sync::atomic::Ordering::Relaxed) && hydrating;
+        (!skip).then_some(v)
+    }
+}

@@ -8,6 +8,7 @@ mod components;
 mod credentials;
 mod domain;
 mod fields;
+pub mod form;
 mod ids;
 mod later;
 mod org;

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::fields::{FieldMessage, aria_invalid};
+use super::fields::{FieldMessage, aria_invalid, live};
 use super::ids::error_id;
 use super::state::use_wizard;
 use super::types::{DEFAULT_HQ, DEFAULT_ORG_NAME};
@@ -13,8 +13,8 @@ use crate::deployments::{Compliance, Industry, OrgSize};
 pub fn OrgStep() -> impl IntoView {
     let state = use_wizard();
     let d = state.draft;
-    let name = move || d.with(|d| d.request.org.name.clone());
-    let hq = move || d.with(|d| d.request.org.headquarters.clone());
+    let name = Memo::new(move |_| d.with(|d| d.request.org.name.clone()));
+    let hq = Memo::new(move |_| d.with(|d| d.request.org.headquarters.clone()));
     view! {
         <div class="form-grid">
             <OwnerOrg />
@@ -22,7 +22,7 @@ pub fn OrgStep() -> impl IntoView {
                 <label class="label" for="f-org-name">
                     "Organisation name "
                     <span class="req">"required"</span>
-                    <span class="wz-badge" hidden=move || name() != DEFAULT_ORG_NAME>
+                    <span class="wz-badge" hidden=move || name.with(|n| n != DEFAULT_ORG_NAME)>
                         "default"
                     </span>
                 </label>
@@ -33,7 +33,7 @@ pub fn OrgStep() -> impl IntoView {
                     autocomplete="organization"
                     maxlength="200"
                     value=name
-                    prop:value=name
+                    prop:value=live(move || name.get())
                     aria-invalid=aria_invalid("org.name")
                     aria-describedby=error_id("org.name")
                     on:focus=move |ev| select_all(&ev)
@@ -47,7 +47,7 @@ pub fn OrgStep() -> impl IntoView {
                 <label class="label" for="f-org-headquarters">
                     "Headquarters "
                     <span class="muted">"optional"</span>
-                    <span class="wz-badge" hidden=move || hq() != DEFAULT_HQ>
+                    <span class="wz-badge" hidden=move || hq.with(|h| h != DEFAULT_HQ)>
                         "default"
                     </span>
                 </label>
@@ -57,7 +57,7 @@ pub fn OrgStep() -> impl IntoView {
                     name="org.headquarters"
                     autocomplete="address-level2"
                     value=hq
-                    prop:value=hq
+                    prop:value=live(move || hq.get())
                     aria-invalid=aria_invalid("org.headquarters")
                     aria-describedby=error_id("org.headquarters")
                     on:focus=move |ev| select_all(&ev)
@@ -85,6 +85,7 @@ pub fn OrgStep() -> impl IntoView {
                 <select
                     id="f-org-industry"
                     class="input"
+                    name="org.industry"
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(i) = Industry::ALL.into_iter().find(|i| i.label() == v) {
@@ -114,6 +115,7 @@ pub fn OrgStep() -> impl IntoView {
                 <select
                     id="f-org-size"
                     class="input"
+                    name="org.size"
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(s) = OrgSize::ALL.into_iter().find(|s| s.label() == v) {
@@ -139,30 +141,40 @@ pub fn OrgStep() -> impl IntoView {
                     {Compliance::ALL
                         .into_iter()
                         .map(|c| {
-                            let on = move || d.with(|d| d.request.org.compliance.contains(&c));
+                            let on = Memo::new(move |_| d.with(|d| d.request.org.compliance.contains(&c)));
                             view! {
-                                <button
-                                    type="button"
-                                    class="wz-chip"
-                                    aria-pressed=move || on().to_string()
-                                    on:click=move |_| {
-                                        state
-                                            .edit(
-                                                "org.compliance",
-                                                |d| {
-                                                    let list = &mut d.request.org.compliance;
-                                                    if let Some(i) = list.iter().position(|x| *x == c) {
-                                                        list.remove(i);
-                                                    } else {
-                                                        list.push(c);
-                                                        *list = Compliance::canonical(list);
-                                                    }
-                                                },
-                                            )
-                                    }
-                                >
+                                <label class="wz-chip">
+                                    <input
+                                        type="checkbox"
+                                        class="choice-box"
+                                        name="org.compliance"
+                                        value=c.label()
+                                        checked=move || on.get()
+                                        prop:checked=live(move || on.get())
+                                        on:change=move |ev| {
+                                            let want = event_target_checked(&ev);
+                                            state
+                                                .edit(
+                                                    "org.compliance",
+                                                    |d| {
+                                                        let list = &mut d.request.org.compliance;
+                                                        let at = list.iter().position(|x| *x == c);
+                                                        match (want, at) {
+                                                            (false, Some(i)) => {
+                                                                list.remove(i);
+                                                            }
+                                                            (true, None) => {
+                                                                list.push(c);
+                                                                *list = Compliance::canonical(list);
+                                                            }
+                                                            _ => {}
+                                                        }
+                                                    },
+                                                )
+                                        }
+                                    />
                                     {c.label()}
-                                </button>
+                                </label>
                             }
                         })
                         .collect_view()}
@@ -202,6 +214,7 @@ fn OwnerOrg() -> impl IntoView {
             <select
                 id="f-orgId"
                 class="input"
+                name="orgId"
                 data-testid="owner-org"
                 aria-invalid=aria_invalid("orgId")
                 aria-describedby=error_id("orgId")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::fields::{FieldMessage, aria_invalid_dyn};
+use super::fields::{FieldMessage, aria_invalid_dyn, live};
 use super::ids::error_id;
 use super::sizing::{CostSummary, FitBars, RegionCost, WithSizing, money};
 use super::state::use_wizard;
@@ -156,8 +156,27 @@ fn RegionCard(i: usize, data: Arc<SizingData>) -> impl IntoView {
     let d = state.draft;
     let region = move || d.with(|d| d.request.regions.get(i).cloned());
     let provider = Memo::new(move |_| d.with(|d| d.request.regions.get(i).map(|r| r.provider)));
+    let cloud_region = Memo::new(move |_| {
+        d.with(|d| {
+            d.request
+                .regions
+                .get(i)
+                .map(|r| r.cloud_region.clone())
+                .unwrap_or_default()
+        })
+    });
     let has_workers =
         Memo::new(move |_| d.with(|d| d.request.regions.get(i).is_some_and(|r| r.worker_count > 0)));
+    let workers = Memo::new(move |_| {
+        d.with(|d| {
+            d.request
+                .regions
+                .get(i)
+                .map(|r| r.worker_count)
+                .unwrap_or(0)
+                .to_string()
+        })
+    });
     let ha = move || d.with(|d| d.request.ha_enabled);
     let f = move |name: &str| format!("regions[{i}].{name}");
     let label = move || {
@@ -223,6 +242,8 @@ fn RegionCard(i: usize, data: Arc<SizingData>) -> impl IntoView {
                 <select
                     id=ids[0].clone()
                     class="input"
+                    name=f_provider.clone()
+                    prop:value=live(move || provider.get().map(|p| p.id()).unwrap_or_default())
                     aria-invalid=aria_invalid_dyn(f_provider.clone())
                     aria-describedby=error_id(&f_provider)
                     on:change={
@@ -264,6 +285,8 @@ fn RegionCard(i: usize, data: Arc<SizingData>) -> impl IntoView {
                 <select
                     id=ids[1].clone()
                     class="input"
+                    name=f_region.clone()
+                    prop:value=live(move || cloud_region.get())
                     aria-invalid=aria_invalid_dyn(f_region.clone())
                     aria-describedby=error_id(&f_region)
                     on:change={
@@ -338,8 +361,9 @@ fn RegionCard(i: usize, data: Arc<SizingData>) -> impl IntoView {
                         inputmode="numeric"
                         min="0"
                         max=MAX_WORKERS.to_string()
-                        value=move || region().map(|r| r.worker_count).unwrap_or(0).to_string()
-                        prop:value=move || region().map(|r| r.worker_count).unwrap_or(0).to_string()
+                        name=f_wc.clone()
+                        value=move || workers.get()
+                        prop:value=live(move || workers.get())
                         aria-invalid=aria_invalid_dyn(f_wc.clone())
                         aria-describedby=error_id(&f_wc)
                         on:input={
@@ -440,6 +464,21 @@ fn SizeSelect(
             })
             .unwrap_or_default()
     };
+    let chosen = Memo::new(move |_| {
+        d.with(|d| {
+            d.request
+                .regions
+                .get(i)
+                .map(|r| {
+                    if worker {
+                        r.worker_size.clone()
+                    } else {
+                        r.control_plane_size.clone()
+                    }
+                })
+                .unwrap_or_default()
+        })
+    });
     let f2 = field.clone();
     view! {
         <div class="field">
@@ -449,6 +488,8 @@ fn SizeSelect(
             <select
                 id=id
                 class="input"
+                name=field.clone()
+                prop:value=live(move || chosen.get())
                 aria-invalid=aria_invalid_dyn(field.clone())
                 aria-describedby=error_id(&field)
                 on:change=move |ev| {

@@ -187,8 +187,31 @@ pub fn ReviewStep() -> impl IntoView {
         req.clone(),
         req,
     );
+    // Without JavaScript there is no token in page memory: Launch posts it from this field (never stored).
+    // Once the page is alive the token from the Credentials step is used, and the field goes away.
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
     view! {
         <PreflightPanel />
+        <section class="card field launch-token" data-testid="launch-token" hidden=move || alive.get()>
+            <label class="label" for="f-secrets-hetznerToken">
+                "Hetzner Cloud API token "
+                <span class="req">"required to launch"</span>
+            </label>
+            <input
+                id="f-secrets-hetznerToken"
+                class="input mono"
+                type="password"
+                name="secrets.hetznerToken"
+                autocomplete="off"
+                spellcheck="false"
+                aria-describedby="f-secrets-hetznerToken-error"
+            />
+            <p class="field-hint">
+                "Sent once with Launch and never saved: the one you entered on the Credentials step is not kept between pages."
+            </p>
+            <super::fields::FieldMessage field="secrets.hetznerToken" />
+        </section>
         <div class="review-grid">
             <Section step=Step::Org title="Organisation">
                 <dl class="facts">

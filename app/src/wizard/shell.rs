@@ -162,6 +162,9 @@ fn full_path() -> leptos_router::NavigateOptions {
 #[component]
 fn StepFrame(step: Step) -> impl IntoView {
     let state = use_wizard();
+    // What was typed, chosen or pressed before the page hydrated (the controls kept it) goes to the state
+    // once the page is live, through the controls' own handlers.
+    Effect::new(move |_| super::browser::adopt_early_input());
     // Steps 2–7 are a wasm module of their own (`in_chunk!`, built with `--split`): step 1 does not carry the
     // provider tables, the component grid or the review. The server renders the step in place (the route is
     // `SsrMode::Async`) and preloads its chunk, so hydration does not wait on a second round trip.
@@ -197,22 +200,25 @@ fn StepFrame(step: Step) -> impl IntoView {
             </p>
         }
     };
+    // Every step is a form posted to its own URL: without JavaScript the server applies, checks and saves it
+    // (`server::wizard::form`); with it, the page does the same without a reload.
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        state.continue_from(step);
+    };
     // The Components step hosts the marketplace grid, which has its own search form: forms cannot nest, so
-    // that step's frame is a plain element and Continue a plain button.
+    // that step's frame is a plain element, and Continue submits an empty form beside it.
     let frame = if step == Step::Components {
-        view! { <div class="wizard-form">{body()} <Footer step submits=false /></div> }.into_any()
+        view! {
+            <div class="wizard-form">{body()} <Footer step form=Some(STEP_FORM) /></div>
+            <form id=STEP_FORM method="post" action=step_url(step) on:submit=submit></form>
+        }
+        .into_any()
     } else {
         view! {
-            <form
-                class="wizard-form"
-                novalidate=true
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    state.continue_from(step);
-                }
-            >
+            <form class="wizard-form" method="post" action=step_url(step) novalidate=true on:submit=submit>
                 {body()}
-                <Footer step submits=true />
+                <Footer step form=None />
             </form>
         }
         .into_any()
@@ -338,10 +344,17 @@ fn StartOver() -> impl IntoView {
     }
 }
 
-/// Back and Continue. `submits`: Continue submits the step's form; otherwise it continues on click.
+/// The id of the Components step's form (outside the grid, see [`StepFrame`]).
+const STEP_FORM: &str = "wizard-step-form";
+
+/// Back and Continue. Continue submits the step's form (`form`: one outside the footer's own).
 #[component]
-fn Footer(step: Step, submits: bool) -> impl IntoView {
+fn Footer(step: Step, form: Option<&'static str>) -> impl IntoView {
     let state = use_wizard();
+    // Launch is disabled until the pre-flight passed only once the page is alive: without JavaScript the
+    // server runs the pre-flight when the form is posted.
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
     let label = move || {
         if state.busy.get() {
             "Working…"
@@ -397,19 +410,15 @@ fn Footer(step: Step, submits: bool) -> impl IntoView {
                         }
                     }}
                     <button
-                        type=if submits { "submit" } else { "button" }
+                        type="submit"
+                        form=form
                         class="btn btn-primary"
                         data-testid="wizard-continue"
                         aria-busy=move || state.busy.get().to_string()
-                        disabled=move || step == Step::Review && !state.may_launch()
+                        disabled=move || alive.get() && step == Step::Review && !state.may_launch()
                         aria-describedby=move || {
                             (step == Step::Review && state.credit_short.with(Option::is_some))
                                 .then_some("launch-credit-short")
-                        }
-                        on:click=move |_| {
-                            if !submits {
-                                state.continue_from(step)
-                            }
                         }
                     >
                         {label}

@@ -111,12 +111,31 @@ pub struct WizardState {
     /// disabled while it is set, as the server would refuse it with 409.
     pub credit_short: RwSignal<Option<String>>,
     autosave: StoredValue<Option<TimeoutHandle>>,
+    /// A save of the draft is on its way: the next one waits for it, so the server never stores an older
+    /// draft after a newer one (two requests in flight may be answered in either order).
+    saving: StoredValue<bool>,
+    /// Edits arrived while a save was on its way: save again once it is back.
+    resave: StoredValue<bool>,
+    /// Continue was pressed while a save was on its way: continue once it is back.
+    continue_after_save: StoredValue<Option<Step>>,
     /// Client-side navigation (keeps the in-memory secrets).
     navigate: Callback<String>,
 }
 
 impl WizardState {
     pub fn new(boot: WizardBootstrap) -> Self {
+        // A step posted as a plain form (no JavaScript) comes back with its errors in the URL
+        // (`?e=<field>:<message>`, see `form::errors_query`): they show beside their fields, with every live
+        // error of that step.
+        let (notice, posted): (Vec<FieldError>, Vec<FieldError>) = leptos_router::hooks::use_query_map()
+            .with_untracked(|q| {
+                q.get_all("e")
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|e| e.split_once(':').map(|(f, m)| FieldError::new(f, m)))
+                    .partition(|e| e.field == "form")
+            });
+        let attempted = posted.first().map(|e| Step::of_field(&e.field));
         Self {
             // The server refreshed its region cards (`api::get_wizard`).
             draft: RwSignal::new(boot.draft),
@@ -125,11 +144,11 @@ impl WizardState {
             catalog: StoredValue::new(None),
             sizing: StoredValue::new(None),
             secrets: RwSignal::new(Secrets::default()),
-            server_errors: RwSignal::new(Vec::new()),
+            server_errors: RwSignal::new(posted),
             touched: RwSignal::new(Vec::new()),
-            attempted: RwSignal::new(None),
+            attempted: RwSignal::new(attempted),
             busy: RwSignal::new(false),
-            notice: RwSignal::new(None),
+            notice: RwSignal::new(notice.into_iter().next().map(|e| e.message)),
             subdomain: RwSignal::new(SubdomainState::Idle),
             saved: RwSignal::new(None),
             later: StoredValue::new(None),
@@ -137,6 +156,9 @@ impl WizardState {
             acknowledged: RwSignal::new(Vec::new()),
             credit_short: RwSignal::new(None),
             autosave: StoredValue::new(None),
+            saving: StoredValue::new(false),
+            resave: StoredValue::new(false),
+            continue_after_save: StoredValue::new(None),
             navigate: {
                 let nav = leptos_router::hooks::use_navigate();
                 // Full paths: the router must not prefix its base again.
@@ -236,18 +258,32 @@ impl WizardState {
             h.clear();
         }
         let this = *self;
-        let handle = set_timeout_with_handle(
-            move || {
-                let draft = this.draft.get_untracked();
-                spawn_local(async move {
-                    let ok = save_draft(draft, None).await.is_ok();
-                    this.saved.set(Some(ok));
-                });
-            },
-            Duration::from_millis(600),
-        )
-        .ok();
+        let handle = set_timeout_with_handle(move || this.save_now(), Duration::from_millis(600)).ok();
         self.autosave.set_value(handle);
+    }
+
+    /// Sends the draft as it is now, one save at a time: while one is on its way, the next waits for it and
+    /// then sends the draft as it is then (the newest).
+    fn save_now(&self) {
+        if self.saving.get_value() {
+            self.resave.set_value(true);
+            return;
+        }
+        self.saving.set_value(true);
+        let this = *self;
+        let draft = self.draft.get_untracked();
+        spawn_local(async move {
+            let ok = save_draft(draft, None).await.is_ok();
+            this.saving.set_value(false);
+            if std::mem::take(&mut *this.resave.write_value()) {
+                this.save_now();
+            } else {
+                this.saved.set(Some(ok));
+            }
+            if let Some(step) = this.continue_after_save.write_value().take() {
+                this.continue_from(step);
+            }
+        });
     }
 
     /// Continue: check the step here, then have the server check and confirm it, then go on.
@@ -275,12 +311,22 @@ impl WizardState {
         if let Some(h) = self.autosave.get_value() {
             h.clear();
         }
+        if self.saving.get_value() {
+            // The confirmation must not overtake that save (which would store an older draft after it).
+            self.continue_after_save.set_value(Some(step));
+            return;
+        }
         let this = *self;
         let draft = self.draft.get_untracked();
         self.busy.set(true);
+        self.saving.set_value(true);
         spawn_local(async move {
             let result = save_draft(draft, Some(step)).await;
             this.busy.set(false);
+            this.saving.set_value(false);
+            if std::mem::take(&mut *this.resave.write_value()) {
+                this.save_now();
+            }
             match result {
                 Ok(saved) => {
                     this.draft.update(|d| d.completed = saved.completed);

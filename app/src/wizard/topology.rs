@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::fields::live;
 use super::state::use_wizard;
 use crate::cloud::Topology;
 
@@ -50,27 +51,31 @@ pub fn TopologyStep() -> impl IntoView {
             {Topology::ALL
                 .into_iter()
                 .map(|t| {
-                    let checked = move || d.with(|d| d.request.topology == t);
+                    let checked = Memo::new(move |_| d.with(|d| d.request.topology == t));
                     view! {
-                        <button
-                            type="button"
-                            role="radio"
-                            class="option-card"
-                            data-testid=format!("topology-{}", t.id())
-                            aria-checked=move || checked().to_string()
-                            on:click=move |_| {
-                                state
-                                    .edit(
-                                        "topology",
-                                        |d| {
-                                            if d.request.topology != t {
-                                                d.request.topology = t;
-                                                d.reset_regions();
-                                            }
-                                        },
-                                    )
-                            }
-                        >
+                        <label class="option-card" data-testid=format!("topology-{}", t.id())>
+                            <input
+                                type="radio"
+                                class="choice-box"
+                                name="topology"
+                                value=t.id()
+                                checked=move || checked.get()
+                                prop:checked=live(move || checked.get())
+                                on:change=move |ev| {
+                                    if event_target_checked(&ev) {
+                                        state
+                                            .edit(
+                                                "topology",
+                                                |d| {
+                                                    if d.request.topology != t {
+                                                        d.request.topology = t;
+                                                        d.reset_regions();
+                                                    }
+                                                },
+                                            )
+                                    }
+                                }
+                            />
                             <span class="option-head">
                                 <span class="option-name">{t.name()}</span>
                                 <span class="tag">{t.tag()}</span>
@@ -88,7 +93,7 @@ pub fn TopologyStep() -> impl IntoView {
                             <ul class="option-bullets">
                                 {bullets(t).into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}
                             </ul>
-                        </button>
+                        </label>
                     }
                 })
                 .collect_view()}
@@ -98,14 +103,14 @@ pub fn TopologyStep() -> impl IntoView {
                 id="f-haEnabled"
                 title="High-availability control plane"
                 detail="3 control-plane nodes per region (etcd quorum) instead of 1. Triples the control-plane cost."
-                on=Signal::derive(move || d.with(|d| d.request.ha_enabled))
+                on=Memo::new(move |_| d.with(|d| d.request.ha_enabled))
                 set=move |v| state.edit("haEnabled", |d| d.request.ha_enabled = v)
             />
             <Toggle
                 id="f-airgap"
                 title="AIR-GAP add-on: Ransomware Recovery"
                 detail="+1 isolated region · +1 cluster · pull-only replication · Specter forensic mode."
-                on=Signal::derive(move || d.with(|d| d.request.airgap))
+                on=Memo::new(move |_| d.with(|d| d.request.airgap))
                 set=move |v| {
                     state
                         .edit(
@@ -121,13 +126,14 @@ pub fn TopologyStep() -> impl IntoView {
     }
 }
 
-/// A labelled on/off switch, operable with the keyboard (it is a button).
+/// A labelled on/off switch: a checkbox (it works before the page hydrates and without JavaScript), shown
+/// as a switch and announced as one.
 #[component]
 fn Toggle(
     id: &'static str,
     title: &'static str,
     detail: &'static str,
-    on: Signal<bool>,
+    on: Memo<bool>,
     set: impl Fn(bool) + 'static,
 ) -> impl IntoView {
     let label_id = format!("{id}-label");
@@ -139,18 +145,26 @@ fn Toggle(
                 </p>
                 <p class="field-hint">{detail}</p>
             </div>
-            <button
-                type="button"
-                role="switch"
-                class="switch"
-                id=id
-                data-testid=id
-                aria-labelledby=label_id
-                aria-checked=move || on.get().to_string()
-                on:click=move |_| set(!on.get_untracked())
-            >
+            <label class="switch">
                 <span class="switch-knob" aria-hidden="true"></span>
-            </button>
+                <input
+                    type="checkbox"
+                    role="switch"
+                    class="choice-box"
+                    id=id
+                    name=&id[2..]
+                    data-testid=id
+                    aria-labelledby=label_id
+                    checked=move || on.get()
+                    prop:checked=live(move || on.get())
+                    on:change=move |ev| {
+                        let want = event_target_checked(&ev);
+                        if want != on.get_untracked() {
+                            set(want)
+                        }
+                    }
+                />
+            </label>
         </div>
     }
 }

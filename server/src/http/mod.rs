@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
     let routes = routes();
 
     let render_ports = ports.clone();
+    let form_ports = ports.clone();
     // The public voucher page lives outside /sovereign, so outside the console router's route list: its
     // own render handler, with the same contexts as every page.
     let redeem_page = leptos_axum::render_app_async_with_context(
@@ -177,6 +178,19 @@ pub fn router(state: AppState) -> Router {
                 let options = leptos_options.clone();
                 move || app::shell(options.clone())
             },
+        )
+        // The wizard's steps posted as plain forms, without JavaScript (the page itself is the route above).
+        .route(
+            "/sovereign/wizard/{step}",
+            axum::routing::post(
+                move |crate::auth::Caller(me): crate::auth::Caller,
+                      axum::Extension(meta): axum::Extension<app::auth::RequestMeta>,
+                      axum::extract::Path(step): axum::extract::Path<String>,
+                      axum::Form(fields): axum::Form<Vec<(String, String)>>| {
+                    let ports = form_ports.clone();
+                    async move { wizard::form::post_step(ports, me, meta, step, fields).await }
+                },
+            ),
         )
         // Every route's pattern goes out with its response, for the latency metric's route label.
         .route_layer(axum::middleware::from_fn(crate::metrics::route_of))

@@ -14,6 +14,8 @@ use app::wizard::{Availability, GeneratedKey, OrgChoice, SubdomainCheck, WizardC
 use async_trait::async_trait;
 
 use crate::db::{self, Db};
+
+pub mod form;
 use crate::error::Error;
 
 /// Facts from the configuration (`--pool-domains`, `--nameservers`).

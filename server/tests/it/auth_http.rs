@@ -203,6 +203,8 @@ pub(crate) fn every_route() -> Vec<(Method, String)> {
         (Method::PUT, "/sovereign/api/v1/settings/console.name"),
         (Method::DELETE, "/sovereign/api/v1/settings/console.name"),
         (Method::GET, "/sovereign/api/v1/catalog"),
+        // The wizard's steps posted as plain forms (no JavaScript).
+        (Method::POST, "/sovereign/wizard/organisation"),
         (Method::GET, "/sovereign/api/v1/deployments"),
         (Method::POST, "/sovereign/api/v1/deployments"),
         (Method::GET, "/sovereign/api/v1/deployments/sample-id"),

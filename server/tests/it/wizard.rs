@@ -96,6 +96,7 @@ on_both_backends!(
     token_check_against_the_hetzner_api,
     launch_hands_the_request_to_the_engine_and_clears_the_draft,
     rest_and_launch_refuse_alike,
+    steps_posted_as_plain_forms_are_checked_saved_and_redirected,
 );
 
 fn settings() -> Settings {
@@ -242,6 +243,110 @@ impl Client<'_> {
             serde_json::from_str(&body).unwrap_or(Value::Null),
         )
     }
+}
+
+impl Client<'_> {
+    /// Posts a step as a browser without JavaScript does: a URL-encoded form from the console's origin.
+    async fn form(&self, path: &str, body: &str) -> (StatusCode, String) {
+        let req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", common::ORIGIN)
+            .header("cookie", &self.cookie)
+            .body(Body::from(body.to_string()))
+            .expect("req");
+        let (status, headers, _) = self.h.send(req).await;
+        let to = headers
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, to)
+    }
+}
+
+/// The wizard without JavaScript (`server::wizard::form`): a step posted as a form is applied to the draft,
+/// checked with the shared rules and saved; the answer goes on to the next step, or back with the errors.
+async fn steps_posted_as_plain_forms_are_checked_saved_and_redirected(db: Db) {
+    let h = harness(db).await;
+    let c = h.client("nojs@example.com", None, Some(OrgRole::Editor)).await;
+    // An empty name: back to the step with the rule's message in the URL; what else was posted is kept.
+    let (s, to) = c
+        .form(
+            "/sovereign/wizard/organisation",
+            "org.name=&org.headquarters=Tallinn%2C+Estonia&org.compliance=GDPR&secrets.hetznerToken=never-kept",
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(
+        to.starts_with("/sovereign/wizard/organisation?e=org.name%3A"),
+        "{to}"
+    );
+    let d = c.draft().await;
+    assert_eq!(d["request"]["org"]["name"], "");
+    assert_eq!(d["request"]["org"]["headquarters"], "Tallinn, Estonia");
+    assert_eq!(d["request"]["org"]["compliance"], json!(["gdpr"]));
+    assert_eq!(d["completed"], 0);
+    assert!(!d.to_string().contains("never-kept"), "no secret in the draft");
+    // The page it goes back to shows the message beside the field, with the values kept.
+    let (s, _, html) = c.page(&to).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Enter your organisation&#x27;s name.")
+            || html.contains("Enter your organisation's name."),
+        "{html}"
+    );
+    assert!(html.contains("Tallinn, Estonia"));
+    // A valid step is confirmed and goes on; a box left unchecked is not posted, and clears.
+    let (s, to) = c
+        .form(
+            "/sovereign/wizard/organisation",
+            "org.name=Nojs+Bank&org.headquarters=Tallinn",
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/sovereign/wizard/topology")
+    );
+    let d = c.draft().await;
+    assert_eq!(d["request"]["org"]["name"], "Nojs Bank");
+    assert_eq!(d["request"]["org"]["compliance"], json!([]));
+    assert_eq!(d["completed"], 1);
+    let (s, to) = c
+        .form("/sovereign/wizard/topology", "topology=solo&haEnabled=on")
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/sovereign/wizard/provider")
+    );
+    let d = c.draft().await;
+    assert_eq!(d["request"]["topology"], "solo");
+    assert_eq!(d["request"]["haEnabled"], true);
+    assert_eq!(d["request"]["regions"].as_array().map(Vec::len), Some(1));
+    // A step not reached yet cannot be confirmed: back with the reason as the step's notice.
+    let (s, to) = c.form("/sovereign/wizard/domain", "domain.subdomain=skip").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.starts_with("/sovereign/wizard/domain?e=form%3A"), "{to}");
+    // No Launch before the last step.
+    let (s, to) = c.form("/sovereign/wizard/review", "secrets.hetznerToken=x").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.starts_with("/sovereign/wizard/review?e=form%3A"), "{to}");
+    assert_eq!(c.draft().await["completed"], 2);
+    // Another site's form is refused before it reaches the wizard.
+    let req = Request::post("/sovereign/wizard/organisation")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("cookie", &c.cookie)
+        .body(Body::from("org.name=Evil"))
+        .expect("req");
+    let (s, _, _) = h.send(req).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(c.draft().await["request"]["org"]["name"], "Nojs Bank");
+    // A viewer may not use the wizard at all.
+    let v = h
+        .client("viewer-nojs@example.com", None, Some(OrgRole::Viewer))
+        .await;
+    let (s, _) = v.form("/sovereign/wizard/organisation", "org.name=X").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
 fn fields(v: &Value) -> Vec<String> {
