@@ -11,7 +11,7 @@ use crate::auth::pages::routes::{
 use crate::billing::routes::BillingRoute;
 use crate::catalog::routes::{FamilyRoute, MarketplaceLayoutRoute, MarketplaceRoute, ProductRoute};
 use crate::deployments::routes::{DeploymentRoute, DeploymentsRoute};
-use crate::flow::routes::{FlowRoute, JobsRoute, TimelineRoute};
+use crate::flow::routes::{FlowRoute, JobRoute, JobsRoute, TimelineRoute};
 use crate::home::HomePage;
 use crate::routes::{BASE, REDEEM};
 use crate::theme::current_theme;
@@ -127,6 +127,11 @@ fn Console() -> impl IntoView {
                         <Route
                             path=path!("/provision/:id/jobs/timeline")
                             view={Lazy::<TimelineRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/provision/:id/jobs/:job")
+                            view={Lazy::<JobRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <ParentRoute

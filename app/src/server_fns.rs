@@ -56,6 +56,7 @@ pub const INPUT_CONTENT_TYPES: &[(&str, &str)] = inputs![
     crate::flow::api::LoadFlow,
     crate::flow::api::ListJobs,
     crate::flow::api::JobTail,
+    crate::flow::api::LoadJob,
     crate::system::api::CheckSystem,
     crate::theme::SetTheme,
     crate::wizard::api::GetWizard,

@@ -246,6 +246,7 @@ mod module_of_tests {
             ("/sovereign/provision/abc/flow", Some("console")),
             ("/sovereign/provision/abc/jobs", Some("console")),
             ("/sovereign/provision/abc/jobs/timeline", Some("console")),
+            ("/sovereign/provision/abc/jobs/install-cilium", Some("console")),
             ("/sovereign/users", Some("console")),
             ("/sovereign/settings/tokens", Some("console")),
             ("/sovereign/wizard/topology", Some("wizard")),

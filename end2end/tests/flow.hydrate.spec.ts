@@ -107,3 +107,28 @@ test('the canvas folds a phase, zooms, and opens a step’s log in a pane, by mo
   await page.keyboard.press('Enter');
   await expect(canvas.locator('g.flow-node[data-node^="tofu:"]').first()).toBeVisible();
 });
+
+test('a double-click opens a step’s page; the critical path is outlined; a waiting step says what it waits for', async ({ page, request }) => {
+  const id = await createDeployment(request, 'slow-flow-critical');
+  await page.goto(`/sovereign/provision/${id}/flow`);
+  await hydrated(page);
+  const canvas = page.getByTestId('flow-canvas');
+  const handback = canvas.locator('g.flow-node[data-node="cluster-handback"]');
+  await expect(handback).toHaveClass(/flow-running/, { timeout: 60_000 });
+  // The path ends at the hand-back (the job that got furthest) and starts at a resource.
+  await expect(handback).toHaveClass(/flow-critical/);
+  await expect(canvas.locator('g.flow-node.flow-critical[data-node^="tofu:"]').first()).toBeVisible();
+  await expect(canvas.locator('path.flow-edge-critical').first()).toBeAttached();
+  await expect(page.getByTestId('flow-critical-legend')).toContainText('the critical path');
+  const cilium = canvas.locator('g.flow-node[data-node="install-cilium"]');
+  await expect(cilium.getByTestId('flow-node-cause')).toHaveText('waits for Cluster hand-back');
+  await cilium.click();
+  await expect(page.getByTestId('flow-pane-cause')).toHaveText(/^Waiting for Cluster hand-back, which is running/);
+  await snap(page, 'flow-critical-desktop');
+  await cilium.dblclick();
+  await expect(page).toHaveURL(new RegExp(`/sovereign/provision/${id}/jobs/install-cilium$`));
+  await expect(page.getByTestId('job-title')).toHaveText('cilium');
+  await page.getByTestId('run-tab-timeline').click();
+  await expect(page.getByTestId('timeline-critical-legend')).toBeVisible();
+  await expect(page.locator('g.tl-row.tl-critical[data-job="cluster-handback"]')).toBeAttached();
+});

@@ -31,3 +31,29 @@ test('without JavaScript a folded phase and a step’s log are links the server 
   await page.getByTestId('flow-pane-close').click();
   await expect(page.getByTestId('flow-pane')).toHaveCount(0);
 });
+
+test('without JavaScript a failed step and the steps it holds up each say why, on the canvas, the jobs table and the timeline', async ({ page, request }) => {
+  // The stand-in's apply fails at the load balancer (Hetzner's resource_unavailable) every time.
+  const id = await createDeployment(request, 'fail-apply-cause');
+  await expect
+    .poll(async () => (await (await request.get(`/sovereign/api/v1/deployments/${id}`)).json()).status, { timeout: 60_000 })
+    .toBe('failed');
+  await page.goto(`/sovereign/provision/${id}/flow`);
+  const lb = page.locator('g.flow-node.flow-failed[data-node^="tofu:hcloud_load_balancer."]').first();
+  await expect(lb.getByTestId('flow-node-cause')).toHaveText('Hetzner has none now');
+  await expect(lb).toHaveAttribute('aria-label', /resource_unavailable\): retry later/);
+  const list = page.getByTestId('flow-list');
+  await expect(list.getByTestId('flow-cause').filter({ hasText: 'Hetzner has none of what this resource needs' })).toHaveCount(1);
+  // A component waits for the hand-back, which waits for the failed load balancer: the sentence names the chain.
+  await expect(list.locator('li', { hasText: 'cilium' }).getByTestId('flow-cause')).toHaveText(
+    /^Blocked: it waits for Cluster hand-back, which waits for hcloud_load_balancer\.[^,]+, which failed; fix /,
+  );
+  // Never the library's own text.
+  await expect(page.locator('body')).not.toContainText('TOFU_STANDIN_FAIL_RESOURCE');
+  await snap(page, 'flow-cause-nojs');
+  await page.goto(`/sovereign/provision/${id}/jobs?status=failed`);
+  await expect(page.getByTestId('job-cause').first()).toContainText('Hetzner has none of what this resource needs');
+  await page.goto(`/sovereign/provision/${id}/jobs/timeline`);
+  await expect(page.getByTestId('timeline-causes')).toContainText('Blocked: it waits for Cluster hand-back');
+  await expect(page.locator('body')).not.toContainText('TOFU_STANDIN_FAIL_RESOURCE');
+});

@@ -27,6 +27,9 @@ pub struct Node {
     /// For a folded group's one node ([`FOLDED_PREFIX`]): how many jobs it stands for; 0 for a job.
     #[serde(default)]
     pub folded: usize,
+    /// The job's expected duration from earlier runs ([`Job::expected_ms`]).
+    #[serde(rename = "expectedMs", default)]
+    pub expected_ms: Option<i64>,
 }
 
 /// Ids of the nodes that stand for a folded group: `group:<group id>`.
@@ -181,6 +184,7 @@ impl Graph {
                 group: group_id(j.kind.batch(), &j.region),
                 duration_ms: j.duration_ms,
                 folded: 0,
+                expected_ms: j.expected_ms,
             })
             .collect();
         let mut members: BTreeMap<(usize, String), Vec<JobStatus>> = BTreeMap::new();
@@ -269,6 +273,7 @@ impl Graph {
                 group: n.group.clone(),
                 duration_ms: 0,
                 folded: 0,
+                expected_ms: None,
             });
             entry.folded += 1;
             entry.duration_ms = entry.duration_ms.max(n.duration_ms);
@@ -325,6 +330,8 @@ mod tests {
             finished_at: None,
             duration_ms: 0,
             latest_execution_id: None,
+            reason: None,
+            expected_ms: None,
         }
     }
 

@@ -20,7 +20,8 @@ use super::graph::Graph;
 
 /// Node box size and the gaps between layers (x) and rows (y), in SVG user units.
 pub const NODE_W: f64 = 200.0;
-pub const NODE_H: f64 = 44.0;
+/// Three lines: the name, the status and duration, and the cause in a few words.
+pub const NODE_H: f64 = 60.0;
 pub const LAYER_GAP: f64 = 72.0;
 pub const ROW_GAP: f64 = 16.0;
 pub const MARGIN: f64 = 16.0;
@@ -191,6 +192,8 @@ mod tests {
             finished_at: None,
             duration_ms: 0,
             latest_execution_id: None,
+            reason: None,
+            expected_ms: None,
         }
     }
 

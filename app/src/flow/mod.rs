@@ -3,7 +3,10 @@
 //! jobs store and REST) and the browser (the flow canvas).
 
 pub mod api;
+pub mod cause;
+pub mod critical;
 pub mod graph;
+pub mod job;
 pub mod layout;
 #[cfg(feature = "hydrate")]
 mod live;
@@ -154,6 +157,13 @@ pub struct Job {
         skip_serializing_if = "Option::is_none"
     )]
     pub latest_execution_id: Option<String>,
+    /// What the run saw about why it waits or failed (the sentence: [`cause::explain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<cause::Reason>,
+    /// How long the same job took in the organisation's earlier runs on this console (the median of those
+    /// that finished it); `None` without such history.
+    #[serde(rename = "expectedMs", default, skip_serializing_if = "Option::is_none")]
+    pub expected_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,11 +48,18 @@ pub fn FlowPage() -> impl IntoView {
 /// What the canvas shows beside the run itself, kept in the query string so every state is a link (and works
 /// without JavaScript): folded groups (`fold=infrastructure,components`), the zoom in percent (`zoom=75`)
 /// and the job whose log is open (`job=install-cilium`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CanvasView {
     pub fold: BTreeSet<String>,
     pub zoom: u32,
     pub job: String,
+}
+
+/// Nothing folded, 100 %, no log open (the page's plain address).
+impl Default for CanvasView {
+    fn default() -> Self {
+        CanvasView::parse(None, None, None)
+    }
 }
 
 /// Zoom steps, in percent.
@@ -165,28 +172,33 @@ fn kind_word(k: JobKind) -> &'static str {
     }
 }
 
-/// A group's title from its id (`<phase>` or `<phase>@<region>`).
-fn group_title(group: &str) -> String {
-    match group.split_once('@') {
-        Some((phase, region)) => format!("{} · {region}", phase_title(phase)),
-        None => phase_title(group).to_string(),
-    }
-}
-
-/// What a node's box says: the job's label, or a folded group's title and size.
+/// What a node's box says: the job's label, or a folded group's short title.
 fn display_label(n: &Node) -> String {
     if n.folded > 0 {
-        format!("{} ({})", group_title(&n.group), n.folded)
+        // The short phase name, so the box holds the whole label (the count is on the second line).
+        match n.group.split_once('@') {
+            Some((phase, region)) => format!("{} · {region}", short_phase(phase)),
+            None => short_phase(&n.group).to_string(),
+        }
     } else {
         n.label.clone()
     }
 }
 
+fn short_phase(phase: &str) -> &'static str {
+    match phase {
+        "infrastructure" => "Cloud resources",
+        "cluster" => "Cluster hand-back",
+        "components" => "Components",
+        _ => "Other",
+    }
+}
+
 fn node_text(n: &Node) -> String {
     let what = if n.folded > 0 {
-        "folded group, Enter unfolds"
+        format!("folded group of {} steps, Enter unfolds", n.folded)
     } else {
-        kind_word(n.kind)
+        kind_word(n.kind).to_string()
     };
     let mut s = format!(
         "{}, {what}: {}",
@@ -196,16 +208,41 @@ fn node_text(n: &Node) -> String {
     if n.duration_ms > 0 {
         s.push_str(&format!(", {}", format_duration(n.duration_ms)));
     }
+    if let (Some(e), false) = (n.expected_ms, n.status.is_terminal()) {
+        s.push_str(&format!(", about {} in earlier runs", format_duration(e)));
+    }
     s
 }
 
-/// Cuts a label to what fits in a node box.
+/// A node's second line: its status and time — so far, or with what earlier runs took (`~`).
+pub fn time_line(status: JobStatus, duration_ms: i64, expected_ms: Option<i64>) -> String {
+    let word = status_word(status);
+    match (status, expected_ms) {
+        (JobStatus::Pending, Some(e)) => format!("{word} · ~{}", format_duration(e)),
+        (JobStatus::Running, Some(e)) if duration_ms > 0 => {
+            format!(
+                "{word} · {} of ~{}",
+                format_duration(duration_ms),
+                format_duration(e)
+            )
+        }
+        _ if duration_ms > 0 => format!("{word} · {}", format_duration(duration_ms)),
+        _ => word.to_string(),
+    }
+}
+
+/// Cuts a label to what fits in a node box (12 px monospace).
 fn short(label: &str) -> String {
-    const MAX: usize = 26;
-    if label.chars().count() <= MAX {
+    cut(label, 26)
+}
+
+/// Cuts text to at most `max` characters, marking the cut.
+fn cut(label: &str, max: usize) -> String {
+    let max = max.max(2);
+    if label.chars().count() <= max {
         label.to_string()
     } else {
-        let mut s: String = label.chars().take(MAX - 1).collect();
+        let mut s: String = label.chars().take(max - 1).collect();
         s.push('…');
         s
     }
@@ -267,6 +304,9 @@ fn Canvas(view: FlowView) -> impl IntoView {
     let fqdn = deployment.fqdn.clone();
     let jobs = RwSignal::new(jobs);
     let graph = Memo::new(move |_| jobs.with(|j| Graph::from_jobs(j)));
+    // Why each failed or waiting job is so, from the jobs themselves (recomputed live).
+    let causes = Memo::new(move |_| jobs.with(|j| super::cause::explain(j)));
+    let path = Memo::new(move |_| jobs.with(|j| super::critical::critical_path(j)));
     let query = use_query_map();
     let cv = Memo::new(move |_| {
         let q = query.read();
@@ -275,7 +315,30 @@ fn Canvas(view: FlowView) -> impl IntoView {
     // What the canvas draws: the graph with the folded groups as one node each.
     let shown = Memo::new(move |_| cv.with(|v| graph.with(|g| g.fold(&v.fold))));
     let layout = Memo::new(move |_| shown.with(Layout::of));
+    // The critical path as drawn: its jobs (a folded group stands for its members) and its edges
+    // (`from\0to`, between consecutive steps that are not inside one folded group).
+    let critical = Memo::new(move |_| {
+        cv.with(|v| {
+            graph.with(|g| {
+                let owner = |id: &str| match g.node(id) {
+                    Some(n) if v.fold.contains(&n.group) => format!("{FOLDED_PREFIX}{}", n.group),
+                    _ => id.to_string(),
+                };
+                path.with(|p| {
+                    let ids: Vec<String> = p.iter().map(|id| owner(id)).collect();
+                    let mut set: BTreeSet<String> = ids.iter().cloned().collect();
+                    for w in ids.windows(2) {
+                        if w[0] != w[1] {
+                            set.insert(format!("{}\u{0}{}", w[0], w[1]));
+                        }
+                    }
+                    set
+                })
+            })
+        })
+    });
     let base = StoredValue::new(crate::routes::page(&format!("provision/{}/flow", deployment.id)));
+    let run_id = StoredValue::new(deployment.id.clone());
     let navigate = use_navigate();
     // Full paths (the router must not prefix its base again); the page keeps its scroll position.
     let go = Callback::new(move |href: String| {
@@ -441,8 +504,24 @@ fn Canvas(view: FlowView) -> impl IntoView {
                 "+"
             </a>
             <span class="muted text-sm">
-                "Drag or use the arrow keys to move around; + and − zoom; Enter on a step opens its log."
+                "Drag or use the arrow keys to move around; + and − zoom; Enter on a step opens its log, a double-click its page."
             </span>
+            {move || {
+                path.with(|p| {
+                    (!p.is_empty())
+                        .then(|| {
+                            view! {
+                                <span class="muted text-sm" data-testid="flow-critical-legend">
+                                    <span class="flow-critical-key" aria-hidden="true"></span>
+                                    {format!(
+                                        "Bold: the critical path, the {} steps that decided the run’s time.",
+                                        p.len(),
+                                    )}
+                                </span>
+                            }
+                        })
+                })
+            }}
         </div>
     };
     let svg = view! {
@@ -490,12 +569,16 @@ fn Canvas(view: FlowView) -> impl IntoView {
                     <For
                         each=move || edge_ids.get()
                         key=|e| e.clone()
-                        children=move |(from, to)| view! { <FlowEdge from to graph=shown layout /> }
+                        children=move |(from, to)| view! { <FlowEdge from to graph=shown layout critical /> }
                     />
                     <For
                         each=move || node_ids.get()
                         key=|id| id.clone()
-                        children=move |id| view! { <FlowNode id graph=shown layout cv base go /> }
+                        children=move |node| {
+                            view! {
+                                <FlowNode id=node run=run_id graph=shown layout causes critical cv base go />
+                            }
+                        }
                     />
                 </svg>
             </Show>
@@ -528,6 +611,7 @@ fn Canvas(view: FlowView) -> impl IntoView {
                                     .iter()
                                     .map(|u| u.label.clone())
                                     .collect();
+                                let cause = causes.with(|c| c.get(&n.id).map(|c| c.sentence.clone()));
                                 view! {
                                     <li class=format!("flow-item flow-{}", n.status.as_str())>
                                         <span class="flow-dot" aria-hidden="true"></span>
@@ -541,6 +625,17 @@ fn Canvas(view: FlowView) -> impl IntoView {
                                                 view! {
                                                     <span class="muted text-sm block">
                                                         "Starts after: " {waits.join(", ")}
+                                                    </span>
+                                                }
+                                            })}
+                                        {cause
+                                            .map(|c| {
+                                                view! {
+                                                    <span
+                                                        class="flow-cause-text block"
+                                                        data-testid="flow-cause"
+                                                    >
+                                                        {c}
                                                     </span>
                                                 }
                                             })}
@@ -567,7 +662,11 @@ fn Canvas(view: FlowView) -> impl IntoView {
                 Memo::new(move |_| graph.with(|g| g.node(&job).map(|n| n.status)))
             };
             let close = cv.with(|v| v.with_job("").href(&base.get_value()));
-            view! { <LogPane id=id_for_pane.clone() job status close /> }
+            let cause = {
+                let job = job.clone();
+                Memo::new(move |_| causes.with(|c| c.get(&job).map(|c| c.sentence.clone())))
+            };
+            view! { <LogPane id=id_for_pane.clone() job status cause close /> }
         })
     };
     view! {
@@ -575,8 +674,12 @@ fn Canvas(view: FlowView) -> impl IntoView {
         <RunNav id=id.clone() current="flow" />
         {groups}
         {tools}
-        {svg}
-        {pane}
+        // The canvas and, once a step is chosen, its log beside it (below it on narrow screens): the pane never
+        // covers the canvas.
+        <div class="flow-stage" class:flow-stage-open=move || cv.with(|v| !v.job.is_empty())>
+            {svg}
+            {pane}
+        </div>
         {list}
     }
 }
@@ -584,7 +687,14 @@ fn Canvas(view: FlowView) -> impl IntoView {
 /// The log of one job (its latest execution's last lines), floating over the canvas; re-read when the
 /// job's status changes. Without JavaScript it is part of the page the server sends for `?job=`.
 #[component]
-fn LogPane(id: String, job: String, status: Memo<Option<JobStatus>>, close: String) -> impl IntoView {
+fn LogPane(
+    id: String,
+    job: String,
+    status: Memo<Option<JobStatus>>,
+    cause: Memo<Option<String>>,
+    close: String,
+) -> impl IntoView {
+    let page = job_href(&id, &job);
     let data = Resource::new(
         move || (id.clone(), job.clone(), status.get()),
         |(id, job, _)| super::api::job_tail(id, job),
@@ -612,6 +722,17 @@ fn LogPane(id: String, job: String, status: Memo<Option<JobStatus>>, close: Stri
                                     </h2>
                                     <span class=format!("pill flow-badge-{}", j.status.as_str())>{sub}</span>
                                 </div>
+                                {move || {
+                                    cause
+                                        .get()
+                                        .map(|c| {
+                                            view! {
+                                                <p class="flow-cause-text" data-testid="flow-pane-cause">
+                                                    {c}
+                                                </p>
+                                            }
+                                        })
+                                }}
                                 <div
                                     class="log-pane"
                                     tabindex="0"
@@ -619,33 +740,7 @@ fn LogPane(id: String, job: String, status: Memo<Option<JobStatus>>, close: Stri
                                     aria-label="Log of the step"
                                     data-testid="flow-pane-log"
                                 >
-                                    {if lines.is_empty() {
-                                        view! { <p class="muted">"No log lines yet."</p> }.into_any()
-                                    } else {
-                                        lines
-                                            .into_iter()
-                                            .map(|l| {
-                                                view! {
-                                                    <div
-                                                        class=format!("log-line log-{}", l.level.as_str())
-                                                        data-testid="flow-pane-line"
-                                                    >
-                                                        <span class="log-time">
-                                                            {format!("#{}", l.line_number)}
-                                                        </span>
-                                                        <span class="log-phase">
-                                                            {crate::time::format_rfc3339(l.at)
-                                                                .get(11..19)
-                                                                .unwrap_or_default()
-                                                                .to_string()}
-                                                        </span>
-                                                        <span class="log-msg">{l.message}</span>
-                                                    </div>
-                                                }
-                                            })
-                                            .collect_view()
-                                            .into_any()
-                                    }}
+                                    {log_lines(lines)}
                                 </div>
                             }
                                 .into_any()
@@ -658,14 +753,64 @@ fn LogPane(id: String, job: String, status: Memo<Option<JobStatus>>, close: Stri
                 <a class="btn btn-secondary btn-sm" href=close data-testid="flow-pane-close">
                     "Close the log"
                 </a>
+                " "
+                <a class="btn btn-secondary btn-sm" href=page data-testid="flow-pane-open">
+                    "Open the job’s page"
+                </a>
             </p>
         </aside>
     }
 }
 
+/// A job's log lines (or a word that there are none yet), as the pane and the job page show them.
+pub fn log_lines(lines: Vec<super::LogLine>) -> AnyView {
+    if lines.is_empty() {
+        return view! { <p class="muted">"No log lines yet."</p> }.into_any();
+    }
+    lines
+        .into_iter()
+        .map(|l| {
+            view! {
+                <div class=format!("log-line log-{}", l.level.as_str()) data-testid="flow-pane-line">
+                    <span class="log-time">{format!("#{}", l.line_number)}</span>
+                    <span class="log-phase">
+                        {crate::time::format_rfc3339(l.at).get(11..19).unwrap_or_default().to_string()}
+                    </span>
+                    <span class="log-msg">{l.message}</span>
+                </div>
+            }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The address of a job's page (`/provision/<id>/jobs/<job>`, the job's name percent-encoded).
+pub fn job_href(id: &str, job: &str) -> String {
+    let mut name = String::with_capacity(job.len());
+    for b in job.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                name.push(b as char)
+            }
+            _ => name.push_str(&format!("%{b:02X}")),
+        }
+    }
+    crate::routes::page(&format!("provision/{id}/jobs/{name}"))
+}
+
 /// One edge of the canvas; its path and colour follow the layout and its source's status.
 #[component]
-fn FlowEdge(from: String, to: String, graph: Memo<Graph>, layout: Memo<Layout>) -> impl IntoView {
+fn FlowEdge(
+    from: String,
+    to: String,
+    graph: Memo<Graph>,
+    layout: Memo<Layout>,
+    critical: Memo<BTreeSet<String>>,
+) -> impl IntoView {
+    let on_path = {
+        let key = format!("{from}\u{0}{to}");
+        Memo::new(move |_| critical.with(|c| c.contains(&key)))
+    };
     let path = {
         let (from, to) = (from.clone(), to.clone());
         Memo::new(move |_| layout.with(|l| l.edge_path(&from, &to).unwrap_or_default()))
@@ -673,7 +818,10 @@ fn FlowEdge(from: String, to: String, graph: Memo<Graph>, layout: Memo<Layout>) 
     let status = Memo::new(move |_| graph.with(|g| g.node(&from).map_or(JobStatus::Pending, |n| n.status)));
     view! {
         <path
-            class=move || format!("flow-edge flow-{}", status.get().as_str())
+            class=move || {
+                let path = if on_path.get() { " flow-edge-critical" } else { "" };
+                format!("flow-edge flow-{}{path}", status.get().as_str())
+            }
             d=move || path.get()
             marker-end="url(#flow-arrow)"
         />
@@ -684,8 +832,11 @@ fn FlowEdge(from: String, to: String, graph: Memo<Graph>, layout: Memo<Layout>) 
 #[component]
 fn FlowNode(
     id: String,
+    run: StoredValue<String>,
     graph: Memo<Graph>,
     layout: Memo<Layout>,
+    causes: Memo<std::collections::BTreeMap<String, super::cause::Cause>>,
+    critical: Memo<BTreeSet<String>>,
     cv: Memo<CanvasView>,
     base: StoredValue<String>,
     go: Callback<String>,
@@ -706,6 +857,15 @@ fn FlowNode(
         let open = open.clone();
         move |_: leptos::ev::MouseEvent| open()
     };
+    // Double-click: the job's own page (a folded group has none).
+    let on_dblclick = {
+        let id = id.clone();
+        move |_: leptos::ev::MouseEvent| {
+            if !id.starts_with(FOLDED_PREFIX) {
+                go.run(job_href(&run.get_value(), &id));
+            }
+        }
+    };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" || ev.key() == " " {
             ev.prevent_default();
@@ -724,18 +884,45 @@ fn FlowNode(
     let status = Memo::new(move |_| node.with(|n| n.as_ref().map_or(JobStatus::Pending, |n| n.status)));
     let label = Memo::new(move |_| node.with(|n| n.as_ref().map(display_label).unwrap_or_default()));
     let duration = Memo::new(move |_| node.with(|n| n.as_ref().map_or(0, |n| n.duration_ms)));
-    let aria = Memo::new(move |_| node.with(|n| n.as_ref().map(node_text).unwrap_or_default()));
+    let folded = Memo::new(move |_| node.with(|n| n.as_ref().map_or(0, |n| n.folded)));
+    let expected = Memo::new(move |_| node.with(|n| n.as_ref().and_then(|n| n.expected_ms)));
+    let on_path = {
+        let id = id.clone();
+        Memo::new(move |_| critical.with(|c| c.contains(&id)))
+    };
+    let cause = {
+        let id = id.clone();
+        Memo::new(move |_| causes.with(|c| c.get(&id).cloned()))
+    };
+    let aria = Memo::new(move |_| {
+        let text = node.with(|n| n.as_ref().map(node_text).unwrap_or_default());
+        match cause.get() {
+            Some(c) => format!("{text}. {}", c.sentence),
+            None => text,
+        }
+    });
+    let tip = {
+        let id = id.clone();
+        move || match cause.get() {
+            Some(c) => format!("{id}: {}", c.sentence),
+            None => id.clone(),
+        }
+    };
     let sub = move || {
         let (s, d) = (status.get(), duration.get());
-        if d > 0 {
-            format!("{} · {}", status_word(s), format_duration(d))
+        if folded.get() > 0 {
+            // A folded phase: how many steps it stands for (its name is the first line).
+            format!("{} · {} steps", status_word(s), folded.get())
         } else {
-            status_word(s).to_string()
+            time_line(s, d, expected.get())
         }
     };
     view! {
         <g
-            class=move || format!("flow-node flow-{}", status.get().as_str())
+            class=move || {
+                let path = if on_path.get() { " flow-critical" } else { "" };
+                format!("flow-node flow-{}{path}", status.get().as_str())
+            }
             transform=move || {
                 place.get().map(|p| format!("translate({:.1},{:.1})", p.x, p.y)).unwrap_or_default()
             }
@@ -744,15 +931,19 @@ fn FlowNode(
             aria-label=move || aria.get()
             data-node=id.clone()
             on:click=on_click
+            on:dblclick=on_dblclick
             on:keydown=on_key
         >
-            <title>{id.clone()}</title>
+            <title>{tip}</title>
             <rect width=NODE_W.to_string() height=NODE_H.to_string() rx="8" />
             <text x="12" y="18" class="flow-label">
                 {move || short(&label.get())}
             </text>
             <text x="12" y="35" class="flow-sub">
                 {sub}
+            </text>
+            <text x="12" y="52" class="flow-cause" data-testid="flow-node-cause">
+                {move || cause.get().map(|c| cut(&c.short, 32)).unwrap_or_default()}
             </text>
         </g>
     }
@@ -762,7 +953,9 @@ fn FlowNode(
 /// add) their job; anything else returns true when the jobs should be read again (a status change).
 pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::DeploymentEvent) -> bool {
     use crate::deployments::types::{ComponentPhase, EventKind, Phase};
-    let (name, kind, app, status) = match e.kind {
+    // The reason a change brings (a component's from its message, as the server classifies it); `None`: the
+    // change says nothing about one (a resource's: the server's diagnosis arrives with the next read).
+    let (name, kind, app, status, reason) = match e.kind {
         EventKind::Resource if matches!(e.phase, Phase::TofuPlan | Phase::TofuApply) => {
             let Some(r) = &e.resource else { return false };
             (
@@ -770,6 +963,7 @@ pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::Deploymen
                 JobKind::Resource,
                 r.resource_type.clone(),
                 JobStatus::of_resource(r.state),
+                None,
             )
         }
         EventKind::Component => {
@@ -782,6 +976,7 @@ pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::Deploymen
                 JobKind::Release,
                 c.clone(),
                 JobStatus::of_component(s),
+                Some(super::cause::classify_release(s, &e.message)),
             )
         }
         EventKind::Status => return true,
@@ -790,6 +985,12 @@ pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::Deploymen
     if let Some(j) = jobs.iter_mut().find(|j| j.job_name == name) {
         if j.status != status && status != JobStatus::Pending && j.started_at.is_none() {
             j.started_at = Some(e.at);
+        }
+        // The store's rule: a change that brings a reason sets it; another status forgets the old one.
+        match reason {
+            Some(r) => j.reason = r,
+            None if j.status != status => j.reason = None,
+            None => {}
         }
         j.status = status;
         // Durations follow the events (the store's rules: so far while running, start to finish after).
@@ -816,7 +1017,44 @@ pub fn apply_event(jobs: &mut Vec<Job>, e: &crate::deployments::types::Deploymen
             finished_at: None,
             duration_ms: 0,
             latest_execution_id: None,
+            reason: reason.flatten(),
+            expected_ms: None,
         });
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_view_is_the_plain_address() {
+        assert_eq!(CanvasView::default().href("/f"), "/f");
+        assert_eq!(CanvasView::default().with_job("x").href("/f"), "/f?job=x");
+    }
+
+    #[test]
+    fn a_folded_phase_s_label_fits_its_box_whole() {
+        for group in [
+            "infrastructure",
+            "cluster",
+            "components@fsn1-2",
+            "infrastructure@nbg1-3",
+        ] {
+            let n = Node {
+                id: format!("{FOLDED_PREFIX}{group}"),
+                label: group.to_string(),
+                kind: JobKind::Resource,
+                status: JobStatus::Running,
+                group: group.to_string(),
+                duration_ms: 0,
+                folded: 1234,
+                expected_ms: None,
+            };
+            let label = display_label(&n);
+            assert_eq!(short(&label), label, "{group}: cut");
+            assert!(node_text(&n).contains("1234 steps"));
+        }
+    }
 }

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::{FlowView, load_flow};
-use super::page::{RunNav, follow_live, status_word};
+use super::page::{RunNav, follow_live, job_href, status_word};
 use super::table::{JobsQuery, SortBy, Timeline, regions, rows, timeline};
 use super::{Job, JobStatus};
 use crate::time::{format_duration, format_utc};
@@ -259,6 +259,7 @@ fn JobsTable(view: FlowView) -> impl IntoView {
         })
     });
     let total = Memo::new(move |_| jobs.with(Vec::len));
+    let causes = Memo::new(move |_| jobs.with(|j| super::cause::explain(j)));
     let empty = move || {
         let (title, hint) = if total.get() == 0 {
             (
@@ -297,7 +298,7 @@ fn JobsTable(view: FlowView) -> impl IntoView {
                         <For
                             each=move || order.get()
                             key=|name| name.clone()
-                            children=move |name| view! { <JobRow name by_name /> }
+                            children=move |name| view! { <JobRow name run=id by_name causes /> }
                         />
                     </tbody>
                 </table>
@@ -312,15 +313,21 @@ fn JobsTable(view: FlowView) -> impl IntoView {
 }
 
 #[component]
-fn JobRow(name: String, by_name: Memo<BTreeMap<String, Job>>) -> impl IntoView {
+fn JobRow(
+    name: String,
+    run: StoredValue<String>,
+    by_name: Memo<BTreeMap<String, Job>>,
+    causes: Memo<BTreeMap<String, super::cause::Cause>>,
+) -> impl IntoView {
     let job = {
         let name = name.clone();
         Memo::new(move |_| by_name.with(|m| m.get(&name).cloned()))
     };
-    move || job.get().map(|j| row(&j))
+    let cause = Memo::new(move |_| causes.with(|c| c.get(&name).map(|c| c.sentence.clone())));
+    move || job.get().map(|j| row(&run.get_value(), &j, cause.get()))
 }
 
-fn row(j: &Job) -> impl IntoView + use<> {
+fn row(run: &str, j: &Job, cause: Option<String>) -> impl IntoView + use<> {
     let label = super::graph::label_of(j);
     let deps: Vec<String> = j
         .depends_on
@@ -339,7 +346,23 @@ fn row(j: &Job) -> impl IntoView + use<> {
     };
     view! {
         <tr data-testid="job-row" data-job=j.job_name.clone()>
-            <td class="mono break-all">{label}</td>
+            <td>
+                <a class="mono break-all" href=job_href(run, &j.job_name) data-testid="job-link">
+                    {label}
+                </a>
+                {cause
+                    .map(|c| {
+                        view! {
+                            <span
+                                class="flow-cause-text block"
+                                class:flow-failed=j.status == JobStatus::Failed
+                                data-testid="job-cause"
+                            >
+                                {c}
+                            </span>
+                        }
+                    })}
+            </td>
             <td class="hide-sm">{phase}</td>
             <td class="hide-sm mono text-sm">
                 {if deps.is_empty() { "—".to_string() } else { deps.join(", ") }}
@@ -348,6 +371,16 @@ fn row(j: &Job) -> impl IntoView + use<> {
             <td class="hide-sm muted nowrap">{j.started_at.map_or_else(|| "—".to_string(), format_utc)}</td>
             <td class="nowrap" data-testid="job-duration">
                 {duration_text(j.duration_ms)}
+                {j
+                    .expected_ms
+                    .filter(|_| !j.status.is_terminal())
+                    .map(|e| {
+                        view! {
+                            <span class="muted text-sm block" data-testid="job-expected">
+                                {format!("usually ~{}", format_duration(e))}
+                            </span>
+                        }
+                    })}
             </td>
         </tr>
     }
@@ -372,7 +405,8 @@ pub fn TimelinePage() -> impl IntoView {
 }
 
 /// Geometry of the chart, in SVG user units.
-const LABEL_W: f64 = 230.0;
+/// The label column: [`super::table::LABEL_CHARS`] characters of 12 px monospace (a third of a phone's width).
+const LABEL_W: f64 = 160.0;
 const CHART_W: f64 = 640.0;
 const ROW_H: f64 = 22.0;
 const AXIS_H: f64 = 24.0;
@@ -388,8 +422,13 @@ fn TimelineChart(view: FlowView) -> impl IntoView {
     let jobs = RwSignal::new(view.jobs.clone());
     follow_live(&view.deployment, jobs);
     let t = Memo::new(move |_| jobs.with(|j| timeline(j)));
+    let run = StoredValue::new(view.deployment.id.clone());
+    let causes = Memo::new(move |_| jobs.with(|j| super::cause::explain(j)));
+    let path = Memo::new(move |_| jobs.with(|j| super::critical::critical_path(j)));
     let chart = move || {
         let t = t.get();
+        let causes = causes.get();
+        let path = path.get();
         if t.bars.is_empty() {
             return view! {
                 <div class="card empty" data-testid="timeline-empty">
@@ -401,7 +440,59 @@ fn TimelineChart(view: FlowView) -> impl IntoView {
             }
             .into_any();
         }
-        view! { <Chart t /> }.into_any()
+        // Why the jobs that wait or failed do so: in each row's tooltip and as a list under the chart.
+        let why: Vec<(String, String, JobStatus)> = t
+            .bars
+            .iter()
+            .filter_map(|b| {
+                causes
+                    .get(&b.job)
+                    .map(|c| (b.label.clone(), c.sentence.clone(), b.status))
+            })
+            .collect();
+        let list = (!why.is_empty()).then(|| {
+            view! {
+                <section class="card mt-4" aria-labelledby="tl-why-title" data-testid="timeline-causes">
+                    <h2 id="tl-why-title" class="card-title">
+                        "Why jobs wait or failed"
+                    </h2>
+                    <ul class="flow-list">
+                        {why
+                            .into_iter()
+                            .map(|(label, sentence, status)| {
+                                view! {
+                                    <li class=format!("flow-item flow-{}", status.as_str())>
+                                        <span class="flow-dot" aria-hidden="true"></span>
+                                        <span class="mono break-all">{label}</span>
+                                        <span class="flow-cause-text block" data-testid="timeline-cause">
+                                            {sentence}
+                                        </span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </section>
+            }
+        });
+        let legend = (!path.is_empty()).then(|| {
+            view! {
+                <p class="muted text-sm" data-testid="timeline-critical-legend">
+                    <span class="flow-critical-key" aria-hidden="true"></span>
+                    {format!(
+                        "Outlined: the critical path, the {} jobs that decided the run’s time.",
+                        path.len(),
+                    )}
+                </p>
+            }
+        });
+        let path: std::collections::BTreeSet<String> = path.into_iter().collect();
+        view! {
+            {legend}
+            <Chart t causes path run=run.get_value() />
+            {list}
+        }
+        .into_any()
     };
     view! {
         {head}
@@ -410,7 +501,12 @@ fn TimelineChart(view: FlowView) -> impl IntoView {
 }
 
 #[component]
-fn Chart(t: Timeline) -> impl IntoView {
+fn Chart(
+    t: Timeline,
+    causes: BTreeMap<String, super::cause::Cause>,
+    path: std::collections::BTreeSet<String>,
+    run: String,
+) -> impl IntoView {
     let height = AXIS_H + t.bars.len() as f64 * ROW_H + 8.0;
     let width = LABEL_W + CHART_W + 90.0;
     let x = |ms: i64| LABEL_W + (ms as f64 / t.span as f64) * CHART_W;
@@ -438,14 +534,8 @@ fn Chart(t: Timeline) -> impl IntoView {
                 Some(from) => (x(from), (x(b.to) - x(from)).max(3.0)),
                 None => (LABEL_W + CHART_W - 40.0, 40.0),
             };
-            let label = if b.label.chars().count() > 30 {
-                let mut s: String = b.label.chars().take(29).collect();
-                s.push('…');
-                s
-            } else {
-                b.label.clone()
-            };
-            let said = match b.from {
+            let label = super::table::fit_label(&b.label);
+            let mut said = match b.from {
                 Some(_) => format!(
                     "{}: {}, {}",
                     b.label,
@@ -454,17 +544,24 @@ fn Chart(t: Timeline) -> impl IntoView {
                 ),
                 None => format!("{}: {}", b.label, status_word(b.status).to_lowercase()),
             };
+            if let Some(c) = causes.get(&b.job) {
+                said.push_str(". ");
+                said.push_str(&c.sentence);
+            }
             view! {
                 <g
                     class=format!("tl-row flow-{}", b.status.as_str())
                     class:tl-waiting=b.from.is_none()
+                    class:tl-critical=path.contains(&b.job)
                     data-job=b.job.clone()
                     data-duration=duration_text(b.duration_ms)
                 >
                     <title>{said}</title>
-                    <text x="4" y=format!("{:.1}", y + 15.0) class="tl-label">
-                        {label}
-                    </text>
+                    <a href=job_href(&run, &b.job) class="tl-link">
+                        <text x="4" y=format!("{:.1}", y + 15.0) class="tl-label">
+                            {label}
+                        </text>
+                    </a>
                     <rect
                         x=format!("{bx:.1}")
                         y=format!("{:.1}", y + 4.0)
@@ -508,7 +605,7 @@ fn Chart(t: Timeline) -> impl IntoView {
                 viewBox=format!("0 0 {width:.0} {height:.0}")
                 width=format!("{width:.0}")
                 height=format!("{height:.0}")
-                role="img"
+                role="group"
                 aria-label=summary
             >
                 {ticks}

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::job::JobPage;
 use super::page::FlowPage;
 use super::pages::{JobsPage, TimelinePage};
 
@@ -43,3 +44,16 @@ in_chunk!(
 );
 
 lazy_route_in!(TimelineRoute, timeline_route_view, preload_timeline_route);
+
+/// `/sovereign/provision/<id>/jobs/<job>`.
+pub struct JobRoute;
+
+in_chunk!(
+    console,
+    preload_job_route,
+    fn job_route_view(_this: JobRoute) -> AnyView {
+        view! { <JobPage/> }.into_any()
+    }
+);
+
+lazy_route_in!(JobRoute, job_route_view, preload_job_route);

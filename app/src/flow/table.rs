@@ -130,6 +130,24 @@ pub fn regions(jobs: &[Job]) -> Vec<String> {
     r
 }
 
+/// Characters of a job's name the timeline's label column shows.
+pub const LABEL_CHARS: usize = 21;
+
+/// A job's name cut to [`LABEL_CHARS`] in the middle, so both the kind (`hcloud_server…`) and the part that
+/// tells similar names apart (`…["fsn1-cp1"]`) stay.
+pub fn fit_label(label: &str) -> String {
+    let chars: Vec<char> = label.chars().collect();
+    if chars.len() <= LABEL_CHARS {
+        return label.to_string();
+    }
+    let tail = LABEL_CHARS * 3 / 5;
+    let head = LABEL_CHARS - tail - 1;
+    let mut s: String = chars[..head].iter().collect();
+    s.push('…');
+    s.extend(&chars[chars.len() - tail..]);
+    s
+}
+
 /// Tick steps of the timeline, in ms (§D.6), then whole hours.
 const TICKS: [i64; 7] = [1_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000];
 /// At most this many ticks across the chart.
@@ -242,6 +260,8 @@ mod tests {
             finished_at: (status.is_terminal()).then(|| started.unwrap_or(0) + duration),
             duration_ms: duration,
             latest_execution_id: None,
+            reason: None,
+            expected_ms: None,
         }
     }
 
@@ -333,6 +353,14 @@ mod tests {
             ["install-a", "install-c", "install-b"]
         );
         assert_eq!(SortBy::parse("nonsense"), SortBy::Status);
+    }
+
+    #[test]
+    fn long_names_are_cut_in_the_middle_to_the_label_column() {
+        assert_eq!(fit_label("cilium"), "cilium");
+        let cut = fit_label("hcloud_server.control_plane[\"fsn1-cp1\"]");
+        assert_eq!(cut, "hcloud_s…[\"fsn1-cp1\"]");
+        assert_eq!(cut.chars().count(), LABEL_CHARS);
     }
 
     #[test]

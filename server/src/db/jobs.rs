@@ -7,9 +7,13 @@
 //! - a status change away from `pending` with no running execution starts one; a terminal status finishes
 //!   the running execution; a repeated status is not an attempt;
 //! - a line goes to the running execution (numbered by the store, 1-based); with none running it is
-//!   dropped — except the line of the write that finished one.
+//!   dropped — except the line of the write that finished one;
+//! - `reason` (why the job waits or failed, [`app::flow::cause::Reason`]) is set by a write that brings one
+//!   (`Some(None)` clears it); a write without one keeps it while the status stays and forgets it when the
+//!   status changes (the old reason is about the old state).
 
 use app::deployments::Level;
+use app::flow::cause::Reason;
 use app::flow::{Execution, ExecutionStatus, Job, JobDetail, JobKind, JobStatus, LogLine, LogPage};
 
 use super::{Db, DbError, now_ms};
@@ -28,6 +32,8 @@ pub struct JobWrite {
     pub status: Option<JobStatus>,
     pub at: i64,
     pub line: Option<(Level, String)>,
+    /// `None`: keep the reason while the status stays, forget it when it changes; `Some(r)`: set `r`.
+    pub reason: Option<Option<Reason>>,
 }
 
 impl JobWrite {
@@ -41,6 +47,7 @@ impl JobWrite {
             status: None,
             at: now_ms(),
             line: None,
+            reason: None,
         }
     }
 
@@ -56,6 +63,12 @@ impl JobWrite {
 
     pub fn depends_on(mut self, deps: impl IntoIterator<Item = String>) -> Self {
         self.depends_on = deps.into_iter().collect();
+        self
+    }
+
+    /// Sets (or, with `None`, clears) why the job waits or failed.
+    pub fn reason(mut self, reason: Option<Reason>) -> Self {
+        self.reason = Some(reason);
         self
     }
 
@@ -76,12 +89,41 @@ type JobTuple = (
     Option<i64>,
     Option<i64>,
     Option<String>,
+    String,
 );
 
-const JOB_COLUMNS: &str = "job_name, kind, app_id, batch_id, region, depends_on, status, started_at, finished_at, latest_execution_id";
+const JOB_COLUMNS: &str = "job_name, kind, app_id, batch_id, region, depends_on, status, started_at, finished_at, latest_execution_id, reason";
+
+/// A stored reason ('' or one this console does not know: none).
+fn reason_of(text: &str) -> Option<Reason> {
+    if text.is_empty() {
+        None
+    } else {
+        serde_json::from_str(text).ok()
+    }
+}
+
+fn reason_text(reason: &Option<Reason>) -> String {
+    reason
+        .as_ref()
+        .and_then(|r| serde_json::to_string(r).ok())
+        .unwrap_or_default()
+}
 
 fn job_of(t: JobTuple, now: i64) -> Job {
-    let (job_name, kind, app_id, batch_id, region, depends_on, status, started_at, finished_at, latest) = t;
+    let (
+        job_name,
+        kind,
+        app_id,
+        batch_id,
+        region,
+        depends_on,
+        status,
+        started_at,
+        finished_at,
+        latest,
+        reason,
+    ) = t;
     let status = JobStatus::parse(&status).unwrap_or(JobStatus::Pending);
     let duration_ms = match (started_at, finished_at) {
         (Some(s), Some(f)) if status.is_terminal() => (f - s).max(0),
@@ -100,12 +142,14 @@ fn job_of(t: JobTuple, now: i64) -> Job {
         finished_at,
         duration_ms,
         latest_execution_id: latest,
+        reason: reason_of(&reason),
+        expected_ms: None,
     }
 }
 
 type ExecTuple = (String, String, String, i64, Option<i64>, i64);
-/// status, depends_on, started_at, finished_at, latest_execution_id.
-type MergeTuple = (String, String, Option<i64>, Option<i64>, Option<String>);
+/// status, depends_on, started_at, finished_at, latest_execution_id, reason.
+type MergeTuple = (String, String, Option<i64>, Option<i64>, Option<String>, String);
 /// line_number, at, level, message.
 type LineTuple = (i64, i64, String, String);
 
@@ -147,16 +191,16 @@ pub async fn record(db: &Db, deployment_id: &str, writes: &[JobWrite]) -> Result
             .await?;
         for w in writes {
             let old: Option<MergeTuple> = sqlx::query_as(
-                "SELECT status, depends_on, started_at, finished_at, latest_execution_id FROM jobs
+                "SELECT status, depends_on, started_at, finished_at, latest_execution_id, reason FROM jobs
                  WHERE deployment_id = $1 AND job_name = $2",
             )
             .bind(deployment_id)
             .bind(&w.job_name)
             .fetch_optional(&mut *tx)
             .await?;
-            let (old_status, old_deps, mut started, mut finished, mut latest) = match old {
-                Some((s, d, st, f, l)) => (JobStatus::parse(&s), d, st, f, l),
-                None => (None, "[]".to_string(), None, None, None),
+            let (old_status, old_deps, mut started, mut finished, mut latest, old_reason) = match old {
+                Some((s, d, st, f, l, r)) => (JobStatus::parse(&s), d, st, f, l, r),
+                None => (None, "[]".to_string(), None, None, None, String::new()),
             };
             // The running execution, if the latest one still runs.
             let mut active: Option<(String, i64, i64)> = match &latest {
@@ -170,6 +214,11 @@ pub async fn record(db: &Db, deployment_id: &str, writes: &[JobWrite]) -> Result
             };
             let status = w.status.or(old_status).unwrap_or(JobStatus::Pending);
             let changed = old_status != Some(status);
+            let reason = match &w.reason {
+                Some(r) => reason_text(r),
+                None if changed => String::new(),
+                None => old_reason,
+            };
             if changed && status != JobStatus::Pending && active.is_none() {
                 let id = crate::crypto::random_id(32);
                 sqlx::query(
@@ -222,13 +271,14 @@ pub async fn record(db: &Db, deployment_id: &str, writes: &[JobWrite]) -> Result
             };
             sqlx::query(
                 "INSERT INTO jobs (deployment_id, job_name, kind, app_id, batch_id, region, depends_on, status,
-                                   started_at, finished_at, latest_execution_id, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                   started_at, finished_at, latest_execution_id, updated_at, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (deployment_id, job_name) DO UPDATE SET
                    kind = excluded.kind, app_id = excluded.app_id, batch_id = excluded.batch_id,
                    region = excluded.region, depends_on = excluded.depends_on, status = excluded.status,
                    started_at = excluded.started_at, finished_at = excluded.finished_at,
-                   latest_execution_id = excluded.latest_execution_id, updated_at = excluded.updated_at",
+                   latest_execution_id = excluded.latest_execution_id, updated_at = excluded.updated_at,
+                   reason = excluded.reason",
             )
             .bind(deployment_id)
             .bind(&w.job_name)
@@ -242,6 +292,7 @@ pub async fn record(db: &Db, deployment_id: &str, writes: &[JobWrite]) -> Result
             .bind(finished)
             .bind(&latest)
             .bind(now)
+            .bind(&reason)
             .execute(&mut *tx)
             .await?;
         }
@@ -250,16 +301,63 @@ pub async fn record(db: &Db, deployment_id: &str, writes: &[JobWrite]) -> Result
     Ok(())
 }
 
-/// The deployment's jobs, sorted as [`app::flow::sort_jobs`] does.
+/// The deployment's jobs, sorted as [`app::flow::sort_jobs`] does, each with its expected duration when the
+/// organisation's earlier runs have one ([`typical_durations`]).
 pub async fn list(db: &Db, deployment_id: &str) -> Result<Vec<Job>, DbError> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE deployment_id = $1");
     let rows: Vec<JobTuple> = on_db!(db, pool => {
         sqlx::query_as(&sql).bind(deployment_id).fetch_all(pool).await?
     });
     let now = now_ms();
+    let typical = typical_durations(db, deployment_id).await?;
     let mut jobs: Vec<Job> = rows.into_iter().map(|t| job_of(t, now)).collect();
+    for j in &mut jobs {
+        j.expected_ms = typical.get(&j.job_name).copied();
+    }
     app::flow::sort_jobs(&mut jobs);
     Ok(jobs)
+}
+
+/// Earlier runs an expected duration is taken from: the organisation's latest ones.
+pub const HISTORY_RUNS: i64 = 20;
+
+/// The median duration of each job name over the [`HISTORY_RUNS`] runs of the same organisation created
+/// before this one, counting the runs that finished the job successfully.
+pub async fn typical_durations(
+    db: &Db,
+    deployment_id: &str,
+) -> Result<std::collections::BTreeMap<String, i64>, DbError> {
+    let rows: Vec<(String, i64)> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT j.job_name, j.finished_at - j.started_at FROM jobs j
+             WHERE j.status = 'succeeded' AND j.started_at IS NOT NULL AND j.finished_at IS NOT NULL
+               AND j.deployment_id IN (
+                 SELECT o.id FROM deployments o JOIN deployments d ON d.org_id = o.org_id
+                 WHERE d.id = $1 AND o.id <> d.id AND o.created_at < d.created_at
+                 ORDER BY o.created_at DESC LIMIT $2)",
+        )
+        .bind(deployment_id)
+        .bind(HISTORY_RUNS)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut by_name: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for (name, ms) in rows {
+        by_name.entry(name).or_default().push(ms.max(0));
+    }
+    Ok(by_name
+        .into_iter()
+        .map(|(name, mut v)| {
+            v.sort_unstable();
+            let mid = v.len() / 2;
+            let median = if v.len() % 2 == 0 {
+                (v[mid - 1] + v[mid]) / 2
+            } else {
+                v[mid]
+            };
+            (name, median)
+        })
+        .collect())
 }
 
 /// One job with its executions, newest first.

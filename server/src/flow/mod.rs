@@ -5,6 +5,7 @@
 pub mod http;
 
 use app::deployments::{ComponentPhase, DeploymentRequest, EventKind, Level, Phase, PhaseState};
+use app::flow::cause::{self, Reason};
 use app::flow::{HANDBACK_JOB, JobKind, JobStatus, install_job, tofu_job};
 
 use crate::db::deployment_events::{Effect, NewEvent};
@@ -45,6 +46,7 @@ pub fn writes_of(events: &[NewEvent], effects: &[Effect]) -> Vec<JobWrite> {
                     JobWrite::new(install_job(&c.id), JobKind::Release, c.id.clone())
                         .status(JobStatus::of_component(c.state))
                         .line(level, format!("[{}] {message}", c.state.as_str()))
+                        .reason(cause::classify_release(c.state, &c.message))
                         .at(c.updated_at),
                 );
             }
@@ -87,6 +89,39 @@ pub async fn record(engine: &Engine, id: &str, events: &[NewEvent], effects: &[E
     let writes = writes_of(events, effects);
     if let Err(e) = jobs::record(engine.db(), id, &writes).await {
         tracing::warn!(deployment = %id, error = %e, "cannot record the run's jobs");
+    }
+}
+
+/// Records why `tofu apply` failed on the resource OpenTofu's last error diagnostic named: a server Hetzner
+/// could not place (with its size, location and role), a limit, refused credentials, a timeout — or nothing
+/// known (the job keeps the generic sentence). The diagnostic's own text is never stored.
+pub(crate) async fn record_tofu_failure(
+    engine: &Engine,
+    id: &str,
+    request: &DeploymentRequest,
+    d: &crate::deployments::step::Diagnosed,
+) {
+    let reason = match crate::deployments::phases::unavailable::unavailable_server(d, request) {
+        Some((size, location, control_plane)) => Some(Reason::Unavailable {
+            size: cause::name(&size),
+            location: cause::name(&location),
+            role: if control_plane { "control plane" } else { "worker" }.to_string(),
+        }),
+        None => cause::classify_tofu(&d.message),
+    };
+    let Some(reason) = reason else { return };
+    // `module.m.hcloud_server.control_plane["fsn1-cp1"]` → `hcloud_server` (as `apply -json` names it).
+    let bare = d.address.split('[').next().unwrap_or_default();
+    let resource_type = bare.rsplit('.').nth(1).unwrap_or_default();
+    let write = JobWrite::new(
+        tofu_job(&d.address),
+        JobKind::Resource,
+        cause::name(resource_type),
+    )
+    .status(JobStatus::Failed)
+    .reason(Some(reason));
+    if let Err(e) = jobs::record(engine.db(), id, &[write]).await {
+        tracing::warn!(deployment = %id, error = %e, "cannot record why the apply failed");
     }
 }
 

@@ -726,6 +726,28 @@ async fn a_component_failure_fails_the_deployment_and_a_component_retry_asks_flu
     let error = d.error.expect("error");
     assert_eq!(error.phase, Phase::Components);
     assert!(error.message.contains(failing.as_str()), "{}", error.message);
+    // The failed component's job says why in the console's words (Flux's "context deadline exceeded" is a
+    // timeout); the installed ones have nothing to explain.
+    let jobs = server::db::jobs::list(h.engine.db(), &id).await.expect("jobs");
+    let causes = app::flow::cause::explain(&jobs);
+    let job = app::flow::install_job(failing);
+    assert_eq!(
+        jobs.iter()
+            .find(|j| j.job_name == job)
+            .and_then(|j| j.reason.clone()),
+        Some(app::flow::cause::Reason::Timeout)
+    );
+    assert!(
+        causes[&job]
+            .sentence
+            .starts_with(&format!("The install of {failing} timed out")),
+        "{:?}",
+        causes[&job]
+    );
+    assert!(!causes[&job].sentence.contains("deadline"));
+    for c in fine {
+        assert!(!causes.contains_key(&app::flow::install_job(c)), "{c}");
+    }
     let unknown = h
         .engine
         .retry(

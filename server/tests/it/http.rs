@@ -460,6 +460,10 @@ async fn module_of_names_the_module_each_lazy_page_preloads() {
         ("/sovereign/provision/no-such-deployment/flow", true),
         ("/sovereign/provision/no-such-deployment/jobs", true),
         ("/sovereign/provision/no-such-deployment/jobs/timeline", true),
+        (
+            "/sovereign/provision/no-such-deployment/jobs/install-cilium",
+            true,
+        ),
         ("/sovereign/users", true),
         ("/sovereign/audit", true),
         ("/sovereign/settings/account", true),

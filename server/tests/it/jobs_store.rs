@@ -16,6 +16,8 @@ on_both_backends!(
     lines_page_and_stay_inside_their_deployment,
     jobs_sort_started_first_then_pending_by_name,
     concurrent_recorders_of_one_deployment_lose_no_write,
+    a_reason_follows_the_state_it_explains_and_keeps_no_raw_text,
+    expected_durations_are_the_median_of_the_organisation_s_earlier_runs,
 );
 
 async fn deployment(db: &Db, id: &str) {
@@ -324,4 +326,183 @@ async fn concurrent_recorders_of_one_deployment_lose_no_write(db: Db) {
         t.await.expect("task").expect("every write is recorded");
     }
     assert_eq!(jobs::list(&db, "d1").await.expect("list").len(), 80);
+}
+
+/// What the watcher says about a component becomes a reason of a known kind, kept while the state lasts and
+/// forgotten when it changes; the cluster's own text is never stored (only sanitised names). (Seen failing:
+/// with `None if changed => old_reason` in the merge, the installed job kept its timeout reason.)
+async fn a_reason_follows_the_state_it_explains_and_keeps_no_raw_text(db: Db) {
+    use app::deployments::{ComponentPhase, ComponentProgress};
+    use app::flow::cause::Reason;
+    use server::db::deployment_events::Effect;
+    deployment(&db, "d1").await;
+    let seen = |state: ComponentPhase, message: &str| {
+        server::flow::writes_of(
+            &[],
+            &[Effect::Component(ComponentProgress {
+                id: "keycloak".into(),
+                state,
+                message: message.into(),
+                updated_at: 100,
+            })],
+        )
+    };
+    let reason = |db: Db| async move {
+        jobs::get(&db, "d1", "install-keycloak")
+            .await
+            .expect("get")
+            .expect("job")
+            .job
+            .reason
+    };
+    jobs::record(
+        &db,
+        "d1",
+        &seen(
+            ComponentPhase::Pending,
+            "dependency 'flux-system/bp-cnpg<b>' is not ready",
+        ),
+    )
+    .await
+    .expect("record");
+    assert_eq!(
+        reason(db.clone()).await,
+        Some(Reason::Dependency { on: "cnpgb".into() })
+    );
+    // A write about something else (no status, no reason) keeps it.
+    jobs::record(&db, "d1", &[release("keycloak")])
+        .await
+        .expect("record");
+    assert_eq!(
+        reason(db.clone()).await,
+        Some(Reason::Dependency { on: "cnpgb".into() })
+    );
+    jobs::record(
+        &db,
+        "d1",
+        &seen(
+            ComponentPhase::Failed,
+            "Helm install failed for release flux-system/bp-keycloak: context deadline exceeded (token=hunter2)",
+        ),
+    )
+    .await
+    .expect("record");
+    let d = jobs::get(&db, "d1", "install-keycloak")
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(
+        (d.job.status, d.job.reason.clone()),
+        (JobStatus::Failed, Some(Reason::Timeout))
+    );
+    let listed = jobs::list(&db, "d1").await.expect("list");
+    assert_eq!(listed[0].reason, Some(Reason::Timeout));
+    assert!(!serde_json::to_string(&listed).expect("json").contains("hunter2"));
+    let sentence = &app::flow::cause::explain(&listed)["install-keycloak"].sentence;
+    assert!(
+        sentence.starts_with("The install of keycloak timed out"),
+        "{sentence}"
+    );
+    // The next state forgets the old reason, with or without a reason of its own.
+    jobs::record(
+        &db,
+        "d1",
+        &seen(ComponentPhase::Installed, "Helm install succeeded"),
+    )
+    .await
+    .expect("record");
+    assert_eq!(reason(db.clone()).await, None);
+    jobs::record(
+        &db,
+        "d1",
+        &[release("keycloak")
+            .status(JobStatus::Failed)
+            .reason(Some(Reason::ChartPull))],
+    )
+    .await
+    .expect("record");
+    jobs::record(&db, "d1", &[release("keycloak").status(JobStatus::Running)])
+        .await
+        .expect("record");
+    assert_eq!(
+        reason(db).await,
+        None,
+        "a retry forgets why the last attempt failed"
+    );
+}
+
+/// A job's expected duration is the median of what the same job took in the organisation's earlier runs that
+/// finished it; later runs, other organisations' runs and unfinished attempts do not count. (Seen failing:
+/// without `o.created_at < d.created_at` the later run's 1 000 s made the median 55 s; without the org join,
+/// the other organisation's run did.)
+async fn expected_durations_are_the_median_of_the_organisation_s_earlier_runs(db: Db) {
+    let insert = |id: &'static str, org: &'static str| {
+        let db = db.clone();
+        async move {
+            store::insert(
+                &db,
+                &NewDeployment {
+                    id: id.into(),
+                    org_id: org.into(),
+                    created_by: "u1".into(),
+                    fqdn: format!("{id}.example.com"),
+                    request: "{}".into(),
+                    bearer_sha256: "ab".repeat(32),
+                    secrets: vec![],
+                    first_event: NewEvent::info(Phase::Gitops, "created")
+                        .with_kind(EventKind::Status, Some("pending")),
+                },
+            )
+            .await
+            .expect("insert");
+            // Creation times are milliseconds: keep the runs apart.
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
+    };
+    let ran = |id: &'static str, ms: i64, status: JobStatus| {
+        let db = db.clone();
+        async move {
+            jobs::record(
+                &db,
+                id,
+                &[
+                    release("cnpg").status(JobStatus::Running).at(1_000),
+                    release("cnpg").status(status).at(1_000 + ms),
+                ],
+            )
+            .await
+            .expect("record");
+        }
+    };
+    insert("e1", "acme").await;
+    insert("e2", "acme").await;
+    insert("e3", "acme").await;
+    insert("x1", "other").await;
+    insert("now", "acme").await;
+    insert("later", "acme").await;
+    ran("e1", 10_000, JobStatus::Succeeded).await;
+    ran("e2", 30_000, JobStatus::Succeeded).await;
+    ran("e3", 500_000, JobStatus::Failed).await;
+    ran("x1", 900_000, JobStatus::Succeeded).await;
+    ran("later", 1_000_000, JobStatus::Succeeded).await;
+    jobs::record(&db, "now", &[release("cnpg"), release("brand-new")])
+        .await
+        .expect("record");
+    let listed = jobs::list(&db, "now").await.expect("list");
+    let expected: Vec<(&str, Option<i64>)> = listed
+        .iter()
+        .map(|j| (j.job_name.as_str(), j.expected_ms))
+        .collect();
+    assert_eq!(
+        expected,
+        [("install-brand-new", None), ("install-cnpg", Some(20_000))]
+    );
+    // The first run of an organisation has no history.
+    assert!(
+        jobs::list(&db, "e1")
+            .await
+            .expect("list")
+            .iter()
+            .all(|j| j.expected_ms.is_none())
+    );
 }

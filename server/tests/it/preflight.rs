@@ -486,4 +486,26 @@ async fn a_server_hetzner_cannot_place_is_named_with_what_it_has_now(db: Db) {
     );
     assert!(hint.contains("cpx32 in nbg1, hel1, ash, hil"), "{hint}");
     assert!(!hint.contains("cpx42"), "{hint}");
+    // The control plane's job on the flow canvas says the same in one sentence (issue 23).
+    let req = Request::builder()
+        .uri(format!("/sovereign/api/v1/deployments/{id}/jobs"))
+        .header(http::header::COOKIE, &env.cookie)
+        .body(Body::empty())
+        .expect("request");
+    let (_, _, bytes) = common::send(&env.router, req).await;
+    let list: server::flow::http::JobList = serde_json::from_slice(&bytes).expect("jobs");
+    let causes = app::flow::cause::explain(&list.jobs);
+    let cp: Vec<&String> = causes
+        .iter()
+        .filter(|(job, _)| job.starts_with("tofu:hcloud_server.control_plane"))
+        .map(|(_, c)| &c.sentence)
+        .collect();
+    assert_eq!(cp.len(), 1, "{causes:?}");
+    assert!(
+        cp[0].starts_with(
+            "Hetzner has no cpx32 available in fsn1 right now, so it could not create this control plane"
+        ),
+        "{}",
+        cp[0]
+    );
 }

@@ -171,9 +171,12 @@ pub async fn run(engine: &Engine, row: &DeploymentRow, ctx: &Arc<RunCtx>) -> Ste
     {
         // A server Hetzner could not place: name it and what Hetzner has now, instead of its bare code.
         return Err(match diagnosed {
-            Some(d) => super::unavailable::explain(engine, &request, &secrets.hetzner_token, &d)
-                .await
-                .unwrap_or(e),
+            Some(d) => {
+                crate::flow::record_tofu_failure(engine, id, &request, &d).await;
+                super::unavailable::explain(engine, &request, &secrets.hetzner_token, &d)
+                    .await
+                    .unwrap_or(e)
+            }
             None => e,
         });
     }

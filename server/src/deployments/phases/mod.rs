@@ -9,5 +9,5 @@ pub mod dns;
 pub mod gitops;
 pub mod infrastructure;
 pub mod install;
-mod unavailable;
+pub(crate) mod unavailable;
 pub mod wipe;

@@ -25,7 +25,10 @@ fn node_of(address: &str) -> Option<(&str, bool)> {
 }
 
 /// The type, location and role of the server `d` is about, when it failed for `resource_unavailable`.
-fn unavailable_server(d: &Diagnosed, request: &DeploymentRequest) -> Option<(String, String, bool)> {
+pub(crate) fn unavailable_server(
+    d: &Diagnosed,
+    request: &DeploymentRequest,
+) -> Option<(String, String, bool)> {
     if !d.message.contains("resource_unavailable") {
         return None;
     }
