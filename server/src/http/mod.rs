@@ -120,7 +120,13 @@ pub fn router(state: AppState) -> Router {
     let routes = routes();
 
     let render_ports = ports.clone();
-    let form_ports = ports.clone();
+    let form_ports = wizard::form::Ports {
+        wizard: ports.wizard.clone(),
+        catalog: ports.catalog.clone(),
+        subdomains: ports.subdomains.clone(),
+        cloud_credentials: ports.cloud_credentials.clone(),
+        deployments: ports.deployments.clone(),
+    };
     // The public voucher page lives outside /sovereign, so outside the console router's route list: its
     // own render handler, with the same contexts as every page.
     let redeem_page = leptos_axum::render_app_async_with_context(

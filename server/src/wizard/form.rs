@@ -17,7 +17,19 @@ use app::wizard::state::step_url;
 use app::wizard::step::Step;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::http::Ports;
+use std::sync::Arc;
+
+use app::ports::{CatalogPort, CloudCredentialsPort, DeploymentsPort, SubdomainCheckPort, WizardPort};
+
+/// The ports a posted step needs (the router hands them over: the wizard does not import `http`).
+#[derive(Clone)]
+pub struct Ports {
+    pub wizard: Arc<dyn WizardPort>,
+    pub catalog: Arc<dyn CatalogPort>,
+    pub subdomains: Arc<dyn SubdomainCheckPort>,
+    pub cloud_credentials: Arc<dyn CloudCredentialsPort>,
+    pub deployments: Arc<dyn DeploymentsPort>,
+}
 
 /// The field a message that belongs to no field comes back under (the page shows it as the step's notice).
 pub const NOTICE_FIELD: &str = "form";
