@@ -133,6 +133,7 @@ browser_tests() {
     --gitops-repo-url "$GIT_URL/gitops.git" --gitops-username catalyst
     --pool-domains omani.works --hetzner-api-url "$HETZNER_URL" --pdns-url "$CATALYST_TEST_PDNS_URL"
     --max-deployments-in-flight 0 --max-deployments-per-day 0  # every spec creates in one organisation
+    --hetzner-checks-per-minute 1000  # parallel specs check tokens as the same few accounts (it::limits tests the limit)
     # Pre-flight: the browser tests' console is on a loopback address, the stand-in Kubernetes APIs answer it.
     --allow-local-console --console-egress-cidrs 127.0.0.1/32
     --hetzner-limits servers=500,load_balancers=100,primary_ips=1000,networks=100,firewalls=100,placement_groups=100,volumes=1000)

@@ -303,6 +303,9 @@ pub async fn cap_streams(State(counts): State<StreamCounts>, req: Request, next:
 
 /// Server functions limited per account and minute.
 pub const HETZNER_CHECK_PATH: &str = "/sovereign/api/fn/wizard/check_hetzner_token";
+/// The Credentials step posted as a plain form (no JavaScript): it checks the token it carries with Hetzner
+/// too, so it draws from the same bucket.
+pub const HETZNER_CHECK_FORM_PATH: &str = "/sovereign/wizard/credentials";
 
 /// Per-account buckets of the calls in [`HETZNER_CHECK_PATH`].
 #[derive(Clone)]
@@ -333,7 +336,9 @@ pub async fn per_account(State(limits): State<AccountLimits>, req: Request, next
     if limits.calls.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
         limits.sweep();
     }
-    if req.uri().path() == HETZNER_CHECK_PATH
+    let checks_token = req.uri().path() == HETZNER_CHECK_PATH
+        || (req.method() == http::Method::POST && req.uri().path() == HETZNER_CHECK_FORM_PATH);
+    if checks_token
         && let Some(p) = req.extensions().get::<Principal>()
         && let Err(wait) = ratelimit::take(&limits.hetzner_checks, &p.user_id)
     {

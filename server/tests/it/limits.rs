@@ -228,6 +228,28 @@ async fn hetzner_token_checks_are_limited_per_account(db: Db) {
     assert!(h.contains_key("retry-after"));
     let (s, _, _) = send_from(&router, check(&bob), [192, 0, 2, 10]).await;
     assert_eq!(s, StatusCode::OK, "another account has its own bucket");
+    // The Credentials step posted without JavaScript checks its token too: same bucket (bob's second and
+    // third call of the minute).
+    let form = |cookie: &str| {
+        Request::post("/sovereign/wizard/credentials")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", common::ORIGIN)
+            .header("cookie", cookie)
+            .body(Body::from(format!("secrets.hetznerToken={}", "x".repeat(64))))
+            .expect("request")
+    };
+    let (s, _, _) = send_from(&router, form(&bob), [192, 0, 2, 10]).await;
+    assert_ne!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "bob's second check of the minute goes through"
+    );
+    let (s, _, _) = send_from(&router, form(&bob), [192, 0, 2, 10]).await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the form's token check draws from the same per-account bucket"
+    );
 }
 
 async fn an_account_has_at_most_the_configured_number_of_open_streams(db: Db) {
